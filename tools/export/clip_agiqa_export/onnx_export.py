@@ -1,0 +1,95 @@
+"""Export CLIP's towers to ONNX and verify ONNX Runtime against PyTorch on the same inputs."""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import onnxruntime as ort
+import torch
+from transformers import CLIPModel
+
+OPSET = 17
+TOLERANCE = 1e-4
+
+
+class ImageTower(torch.nn.Module):
+    """pixel_values [N,3,S,S] -> image_embeds [N,D]: CLIP's projection output, not normalised."""
+
+    def __init__(self, model: CLIPModel):
+        super().__init__()
+        self.vision = model.vision_model
+        self.projection = model.visual_projection
+
+    def forward(self, pixel_values: torch.Tensor) -> torch.Tensor:
+        return self.projection(self.vision(pixel_values=pixel_values).pooler_output)
+
+
+class TextTower(torch.nn.Module):
+    """input_ids [N,77] int64 -> text_embeds [N,D]: CLIP's projection output, not normalised."""
+
+    def __init__(self, model: CLIPModel):
+        super().__init__()
+        self.text = model.text_model
+        self.projection = model.text_projection
+
+    def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
+        return self.projection(self.text(input_ids=input_ids).pooler_output)
+
+
+class VerificationError(RuntimeError):
+    pass
+
+
+def _export(module: torch.nn.Module, example: torch.Tensor, path: str, input_name: str, output_name: str) -> None:
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            module.eval(), (example,), path, input_names=[input_name], output_names=[output_name],
+            dynamic_axes={input_name: {0: "batch"}, output_name: {0: "batch"}},
+            opset_version=OPSET, dynamo=False, do_constant_folding=True,
+        )
+
+
+def export_image_tower(model: CLIPModel, path: str) -> None:
+    size = model.config.vision_config.image_size
+    _export(ImageTower(model), torch.zeros(1, 3, size, size), path, "pixel_values", "image_embeds")
+
+
+def export_text_tower(model: CLIPModel, path: str) -> None:
+    ctx = model.config.text_config.max_position_embeddings
+    _export(TextTower(model), torch.zeros(1, ctx, dtype=torch.int64), path, "input_ids", "text_embeds")
+
+
+def verify(module: torch.nn.Module, path: str, inputs: list[np.ndarray], tolerance: float = TOLERANCE) -> float:
+    """Runs PyTorch and ONNX Runtime on each input batch; raises if any output differs by more than tolerance."""
+    session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    name = session.get_inputs()[0].name
+    worst = 0.0
+    for batch in inputs:
+        with torch.no_grad():
+            expected = module.eval()(torch.from_numpy(batch)).numpy()
+        actual = session.run(None, {name: batch})[0]
+        if actual.shape != expected.shape:
+            raise VerificationError(f"{path}: ONNX output shape {actual.shape} != PyTorch {expected.shape}")
+        worst = max(worst, float(np.abs(actual - expected).max()))
+    if not worst <= tolerance:
+        raise VerificationError(f"{path}: ONNX Runtime differs from PyTorch by {worst:.3g} (> {tolerance:g})")
+    return worst
+
+
+def verification_inputs_image(size: int, seed: int, extra: list[np.ndarray] = ()) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return [rng.standard_normal((n, 3, size, size), dtype=np.float32) for n in (1, 3)] + list(extra)
+
+
+def verification_inputs_text(vocab_size: int, ctx: int, seed: int) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    out = []
+    for n in (1, 4):
+        ids = rng.integers(0, vocab_size - 2, size=(n, ctx), dtype=np.int64)
+        ids[:, 0] = vocab_size - 2
+        lengths = rng.integers(2, ctx, size=n)
+        for row, length in zip(ids, lengths):
+            row[length:] = vocab_size - 1
+        out.append(ids)
+    return out
