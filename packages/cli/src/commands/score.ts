@@ -1,0 +1,191 @@
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+
+import {
+  createScorer, DEMO_MODEL_DIR, DEVICES, isFailure, rankOutcomes, type Device, type Scorer, type ScoreOutcome, type ScoreRecord,
+} from '@clip-agiqa/core';
+
+import { CliUsageError, parseNumber, positiveInteger, type CliIO } from '../io.js';
+import { withScoreMetadata } from '../metadata.js';
+import { expandPaths, PathError } from '../paths.js';
+import { formatSeconds, Progress } from '../progress.js';
+import { csvHeader, csvRow, textRow, toRecord } from '../records.js';
+
+export const SCORE_USAGE = `Usage: clip-agiqa score [options] PATHS...
+
+Scores images with a CLIP-AGIQA model. PATHS are files, folders (walked recursively) or globs.
+
+Options:
+  --model DIR|URL        model bundle folder or published bundle URL (default: the untrained demo model)
+  --device D             cpu (default), cuda, webgpu or auto
+  --batch-size N         images per image-tower run (default 8)
+  --threads N            CPU threads for inference
+  --head NAME            head that --threshold and --top use (default: the first)
+  --threshold X          mark each image passed/failed against X on that head's scale
+  --top K                print only the K best, best first, with their rank
+  --json                 one JSON object per line: {"path", "scores"} or {"path", "error"}
+  --csv FILE             also write a CSV table to FILE
+  --sidecar              write NAME.agiqa.json beside each scored image
+  --write-metadata       record scores in image metadata (PNG iTXt, JPEG XMP), in copies under --out-dir
+  --out-dir DIR          where --write-metadata puts the copies
+  --in-place             with --write-metadata: modify the originals instead of copies
+  --max-pixels N         refuse images with more pixels (default 64000000)
+  --allow-unsafe-formats decode SVG and PDF (they can reference external resources)
+  --resampler R          auto (default) or pil (bit-exact PIL bicubic, slower)
+  --no-progress          no progress bar
+The exit status is 1 when any input failed, 2 on a usage error.`;
+
+const options = {
+  model: { type: 'string' },
+  device: { type: 'string', default: 'cpu' },
+  'batch-size': { type: 'string' },
+  threads: { type: 'string' },
+  head: { type: 'string' },
+  threshold: { type: 'string' },
+  top: { type: 'string' },
+  json: { type: 'boolean', default: false },
+  csv: { type: 'string' },
+  sidecar: { type: 'boolean', default: false },
+  'write-metadata': { type: 'boolean', default: false },
+  'out-dir': { type: 'string' },
+  'in-place': { type: 'boolean', default: false },
+  'max-pixels': { type: 'string' },
+  'allow-unsafe-formats': { type: 'boolean', default: false },
+  resampler: { type: 'string', default: 'auto' },
+  'no-progress': { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true }>>['values'];
+
+function metadataTarget(path: string, values: Values): string {
+  if (values['in-place']) return path;
+  const rel = relative(process.cwd(), resolve(path));
+  return join(values['out-dir']!, rel.startsWith('..') || isAbsolute(rel) ? basename(path) : rel);
+}
+
+async function writeAtomically(path: string, data: Buffer | string): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const tmp = `${path}.${process.pid}.tmp`;
+  await writeFile(tmp, data);
+  await rename(tmp, path);
+}
+
+function modelStamp(scorer: Scorer): NonNullable<Extract<ScoreRecord, { scores: unknown }>['model']> {
+  return { name: scorer.model.name, manifest_sha256: scorer.model.manifestSha256, trained: !scorer.model.untrained };
+}
+
+export async function scoreCommand(argv: string[], io: CliIO): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  if (values.help) {
+    io.stdout.write(`${SCORE_USAGE}\n`);
+    return 0;
+  }
+  if (positionals.length === 0) throw new CliUsageError('score needs at least one file, folder or glob');
+  if (!DEVICES.includes(values.device as Device)) throw new CliUsageError(`--device must be one of ${DEVICES.join(', ')}`);
+  if (values.resampler !== 'auto' && values.resampler !== 'pil') throw new CliUsageError('--resampler must be auto or pil');
+  if (values['write-metadata'] && !values['in-place'] && !values['out-dir']) {
+    throw new CliUsageError('--write-metadata needs --out-dir DIR for the copies, or --in-place');
+  }
+  if ((values['in-place'] || values['out-dir']) && !values['write-metadata']) throw new CliUsageError('--in-place and --out-dir go with --write-metadata');
+  const batchSize = parseNumber('batch-size', values['batch-size'], positiveInteger, 'a positive integer');
+  const threads = parseNumber('threads', values.threads, positiveInteger, 'a positive integer');
+  const top = parseNumber('top', values.top, positiveInteger, 'a positive integer');
+  const threshold = parseNumber('threshold', values.threshold, () => true, 'a number');
+  const maxPixels = parseNumber('max-pixels', values['max-pixels'], positiveInteger, 'a positive integer');
+
+  let files: string[];
+  try {
+    files = await expandPaths(positionals);
+  } catch (e) {
+    if (e instanceof PathError) throw new CliUsageError(e.message);
+    throw e;
+  }
+  if (files.length === 0) throw new CliUsageError(`no images found in ${positionals.join(' ')}`);
+
+  if (!values.model) io.stderr.write('clip-agiqa: no --model given, using the demo model: it is UNTRAINED and its scores mean nothing.\n');
+  const scorer = await createScorer({
+    model: values.model ?? DEMO_MODEL_DIR,
+    device: values.device as Device,
+    ...(batchSize ? { batchSize } : {}),
+    ...(threads ? { threads } : {}),
+    resampler: values.resampler,
+    limits: { ...(maxPixels ? { maxPixels } : {}), allowUnsafeFormats: values['allow-unsafe-formats'] },
+  });
+  try {
+    const heads = scorer.model.heads.map((h) => h.name);
+    const rankHead = scorer.model.heads.find((h) => h.name === (values.head ?? heads[0]));
+    if (!rankHead) throw new CliUsageError(`--head: no head named ${values.head} (heads: ${heads.join(', ')})`);
+    if (scorer.model.untrained && values.model) io.stderr.write(`clip-agiqa: model ${scorer.model.name} is UNTRAINED: its scores mean nothing.\n`);
+    const progress = new Progress(files.length, io.stderr, !values['no-progress'] && io.stderr.isTTY === true);
+    const csvChunks: string[] = values.csv ? [csvHeader(heads, threshold !== undefined, top !== undefined)] : [];
+    let sideEffectFailures = 0;
+
+    const passes = (s: number) => (rankHead.higherIsBetter ? s >= threshold! : s <= threshold!);
+    const emit = async (record: ScoreRecord) => {
+      if (values.json) io.stdout.write(`${JSON.stringify(record)}\n`);
+      else io.stdout.write(textRow(record, heads));
+      if (values.csv) csvChunks.push(csvRow(record, heads, threshold !== undefined, top !== undefined));
+      if (!('scores' in record)) return;
+      const stamped = { ...record, model: modelStamp(scorer) };
+      try {
+        if (values.sidecar) await writeAtomically(`${record.path}.agiqa.json`, `${JSON.stringify(stamped, null, 2)}\n`);
+        if (values['write-metadata']) {
+          const updated = withScoreMetadata(await readFile(record.path), JSON.stringify(stamped));
+          await writeAtomically(metadataTarget(record.path, values), updated);
+        }
+      } catch (e) {
+        sideEffectFailures++;
+        io.stderr.write(`clip-agiqa: ${record.path}: could not record scores: ${(e as Error).message}\n`);
+      }
+    };
+    const extras = (o: ScoreOutcome) =>
+      !isFailure(o) && threshold !== undefined ? { passed: passes(o.scores[rankHead.name]!) } : {};
+
+    // Results print in input order as they complete; with --top they print once all are ranked.
+    const outcomes: (ScoreOutcome | undefined)[] = new Array(files.length);
+    let nextToPrint = 0;
+    let printing = Promise.resolve();
+    const tasks = files.map((file, index) =>
+      scorer.score([{ id: file, image: file }]).then(async ([outcome]) => {
+        const o = { ...outcome!, index };
+        outcomes[index] = o;
+        progress.tick(isFailure(o));
+        if (top !== undefined) return;
+        printing = printing.then(async () => {
+          while (nextToPrint < files.length && outcomes[nextToPrint]) {
+            const ready = outcomes[nextToPrint]!;
+            nextToPrint++;
+            await emit(toRecord(ready, files[ready.index]!, extras(ready)));
+          }
+        });
+        await printing;
+      }));
+    await Promise.all(tasks);
+    await printing;
+    progress.finish();
+
+    const all = outcomes as ScoreOutcome[];
+    if (top !== undefined) {
+      const ranking = rankOutcomes(all, rankHead.name, rankHead.higherIsBetter);
+      for (const r of ranking.ranked.slice(0, top)) await emit(toRecord(r, files[r.index]!, { ...extras(r), rank: r.rank }));
+      for (const f of ranking.failed) await emit(toRecord(f, files[f.index]!));
+    }
+    if (values.csv) await writeAtomically(values.csv, csvChunks.join(''));
+
+    const failed = all.filter(isFailure).length;
+    const scored = all.length - failed;
+    const headScores = all.flatMap((o) => (isFailure(o) ? [] : [o.scores[rankHead.name]!]));
+    const stats = headScores.length
+      ? `; ${rankHead.name} mean ${(headScores.reduce((a, b) => a + b, 0) / headScores.length).toFixed(3)}, ` +
+        `min ${headScores.reduce((a, b) => Math.min(a, b)).toFixed(3)}, max ${headScores.reduce((a, b) => Math.max(a, b)).toFixed(3)}`
+      : '';
+    const passed = threshold !== undefined ? `; ${all.filter((o) => !isFailure(o) && passes(o.scores[rankHead.name]!)).length} passed ${threshold}` : '';
+    const rate = scored / Math.max(progress.elapsedSeconds, 1e-3);
+    io.stderr.write(`clip-agiqa: ${scored} scored, ${failed} failed in ${formatSeconds(progress.elapsedSeconds)} (${rate.toFixed(1)} img/s on ${scorer.device})${stats}${passed}\n`);
+    return failed > 0 || sideEffectFailures > 0 ? 1 : 0;
+  } finally {
+    await scorer.close();
+  }
+}

@@ -1,0 +1,19 @@
+/** Where a command writes: injectable so tests can run commands in-process. */
+export interface CliIO {
+  stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  stderr: NodeJS.WriteStream;
+}
+
+export const processIO = (): CliIO => ({ stdout: process.stdout, stderr: process.stderr });
+
+/** A command-line mistake: printed with the usage hint, exit status 2. */
+export class CliUsageError extends Error {}
+
+export function parseNumber(name: string, value: string | undefined, check: (n: number) => boolean, what: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || !check(n)) throw new CliUsageError(`--${name} must be ${what}, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+export const positiveInteger = (n: number) => Number.isInteger(n) && n > 0;

@@ -1,0 +1,59 @@
+import { readFileSync } from 'node:fs';
+
+import { isClipAgiqaError } from '@clip-agiqa/core';
+
+import { infoCommand, INFO_USAGE } from './commands/info.js';
+import { scoreCommand, SCORE_USAGE } from './commands/score.js';
+import { CliUsageError, processIO, type CliIO } from './io.js';
+
+const USAGE = `Usage: clip-agiqa <command> [options]
+
+Commands:
+  score PATHS...   score images (files, folders, globs) with a CLIP-AGIQA model
+  info             describe a model bundle
+
+Run clip-agiqa <command> --help for its options.
+
+${SCORE_USAGE}
+
+${INFO_USAGE}`;
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+/** Runs the CLI; resolves to the exit status. */
+export async function main(argv: string[], io: CliIO = processIO()): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'score':
+        return await scoreCommand(rest, io);
+      case 'info':
+        return await infoCommand(rest, io);
+      case '--version':
+      case '-v':
+        io.stdout.write(`${version()}\n`);
+        return 0;
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        io.stdout.write(`${USAGE}\n`);
+        return command === undefined ? 2 : 0;
+      default:
+        throw new CliUsageError(`unknown command ${command}`);
+    }
+  } catch (e) {
+    if (e instanceof CliUsageError || (e as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
+      io.stderr.write(`clip-agiqa: ${(e as Error).message}\nRun clip-agiqa --help for usage.\n`);
+      return 2;
+    }
+    if (isClipAgiqaError(e)) {
+      io.stderr.write(`clip-agiqa: [${e.code}] ${e.message}\n`);
+      return e.code === 'INVALID_ARGUMENT' ? 2 : 1;
+    }
+    throw e;
+  }
+}

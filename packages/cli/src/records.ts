@@ -1,0 +1,42 @@
+import type { ScoreRecord, ScoreOutcome } from '@clip-agiqa/core';
+
+export interface RecordExtras {
+  passed?: boolean;
+  rank?: number;
+}
+
+export function toRecord(outcome: ScoreOutcome, path: string, extras: RecordExtras = {}): ScoreRecord {
+  if ('error' in outcome) return { path, error: { code: outcome.error.code, message: outcome.error.message } };
+  return { path, scores: outcome.scores, ...extras };
+}
+
+function csvField(v: string | number | boolean | undefined): string {
+  if (v === undefined) return '';
+  const s = String(v);
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+export function csvHeader(heads: string[], withPassed: boolean, withRank: boolean): string {
+  return ['path', ...heads, ...(withPassed ? ['passed'] : []), ...(withRank ? ['rank'] : []), 'error_code', 'error_message'].join(',') + '\n';
+}
+
+export function csvRow(r: ScoreRecord, heads: string[], withPassed: boolean, withRank: boolean): string {
+  const ok = 'scores' in r;
+  const cells = [
+    r.path,
+    ...heads.map((h) => (ok ? r.scores[h] : undefined)),
+    ...(withPassed ? [ok ? r.passed : undefined] : []),
+    ...(withRank ? [ok ? r.rank : undefined] : []),
+    ok ? undefined : r.error.code,
+    ok ? undefined : r.error.message,
+  ];
+  return cells.map(csvField).join(',') + '\n';
+}
+
+export function textRow(r: ScoreRecord, heads: string[]): string {
+  if (!('scores' in r)) return `${'ERROR'.padStart(9)}  ${r.path}  [${r.error.code}] ${r.error.message}\n`;
+  const scores = heads.map((h) => r.scores[h]!.toFixed(4).padStart(9)).join(' ');
+  const mark = r.passed === undefined ? '' : r.passed ? '  pass' : '  FAIL';
+  const rank = r.rank === undefined ? '' : `#${r.rank}  `;
+  return `${scores}${mark}  ${rank}${r.path}\n`;
+}

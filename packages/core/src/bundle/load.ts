@@ -1,0 +1,148 @@
+import { readFile, stat } from 'node:fs/promises';
+import { isAbsolute, join, relative, resolve } from 'node:path';
+
+import { BundleError } from '../errors.js';
+import { modelBundleSchema, type ModelBundleManifest } from '../generated/model-bundle.js';
+import type { Head } from '../heads/head.js';
+import { createHead } from '../heads/registry.js';
+import { compileSchema } from '../validation.js';
+import { sha256, sha256File } from './checksum.js';
+import { parseSafetensors } from './safetensors.js';
+
+/** Bundle contract versions this release reads. */
+export const SUPPORTED_FORMAT_VERSIONS = [1] as const;
+
+export type Precision = keyof ModelBundleManifest['image_encoder']['files'];
+
+export interface Bundle {
+  readonly dir: string;
+  readonly manifest: ModelBundleManifest;
+  /** sha256 of manifest.json: identifies the bundle (it pins every file's checksum). */
+  readonly manifestSha256: string;
+  readonly heads: readonly Head[];
+  /** True unless both the tower and every head were trained. */
+  readonly untrained: boolean;
+  precisions(): Precision[];
+  imageEncoderPath(precision?: Precision): string;
+}
+
+export interface LoadBundleOptions {
+  /** Hash every file against the manifest (default true). */
+  verifyChecksums?: boolean;
+}
+
+const validateManifest = compileSchema<ModelBundleManifest>(modelBundleSchema);
+
+export function resolveInside(dir: string, file: string): string {
+  const path = resolve(dir, file);
+  const rel = relative(dir, path);
+  if (rel.startsWith('..') || isAbsolute(rel)) {
+    throw new BundleError('SCHEMA_VIOLATION', `file ${file} lies outside the bundle`, { input: dir });
+  }
+  return path;
+}
+
+function referencedFiles(m: ModelBundleManifest): string[] {
+  const files = [...Object.values(m.image_encoder.files), ...m.heads.map((h) => h.file)];
+  if (m.text_encoder) files.push(m.text_encoder.file, m.text_encoder.tokenizer.vocab, m.text_encoder.tokenizer.merges);
+  return files.filter((f): f is string => typeof f === 'string');
+}
+
+/** Parses and validates manifest.json bytes; `source` names the bundle in errors. */
+export function parseManifest(raw: Uint8Array, source: string): { manifest: ModelBundleManifest; sha256: string } {
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder().decode(raw));
+  } catch (e) {
+    throw new BundleError('SCHEMA_VIOLATION', `manifest.json is not JSON: ${(e as Error).message}`, { input: source });
+  }
+  const version = (json as { format_version?: unknown } | null)?.format_version;
+  if (typeof version === 'number' && !(SUPPORTED_FORMAT_VERSIONS as readonly number[]).includes(version)) {
+    throw new BundleError('UNSUPPORTED_BUNDLE_VERSION',
+      `bundle format_version ${version} is not supported (this release reads ${SUPPORTED_FORMAT_VERSIONS.join(', ')})`, { input: source });
+  }
+  const result = validateManifest(json);
+  if (!result.ok) {
+    throw new BundleError('SCHEMA_VIOLATION', `manifest.json does not match the bundle schema: ${result.errors.join('; ')}`, { input: source });
+  }
+  return { manifest: result.value, sha256: sha256(raw) };
+}
+
+export interface FileEntry {
+  file: string;
+  sha256: string;
+  bytes: number;
+}
+
+/** Every file the manifest lists, with its checksum and size. */
+export function listedFiles(m: ModelBundleManifest): FileEntry[] {
+  return Object.entries(m.files).flatMap(([file, e]) => (e ? [{ file, sha256: e.sha256, bytes: e.bytes }] : []));
+}
+
+export async function readManifest(dir: string): Promise<{ manifest: ModelBundleManifest; sha256: string }> {
+  let raw: Buffer;
+  try {
+    raw = await readFile(join(dir, 'manifest.json'));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'BUNDLE_NOT_FOUND' : 'BUNDLE_MISSING_FILE';
+    throw new BundleError(code, `cannot read manifest.json (${(e as Error).message})`, { input: dir, cause: e });
+  }
+  return parseManifest(raw, dir);
+}
+
+async function verifyFiles(dir: string, m: ModelBundleManifest, hash: boolean): Promise<void> {
+  for (const file of referencedFiles(m)) {
+    if (!m.files[file]) throw new BundleError('SCHEMA_VIOLATION', `${file} is used but has no checksum in files`, { input: dir });
+  }
+  for (const expected of listedFiles(m)) {
+    const file = expected.file;
+    const path = resolveInside(dir, file);
+    let size: number;
+    try {
+      size = (await stat(path)).size;
+    } catch (e) {
+      throw new BundleError('BUNDLE_MISSING_FILE', `missing file ${file}`, { input: dir, cause: e });
+    }
+    if (size !== expected.bytes) {
+      throw new BundleError('CHECKSUM_MISMATCH', `${file} has ${size} bytes, the manifest says ${expected.bytes}`, { input: dir });
+    }
+    if (hash) {
+      const actual = await sha256File(path);
+      if (actual !== expected.sha256) {
+        throw new BundleError('CHECKSUM_MISMATCH', `${file} has sha256 ${actual}, the manifest says ${expected.sha256}`, { input: dir });
+      }
+    }
+  }
+}
+
+/** Reads, validates and checks a bundle folder, and loads its heads. */
+export async function loadBundle(dirPath: string, options: LoadBundleOptions = {}): Promise<Bundle> {
+  const dir = resolve(dirPath);
+  const { manifest, sha256: manifestSha256 } = await readManifest(dir);
+  await verifyFiles(dir, manifest, options.verifyChecksums ?? true);
+  const names = new Set<string>();
+  const heads: Head[] = [];
+  for (const entry of manifest.heads) {
+    if (names.has(entry.name)) throw new BundleError('SCHEMA_VIOLATION', `two heads are named ${entry.name}`, { input: dir });
+    names.add(entry.name);
+    const path = resolveInside(dir, entry.file);
+    heads.push(createHead(entry, parseSafetensors(await readFile(path), path), manifest.backbone.embed_dim, path));
+  }
+  const untrained = manifest.backbone.trained === false || manifest.heads.some((h) => !h.trained);
+  return {
+    dir,
+    manifest,
+    manifestSha256,
+    heads,
+    untrained,
+    precisions: () => Object.keys(manifest.image_encoder.files) as Precision[],
+    imageEncoderPath(precision = 'fp32') {
+      const file = manifest.image_encoder.files[precision];
+      if (!file) {
+        throw new BundleError('BUNDLE_MISSING_FILE',
+          `no ${precision} image encoder (available: ${Object.keys(manifest.image_encoder.files).join(', ')})`, { input: dir });
+      }
+      return resolveInside(dir, file);
+    },
+  };
+}

@@ -1,0 +1,7 @@
+import { fileURLToPath } from 'node:url';
+
+/**
+ * The bundled demo model: a tiny CLIP with random weights and an untrained head, built by
+ * `tools/export --tiny --seed 0`. It exercises every code path; its scores mean nothing.
+ */
+export const DEMO_MODEL_DIR = fileURLToPath(new URL('../models/tiny-untrained/', import.meta.url));

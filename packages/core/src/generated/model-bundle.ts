@@ -1,0 +1,573 @@
+// Generated from schemas/model-bundle.schema.json by scripts/gen-schemas.mjs: do not edit.
+
+/**
+ * @minItems 3
+ * @maxItems 3
+ */
+export type Rgb = [number, number, number];
+/**
+ * A relative path inside the bundle folder, '/'-separated, never leaving it.
+ */
+export type Path = string;
+
+/**
+ * manifest.json of a CLIP-AGIQA model bundle: an image tower in ONNX, optional text tower and tokenizer, one or more quality heads in safetensors, the preprocessing recipe and a checksum of every file.
+ */
+export interface ModelBundleManifest {
+  format: 'clip-agiqa-bundle';
+  /**
+   * Major version of this contract; loaders refuse versions they do not know.
+   */
+  format_version: number;
+  name: string;
+  description?: string;
+  /**
+   * Licence of the weights in this bundle.
+   */
+  license: string;
+  backbone: {
+    /**
+     * e.g. ViT-B/16 (OpenAI).
+     */
+    name: string;
+    architecture: 'clip-vit';
+    /**
+     * Where the weights came from.
+     */
+    source?: string;
+    /**
+     * False for randomly initialised towers (test and demo bundles).
+     */
+    trained?: boolean;
+    /**
+     * D: size of image_embeds and text_embeds.
+     */
+    embed_dim: number;
+    image_size: number;
+    patch_size?: number;
+    width?: number;
+    layers?: number;
+  };
+  /**
+   * Test-time recipe: resize the shortest edge to size, centre crop size x size, RGB/255, (x - mean) / std.
+   */
+  preprocess: {
+    size: number;
+    resize: 'shortest-edge';
+    interpolation: 'bicubic';
+    crop: 'center';
+    mean: Rgb;
+    /**
+     * @minItems 3
+     * @maxItems 3
+     */
+    std: [number, number, number];
+    /**
+     * RGB (0-255) that transparent pixels are flattened onto. Default white.
+     *
+     * @minItems 3
+     * @maxItems 3
+     */
+    background?: [number, number, number];
+  };
+  /**
+   * pixel_values float32 [N,3,S,S] -> image_embeds float32 [N,D], CLIP's projection output (not normalised).
+   */
+  image_encoder: {
+    input: string;
+    output: string;
+    /**
+     * One ONNX file per precision; fp32 is required, reduced-precision variants are optional.
+     */
+    files: {
+      fp32: Path;
+      fp16?: Path;
+      bf16?: Path;
+      int8?: Path;
+    };
+  };
+  /**
+   * Optional: input_ids int64 [N,context_length] -> text_embeds float32 [N,D], with CLIP's BPE tokenizer files.
+   */
+  text_encoder?: {
+    file: Path;
+    input: string;
+    output: string;
+    context_length: number;
+    tokenizer: {
+      kind: 'clip-bpe';
+      vocab: Path;
+      merges: Path;
+    };
+  };
+  /**
+   * @minItems 1
+   */
+  heads: [Head, ...Head[]];
+  /**
+   * Every file of the bundle but manifest.json, with its sha256 (lowercase hex) and size, verified at load.
+   */
+  files: {
+    [k: string]:
+      | {
+          sha256: string;
+          bytes: number;
+        }
+      | undefined;
+  };
+}
+export interface Head {
+  /**
+   * Key of this head's score in results, e.g. quality, authenticity, alignment.
+   */
+  name: string;
+  /**
+   * clip-agiqa-mlp: the paper's head, [norm(image) || 6 norm(level texts)] -> Linear(7D,512) -> ReLU -> Linear(512,1).
+   */
+  kind: 'clip-agiqa-mlp';
+  file: Path;
+  /**
+   * Names of the head's tensors inside its safetensors file.
+   */
+  tensors: {
+    /**
+     * [6, D] level-prompt text embeddings, in the order of levels.
+     */
+    text_features: string;
+    /**
+     * [512, 7D]
+     */
+    fc1_weight: string;
+    /**
+     * [512]
+     */
+    fc1_bias: string;
+    /**
+     * [1, 512]
+     */
+    fc2_weight: string;
+    /**
+     * [1]
+     */
+    fc2_bias: string;
+  };
+  /**
+   * @minItems 6
+   * @maxItems 6
+   */
+  levels?: [string, string, string, string, string, string];
+  prompt_template?: string;
+  /**
+   * The MOS scale the head was trained on, [low, high]. Scores are not clamped to it.
+   *
+   * @minItems 2
+   * @maxItems 2
+   */
+  score_range: [number, number];
+  higher_is_better: boolean;
+  /**
+   * False for randomly initialised heads: their scores mean nothing.
+   */
+  trained: boolean;
+  /**
+   * Provenance: dataset, target, protocol and the metrics measured on its test split.
+   */
+  training?: {
+    dataset?: string;
+    target?: string;
+    protocol?: string;
+    metrics?: {
+      [k: string]: number | undefined;
+    };
+  };
+}
+
+export const modelBundleSchema = {
+  "$schema": "https://json-schema.org/draft/2020-12/schema",
+  "$id": "https://clip-agiqa.dev/schemas/model-bundle.schema.json",
+  "title": "ModelBundleManifest",
+  "description": "manifest.json of a CLIP-AGIQA model bundle: an image tower in ONNX, optional text tower and tokenizer, one or more quality heads in safetensors, the preprocessing recipe and a checksum of every file.",
+  "type": "object",
+  "additionalProperties": false,
+  "required": [
+    "format",
+    "format_version",
+    "name",
+    "license",
+    "backbone",
+    "preprocess",
+    "image_encoder",
+    "heads",
+    "files"
+  ],
+  "properties": {
+    "format": {
+      "const": "clip-agiqa-bundle"
+    },
+    "format_version": {
+      "description": "Major version of this contract; loaders refuse versions they do not know.",
+      "type": "integer",
+      "minimum": 1
+    },
+    "name": {
+      "type": "string",
+      "minLength": 1
+    },
+    "description": {
+      "type": "string"
+    },
+    "license": {
+      "description": "Licence of the weights in this bundle.",
+      "type": "string",
+      "minLength": 1
+    },
+    "backbone": {
+      "type": "object",
+      "additionalProperties": false,
+      "required": [
+        "name",
+        "architecture",
+        "embed_dim",
+        "image_size"
+      ],
+      "properties": {
+        "name": {
+          "description": "e.g. ViT-B/16 (OpenAI).",
+          "type": "string"
+        },
+        "architecture": {
+          "const": "clip-vit"
+        },
+        "source": {
+          "description": "Where the weights came from.",
+          "type": "string"
+        },
+        "trained": {
+          "description": "False for randomly initialised towers (test and demo bundles).",
+          "type": "boolean"
+        },
+        "embed_dim": {
+          "description": "D: size of image_embeds and text_embeds.",
+          "type": "integer",
+          "minimum": 1
+        },
+        "image_size": {
+          "type": "integer",
+          "minimum": 1
+        },
+        "patch_size": {
+          "type": "integer",
+          "minimum": 1
+        },
+        "width": {
+          "type": "integer",
+          "minimum": 1
+        },
+        "layers": {
+          "type": "integer",
+          "minimum": 1
+        }
+      }
+    },
+    "preprocess": {
+      "description": "Test-time recipe: resize the shortest edge to size, centre crop size x size, RGB/255, (x - mean) / std.",
+      "type": "object",
+      "additionalProperties": false,
+      "required": [
+        "size",
+        "resize",
+        "interpolation",
+        "crop",
+        "mean",
+        "std"
+      ],
+      "properties": {
+        "size": {
+          "type": "integer",
+          "minimum": 1,
+          "maximum": 4096
+        },
+        "resize": {
+          "const": "shortest-edge"
+        },
+        "interpolation": {
+          "enum": [
+            "bicubic"
+          ]
+        },
+        "crop": {
+          "const": "center"
+        },
+        "mean": {
+          "$ref": "#/$defs/rgb"
+        },
+        "std": {
+          "type": "array",
+          "items": {
+            "type": "number",
+            "exclusiveMinimum": 0
+          },
+          "minItems": 3,
+          "maxItems": 3
+        },
+        "background": {
+          "description": "RGB (0-255) that transparent pixels are flattened onto. Default white.",
+          "type": "array",
+          "items": {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": 255
+          },
+          "minItems": 3,
+          "maxItems": 3
+        }
+      }
+    },
+    "image_encoder": {
+      "description": "pixel_values float32 [N,3,S,S] -> image_embeds float32 [N,D], CLIP's projection output (not normalised).",
+      "type": "object",
+      "additionalProperties": false,
+      "required": [
+        "input",
+        "output",
+        "files"
+      ],
+      "properties": {
+        "input": {
+          "type": "string"
+        },
+        "output": {
+          "type": "string"
+        },
+        "files": {
+          "description": "One ONNX file per precision; fp32 is required, reduced-precision variants are optional.",
+          "type": "object",
+          "required": [
+            "fp32"
+          ],
+          "additionalProperties": false,
+          "properties": {
+            "fp32": {
+              "$ref": "#/$defs/path"
+            },
+            "fp16": {
+              "$ref": "#/$defs/path"
+            },
+            "bf16": {
+              "$ref": "#/$defs/path"
+            },
+            "int8": {
+              "$ref": "#/$defs/path"
+            }
+          }
+        }
+      }
+    },
+    "text_encoder": {
+      "description": "Optional: input_ids int64 [N,context_length] -> text_embeds float32 [N,D], with CLIP's BPE tokenizer files.",
+      "type": "object",
+      "additionalProperties": false,
+      "required": [
+        "file",
+        "input",
+        "output",
+        "context_length",
+        "tokenizer"
+      ],
+      "properties": {
+        "file": {
+          "$ref": "#/$defs/path"
+        },
+        "input": {
+          "type": "string"
+        },
+        "output": {
+          "type": "string"
+        },
+        "context_length": {
+          "type": "integer",
+          "minimum": 1
+        },
+        "tokenizer": {
+          "type": "object",
+          "additionalProperties": false,
+          "required": [
+            "kind",
+            "vocab",
+            "merges"
+          ],
+          "properties": {
+            "kind": {
+              "const": "clip-bpe"
+            },
+            "vocab": {
+              "$ref": "#/$defs/path"
+            },
+            "merges": {
+              "$ref": "#/$defs/path"
+            }
+          }
+        }
+      }
+    },
+    "heads": {
+      "type": "array",
+      "minItems": 1,
+      "items": {
+        "$ref": "#/$defs/head"
+      }
+    },
+    "files": {
+      "description": "Every file of the bundle but manifest.json, with its sha256 (lowercase hex) and size, verified at load.",
+      "type": "object",
+      "minProperties": 1,
+      "propertyNames": {
+        "$ref": "#/$defs/path"
+      },
+      "additionalProperties": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "sha256",
+          "bytes"
+        ],
+        "properties": {
+          "sha256": {
+            "type": "string",
+            "pattern": "^[0-9a-f]{64}$"
+          },
+          "bytes": {
+            "type": "integer",
+            "minimum": 0
+          }
+        }
+      }
+    }
+  },
+  "$defs": {
+    "path": {
+      "description": "A relative path inside the bundle folder, '/'-separated, never leaving it.",
+      "type": "string",
+      "pattern": "^(?!/)(?!.*(^|/)\\.\\.?(/|$))[A-Za-z0-9._/-]+$"
+    },
+    "rgb": {
+      "type": "array",
+      "items": {
+        "type": "number"
+      },
+      "minItems": 3,
+      "maxItems": 3
+    },
+    "head": {
+      "type": "object",
+      "additionalProperties": false,
+      "required": [
+        "name",
+        "kind",
+        "file",
+        "tensors",
+        "score_range",
+        "higher_is_better",
+        "trained"
+      ],
+      "properties": {
+        "name": {
+          "description": "Key of this head's score in results, e.g. quality, authenticity, alignment.",
+          "type": "string",
+          "pattern": "^[a-z][a-z0-9_-]*$"
+        },
+        "kind": {
+          "description": "clip-agiqa-mlp: the paper's head, [norm(image) || 6 norm(level texts)] -> Linear(7D,512) -> ReLU -> Linear(512,1).",
+          "enum": [
+            "clip-agiqa-mlp"
+          ]
+        },
+        "file": {
+          "$ref": "#/$defs/path"
+        },
+        "tensors": {
+          "description": "Names of the head's tensors inside its safetensors file.",
+          "type": "object",
+          "additionalProperties": false,
+          "required": [
+            "text_features",
+            "fc1_weight",
+            "fc1_bias",
+            "fc2_weight",
+            "fc2_bias"
+          ],
+          "properties": {
+            "text_features": {
+              "description": "[6, D] level-prompt text embeddings, in the order of levels.",
+              "type": "string"
+            },
+            "fc1_weight": {
+              "description": "[512, 7D]",
+              "type": "string"
+            },
+            "fc1_bias": {
+              "description": "[512]",
+              "type": "string"
+            },
+            "fc2_weight": {
+              "description": "[1, 512]",
+              "type": "string"
+            },
+            "fc2_bias": {
+              "description": "[1]",
+              "type": "string"
+            }
+          }
+        },
+        "levels": {
+          "type": "array",
+          "items": {
+            "type": "string"
+          },
+          "minItems": 6,
+          "maxItems": 6
+        },
+        "prompt_template": {
+          "type": "string"
+        },
+        "score_range": {
+          "description": "The MOS scale the head was trained on, [low, high]. Scores are not clamped to it.",
+          "type": "array",
+          "items": {
+            "type": "number"
+          },
+          "minItems": 2,
+          "maxItems": 2
+        },
+        "higher_is_better": {
+          "type": "boolean"
+        },
+        "trained": {
+          "description": "False for randomly initialised heads: their scores mean nothing.",
+          "type": "boolean"
+        },
+        "training": {
+          "description": "Provenance: dataset, target, protocol and the metrics measured on its test split.",
+          "type": "object",
+          "properties": {
+            "dataset": {
+              "type": "string"
+            },
+            "target": {
+              "type": "string"
+            },
+            "protocol": {
+              "type": "string"
+            },
+            "metrics": {
+              "type": "object",
+              "additionalProperties": {
+                "type": "number"
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+} as const;

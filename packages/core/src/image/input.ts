@@ -1,0 +1,69 @@
+import { open } from 'node:fs/promises';
+
+import type { Sharp } from 'sharp';
+
+import { InputError } from '../errors.js';
+
+/** Decoded pixels, 8 bits per channel, row-major, interleaved: 1 (grey), 3 (RGB) or 4 (RGBA) channels. */
+export interface RawPixels {
+  data: Uint8Array;
+  width: number;
+  height: number;
+  channels: 1 | 3 | 4;
+}
+
+/**
+ * What the scorer accepts: a file path, the bytes of an encoded image, raw pixels, or a sharp pipeline.
+ * Wrap any of them as `{ id, image }` to choose the identity results carry.
+ */
+export type ImageSource = string | Uint8Array | RawPixels | Sharp;
+export interface LabelledImage {
+  id: string;
+  image: ImageSource;
+}
+export type ImageInput = ImageSource | LabelledImage;
+
+export function isRawPixels(x: unknown): x is RawPixels {
+  return typeof x === 'object' && x !== null && 'data' in x && 'width' in x && 'height' in x && 'channels' in x;
+}
+
+export function isSharp(x: unknown): x is Sharp {
+  return typeof x === 'object' && x !== null && typeof (x as Sharp).metadata === 'function' && typeof (x as Sharp).clone === 'function';
+}
+
+function isLabelled(x: unknown): x is LabelledImage {
+  return typeof x === 'object' && x !== null && !(x instanceof Uint8Array) && 'image' in x && 'id' in x;
+}
+
+/** The identity a result carries: the wrapper's id, a file's path, or `#<index>` for in-memory images. */
+export function inputId(input: ImageInput, index: number): string {
+  if (isLabelled(input)) return input.id;
+  if (typeof input === 'string') return input;
+  return `#${index}`;
+}
+
+export function inputSource(input: ImageInput): ImageSource {
+  return isLabelled(input) ? input.image : input;
+}
+
+/** Reads a file, refusing empty and oversized files before reading them whole. */
+export async function readImageFile(path: string, maxBytes: number): Promise<Buffer> {
+  let handle;
+  try {
+    handle = await open(path, 'r');
+  } catch (e) {
+    throw new InputError('UNREADABLE_FILE', `cannot open file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { input: path, cause: e });
+  }
+  try {
+    const info = await handle.stat();
+    if (!info.isFile()) throw new InputError('UNREADABLE_FILE', 'not a regular file', { input: path });
+    if (info.size === 0) throw new InputError('EMPTY_INPUT', 'the file is empty (0 bytes)', { input: path });
+    if (info.size > maxBytes) throw new InputError('FILE_TOO_LARGE', `the file has ${info.size} bytes, over the limit of ${maxBytes}`, { input: path });
+    return await handle.readFile();
+  } catch (e) {
+    if (e instanceof InputError) throw e;
+    throw new InputError('UNREADABLE_FILE', `cannot read file (${(e as Error).message})`, { input: path, cause: e });
+  } finally {
+    await handle.close();
+  }
+}

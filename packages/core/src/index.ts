@@ -1,0 +1,38 @@
+export { createScorer, isFailure } from './scorer.js';
+export type { Scorer, ScorerOptions, ModelInfo, HeadInfo } from './scorer.js';
+export type {
+  ScoreResult, ScoreFailure, ScoreOutcome, RankedResult, Ranking, FilterPolicy, FilterResult, BestOfResult,
+} from './results.js';
+export { rankOutcomes, filterRanking } from './results.js';
+
+export { loadBundle, readManifest, parseManifest, SUPPORTED_FORMAT_VERSIONS } from './bundle/load.js';
+export type { Bundle, LoadBundleOptions, Precision } from './bundle/load.js';
+export { downloadBundle } from './bundle/download.js';
+export type { DownloadOptions } from './bundle/download.js';
+export { resolveModel, defaultCacheDir } from './bundle/resolve.js';
+export { parseSafetensors } from './bundle/safetensors.js';
+export type { Tensor } from './bundle/safetensors.js';
+export { sha256File } from './bundle/checksum.js';
+export { DEMO_MODEL_DIR } from './demo.js';
+
+export type { Head } from './heads/head.js';
+export { headKinds } from './heads/registry.js';
+
+export type { ImageInput, ImageSource, LabelledImage, RawPixels } from './image/input.js';
+export { clipPixels, normaliseInto, preprocessConfig, shortestEdgeSize, DEFAULT_LIMITS } from './image/preprocess.js';
+export type { PreprocessConfig, DecodeLimits } from './image/preprocess.js';
+export { sniffFormat, SAFE_FORMATS, UNSAFE_FORMATS } from './image/sniff.js';
+export type { SniffedFormat } from './image/sniff.js';
+
+export { openSession, compiledDevices, DEVICES } from './runtime/device.js';
+export type { Device, ExecutionDevice, SessionOptions } from './runtime/device.js';
+
+export { ClipAgiqaError, InputError, BundleError, DeviceError, UsageError, isClipAgiqaError } from './errors.js';
+export type { ErrorCode, ErrorJSON } from './errors.js';
+
+export { compileSchema } from './validation.js';
+export type { ValidationResult } from './validation.js';
+export { modelBundleSchema } from './generated/model-bundle.js';
+export type { ModelBundleManifest } from './generated/model-bundle.js';
+export { scoreRecordSchema } from './generated/score-record.js';
+export type { ScoreRecord } from './generated/score-record.js';

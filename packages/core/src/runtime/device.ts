@@ -1,0 +1,69 @@
+import * as ort from 'onnxruntime-node';
+
+import { DeviceError, UsageError } from '../errors.js';
+
+export type ExecutionDevice = 'cpu' | 'cuda' | 'webgpu';
+export type Device = ExecutionDevice | 'auto';
+
+export const DEVICES: readonly Device[] = ['cpu', 'cuda', 'webgpu', 'auto'];
+/** The order `auto` tries devices in: the fastest that starts wins. */
+export const AUTO_ORDER: readonly ExecutionDevice[] = ['cuda', 'webgpu', 'cpu'];
+
+export interface SessionOptions {
+  device?: Device;
+  /** Intra-op threads for the CPU provider (default: ONNX Runtime's choice, one per core). */
+  threads?: number;
+}
+
+export interface OpenedSession {
+  session: ort.InferenceSession;
+  device: ExecutionDevice;
+  /** Why each device that `auto` tried before this one did not start. */
+  skipped: { device: ExecutionDevice; reason: string }[];
+}
+
+/** Devices this onnxruntime-node build was compiled with (they may still fail to start, e.g. no GPU). */
+export function compiledDevices(): ExecutionDevice[] {
+  const names = new Set(ort.listSupportedBackends().map((b) => b.name));
+  return AUTO_ORDER.filter((d) => names.has(d));
+}
+
+function sessionOptions(device: ExecutionDevice, threads: number | undefined, quiet: boolean): ort.InferenceSession.SessionOptions {
+  return {
+    executionProviders: [device],
+    graphOptimizationLevel: 'all',
+    executionMode: 'sequential',
+    interOpNumThreads: 1,
+    ...(threads ? { intraOpNumThreads: threads } : {}),
+    logSeverityLevel: quiet ? 4 : 3,
+  };
+}
+
+function firstLine(e: unknown): string {
+  const msg = (e as Error).message ?? String(e);
+  const adapter = /Failed to get a WebGPU adapter[^\n]*/.exec(msg);
+  return (adapter?.[0] ?? msg.split('\n')[0] ?? msg).slice(0, 300);
+}
+
+/** Opens an ONNX model on the requested device. Only `auto` falls back; an explicit device either starts or throws. */
+export async function openSession(modelPath: string, options: SessionOptions = {}): Promise<OpenedSession> {
+  const device = options.device ?? 'cpu';
+  if (!DEVICES.includes(device)) throw new UsageError('INVALID_ARGUMENT', `unknown device ${String(device)} (use ${DEVICES.join(', ')})`);
+  if (options.threads !== undefined && !(Number.isInteger(options.threads) && options.threads > 0)) {
+    throw new UsageError('INVALID_ARGUMENT', `threads must be a positive integer, got ${options.threads}`);
+  }
+  const candidates = device === 'auto' ? AUTO_ORDER : [device];
+  const skipped: OpenedSession['skipped'] = [];
+  for (const d of candidates) {
+    try {
+      const session = await ort.InferenceSession.create(modelPath, sessionOptions(d, options.threads, device === 'auto' && d !== 'cpu'));
+      return { session, device: d, skipped };
+    } catch (e) {
+      if (device !== 'auto') {
+        throw new DeviceError('DEVICE_UNAVAILABLE', `device ${d} is not available: ${firstLine(e)}`, { cause: e });
+      }
+      skipped.push({ device: d, reason: firstLine(e) });
+    }
+  }
+  throw new DeviceError('DEVICE_UNAVAILABLE', `no device could start: ${skipped.map((s) => `${s.device}: ${s.reason}`).join('; ')}`);
+}

@@ -1,0 +1,194 @@
+import { loadBundle, type Bundle, type Precision } from './bundle/load.js';
+import { resolveModel } from './bundle/resolve.js';
+import { ClipAgiqaError, InputError, UsageError } from './errors.js';
+import type { Head } from './heads/head.js';
+import { inputId, inputSource, type ImageInput } from './image/input.js';
+import { clipPixels, DEFAULT_LIMITS, normaliseInto, preprocessConfig, type DecodeLimits, type PreprocessConfig } from './image/preprocess.js';
+import { MicroBatcher } from './runtime/batcher.js';
+import { openSession, type Device, type ExecutionDevice } from './runtime/device.js';
+import { ImageTower } from './runtime/image-tower.js';
+import { Semaphore } from './runtime/semaphore.js';
+import {
+  filterRanking, isFailure, rankOutcomes, validateFilterPolicy, type BestOfResult, type FilterPolicy, type FilterResult, type Ranking,
+  type ScoreFailure, type ScoreOutcome, type ScoreResult,
+} from './results.js';
+
+export interface ScorerOptions {
+  /** A bundle folder, an http(s) URL of a published bundle (downloaded once, checksums verified), or a loaded bundle. */
+  model: string | Bundle;
+  /** Execution device (default cpu). `auto` picks the best that starts; an explicit device never falls back. */
+  device?: Device;
+  /** Intra-op threads of the CPU provider. */
+  threads?: number;
+  /** Most images per image-tower run (default 8). */
+  batchSize?: number;
+  /** How long an idle scorer waits to fill a batch before running it (default 0: never waits). */
+  maxWaitMs?: number;
+  /** Images decoded or queued at once (default 2 x batchSize); bounds memory however many inputs are given. */
+  concurrency?: number;
+  /** Image tower precision, from those the bundle ships (default fp32). */
+  precision?: Precision;
+  limits?: Partial<DecodeLimits>;
+  /** Bicubic resize implementation: see PreprocessConfig.resampler (default auto). */
+  resampler?: PreprocessConfig['resampler'];
+  /** Hash every bundle file at load (default true). */
+  verifyChecksums?: boolean;
+  /** Where downloaded bundles are kept (default $CLIP_AGIQA_CACHE or ~/.cache/clip-agiqa). */
+  cacheDir?: string;
+}
+
+export interface HeadInfo {
+  name: string;
+  kind: string;
+  scoreRange: readonly [number, number];
+  higherIsBetter: boolean;
+  trained: boolean;
+}
+
+export interface ModelInfo {
+  name: string;
+  dir: string;
+  manifestSha256: string;
+  /** True when the tower or a head has random weights: scores then mean nothing. */
+  untrained: boolean;
+  precision: Precision;
+  heads: HeadInfo[];
+}
+
+export interface Scorer {
+  readonly model: ModelInfo;
+  /** The device inference runs on (what `auto` picked). */
+  readonly device: ExecutionDevice;
+  readonly bundle: Bundle;
+  /** Scores one image; throws an InputError if it cannot be scored. */
+  score(input: ImageInput): Promise<ScoreResult>;
+  /** Scores many images; a bad image yields a ScoreFailure in its place and fails nothing else. */
+  score(inputs: readonly ImageInput[]): Promise<ScoreOutcome[]>;
+  /** Image embeddings (the tower's output, before normalisation), one per input. */
+  embed(input: ImageInput): Promise<Float32Array>;
+  rank(inputs: readonly ImageInput[], options?: { head?: string }): Promise<Ranking>;
+  filter(inputs: readonly ImageInput[], policy: FilterPolicy): Promise<FilterResult>;
+  bestOf(inputs: readonly ImageInput[], options?: { head?: string }): Promise<BestOfResult>;
+  /** Waits for work in flight, then frees the session. Later calls fail with SCORER_CLOSED. */
+  close(): Promise<void>;
+}
+
+function positiveInt(name: string, value: number | undefined, fallback: number): number {
+  const v = value ?? fallback;
+  if (!Number.isInteger(v) || v <= 0) throw new UsageError('INVALID_ARGUMENT', `${name} must be a positive integer, got ${value}`);
+  return v;
+}
+
+function headInfo(h: Head): HeadInfo {
+  return { name: h.name, kind: h.kind, scoreRange: h.scoreRange, higherIsBetter: h.higherIsBetter, trained: h.trained };
+}
+
+export async function createScorer(options: ScorerOptions): Promise<Scorer> {
+  const batchSize = positiveInt('batchSize', options.batchSize, 8);
+  const concurrency = positiveInt('concurrency', options.concurrency, 2 * batchSize);
+  const maxWaitMs = options.maxWaitMs ?? 0;
+  if (!(maxWaitMs >= 0)) throw new UsageError('INVALID_ARGUMENT', `maxWaitMs must be >= 0, got ${maxWaitMs}`);
+  const limits: DecodeLimits = { ...DEFAULT_LIMITS, ...options.limits };
+  const bundle = typeof options.model === 'string'
+    ? await loadBundle(await resolveModel(options.model, { cacheDir: options.cacheDir }), { verifyChecksums: options.verifyChecksums })
+    : options.model;
+  const precision = options.precision ?? 'fp32';
+  const manifest = bundle.manifest;
+  const cfg = preprocessConfig(manifest.preprocess, options.resampler);
+  const towerPath = bundle.imageEncoderPath(precision);
+  const { session, device } = await openSession(towerPath, { device: options.device, threads: options.threads });
+  const tower = new ImageTower(session, device, manifest.image_encoder.input, manifest.image_encoder.output,
+    cfg.size, manifest.backbone.embed_dim, towerPath);
+  const plane = 3 * cfg.size * cfg.size;
+  const dim = manifest.backbone.embed_dim;
+  const heads = bundle.heads;
+
+  const batcher = new MicroBatcher<Float32Array, Float32Array>(async (items) => {
+    const pixels = new Float32Array(items.length * plane);
+    items.forEach((item, i) => pixels.set(item, i * plane));
+    const embeds = await tower.embed(pixels, items.length);
+    return items.map((_, i) => embeds.slice(i * dim, (i + 1) * dim));
+  }, batchSize, maxWaitMs);
+  const slots = new Semaphore(concurrency);
+  const inFlight = new Set<Promise<unknown>>();
+  let closed = false;
+
+  function embedOne(input: ImageInput, index: number): Promise<Float32Array> {
+    if (closed) return Promise.reject(new UsageError('SCORER_CLOSED', 'the scorer is closed'));
+    const id = inputId(input, index);
+    const work = slots.run(async () => {
+      const rgb = await clipPixels(inputSource(input), id, cfg, limits);
+      const tensor = new Float32Array(plane);
+      normaliseInto(rgb, cfg, tensor);
+      return batcher.push(tensor);
+    });
+    inFlight.add(work);
+    void work.catch(() => undefined).finally(() => inFlight.delete(work));
+    return work;
+  }
+
+  async function scoreOne(input: ImageInput, index: number): Promise<ScoreResult> {
+    const embeds = await embedOne(input, index);
+    const scores: Record<string, number> = {};
+    for (const head of heads) scores[head.name] = head.score(embeds, 1)[0]!;
+    return { id: inputId(input, index), index, scores };
+  }
+
+  async function scoreAll(inputs: readonly ImageInput[]): Promise<ScoreOutcome[]> {
+    if (!Array.isArray(inputs)) throw new UsageError('INVALID_ARGUMENT', 'expected an array of images');
+    return Promise.all(inputs.map((input, index) =>
+      scoreOne(input, index).catch((e: unknown): ScoreFailure => {
+        if (e instanceof UsageError && e.code === 'SCORER_CLOSED') throw e;
+        const error = e instanceof ClipAgiqaError ? e
+          : new InputError('CORRUPT_IMAGE', (e as Error).message ?? String(e), { input: inputId(input, index), cause: e });
+        return { id: inputId(input, index), index, error };
+      })));
+  }
+
+  function rankingHead(name: string | undefined): Head {
+    const head = name === undefined ? heads[0] : heads.find((h) => h.name === name);
+    if (!head) throw new UsageError('UNKNOWN_HEAD', `no head named ${name} (heads: ${heads.map((h) => h.name).join(', ')})`);
+    return head;
+  }
+
+  async function rank(inputs: readonly ImageInput[], opts: { head?: string } = {}): Promise<Ranking> {
+    const head = rankingHead(opts.head);
+    return rankOutcomes(await scoreAll(inputs), head.name, head.higherIsBetter);
+  }
+
+  const scorer: Scorer = {
+    model: {
+      name: manifest.name,
+      dir: bundle.dir,
+      manifestSha256: bundle.manifestSha256,
+      untrained: bundle.untrained,
+      precision,
+      heads: heads.map(headInfo),
+    },
+    device,
+    bundle,
+    score: ((input: ImageInput | readonly ImageInput[]) =>
+      Array.isArray(input) ? scoreAll(input) : scoreOne(input as ImageInput, 0)) as Scorer['score'],
+    embed: (input) => embedOne(input, 0),
+    rank,
+    async filter(inputs, policy) {
+      validateFilterPolicy(policy);
+      const head = rankingHead(policy.head);
+      return filterRanking(await rank(inputs, { head: head.name }), policy, head.higherIsBetter);
+    },
+    async bestOf(inputs, opts = {}) {
+      const ranking = await rank(inputs, opts);
+      return { ...ranking, best: ranking.ranked[0] ?? null };
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await Promise.allSettled([...inFlight]);
+      await batcher.idle();
+      await tower.close();
+    },
+  };
+  return scorer;
+}
+
+export { isFailure };

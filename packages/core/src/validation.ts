@@ -1,0 +1,19 @@
+import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
+
+const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true });
+
+export type ValidationResult<T> = { ok: true; value: T } | { ok: false; errors: string[] };
+
+/** Compiles a JSON Schema (draft 2020-12) into a function that checks data against it. */
+export function compileSchema<T>(schema: object): (data: unknown) => ValidationResult<T> {
+  const validate = ajv.compile<T>(schema);
+  return (data) => (validate(data) ? { ok: true, value: data } : { ok: false, errors: formatErrors(validate.errors ?? []) });
+}
+
+function formatErrors(errors: ErrorObject[]): string[] {
+  return errors.map((e) => {
+    const where = e.instancePath || '(root)';
+    const extra = e.keyword === 'additionalProperties' ? ` '${(e.params as { additionalProperty: string }).additionalProperty}'` : '';
+    return `${where} ${e.message ?? 'is invalid'}${extra}`;
+  });
+}

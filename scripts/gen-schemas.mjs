@@ -1,0 +1,43 @@
+#!/usr/bin/env node
+// Generates TypeScript types and an importable copy of each wire-format schema in schemas/,
+// so runtime validation (ajv) and compile-time types come from the same file.
+//   node scripts/gen-schemas.mjs          write the generated modules
+//   node scripts/gen-schemas.mjs --check  fail if any generated module is stale
+import { readFile, writeFile, mkdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { compile } from 'json-schema-to-typescript';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const targets = [
+  { schema: 'model-bundle.schema.json', out: 'packages/core/src/generated/model-bundle.ts', constName: 'modelBundleSchema' },
+  { schema: 'score-record.schema.json', out: 'packages/core/src/generated/score-record.ts', constName: 'scoreRecordSchema' },
+];
+
+const check = process.argv.includes('--check');
+let stale = 0;
+for (const t of targets) {
+  const schema = JSON.parse(await readFile(join(root, 'schemas', t.schema), 'utf8'));
+  const types = await compile(schema, schema.title, {
+    bannerComment: '',
+    additionalProperties: false,
+    strictIndexSignatures: true,
+    format: true,
+    style: { singleQuote: true, printWidth: 110 },
+  });
+  const text =
+    `// Generated from schemas/${t.schema} by scripts/gen-schemas.mjs: do not edit.\n\n` +
+    `${types.trim()}\n\nexport const ${t.constName} = ${JSON.stringify(schema, null, 2)} as const;\n`;
+  const path = join(root, t.out);
+  const current = await readFile(path, 'utf8').catch(() => '');
+  if (current === text) continue;
+  if (check) {
+    console.error(`stale: ${t.out} (run: node scripts/gen-schemas.mjs)`);
+    stale++;
+  } else {
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(path, text);
+    console.log(`wrote ${t.out}`);
+  }
+}
+process.exit(stale ? 1 : 0);
