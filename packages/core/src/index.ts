@@ -19,8 +19,8 @@ export type { Head } from './heads/head.js';
 export { headKinds } from './heads/registry.js';
 
 export type { ImageInput, ImageSource, LabelledImage, RawPixels } from './image/input.js';
-export { clipPixels, normaliseInto, preprocessConfig, shortestEdgeSize, DEFAULT_LIMITS } from './image/preprocess.js';
-export type { PreprocessConfig, DecodeLimits } from './image/preprocess.js';
+export { clipPixels, normaliseInto, preprocessConfig, shortestEdgeSize, DEFAULT_LIMITS, RESAMPLERS } from './image/preprocess.js';
+export type { PreprocessConfig, DecodeLimits, Resampler } from './image/preprocess.js';
 export { sniffFormat, SAFE_FORMATS, UNSAFE_FORMATS } from './image/sniff.js';
 export type { SniffedFormat } from './image/sniff.js';
 

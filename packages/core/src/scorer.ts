@@ -29,7 +29,7 @@ export interface ScorerOptions {
   /** Image tower precision, from those the bundle ships (default fp32). */
   precision?: Precision;
   limits?: Partial<DecodeLimits>;
-  /** Bicubic resize implementation: see PreprocessConfig.resampler (default auto). */
+  /** Bicubic resize implementation: see PreprocessConfig.resampler (default pil, bit-exact). */
   resampler?: PreprocessConfig['resampler'];
   /** Hash every bundle file at load (default true). */
   verifyChecksums?: boolean;

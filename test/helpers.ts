@@ -1,0 +1,104 @@
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { DEMO_MODEL_DIR, parseSafetensors } from '@clip-agiqa/core';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+export const IMAGES = join(ROOT, 'test/fixtures/images');
+export const GOLDENS = join(ROOT, 'test/fixtures/goldens');
+export const AGIQA3K = join(ROOT, '../shared/datasets/agiqa-3k');
+export const CLI = join(ROOT, 'packages/cli/bin/clip-agiqa.js');
+export { DEMO_MODEL_DIR };
+
+/** Fixture images that are ordinary RGB photos (the preprocessing tolerance applies to these). */
+export const ORDINARY = ['landscape.jpg', 'portrait.jpg', 'square.png', 'small-upscaled.jpg', 'wide.webp', 'exif-rotated.jpg'];
+
+export interface Reference {
+  size: number;
+  images: Record<string, { image_embeds: number[]; scores: Record<string, number> }>;
+}
+
+export const reference = (): Reference => JSON.parse(readFileSync(join(GOLDENS, 'reference.json'), 'utf8')) as Reference;
+
+/** PIL's pixels for each fixture image: uint8 [S,S,3]. */
+export function goldenPixels(): Map<string, Uint8Array> {
+  const tensors = parseSafetensors(readFileSync(join(GOLDENS, 'pixels.safetensors')), 'goldens');
+  return new Map([...tensors].map(([name, t]) => [name, Uint8Array.from(t.data)]));
+}
+
+export function tempDir(prefix = 'clip-agiqa-test-'): { dir: string; [Symbol.dispose](): void } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  return { dir, [Symbol.dispose]: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export function copyDemoBundle(to: string): string {
+  cpSync(DEMO_MODEL_DIR, to, { recursive: true });
+  return to;
+}
+
+export function pixelDiff(a: Uint8Array, b: Uint8Array): { mean: number; max: number } {
+  if (a.length !== b.length) throw new Error(`length ${a.length} != ${b.length}`);
+  let sum = 0;
+  let max = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = Math.abs(a[i]! - b[i]!);
+    sum += d;
+    if (d > max) max = d;
+  }
+  return { mean: sum / a.length, max };
+}
+
+let pythonCache: string | null | undefined;
+/** Why the Python reference tools cannot run here, or null when they can. */
+export function pythonUnavailable(modules = ['torch', 'transformers', 'onnxruntime', 'safetensors', 'PIL']): string | null {
+  if (pythonCache === undefined || modules.length !== 5) {
+    const r = spawnSync('python3', ['-c', `import ${modules.join(', ')}`], { encoding: 'utf8' });
+    const reason = r.error ? `python3 not found (${r.error.message})` : r.status !== 0 ? `python3 lacks ${modules.join('/')}: ${r.stderr.trim().split('\n').pop()}` : null;
+    if (modules.length !== 5) return reason;
+    pythonCache = reason;
+  }
+  return pythonCache;
+}
+
+export function python(args: string[], options: { input?: string; cwd?: string } = {}): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync('python3', args, { encoding: 'utf8', cwd: options.cwd ?? ROOT, input: options.input, maxBuffer: 256 * 1024 * 1024 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/**
+ * Writes a real, valid PNG of width x height black pixels: a few MB on disk that would need
+ * width * height * 3 bytes decoded. Streams the deflate so the test never holds the raw image.
+ */
+export async function writePngBomb(path: string, width: number, height: number): Promise<void> {
+  const { createDeflate, crc32 } = await import('node:zlib');
+  const { writeFileSync } = await import('node:fs');
+  const chunk = (type: string, data: Buffer) => {
+    const head = Buffer.alloc(8);
+    head.writeUInt32BE(data.length, 0);
+    head.write(type, 4, 'latin1');
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(crc32(Buffer.concat([head.subarray(4), data])) >>> 0, 0);
+    return Buffer.concat([head, data, crc]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr.set([8, 2, 0, 0, 0], 8); // 8-bit RGB
+  const deflate = createDeflate({ level: 1 });
+  const parts: Buffer[] = [];
+  deflate.on('data', (d: Buffer) => parts.push(d));
+  const done = new Promise((resolve) => deflate.on('end', resolve));
+  const rows = Buffer.alloc((1 + width * 3) * 256); // 256 zero rows (filter byte 0 + black pixels)
+  for (let y = 0; y < height; y += 256) {
+    const n = Math.min(256, height - y);
+    if (!deflate.write(rows.subarray(0, n * (1 + width * 3)))) await new Promise((r) => deflate.once('drain', r));
+  }
+  deflate.end();
+  await done;
+  writeFileSync(path, Buffer.concat([
+    Buffer.from('\x89PNG\r\n\x1a\n', 'latin1'), chunk('IHDR', ihdr), chunk('IDAT', Buffer.concat(parts)), chunk('IEND', Buffer.alloc(0)),
+  ]));
+}

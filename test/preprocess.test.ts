@@ -1,0 +1,134 @@
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+
+import { clipPixels, InputError, loadBundle, preprocessConfig, shortestEdgeSize, sniffFormat } from '@clip-agiqa/core';
+import sharp from 'sharp';
+
+import { pilBicubicResize } from '../packages/core/src/image/pil-bicubic.js';
+import { AGIQA3K, DEMO_MODEL_DIR, goldenPixels, IMAGES, ORDINARY, pixelDiff, python, pythonUnavailable, tempDir, writePngBomb } from './helpers.js';
+
+const manifest = (await loadBundle(DEMO_MODEL_DIR)).manifest;
+const exact = preprocessConfig(manifest.preprocess);
+const fast = preprocessConfig(manifest.preprocess, 'libvips');
+const goldens = goldenPixels();
+
+describe('CLIP preprocessing against the PIL goldens', () => {
+  it('matches PIL within mean 0.25 / max 4 (0-255) on ordinary photos with the libvips resampler', async () => {
+    for (const name of ORDINARY) {
+      const d = pixelDiff(await clipPixels(join(IMAGES, name), name, fast), goldens.get(name)!);
+      assert.ok(d.mean <= 0.25 && d.max <= 4, `${name}: mean ${d.mean.toFixed(3)} max ${d.max}`);
+    }
+  });
+
+  it('is bit-identical to PIL with the default resampler (greyscale, 16-bit, EXIF, GIF included)', async () => {
+    for (const name of [...ORDINARY, 'grey.png', 'grey16.png', 'animated.gif']) {
+      const d = pixelDiff(await clipPixels(join(IMAGES, name), name, exact), goldens.get(name)!);
+      assert.equal(d.max, 0, `${name}: mean ${d.mean} max ${d.max}`);
+    }
+  });
+
+  it('stays close to PIL where decoders legitimately differ (alpha compositing rounding)', async () => {
+    const d = pixelDiff(await clipPixels(join(IMAGES, 'alpha.png'), 'alpha', exact), goldens.get('alpha.png')!);
+    assert.ok(d.mean <= 0.5 && d.max <= 4, `alpha: mean ${d.mean} max ${d.max}`);
+  });
+
+  it('converts CMYK through its colour profile, unlike PIL (documented difference)', async () => {
+    const d = pixelDiff(await clipPixels(join(IMAGES, 'cmyk.jpg'), 'cmyk', exact), goldens.get('cmyk.jpg')!);
+    assert.ok(d.mean > 5, `CMYK now matches PIL's naive conversion (mean ${d.mean}): update the README`);
+  });
+
+  it('computes torchvision\'s resize and crop geometry', () => {
+    assert.deepEqual(shortestEdgeSize(640, 427, 224), { width: 335, height: 224 });
+    assert.deepEqual(shortestEdgeSize(360, 540, 224), { width: 224, height: 336 });
+    assert.deepEqual(shortestEdgeSize(512, 512, 224), { width: 224, height: 224 });
+  });
+});
+
+describe('PIL bicubic in JavaScript', () => {
+  const unavailable = pythonUnavailable(['PIL', 'numpy']);
+  it('is bit-identical to PIL on random images, reducing and enlarging', { skip: unavailable ?? false }, () => {
+    const cases = [[37, 23, 224, 139], [300, 200, 97, 65], [1000, 700, 224, 156], [5, 9, 3, 224], [64, 64, 64, 65]] as const;
+    const script = `
+import sys, json, numpy as np
+from PIL import Image
+out = []
+for i, (w, h, W, H) in enumerate(json.loads(sys.argv[1])):
+    rng = np.random.default_rng(i)
+    a = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+    out.append({"src": a.tobytes().hex(), "dst": np.asarray(Image.fromarray(a).resize((W, H), Image.BICUBIC)).tobytes().hex()})
+print(json.dumps(out))`;
+    const r = python(['-c', script, JSON.stringify(cases)]);
+    assert.equal(r.status, 0, r.stderr);
+    const results = JSON.parse(r.stdout) as { src: string; dst: string }[];
+    cases.forEach(([w, h, W, H], i) => {
+      const ours = pilBicubicResize(Buffer.from(results[i]!.src, 'hex'), w, h, W, H);
+      assert.equal(pixelDiff(ours, Buffer.from(results[i]!.dst, 'hex')).max, 0, `${w}x${h} -> ${W}x${H}`);
+    });
+  });
+});
+
+describe('AGIQA-3K preprocessing parity (real generated images)', () => {
+  const unavailable = pythonUnavailable(['PIL', 'numpy']);
+  let names: string[] = [];
+  try {
+    names = readdirSync(join(AGIQA3K, 'images')).sort().filter((_, i) => i % 100 === 0);
+  } catch {
+    /* dataset absent */
+  }
+  const skip = unavailable ?? (names.length === 0 ? 'AGIQA-3K images not found beside the project' : false);
+  it(`matches PIL on ${names.length} AGIQA-3K images: exactly by default, within mean 0.25 with libvips`, { skip }, async () => {
+    const script = `
+import sys, os
+sys.path.insert(0, "tools/export")
+from clip_agiqa_export.preprocess import preprocess_file
+for n in sys.argv[2:]:
+    sys.stdout.write(preprocess_file(os.path.join(sys.argv[1], n), 224).tobytes().hex() + "\\n")`;
+    const r = python(['-c', script, join(AGIQA3K, 'images'), ...names]);
+    assert.equal(r.status, 0, r.stderr);
+    const refs = r.stdout.trim().split('\n');
+    let worstMean = 0;
+    let worstMax = 0;
+    for (const [i, name] of names.entries()) {
+      const golden = Buffer.from(refs[i]!, 'hex');
+      assert.equal(pixelDiff(await clipPixels(join(AGIQA3K, 'images', name), name, exact), golden).max, 0, name);
+      const d = pixelDiff(await clipPixels(join(AGIQA3K, 'images', name), name, fast), golden);
+      worstMean = Math.max(worstMean, d.mean);
+      worstMax = Math.max(worstMax, d.max);
+    }
+    // libvips' reduction reaches 8/255 at a few sharp edges of generated images: why pil is the default.
+    assert.ok(worstMean <= 0.25 && worstMax <= 10, `libvips: worst mean ${worstMean} max ${worstMax}`);
+  });
+});
+
+describe('format sniffing and refusals', () => {
+  it('recognises containers by their bytes', async () => {
+    const png = readFileSync(join(IMAGES, 'square.png'));
+    assert.equal(sniffFormat(png), 'png');
+    assert.equal(sniffFormat(readFileSync(join(IMAGES, 'landscape.jpg'))), 'jpeg');
+    assert.equal(sniffFormat(readFileSync(join(IMAGES, 'wide.webp'))), 'webp');
+    assert.equal(sniffFormat(readFileSync(join(IMAGES, 'animated.gif'))), 'gif');
+    assert.equal(sniffFormat(await sharp(png).avif().toBuffer()), 'avif');
+    assert.equal(sniffFormat(await sharp(png).tiff().toBuffer()), 'tiff');
+    assert.equal(sniffFormat(Buffer.from('\uFEFF  <?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg"/>')), 'svg');
+    assert.equal(sniffFormat(Buffer.from('%PDF-1.7\n')), 'pdf');
+    assert.equal(sniffFormat(Buffer.from('hello, world')), 'unknown');
+    assert.equal(sniffFormat(Buffer.from('BM\0\0')), 'unknown');
+  });
+
+  it('refuses SVG unless explicitly enabled, and decodes it when enabled', async () => {
+    const svg = Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="64" height="48"><rect width="64" height="48" fill="red"/></svg>');
+    await assert.rejects(clipPixels(svg, 'a.svg', exact), (e: InputError) => e.code === 'UNSAFE_FORMAT' && /a\.svg/.test(e.message));
+    const px = await clipPixels(svg, 'a.svg', exact, { maxPixels: 1e6, maxFileBytes: 1e6, allowUnsafeFormats: true });
+    assert.deepEqual([px[0], px[1], px[2]], [255, 0, 0]);
+  });
+
+  it('refuses a decompression bomb from its header, before decoding', async () => {
+    using t = tempDir();
+    await writePngBomb(join(t.dir, 'bomb.png'), 30000, 30000);
+    const started = performance.now();
+    await assert.rejects(clipPixels(join(t.dir, 'bomb.png'), 'bomb.png', exact), (e: InputError) => e.code === 'TOO_MANY_PIXELS' && /30000x30000/.test(e.message));
+    assert.ok(performance.now() - started < 500, 'the refusal should not decode the image');
+  });
+});

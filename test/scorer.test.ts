@@ -1,0 +1,194 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+
+import {
+  createScorer, DeviceError, InputError, isFailure, UsageError, type ImageInput, type Scorer, type ScoreResult,
+} from '@clip-agiqa/core';
+import sharp from 'sharp';
+
+import { DEMO_MODEL_DIR, goldenPixels, IMAGES, ORDINARY, reference } from './helpers.js';
+
+const ref = reference();
+const goldens = goldenPixels();
+const names = Object.keys(ref.images).sort();
+const paths = names.map((n) => join(IMAGES, n));
+
+/** Tolerance of raw-file scores against the PyTorch reference (which decodes with PIL). */
+const RAW_FILE_TOLERANCE = 1e-4;
+
+describe('scorer', () => {
+  let scorer: Scorer;
+  before(async () => {
+    scorer = await createScorer({ model: DEMO_MODEL_DIR, batchSize: 4 });
+  });
+  after(async () => scorer.close());
+
+  it('describes its model and device', () => {
+    assert.equal(scorer.device, 'cpu');
+    assert.equal(scorer.model.untrained, true);
+    assert.deepEqual(scorer.model.heads.map((h) => h.name), ['quality']);
+    assert.deepEqual(scorer.model.heads[0]!.scoreRange, [0, 5]);
+  });
+
+  it('equals the PyTorch reference within 1e-4 when fed the golden pixel tensors', async () => {
+    for (const name of names) {
+      const image = { data: goldens.get(name)!, width: ref.size, height: ref.size, channels: 3 as const };
+      const result = await scorer.score({ id: name, image });
+      const expected = ref.images[name]!;
+      assert.ok(Math.abs(result.scores.quality! - expected.scores.quality!) <= 1e-4, `${name}: ${result.scores.quality} vs ${expected.scores.quality}`);
+      const embeds = await scorer.embed(image);
+      const worst = Math.max(...expected.image_embeds.map((v, i) => Math.abs(v - embeds[i]!)));
+      assert.ok(worst <= 1e-4, `${name}: embedding differs by ${worst}`);
+    }
+  });
+
+  it('equals the PyTorch reference from raw files (every format PIL decodes alike)', async () => {
+    const outcomes = await scorer.score(paths);
+    for (const o of outcomes) {
+      assert.ok(!isFailure(o), `${o.id}: ${isFailure(o) ? o.error.message : ''}`);
+      const name = names[o.index]!;
+      const diff = Math.abs(o.scores.quality! - ref.images[name]!.scores.quality!);
+      if (name === 'cmyk.jpg') assert.ok(diff < 0.5, `cmyk: ${diff}`); // colour-managed CMYK, see README
+      else if (name === 'alpha.png') assert.ok(diff < 5e-3, `alpha: ${diff}`); // compositing rounding
+      else assert.ok(diff <= RAW_FILE_TOLERANCE, `${name}: ${diff}`);
+    }
+  });
+
+  it('gives the same score alone, in any batch, and on every run', async () => {
+    const alone = [];
+    for (const p of paths) alone.push((await scorer.score(p)).scores.quality!);
+    for (const batchSize of [1, 3, 8, 16]) {
+      const s = await createScorer({ model: DEMO_MODEL_DIR, batchSize });
+      try {
+        for (let run = 0; run < 2; run++) {
+          const order = run === 0 ? paths : [...paths].reverse();
+          const outcomes = await s.score(order);
+          for (const o of outcomes) {
+            const i = paths.indexOf(o.id);
+            assert.ok(!isFailure(o));
+            assert.ok(Math.abs(o.scores.quality! - alone[i]!) <= 1e-5, `batch ${batchSize}: ${o.id} ${o.scores.quality} vs ${alone[i]}`);
+          }
+        }
+      } finally {
+        await s.close();
+      }
+    }
+  });
+
+  it('accepts paths, encoded bytes, raw RGB(A) pixels, sharp pipelines, AVIF and TIFF alike', async () => {
+    const path = join(IMAGES, 'square.png');
+    const fromPath = (await scorer.score(path)).scores.quality!;
+    const bytes = readFileSync(path);
+    const { data, info } = await sharp(bytes).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
+    const inputs: ImageInput[] = [
+      bytes,
+      new Uint8Array(bytes),
+      { data, width: info.width, height: info.height, channels: 4 },
+      sharp(bytes),
+      await sharp(bytes).tiff({ compression: 'lzw' }).toBuffer(),
+      { id: 'lossless-avif', image: await sharp(bytes).avif({ lossless: true }).toBuffer() },
+    ];
+    const outcomes = await scorer.score(inputs);
+    assert.deepEqual(outcomes.map((o) => o.id), ['#0', '#1', '#2', '#3', '#4', 'lossless-avif']);
+    for (const o of outcomes.slice(0, 5)) assert.ok(!isFailure(o) && Math.abs(o.scores.quality! - fromPath) <= 1e-6, `${o.id}`);
+    const avif = outcomes[5]!;
+    assert.ok(!isFailure(avif) && Math.abs(avif.scores.quality! - fromPath) < 0.05, 'AVIF lossless goes through YUV: close, not equal');
+  });
+
+  it('fails only the bad images of a batch, each with a typed error naming it', async () => {
+    const truncated = readFileSync(join(IMAGES, 'landscape.jpg')).subarray(0, 15000);
+    const outcomes = await scorer.score([
+      paths[0]!,
+      { id: 'truncated.jpg', image: truncated },
+      { id: 'text', image: Buffer.from('not an image at all') },
+      { id: 'empty', image: new Uint8Array(0) },
+      join(IMAGES, 'does-not-exist.png'),
+      { id: 'short-raw', image: { data: new Uint8Array(10), width: 4, height: 4, channels: 3 } },
+      paths[1]!,
+    ]);
+    const codes = outcomes.map((o) => (isFailure(o) ? o.error.code : 'ok'));
+    assert.deepEqual(codes, ['ok', 'CORRUPT_IMAGE', 'UNSUPPORTED_FORMAT', 'EMPTY_INPUT', 'UNREADABLE_FILE', 'INVALID_PIXELS', 'ok']);
+    for (const o of outcomes.filter(isFailure)) {
+      assert.ok(o.error instanceof InputError);
+      assert.ok(o.error.message.includes(o.id), `${o.error.message} should name ${o.id}`);
+    }
+    await assert.rejects(scorer.score({ id: 'x', image: Buffer.from('nope') }), (e: InputError) => e.code === 'UNSUPPORTED_FORMAT');
+  });
+
+  it('ranks, filters and picks the best of a set', async () => {
+    const outcomes = (await scorer.score(paths)) as ScoreResult[];
+    const byScore = [...outcomes].sort((a, b) => b.scores.quality! - a.scores.quality!);
+    const ranking = await scorer.rank([...paths, Buffer.from('junk')]);
+    assert.deepEqual(ranking.ranked.map((r) => r.id), byScore.map((r) => r.id));
+    assert.deepEqual(ranking.ranked.map((r) => r.rank), byScore.map((_, i) => i + 1));
+    assert.equal(ranking.failed.length, 1);
+
+    const best = await scorer.bestOf(paths);
+    assert.equal(best.best!.id, byScore[0]!.id);
+    assert.equal((await scorer.bestOf([Buffer.from('junk')])).best, null);
+
+    const median = byScore[5]!.scores.quality!;
+    const byThreshold = await scorer.filter(paths, { threshold: median });
+    assert.deepEqual(byThreshold.passed.map((r) => r.id), byScore.slice(0, 6).map((r) => r.id));
+    assert.equal(byThreshold.rejected.length, paths.length - 6);
+    assert.deepEqual((await scorer.filter(paths, { topK: 3 })).passed.map((r) => r.id), byScore.slice(0, 3).map((r) => r.id));
+    assert.equal((await scorer.filter(paths, { topPercent: 20 })).passed.length, Math.ceil(0.2 * paths.length));
+    assert.equal((await scorer.filter(paths, { topK: 5, threshold: median })).passed.length, 5);
+    await assert.rejects(scorer.filter(paths, {}), (e: UsageError) => e.code === 'INVALID_ARGUMENT');
+    await assert.rejects(scorer.filter(paths, { topPercent: 120 }), (e: UsageError) => e.code === 'INVALID_ARGUMENT');
+    await assert.rejects(scorer.rank(paths, { head: 'nope' }), (e: UsageError) => e.code === 'UNKNOWN_HEAD');
+  });
+
+  it('refuses images over the pixel limit before decoding', async () => {
+    const s = await createScorer({ model: DEMO_MODEL_DIR, limits: { maxPixels: 100_000 } });
+    try {
+      await assert.rejects(s.score(paths[names.indexOf('square.png')]!), (e: InputError) => e.code === 'TOO_MANY_PIXELS' && /512x512/.test(e.message));
+    } finally {
+      await s.close();
+    }
+  });
+});
+
+describe('scorer lifecycle and devices', () => {
+  it('finishes work in flight on close, then refuses new work', async () => {
+    const s = await createScorer({ model: DEMO_MODEL_DIR, batchSize: 2 });
+    const pending = s.score(paths);
+    await s.close();
+    assert.equal((await pending).filter(isFailure).length, 0);
+    await assert.rejects(s.score(paths[0]!), (e: UsageError) => e.code === 'SCORER_CLOSED');
+  });
+
+  it('rejects bad options with usage errors', async () => {
+    await assert.rejects(createScorer({ model: DEMO_MODEL_DIR, batchSize: 0 }), (e: UsageError) => e.code === 'INVALID_ARGUMENT');
+    await assert.rejects(createScorer({ model: DEMO_MODEL_DIR, device: 'tpu' as never }), (e: UsageError) => e.code === 'INVALID_ARGUMENT');
+    await assert.rejects(createScorer({ model: DEMO_MODEL_DIR, threads: -1 }), (e: UsageError) => e.code === 'INVALID_ARGUMENT');
+  });
+
+  for (const device of ['cuda', 'webgpu'] as const) {
+    it(`runs on ${device} when it starts, and otherwise says so instead of falling back`, async () => {
+      try {
+        const s = await createScorer({ model: DEMO_MODEL_DIR, device });
+        assert.equal(s.device, device);
+        const r = await s.score(paths[0]!);
+        assert.ok(Math.abs(r.scores.quality! - ref.images[names[0]!]!.scores.quality!) < 1e-3);
+        await s.close();
+      } catch (e) {
+        assert.ok(e instanceof DeviceError, String(e));
+        assert.equal(e.code, 'DEVICE_UNAVAILABLE');
+        assert.match(e.message, new RegExp(`device ${device} is not available`));
+      }
+    });
+  }
+
+  it('auto picks a device that starts and reports it', async () => {
+    const s = await createScorer({ model: DEMO_MODEL_DIR, device: 'auto' });
+    try {
+      assert.ok(['cpu', 'cuda', 'webgpu'].includes(s.device));
+      assert.ok(!isFailure(await s.score(paths[0]!)));
+    } finally {
+      await s.close();
+    }
+  });
+});
