@@ -8,7 +8,7 @@ import {
 } from '@clip-agiqa/core';
 import sharp from 'sharp';
 
-import { DEMO_MODEL_DIR, goldenPixels, IMAGES, ORDINARY, reference } from './helpers.js';
+import { DEMO_MODEL_DIR, goldenPixels, IMAGES, reference } from './helpers.js';
 
 const ref = reference();
 const goldens = goldenPixels();

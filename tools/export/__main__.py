@@ -47,6 +47,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True, help="bundle folder to write")
     p.add_argument("--act", default="quick_gelu", choices=["quick_gelu", "gelu"], help="activation of state-dict checkpoints (OpenAI: quick_gelu)")
+    p.add_argument("--heads", nargs=2, type=int, metavar=("VISION", "TEXT"),
+                   help="attention heads of state-dict checkpoints (default: width // 64, as OpenAI and OpenCLIP)")
     p.add_argument("--tokenizer", help="folder with CLIP's vocab.json + merges.txt, when the checkpoint has none")
     p.add_argument("--no-text", action="store_true", help="do not export the text tower")
     p.add_argument("--head", action="append", default=[], metavar="NAME=FILE[:TRAINING_JSON]",
@@ -108,7 +110,7 @@ def main(argv: list[str]) -> int:
             backbone = {"name": f"tiny-clip-random-seed{args.seed}", "architecture": "clip-vit",
                         "source": f"tools/export --tiny --seed {args.seed}", "trained": False}
         else:
-            model, tokenizer_dir = load_checkpoint(args.checkpoint, args.act)
+            model, tokenizer_dir = load_checkpoint(args.checkpoint, args.act, tuple(args.heads) if args.heads else None)
             tokenizer_dir = args.tokenizer or tokenizer_dir
             backbone = {"name": os.path.basename(os.path.normpath(args.checkpoint)), "architecture": "clip-vit",
                         "source": os.path.basename(args.checkpoint), "trained": True}
@@ -155,9 +157,13 @@ def main(argv: list[str]) -> int:
             if head.text_features.shape[1] != model.config.projection_dim:
                 raise SystemExit(f"head {name} expects embed dim {head.text_features.shape[1]}, the tower gives {model.config.projection_dim}")
 
-        untrained = args.tiny or any(not e["trained"] for e in entries)
         name = args.name or ("clip-agiqa-tiny-untrained" if args.tiny else f"clip-agiqa-{backbone['name']}")
-        description = "CLIP-AGIQA bundle" + (f". {UNTRAINED_NOTE}" if untrained else "")
+        if args.tiny:
+            description = f"CLIP-AGIQA bundle. {UNTRAINED_NOTE}"
+        elif any(not e["trained"] for e in entries):
+            description = "CLIP-AGIQA bundle. UNTRAINED head: random weights, its scores mean nothing until it is trained."
+        else:
+            description = "CLIP-AGIQA bundle"
         write_manifest(out, name=name, description=description, licence=args.license, backbone=backbone, size=size,
                        text_encoder=text_encoder, heads=entries)
         if args.goldens_out:

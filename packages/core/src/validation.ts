@@ -6,7 +6,8 @@ export type ValidationResult<T> = { ok: true; value: T } | { ok: false; errors: 
 
 /** Compiles a JSON Schema (draft 2020-12) into a function that checks data against it. */
 export function compileSchema<T>(schema: object): (data: unknown) => ValidationResult<T> {
-  const validate = ajv.compile<T>(schema);
+  const id = (schema as { $id?: string }).$id;
+  const validate = (id ? ajv.getSchema<T>(id) : undefined) ?? ajv.compile<T>(schema);
   return (data) => (validate(data) ? { ok: true, value: data } : { ok: false, errors: formatErrors(validate.errors ?? []) });
 }
 

@@ -57,7 +57,8 @@ def _count_blocks(sd: dict[str, torch.Tensor], prefix: str) -> int:
     return max(idx) + 1 if idx else 0
 
 
-def config_from_openai(sd: dict[str, torch.Tensor], hidden_act: str = "quick_gelu") -> CLIPConfig:
+def config_from_openai(sd: dict[str, torch.Tensor], hidden_act: str = "quick_gelu", heads: tuple[int, int] | None = None) -> CLIPConfig:
+    """Architecture from tensor shapes. Head counts are not stored: OpenAI and OpenCLIP use width // 64."""
     if "visual.proj" not in sd:
         raise ValueError("not an OpenAI/OpenCLIP ViT state dict: key visual.proj is missing")
     v_width = sd["visual.conv1.weight"].shape[0]
@@ -66,16 +67,17 @@ def config_from_openai(sd: dict[str, torch.Tensor], hidden_act: str = "quick_gel
     t_width = sd["ln_final.weight"].shape[0]
     embed_dim = sd["visual.proj"].shape[1]
     vocab = sd["token_embedding.weight"].shape[0]
+    v_heads, t_heads = heads or (v_width // 64, t_width // 64)
     return CLIPConfig(
         projection_dim=embed_dim,
         vision_config=dict(
             hidden_size=v_width, intermediate_size=sd["visual.transformer.resblocks.0.mlp.c_fc.weight"].shape[0],
-            num_hidden_layers=_count_blocks(sd, "visual.transformer.resblocks."), num_attention_heads=v_width // 64,
+            num_hidden_layers=_count_blocks(sd, "visual.transformer.resblocks."), num_attention_heads=v_heads,
             image_size=patch * grid, patch_size=patch, projection_dim=embed_dim, hidden_act=hidden_act,
         ),
         text_config=dict(
             hidden_size=t_width, intermediate_size=sd["transformer.resblocks.0.mlp.c_fc.weight"].shape[0],
-            num_hidden_layers=_count_blocks(sd, "transformer.resblocks."), num_attention_heads=t_width // 64,
+            num_hidden_layers=_count_blocks(sd, "transformer.resblocks."), num_attention_heads=t_heads,
             vocab_size=vocab, max_position_embeddings=sd["positional_embedding"].shape[0],
             projection_dim=embed_dim, hidden_act=hidden_act, bos_token_id=vocab - 2, eos_token_id=vocab - 1,
         ),
@@ -109,9 +111,9 @@ def convert_openai_state_dict(sd: dict[str, torch.Tensor]) -> dict[str, torch.Te
     return out
 
 
-def load_openai(path: str, hidden_act: str = "quick_gelu") -> CLIPModel:
+def load_openai(path: str, hidden_act: str = "quick_gelu", heads: tuple[int, int] | None = None) -> CLIPModel:
     sd = read_state_dict(path)
-    model = CLIPModel(config_from_openai(sd, hidden_act))
+    model = CLIPModel(config_from_openai(sd, hidden_act, heads))
     missing, unexpected = model.load_state_dict(convert_openai_state_dict(sd), strict=False)
     missing = [k for k in missing if not k.endswith("position_ids")]
     if missing or unexpected:
@@ -119,10 +121,10 @@ def load_openai(path: str, hidden_act: str = "quick_gelu") -> CLIPModel:
     return model.eval()
 
 
-def load_checkpoint(path: str, hidden_act: str = "quick_gelu") -> tuple[CLIPModel, str | None]:
+def load_checkpoint(path: str, hidden_act: str = "quick_gelu", heads: tuple[int, int] | None = None) -> tuple[CLIPModel, str | None]:
     """Returns the model and the folder holding vocab.json/merges.txt, if the checkpoint has one."""
     if os.path.isdir(path):
         model = CLIPModel.from_pretrained(path, local_files_only=True).eval()
         has_tokenizer = all(os.path.exists(os.path.join(path, f)) for f in ("vocab.json", "merges.txt"))
         return model, path if has_tokenizer else None
-    return load_openai(path, hidden_act), None
+    return load_openai(path, hidden_act, heads), None

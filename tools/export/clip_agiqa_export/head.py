@@ -42,7 +42,8 @@ class ClipAgiqaHead(torch.nn.Module):
 
     def save(self, path: str) -> None:
         tensors = {name: t.detach().contiguous().float() for name, t in self.state_dict().items()}
-        save_file(tensors, path, metadata={"kind": "clip-agiqa-mlp", "levels": ",".join(LEVEL_WORDS)})
+        # One metadata key only: the writer orders several keys differently from run to run.
+        save_file(tensors, path, metadata={"kind": "clip-agiqa-mlp"})
 
     @classmethod
     def load(cls, path: str) -> "ClipAgiqaHead":

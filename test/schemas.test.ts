@@ -1,0 +1,22 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+
+import { compileSchema } from '@clip-agiqa/core';
+
+import { ROOT } from './helpers.js';
+
+describe('wire-format schemas', () => {
+  it('compile under ajv strict mode', () => {
+    for (const f of readdirSync(join(ROOT, 'schemas'))) {
+      assert.doesNotThrow(() => compileSchema(JSON.parse(readFileSync(join(ROOT, 'schemas', f), 'utf8')) as object), f);
+    }
+  });
+
+  it('match the generated TypeScript modules', () => {
+    const r = spawnSync(process.execPath, [join(ROOT, 'scripts/gen-schemas.mjs'), '--check'], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+  });
+});
