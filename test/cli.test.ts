@@ -172,3 +172,15 @@ describe('clip-agiqa info', () => {
     assert.equal(json.manifest.name, 'clip-agiqa-tiny-untrained');
   });
 });
+
+describe('examples', () => {
+  it('best-of-n.mjs ranks the example candidates and applies a threshold', () => {
+    const r = spawnSync(process.execPath, [join(ROOT, 'examples/best-of-n.mjs')], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const ranks = r.stdout.split('\n').filter((l) => /^#\d/.test(l));
+    assert.equal(ranks.length, 4);
+    assert.match(r.stdout, /^best: .*candidate-\d-\w+\.jpg$/m);
+    assert.match(r.stdout, /\d pass 3\.15, \d would be rerolled/);
+    assert.match(r.stderr, /untrained/);
+  });
+});
