@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
@@ -8,7 +8,7 @@ import {
 } from '@clip-agiqa/core';
 import sharp from 'sharp';
 
-import { DEMO_MODEL_DIR, goldenPixels, IMAGES, reference } from './helpers.js';
+import { copyDemoBundle, DEMO_MODEL_DIR, goldenPixels, IMAGES, reference, tempDir } from './helpers.js';
 
 const ref = reference();
 const goldens = goldenPixels();
@@ -190,5 +190,37 @@ describe('scorer lifecycle and devices', () => {
     } finally {
       await s.close();
     }
+  });
+});
+
+describe('bundles with several heads or mismatched towers', () => {
+  it('scores every head from one image pass', async () => {
+    using t = tempDir();
+    copyDemoBundle(t.dir);
+    const manifestPath = join(t.dir, 'manifest.json');
+    const m = JSON.parse(readFileSync(manifestPath, 'utf8')) as { heads: { name: string; higher_is_better: boolean }[] };
+    m.heads.push({ ...m.heads[0]!, name: 'artefacts', higher_is_better: false });
+    writeFileSync(manifestPath, JSON.stringify(m));
+    const s = await createScorer({ model: t.dir });
+    try {
+      const r = await s.score(paths[0]!);
+      assert.deepEqual(Object.keys(r.scores), ['quality', 'artefacts']);
+      assert.equal(r.scores.quality, r.scores.artefacts);
+      const ranking = await s.rank(paths, { head: 'artefacts' });
+      const scores = ranking.ranked.map((x) => x.scores.artefacts!);
+      assert.deepEqual(scores, [...scores].sort((a, b) => a - b), 'lower is better ranks ascending');
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('refuses an image encoder whose tensors do not match the manifest', async () => {
+    using t = tempDir();
+    copyDemoBundle(t.dir);
+    const manifestPath = join(t.dir, 'manifest.json');
+    const m = JSON.parse(readFileSync(manifestPath, 'utf8')) as { image_encoder: { input: string }; backbone: { embed_dim: number } };
+    m.image_encoder.input = 'pixels';
+    writeFileSync(manifestPath, JSON.stringify(m));
+    await assert.rejects(createScorer({ model: t.dir }), (e: Error & { code?: string }) => e.code === 'SHAPE_MISMATCH' && /pixel_values/.test(e.message));
   });
 });
