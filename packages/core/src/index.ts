@@ -1,5 +1,5 @@
 export { createScorer, isFailure } from './scorer.js';
-export type { Scorer, ScorerOptions, ModelInfo, HeadInfo } from './scorer.js';
+export type { Scorer, ScorerOptions, ScorerStats, ModelInfo, HeadInfo } from './scorer.js';
 export type {
   ScoreResult, ScoreFailure, ScoreOutcome, RankedResult, Ranking, FilterPolicy, FilterResult, BestOfResult,
 } from './results.js';

@@ -5,7 +5,7 @@ import type { Head } from './heads/head.js';
 import { inputId, inputSource, type ImageInput } from './image/input.js';
 import { clipPixels, DEFAULT_LIMITS, normaliseInto, preprocessConfig, type DecodeLimits, type PreprocessConfig } from './image/preprocess.js';
 import { MicroBatcher } from './runtime/batcher.js';
-import { openSession, type Device, type ExecutionDevice } from './runtime/device.js';
+import type { Device, ExecutionDevice } from './runtime/device.js';
 import { ImageTower } from './runtime/image-tower.js';
 import { Semaphore } from './runtime/semaphore.js';
 import {
@@ -55,6 +55,20 @@ export interface ModelInfo {
   heads: HeadInfo[];
 }
 
+/**
+ * Time spent per stage, summed over images (decodeMs: decode + orient + resize + crop, per image and
+ * concurrent with other stages; packMs: normalising into the batch tensor; towerMs: image-tower runs;
+ * headMs: heads).
+ */
+export interface ScorerStats {
+  images: number;
+  batches: number;
+  decodeMs: number;
+  packMs: number;
+  towerMs: number;
+  headMs: number;
+}
+
 export interface Scorer {
   readonly model: ModelInfo;
   /** The device inference runs on (what `auto` picked). */
@@ -69,6 +83,8 @@ export interface Scorer {
   rank(inputs: readonly ImageInput[], options?: { head?: string }): Promise<Ranking>;
   filter(inputs: readonly ImageInput[], policy: FilterPolicy): Promise<FilterResult>;
   bestOf(inputs: readonly ImageInput[], options?: { head?: string }): Promise<BestOfResult>;
+  /** Cumulative work done so far, by stage, for profiling. */
+  stats(): ScorerStats;
   /** Waits for work in flight, then frees the session. Later calls fail with SCORER_CLOSED. */
   close(): Promise<void>;
 }
@@ -96,18 +112,24 @@ export async function createScorer(options: ScorerOptions): Promise<Scorer> {
   const manifest = bundle.manifest;
   const cfg = preprocessConfig(manifest.preprocess, options.resampler);
   const towerPath = bundle.imageEncoderPath(precision);
-  const { session, device } = await openSession(towerPath, { device: options.device, threads: options.threads });
-  const tower = new ImageTower(session, device, manifest.image_encoder.input, manifest.image_encoder.output,
-    cfg.size, manifest.backbone.embed_dim, towerPath);
+  const tower = await ImageTower.open(towerPath, { input: manifest.image_encoder.input, output: manifest.image_encoder.output },
+    cfg.size, manifest.backbone.embed_dim, { device: options.device, threads: options.threads });
+  const device = tower.device;
   const plane = 3 * cfg.size * cfg.size;
   const dim = manifest.backbone.embed_dim;
   const heads = bundle.heads;
 
-  const batcher = new MicroBatcher<Float32Array, Float32Array>(async (items) => {
+  const stats: ScorerStats = { images: 0, batches: 0, decodeMs: 0, packMs: 0, towerMs: 0, headMs: 0 };
+  const batcher = new MicroBatcher<Uint8Array, Float32Array>(async (items) => {
+    const packStart = performance.now();
     const pixels = new Float32Array(items.length * plane);
-    items.forEach((item, i) => pixels.set(item, i * plane));
-    const embeds = await tower.embed(pixels, items.length);
-    return items.map((_, i) => embeds.slice(i * dim, (i + 1) * dim));
+    items.forEach((rgb, i) => normaliseInto(rgb, cfg, pixels, i * plane));
+    stats.packMs += performance.now() - packStart;
+    const { embeds, runMs } = await tower.embed(pixels, items.length);
+    stats.towerMs += runMs;
+    stats.batches++;
+    stats.images += items.length;
+    return items.map((_, i) => embeds.subarray(i * dim, (i + 1) * dim));
   }, batchSize, maxWaitMs);
   const slots = new Semaphore(concurrency);
   const inFlight = new Set<Promise<unknown>>();
@@ -117,10 +139,10 @@ export async function createScorer(options: ScorerOptions): Promise<Scorer> {
     if (closed) return Promise.reject(new UsageError('SCORER_CLOSED', 'the scorer is closed'));
     const id = inputId(input, index);
     const work = slots.run(async () => {
+      const decodeStart = performance.now();
       const rgb = await clipPixels(inputSource(input), id, cfg, limits);
-      const tensor = new Float32Array(plane);
-      normaliseInto(rgb, cfg, tensor);
-      return batcher.push(tensor);
+      stats.decodeMs += performance.now() - decodeStart;
+      return batcher.push(rgb);
     });
     inFlight.add(work);
     void work.catch(() => undefined).finally(() => inFlight.delete(work));
@@ -129,8 +151,10 @@ export async function createScorer(options: ScorerOptions): Promise<Scorer> {
 
   async function scoreOne(input: ImageInput, index: number): Promise<ScoreResult> {
     const embeds = await embedOne(input, index);
+    const headStart = performance.now();
     const scores: Record<string, number> = {};
     for (const head of heads) scores[head.name] = head.score(embeds, 1)[0]!;
+    stats.headMs += performance.now() - headStart;
     return { id: inputId(input, index), index, scores };
   }
 
@@ -169,7 +193,8 @@ export async function createScorer(options: ScorerOptions): Promise<Scorer> {
     bundle,
     score: ((input: ImageInput | readonly ImageInput[]) =>
       Array.isArray(input) ? scoreAll(input) : scoreOne(input as ImageInput, 0)) as Scorer['score'],
-    embed: (input) => embedOne(input, 0),
+    embed: async (input) => (await embedOne(input, 0)).slice(),
+    stats: () => ({ ...stats }),
     rank,
     async filter(inputs, policy) {
       validateFilterPolicy(policy);
