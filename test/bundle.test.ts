@@ -31,9 +31,10 @@ describe('model bundle', () => {
     assert.deepEqual(b.heads.map((h) => h.name), ['quality']);
     assert.equal(b.heads[0]!.embedDim, b.manifest.backbone.embed_dim);
     assert.match(b.manifestSha256, /^[0-9a-f]{64}$/);
-    assert.deepEqual(b.precisions(), ['fp32']);
+    assert.deepEqual(b.precisions(), ['fp32', 'int8']);
+    assert.ok(b.manifest.image_encoder.accuracy!.int8!.min_cosine > 0.995);
     assert.ok(b.imageEncoderPath().endsWith('image_encoder.onnx'));
-    assert.throws(() => b.imageEncoderPath('int8'), (e: BundleError) => e.code === 'BUNDLE_MISSING_FILE');
+    assert.throws(() => b.imageEncoderPath('fp16'), (e: BundleError) => e.code === 'BUNDLE_MISSING_FILE' && /available: fp32, int8/.test(e.message));
   });
 
   it('refuses a folder without manifest.json', async () => {

@@ -26,7 +26,7 @@ describe('tools/export (PyTorch)', { skip }, () => {
     using t = tempDir();
     const bundle = join(t.dir, 'bundle');
     const goldens = join(t.dir, 'goldens');
-    const r = python(['tools/export', '--tiny', '--seed', '0', '--out', bundle, '--goldens-images', IMAGES, '--goldens-out', goldens]);
+    const r = python(['tools/export', '--tiny', '--seed', '0', '--precisions', 'int8', '--out', bundle, '--goldens-images', IMAGES, '--goldens-out', goldens]);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stderr, /image tower: ONNX Runtime vs PyTorch max \|diff\| = /);
     assert.deepEqual(listFiles(bundle), listFiles(DEMO_MODEL_DIR));

@@ -193,6 +193,27 @@ describe('scorer lifecycle and devices', () => {
   });
 });
 
+describe('reduced-precision towers', () => {
+  it('scores with the int8 tower close to fp32, and refuses precisions the bundle lacks', async () => {
+    const fp32 = await createScorer({ model: DEMO_MODEL_DIR });
+    const int8 = await createScorer({ model: DEMO_MODEL_DIR, precision: 'int8' });
+    try {
+      assert.equal(int8.model.precision, 'int8');
+      for (const p of paths.slice(0, 4)) {
+        const [a, b] = [await fp32.embed(p), await int8.embed(p)];
+        let dot = 0, na = 0, nb = 0;
+        a.forEach((v, i) => { dot += v * b[i]!; na += v * v; nb += b[i]! ** 2; });
+        assert.ok(dot / Math.sqrt(na * nb) > 0.995, `${p}: cosine ${dot / Math.sqrt(na * nb)}`);
+        assert.ok(Math.abs((await fp32.score(p)).scores.quality! - (await int8.score(p)).scores.quality!) < 0.05);
+      }
+    } finally {
+      await fp32.close();
+      await int8.close();
+    }
+    await assert.rejects(createScorer({ model: DEMO_MODEL_DIR, precision: 'fp16' }), (e: Error & { code?: string }) => e.code === 'BUNDLE_MISSING_FILE');
+  });
+});
+
 describe('bundles with several heads or mismatched towers', () => {
   it('scores every head from one image pass', async () => {
     using t = tempDir();

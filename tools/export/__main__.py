@@ -32,7 +32,8 @@ from clip_agiqa_export.onnx_export import (  # noqa: E402
 )
 from clip_agiqa_export.preprocess import normalise, preprocess_file  # noqa: E402
 from clip_agiqa_export.goldens import golden_images  # noqa: E402
-from clip_agiqa_export.tiny import tiny_bpe, tiny_clip, write_tokenizer  # noqa: E402
+from clip_agiqa_export.precision import PRECISIONS, cosine_guard, make_variant  # noqa: E402
+from clip_agiqa_export.tiny import RANDOM_ARCHS, tiny_bpe, write_tokenizer  # noqa: E402
 
 DEFAULT_PROMPT = "a photo of {level} quality."
 UNTRAINED_GAIN = 40.0
@@ -43,7 +44,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="tools/export", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--checkpoint", help="Hugging Face CLIP folder or OpenAI/OpenCLIP state dict")
-    src.add_argument("--tiny", action="store_true", help="a tiny randomly initialised CLIP (tests and demos)")
+    src.add_argument("--tiny", action="store_true", help="a tiny randomly initialised CLIP (tests and demos); = --random tiny")
+    src.add_argument("--random", choices=sorted(RANDOM_ARCHS), help="a randomly initialised CLIP of this shape (tests, benchmarks)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True, help="bundle folder to write")
     p.add_argument("--act", default="quick_gelu", choices=["quick_gelu", "gelu"], help="activation of state-dict checkpoints (OpenAI: quick_gelu)")
@@ -57,6 +59,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--prompt", default=DEFAULT_PROMPT, help="template of the level prompts that initialise an untrained head")
     p.add_argument("--name", help="bundle name")
     p.add_argument("--license", default="MIT", help="licence of the weights")
+    p.add_argument("--precisions", default="", help=f"comma-separated reduced-precision image towers to add: {', '.join(PRECISIONS)}")
+    p.add_argument("--guard-images", help="folder of images for the reduced-precision accuracy guard (default: random inputs)")
+    p.add_argument("--min-cosine", type=float, default=0.99, help="fail if a variant's embeddings fall below this cosine to fp32")
+    p.add_argument("--save-torch", metavar="DIR", help="also save the PyTorch model (Hugging Face folder), e.g. for reference benchmarks")
     p.add_argument("--goldens-images", help="folder of images to compute reference outputs for")
     p.add_argument("--goldens-out", help="where to write pixels.safetensors and reference.json")
     return p.parse_args(argv)
@@ -102,13 +108,15 @@ def main(argv: list[str]) -> int:
     os.makedirs(os.path.join(out, "heads"), exist_ok=True)
     scratch = tempfile.mkdtemp(prefix="clip-agiqa-export-")
     try:
-        if args.tiny:
+        random_arch = "tiny" if args.tiny else args.random
+        if random_arch:
             vocab, merges = tiny_bpe()
             tokenizer_dir = os.path.join(scratch, "tokenizer")
             write_tokenizer(tokenizer_dir, vocab, merges)
-            model = tiny_clip(args.seed, len(vocab))
-            backbone = {"name": f"tiny-clip-random-seed{args.seed}", "architecture": "clip-vit",
-                        "source": f"tools/export --tiny --seed {args.seed}", "trained": False}
+            model = RANDOM_ARCHS[random_arch](args.seed, len(vocab))
+            flag = "--tiny" if args.tiny else f"--random {random_arch}"
+            backbone = {"name": f"{random_arch}-clip-random-seed{args.seed}", "architecture": "clip-vit",
+                        "source": f"tools/export {flag} --seed {args.seed}", "trained": False}
         else:
             model, tokenizer_dir = load_checkpoint(args.checkpoint, args.act, tuple(args.heads) if args.heads else None)
             tokenizer_dir = args.tokenizer or tokenizer_dir
@@ -127,6 +135,22 @@ def main(argv: list[str]) -> int:
         export_image_tower(model, os.path.join(out, "image_encoder.onnx"))
         worst = verify(image_tower, os.path.join(out, "image_encoder.onnx"), verification_inputs_image(size, args.seed, golden_tensors))
         print(f"image tower: ONNX Runtime vs PyTorch max |diff| = {worst:.2e}", file=sys.stderr)
+
+        variants = {}
+        guard_inputs = golden_tensors or verification_inputs_image(size, args.seed)
+        if args.guard_images:
+            names = golden_images(args.guard_images)
+            guard_inputs = [normalise(np.stack([preprocess_file(os.path.join(args.guard_images, n), size) for n in names[i:i + 16]]))
+                            for i in range(0, len(names), 16)]
+        for precision in [p for p in args.precisions.split(",") if p]:
+            file = f"image_encoder.{precision}.onnx"
+            make_variant(precision, os.path.join(out, "image_encoder.onnx"), os.path.join(out, file))
+            guard = cosine_guard(os.path.join(out, "image_encoder.onnx"), os.path.join(out, file), guard_inputs)
+            guard["inputs"] = "images" if (args.guard_images or golden_tensors) else "random normal"
+            print(f"{precision} tower: cosine to fp32 min {guard['min_cosine']:.5f} mean {guard['mean_cosine']:.5f}", file=sys.stderr)
+            if guard["min_cosine"] < args.min_cosine:
+                raise SystemExit(f"{precision} tower falls to cosine {guard['min_cosine']:.4f} < {args.min_cosine}")
+            variants[precision] = {"file": file, "guard": guard}
 
         text_encoder = None
         if tokenizer_dir and not args.no_text:
@@ -157,15 +181,20 @@ def main(argv: list[str]) -> int:
             if head.text_features.shape[1] != model.config.projection_dim:
                 raise SystemExit(f"head {name} expects embed dim {head.text_features.shape[1]}, the tower gives {model.config.projection_dim}")
 
-        name = args.name or ("clip-agiqa-tiny-untrained" if args.tiny else f"clip-agiqa-{backbone['name']}")
-        if args.tiny:
+        name = args.name or (f"clip-agiqa-{random_arch}-untrained" if random_arch else f"clip-agiqa-{backbone['name']}")
+        if random_arch:
             description = f"CLIP-AGIQA bundle. {UNTRAINED_NOTE}"
         elif any(not e["trained"] for e in entries):
             description = "CLIP-AGIQA bundle. UNTRAINED head: random weights, its scores mean nothing until it is trained."
         else:
             description = "CLIP-AGIQA bundle"
         write_manifest(out, name=name, description=description, licence=args.license, backbone=backbone, size=size,
-                       text_encoder=text_encoder, heads=entries)
+                       text_encoder=text_encoder, heads=entries, variants=variants)
+        if args.save_torch:
+            model.save_pretrained(args.save_torch)
+            if tokenizer_dir:
+                for f in ("vocab.json", "merges.txt"):
+                    shutil.copyfile(os.path.join(tokenizer_dir, f), os.path.join(args.save_torch, f))
         if args.goldens_out:
             if not args.goldens_images:
                 raise SystemExit("--goldens-out needs --goldens-images")

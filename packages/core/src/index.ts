@@ -5,7 +5,7 @@ export type {
 } from './results.js';
 export { rankOutcomes, filterRanking } from './results.js';
 
-export { loadBundle, readManifest, parseManifest, SUPPORTED_FORMAT_VERSIONS } from './bundle/load.js';
+export { loadBundle, readManifest, parseManifest, PRECISIONS, SUPPORTED_FORMAT_VERSIONS } from './bundle/load.js';
 export type { Bundle, LoadBundleOptions, Precision } from './bundle/load.js';
 export { downloadBundle } from './bundle/download.js';
 export type { DownloadOptions } from './bundle/download.js';

@@ -36,7 +36,9 @@ def head_entry(name: str, file: str, trained_on: dict | None, score_range: tuple
 
 
 def write_manifest(out: str, *, name: str, description: str, licence: str, backbone: dict, size: int,
-                   text_encoder: dict | None, heads: list[dict]) -> dict:
+                   text_encoder: dict | None, heads: list[dict], variants: dict | None = None) -> dict:
+    """variants: precision -> {"file", "guard"} for reduced-precision image towers."""
+    variants = variants or {}
     manifest = {
         "format": "clip-agiqa-bundle",
         "format_version": BUNDLE_FORMAT_VERSION,
@@ -45,12 +47,15 @@ def write_manifest(out: str, *, name: str, description: str, licence: str, backb
         "license": licence,
         "backbone": backbone,
         "preprocess": preprocess_section(size),
-        "image_encoder": {"input": "pixel_values", "output": "image_embeds", "files": {"fp32": "image_encoder.onnx"}},
+        "image_encoder": {"input": "pixel_values", "output": "image_embeds",
+                          "files": {"fp32": "image_encoder.onnx", **{p: v["file"] for p, v in variants.items()}}},
         "heads": heads,
     }
+    if variants:
+        manifest["image_encoder"]["accuracy"] = {p: v["guard"] for p, v in variants.items()}
     if text_encoder is not None:
         manifest["text_encoder"] = text_encoder
-    files = [manifest["image_encoder"]["files"]["fp32"]] + [h["file"] for h in heads]
+    files = list(manifest["image_encoder"]["files"].values()) + [h["file"] for h in heads]
     if text_encoder is not None:
         files += [text_encoder["file"], text_encoder["tokenizer"]["vocab"], text_encoder["tokenizer"]["merges"]]
     manifest["files"] = {f: {"sha256": sha256(os.path.join(out, f)), "bytes": os.path.getsize(os.path.join(out, f))}

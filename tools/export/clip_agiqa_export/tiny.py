@@ -82,3 +82,24 @@ def tiny_clip(seed: int, vocab_size: int) -> CLIPModel:
                 fan_in = p.numel() // p.shape[0] if p.dim() > 1 else p.shape[0]
                 p.copy_(torch.randn(p.shape, generator=gen) / fan_in ** 0.5)
     return model
+
+
+def vit_b16_config(vocab_size: int) -> CLIPConfig:
+    """CLIP ViT-B/16's shapes: image tower width 768, 12 layers, 12 heads, patch 16; text tower 512 wide."""
+    return CLIPConfig(
+        projection_dim=512,
+        vision_config=dict(hidden_size=768, intermediate_size=3072, num_hidden_layers=12, num_attention_heads=12,
+                           image_size=224, patch_size=16, projection_dim=512, hidden_act="quick_gelu"),
+        text_config=dict(vocab_size=vocab_size, hidden_size=512, intermediate_size=2048, num_hidden_layers=12,
+                         num_attention_heads=8, max_position_embeddings=77, projection_dim=512, hidden_act="quick_gelu",
+                         bos_token_id=vocab_size - 2, eos_token_id=vocab_size - 1, pad_token_id=vocab_size - 1),
+    )
+
+
+def random_vit_b16(seed: int, vocab_size: int) -> CLIPModel:
+    """ViT-B/16-shaped CLIP with transformers' own initialisation (seeded): speed and quantisation tests."""
+    torch.manual_seed(seed)
+    return CLIPModel(vit_b16_config(vocab_size)).eval()
+
+
+RANDOM_ARCHS = {"tiny": tiny_clip, "vit-b-16": random_vit_b16}

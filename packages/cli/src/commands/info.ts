@@ -21,7 +21,10 @@ function describe(b: Bundle): string {
       `${m.backbone.patch_size ? `, patch ${m.backbone.patch_size}` : ''}${m.backbone.trained === false ? ', random weights' : ''})`,
     `  preprocess   shortest edge -> ${m.preprocess.size} (${m.preprocess.interpolation}), centre crop ${m.preprocess.size}x${m.preprocess.size}, ` +
       `mean [${m.preprocess.mean.join(', ')}], std [${m.preprocess.std.join(', ')}], background rgb(${(m.preprocess.background ?? [255, 255, 255]).join(',')})`,
-    `  image tower  ${Object.entries(m.image_encoder.files).map(([p, f]) => `${p}: ${f}`).join(', ')}`,
+    `  image tower  ${Object.entries(m.image_encoder.files).map(([p, f]) => {
+      const guard = m.image_encoder.accuracy?.[p];
+      return `${p}: ${f}${guard ? ` (cosine to fp32 >= ${guard.min_cosine.toFixed(4)} on ${guard.images} ${guard.inputs ?? 'inputs'})` : ''}`;
+    }).join(', ')}`,
     `  text tower   ${m.text_encoder ? `${m.text_encoder.file} (context ${m.text_encoder.context_length}, tokenizer ${m.text_encoder.tokenizer.kind})` : 'none'}`,
     `  heads`,
   ];

@@ -3,7 +3,7 @@ import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:pat
 import { parseArgs } from 'node:util';
 
 import {
-  createScorer, DEMO_MODEL_DIR, DEVICES, isFailure, rankOutcomes, RESAMPLERS, type Device, type Resampler, type Scorer, type ScoreOutcome, type ScoreRecord,
+  createScorer, DEMO_MODEL_DIR, DEVICES, isFailure, PRECISIONS, rankOutcomes, RESAMPLERS, type Device, type Precision, type Resampler, type Scorer, type ScoreOutcome, type ScoreRecord,
 } from '@clip-agiqa/core';
 
 import { CliUsageError, parseNumber, positiveInteger, type CliIO } from '../io.js';
@@ -21,6 +21,7 @@ Options:
   --device D             cpu (default), cuda, webgpu or auto
   --batch-size N         images per image-tower run (default 8)
   --threads N            CPU threads for inference
+  --precision P          image tower precision the bundle ships: fp32 (default), int8, fp16, bf16
   --head NAME            head that --threshold and --top use (default: the first)
   --threshold X          mark each image passed/failed against X on that head's scale
   --top K                print only the K best, best first, with their rank
@@ -41,6 +42,7 @@ const options = {
   device: { type: 'string', default: 'cpu' },
   'batch-size': { type: 'string' },
   threads: { type: 'string' },
+  precision: { type: 'string', default: 'fp32' },
   head: { type: 'string' },
   threshold: { type: 'string' },
   top: { type: 'string' },
@@ -84,6 +86,7 @@ export async function scoreCommand(argv: string[], io: CliIO): Promise<number> {
   }
   if (positionals.length === 0) throw new CliUsageError('score needs at least one file, folder or glob');
   if (!DEVICES.includes(values.device as Device)) throw new CliUsageError(`--device must be one of ${DEVICES.join(', ')}`);
+  if (!PRECISIONS.includes(values.precision as Precision)) throw new CliUsageError(`--precision must be one of ${PRECISIONS.join(', ')}`);
   if (!RESAMPLERS.includes(values.resampler as Resampler)) throw new CliUsageError(`--resampler must be one of ${RESAMPLERS.join(', ')}`);
   if (values['write-metadata'] && !values['in-place'] && !values['out-dir']) {
     throw new CliUsageError('--write-metadata needs --out-dir DIR for the copies, or --in-place');
@@ -111,6 +114,7 @@ export async function scoreCommand(argv: string[], io: CliIO): Promise<number> {
     ...(batchSize ? { batchSize } : {}),
     ...(threads ? { threads } : {}),
     resampler: values.resampler as Resampler,
+    precision: values.precision as Precision,
     limits: { ...(maxPixels ? { maxPixels } : {}), allowUnsafeFormats: values['allow-unsafe-formats'] },
   });
   try {

@@ -13,6 +13,7 @@ import { parseSafetensors } from './safetensors.js';
 export const SUPPORTED_FORMAT_VERSIONS = [1] as const;
 
 export type Precision = keyof ModelBundleManifest['image_encoder']['files'];
+export const PRECISIONS: readonly Precision[] = ['fp32', 'int8', 'fp16', 'bf16'];
 
 export interface Bundle {
   readonly dir: string;

@@ -85,6 +85,25 @@ export interface ModelBundleManifest {
       bf16?: Path;
       int8?: Path;
     };
+    /**
+     * Accuracy guard of each reduced-precision tower against fp32, measured at export.
+     */
+    accuracy?: {
+      [k: string]:
+        | {
+            /**
+             * Lowest cosine similarity of an image's embedding to the fp32 one.
+             */
+            min_cosine: number;
+            mean_cosine: number;
+            images: number;
+            /**
+             * What the guard was measured on: images, or random normal tensors.
+             */
+            inputs?: string;
+          }
+        | undefined;
+    };
   };
   /**
    * Optional: input_ids int64 [N,context_length] -> text_embeds float32 [N,D], with CLIP's BPE tokenizer files.
@@ -358,6 +377,43 @@ export const modelBundleSchema = {
             },
             "int8": {
               "$ref": "#/$defs/path"
+            }
+          }
+        },
+        "accuracy": {
+          "description": "Accuracy guard of each reduced-precision tower against fp32, measured at export.",
+          "type": "object",
+          "propertyNames": {
+            "enum": [
+              "fp16",
+              "bf16",
+              "int8"
+            ]
+          },
+          "additionalProperties": {
+            "type": "object",
+            "additionalProperties": false,
+            "required": [
+              "min_cosine",
+              "mean_cosine",
+              "images"
+            ],
+            "properties": {
+              "min_cosine": {
+                "description": "Lowest cosine similarity of an image's embedding to the fp32 one.",
+                "type": "number"
+              },
+              "mean_cosine": {
+                "type": "number"
+              },
+              "images": {
+                "type": "integer",
+                "minimum": 1
+              },
+              "inputs": {
+                "description": "What the guard was measured on: images, or random normal tensors.",
+                "type": "string"
+              }
             }
           }
         }
