@@ -1,0 +1,150 @@
+// One benchmark measurement in its own process, so that its peak RSS is its own. Prints one JSON line.
+import * as ort from 'onnxruntime-node';
+
+import {
+  clipPixels, createScorer, isFailure, loadBundle, openSession, preprocessConfig, type Device, type Precision, type Resampler,
+} from '@clip-agiqa/core';
+
+export interface ScorerTask {
+  mode: 'scorer';
+  model: string;
+  precision: Precision;
+  threads: number;
+  batchSize: number;
+  device: Device;
+  resampler: Resampler;
+  images: string[];
+  towerImages: number;
+  /** Sequential single-image calls timed for latency percentiles (0: skip). */
+  latencyImages: number;
+}
+export interface GuardTask { mode: 'guard'; model: string; precision: Precision; threads: number; images: string[] }
+export interface GemmTask { mode: 'gemm'; path: string; rows: number; inner: number; cols: number; threads: number }
+export type ChildTask = ScorerTask | GuardTask | GemmTask;
+
+export interface ScorerResult {
+  images: number;
+  failed: number;
+  device: string;
+  e2e_images_per_s: number;
+  tower_images_per_s: number;
+  latency_p50_ms: number | null;
+  latency_p95_ms: number | null;
+  /** Preprocessing measured alone, one image at a time: its true cost per image. */
+  preprocess_ms_per_image: number;
+  /** Within the scored run: packing the batch tensor, image-tower runs and heads, per image. */
+  pack_ms_per_image: number;
+  tower_ms_per_image: number;
+  heads_ms_per_image: number;
+  peak_rss_mb: number;
+}
+export interface GuardResult { precision: Precision; images: number; min_cosine: number; mean_cosine: number; max_score_drift: number; mean_score_drift: number; peak_rss_mb: number }
+export interface GemmResult { gflops: number; peak_rss_mb: number }
+export type ChildResult = ScorerResult | GuardResult | GemmResult | { error: string };
+
+const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))]!;
+const peakRssMb = () => process.resourceUsage().maxRSS / 1024;
+
+async function towerAlone(path: string, threads: number, device: Device, batch: number, images: number): Promise<number> {
+  const { session } = await openSession(path, { threads, device });
+  const input = session.inputNames[0]!;
+  const x = new ort.Tensor('float32', new Float32Array(batch * 3 * 224 * 224).map(() => Math.random() * 2 - 1), [batch, 3, 224, 224]);
+  await session.run({ [input]: x });
+  const runs = Math.max(1, Math.round(images / batch));
+  const started = performance.now();
+  for (let i = 0; i < runs; i++) await session.run({ [input]: x });
+  const rate = (runs * batch) / ((performance.now() - started) / 1000);
+  await session.release();
+  return rate;
+}
+
+async function scorerTask(t: ScorerTask): Promise<ScorerResult> {
+  const cfg = preprocessConfig((await loadBundle(t.model, { verifyChecksums: false })).manifest.preprocess, t.resampler);
+  const preprocessStart = performance.now();
+  for (const image of t.images) await clipPixels(image, image, cfg);
+  const preprocessMs = (performance.now() - preprocessStart) / t.images.length;
+
+  const scorer = await createScorer({ model: t.model, precision: t.precision, threads: t.threads, batchSize: t.batchSize, device: t.device,
+    resampler: t.resampler, verifyChecksums: false });
+  try {
+    await scorer.score(t.images.slice(0, t.batchSize)); // warm-up
+    const before = scorer.stats();
+    const started = performance.now();
+    const outcomes = await scorer.score(t.images);
+    const seconds = (performance.now() - started) / 1000;
+    const after = scorer.stats();
+    const n = after.images - before.images;
+    const latencies: number[] = [];
+    for (const image of t.images.slice(0, t.latencyImages)) {
+      const s = performance.now();
+      await scorer.score(image);
+      latencies.push(performance.now() - s);
+    }
+    const towerPath = scorer.bundle.imageEncoderPath(t.precision);
+    const device = scorer.device;
+    await scorer.close();
+    return {
+      images: t.images.length, failed: outcomes.filter(isFailure).length, device, e2e_images_per_s: t.images.length / seconds,
+      tower_images_per_s: await towerAlone(towerPath, t.threads, device, t.batchSize, t.towerImages),
+      latency_p50_ms: latencies.length ? percentile(latencies, 0.5) : null,
+      latency_p95_ms: latencies.length ? percentile(latencies, 0.95) : null,
+      preprocess_ms_per_image: preprocessMs,
+      pack_ms_per_image: (after.packMs - before.packMs) / n,
+      tower_ms_per_image: (after.towerMs - before.towerMs) / n,
+      heads_ms_per_image: (after.headMs - before.headMs) / n,
+      peak_rss_mb: peakRssMb(),
+    };
+  } finally {
+    await scorer.close();
+  }
+}
+
+function cosine(a: Float32Array, b: Float32Array): number {
+  let dot = 0, na = 0, nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    dot += a[i]! * b[i]!;
+    na += a[i]! ** 2;
+    nb += b[i]! ** 2;
+  }
+  return dot / Math.sqrt(na * nb);
+}
+
+async function guardTask(t: GuardTask): Promise<GuardResult> {
+  const open = (precision: Precision) => createScorer({ model: t.model, precision, threads: t.threads, verifyChecksums: false });
+  const reference = await open('fp32');
+  const reduced = await open(t.precision);
+  const cosines: number[] = [];
+  const drifts: number[] = [];
+  for (const image of t.images) {
+    cosines.push(cosine(await reference.embed(image), await reduced.embed(image)));
+    const [a, b] = [await reference.score(image), await reduced.score(image)];
+    for (const head of Object.keys(a.scores)) drifts.push(Math.abs(a.scores[head]! - b.scores[head]!));
+  }
+  await reference.close();
+  await reduced.close();
+  const mean = (xs: number[]) => xs.reduce((x, y) => x + y, 0) / xs.length;
+  return { precision: t.precision, images: t.images.length, min_cosine: Math.min(...cosines), mean_cosine: mean(cosines),
+    max_score_drift: Math.max(...drifts), mean_score_drift: mean(drifts), peak_rss_mb: peakRssMb() };
+}
+
+async function gemmTask(t: GemmTask): Promise<GemmResult> {
+  const { session } = await openSession(t.path, { threads: t.threads });
+  const x = new ort.Tensor('float32', new Float32Array(t.rows * t.inner).map(() => Math.random()), [t.rows, t.inner]);
+  await session.run({ x });
+  const runs = 10;
+  const started = performance.now();
+  for (let i = 0; i < runs; i++) await session.run({ x });
+  const seconds = (performance.now() - started) / 1000;
+  return { gflops: (runs * 2 * t.rows * t.inner * t.cols) / seconds / 1e9, peak_rss_mb: peakRssMb() };
+}
+
+if (process.argv[2]) {
+  const task = JSON.parse(process.argv[2]) as ChildTask;
+  let result: ChildResult;
+  try {
+    result = task.mode === 'scorer' ? await scorerTask(task) : task.mode === 'guard' ? await guardTask(task) : await gemmTask(task);
+  } catch (e) {
+    result = { error: (e as Error).message };
+  }
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+}
