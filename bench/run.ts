@@ -1,4 +1,5 @@
-// npm run bench [-- --images N] [--out DIR] [--cache DIR]
+// npm run bench [-- --images N] [--out DIR] [--cache DIR] [--quick]
+// --quick: batch 1 and 8 on 2 threads only, for a smoke test of the harness (not for the README).
 // Scores AGIQA-3K images with a ViT-B/16-shaped bundle across batch sizes, threads, precisions and
 // devices, runs the PyTorch reference on the same images in the same run, and writes a report
 // (Markdown and JSON) that checks the speed targets.
@@ -17,15 +18,16 @@ import type { ChildResult, ChildTask, GemmResult, GuardResult, ScorerResult, Sco
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({
   options: {
-    images: { type: 'string', default: '64' },
+    images: { type: 'string', default: '48' },
     out: { type: 'string', default: join(ROOT, 'bench-out') },
     cache: { type: 'string', default: join(ROOT, '.cache/bench') },
+    quick: { type: 'boolean', default: false },
   },
 });
 const N = Number(values.images);
 const TORCH_IMAGES = 32;
-const BATCHES = [1, 8, 32];
-const THREADS = [1, 2];
+const BATCHES = values.quick ? [1, 8] : [1, 8, 32];
+const THREADS = values.quick ? [2] : [1, 2];
 const started = performance.now();
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
@@ -74,7 +76,7 @@ const gflopPerImage = (2 * macs) / 1e9;
 // 2. The dense-math rate ONNX Runtime reaches here, and the nominal peak from the CPU's clock.
 const gemm: Record<number, number> = {};
 for (const threads of THREADS) {
-  gemm[threads] = mustSucceed(runChild<GemmResult>({ mode: 'gemm', path: join(values.cache, 'gemm-vit-mlp.onnx'), rows: 8 * 197, inner: 768, cols: 3072, threads })).gflops;
+  gemm[threads] = mustSucceed(runChild<GemmResult>({ mode: 'gemm', path: join(values.cache, 'gemm-vit-mlp4.onnx'), rows: 8 * 197, inner: 768, cols: 3072, blocks: 4, threads })).gflops;
 }
 const mhz = Number(/cpu MHz\s*:\s*([\d.]+)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? cpus()[0]?.speed ?? 0);
 const flopsPerCycle = /avx512f/.test(readFileSync('/proc/cpuinfo', 'utf8')) ? 64 : 32; // 2 FMA pipes x 16 (AVX-512) or 8 (AVX2) fp32 lanes x 2
@@ -85,7 +87,7 @@ log(`GEMM (ViT MLP shape): ${THREADS.map((t) => `${gemm[t]!.toFixed(0)} GFLOP/s 
 interface Row { device: Device; precision: Precision; threads: number; batch: number; resampler: Resampler; r?: ScorerResult; error?: string }
 const rows: Row[] = [];
 function measure(row: Omit<Row, 'r' | 'error'>): Row {
-  const task: ScorerTask = { mode: 'scorer', model, ...row, batchSize: row.batch, images, towerImages: Math.max(row.batch, 16), latencyImages: row.batch === 1 ? 12 : 0 };
+  const task: ScorerTask = { mode: 'scorer', model, ...row, batchSize: row.batch, images, towerImages: Math.max(row.batch, 12), latencyImages: row.batch === 1 ? 8 : 0 };
   const result = runChild<ScorerResult>(task);
   const done: Row = 'error' in result ? { ...row, error: result.error.slice(0, 160) } : { ...row, r: result };
   log(`${row.device} ${row.precision} threads ${row.threads} batch ${row.batch} ${row.resampler}: ${done.error ?? `${done.r!.e2e_images_per_s.toFixed(2)} img/s`}`);
@@ -103,7 +105,10 @@ for (const precision of precisions) {
   const best = bestCpu(precision);
   if (best) measure({ ...best, resampler: 'libvips' });
 }
-for (const device of ['cuda', 'webgpu'] as const) measure({ device, precision: 'fp32', threads: 2, batch: 16, resampler: 'pil' });
+for (const device of ['cuda', 'webgpu'] as const) {
+  const fp32 = measure({ device, precision: 'fp32', threads: 2, batch: 16, resampler: 'pil' });
+  if (fp32.r && bundle.precisions().includes('fp16')) measure({ device, precision: 'fp16', threads: 2, batch: 16, resampler: 'pil' });
+}
 
 // 4. Accuracy guards of the reduced-precision towers, on the benchmark images.
 const guards = precisions.filter((p) => p !== 'fp32').map((precision) => mustSucceed(runChild<GuardResult>({ mode: 'guard', model, precision, threads: 2, images })));
@@ -111,7 +116,8 @@ const guards = precisions.filter((p) => p !== 'fp32').map((precision) => mustSuc
 // 5. The PyTorch reference on the same weights and images.
 interface TorchRow { threads: number; batch: number; e2e: number; tower: number; version: string }
 const torchRows: TorchRow[] = [];
-for (const [threads, batch] of [[1, 1], [1, 8], [2, 1], [2, 8], [2, 32]] as const) {
+const torchConfigs = values.quick ? [[2, 1], [2, 8]] as const : [[1, 1], [1, 8], [2, 1], [2, 8], [2, 32]] as const;
+for (const [threads, batch] of torchConfigs) {
   const out = JSON.parse(python([join(ROOT, 'bench/torch_reference.py'), join(values.cache, 'vit-b-16-torch'), join(model, 'heads/quality.safetensors'),
     String(threads), String(batch), String(Math.max(batch, 8)), ...images.slice(0, TORCH_IMAGES)]).trim()) as { e2e_images_per_s: number; tower_images_per_s: number; torch: string };
   torchRows.push({ threads, batch, e2e: out.e2e_images_per_s, tower: out.tower_images_per_s, version: out.torch });
@@ -143,14 +149,26 @@ const bestFp32 = bestCpu('fp32')!;
 const bestReduced = bestOf(precisions.filter((p) => p !== 'fp32').map((p) => bestCpu(p)!).filter(Boolean));
 const verdict = (ok: boolean) => (ok ? 'met' : 'MISSED');
 const fp32Ratio = e2e(bestFp32) / torchBest(2);
-const reducedRatio = bestReduced ? e2e(bestReduced) / torchBest(2) : 0;
 const hidden = (row: Row) => e2e(row) / row.r!.tower_images_per_s;
+const reducedRatio = bestReduced ? e2e(bestReduced) / torchBest(2) : 0;
 const fp32Rss = Math.max(...rows.filter((r) => r.r && r.device === 'cpu' && r.precision === 'fp32').map((r) => r.r!.peak_rss_mb));
+// Where end-to-end falls short of the tower, the profile says why: preprocessing's CPU time per image
+// against the tower's CPU time (its wall time on all its threads), on the same cores.
+const preprocessShare = (row: Row) => {
+  const r = row.r!;
+  return r.preprocess_ms_per_image / (r.preprocess_ms_per_image + r.tower_ms_per_image * row.threads);
+};
+const libvipsOf = (row: Row) => rows.find((r) => r.r && r.resampler === 'libvips' && r.precision === row.precision && r.threads === row.threads && r.batch === row.batch);
+const hiddenDetail = (row: Row) => {
+  const lv = libvipsOf(row);
+  return `${row.precision} ${f(100 * hidden(row), 0)}% (preprocessing is ${f(100 * preprocessShare(row), 0)}% of the CPU time per image` +
+    `${lv ? `; with resampler libvips ${f(100 * hidden(lv), 0)}%` : ''})`;
+};
 const targets = [
   `- fp32 end to end ≥ 1.2× PyTorch at its best batch size (2 threads): ${f(fp32Ratio, 2)}× (our batch ${bestFp32.batch}) — ${verdict(fp32Ratio >= 1.2)}`,
   `- best reduced precision ≥ 4× PyTorch: ${bestReduced ? `${bestReduced.precision}, batch ${bestReduced.batch}: ${f(reducedRatio, 2)}×` : 'none'} — ${verdict(reducedRatio >= 4)}`,
-  `- end to end ≥ 90% of the tower alone (best 2-thread configurations): fp32 ${f(100 * hidden(bestFp32), 0)}%` +
-    `${bestReduced ? `, ${bestReduced.precision} ${f(100 * hidden(bestReduced), 0)}%` : ''} — ${verdict(hidden(bestFp32) >= 0.9 && (!bestReduced || hidden(bestReduced) >= 0.9))}`,
+  `- end to end ≥ 90% of the tower alone (best 2-thread configurations): ${hiddenDetail(bestFp32)}` +
+    `${bestReduced ? `, ${hiddenDetail(bestReduced)}` : ''} — ${verdict(hidden(bestFp32) >= 0.9 && (!bestReduced || hidden(bestReduced) >= 0.9))}`,
   `- peak RSS of a CPU scorer with the fp32 ViT-B/16 tower < 1.5 GB: at most ${f(fp32Rss, 0)} MB — ${verdict(fp32Rss < 1536)}`,
 ];
 const machine = `${cpus()[0]?.model ?? 'unknown CPU'} (${cpus().length} cores, ${f(mhz, 0)} MHz nominal), ${f(totalmem() / 2 ** 30, 0)} GiB; ` +
@@ -161,7 +179,7 @@ const report = [
   '',
   `${machine}. ViT-B/16-shaped image tower (random weights: speed does not depend on their values), ${f(gflopPerImage, 1)} GFLOP per image. ` +
     `${images.length} AGIQA-3K images (512×512 JPEG) read from disk; PyTorch on the first ${TORCH_IMAGES}. ` +
-    `GEMM rate (ONNX Runtime, a ViT-B/16 MLP MatMul over a batch of 8): ${THREADS.map((t) => `${f(gemm[t]!, 0)} GFLOP/s on ${t} thread${t > 1 ? 's' : ''}`).join(', ')}; ` +
+    `GEMM rate (ONNX Runtime, four ViT-B/16 MLP MatMul pairs over a batch of 8): ${THREADS.map((t) => `${f(gemm[t]!, 0)} GFLOP/s on ${t} thread${t > 1 ? 's' : ''}`).join(', ')}; ` +
     `nominal peak ${f(nominal(1), 0)} / ${f(nominal(2), 0)} GFLOP/s (${flopsPerCycle} FLOP/cycle/core at the nominal clock; boost clocks go higher).`,
   '',
   'preprocess: decode + orient + resize + crop, measured alone, one image at a time. pack, tower, heads: per image inside the scored run. ' +

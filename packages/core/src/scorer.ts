@@ -20,14 +20,11 @@ export interface ScorerOptions {
   device?: Device;
   /** Intra-op threads of the CPU provider. */
   threads?: number;
-  /**
-   * Most images per image-tower run. Default: 1 on CPU, where larger batches measured slower per image
-   * for ViT-B/16 (see the benchmark), 16 on GPUs.
-   */
+  /** Most images per image-tower run (default 8 on CPU, 16 on GPUs; see the benchmark in the README). */
   batchSize?: number;
   /** How long an idle scorer waits to fill a batch before running it (default 0: never waits). */
   maxWaitMs?: number;
-  /** Images decoded or queued at once (default max(4, 2 x batchSize)); bounds memory however many inputs are given. */
+  /** Images decoded or queued at once (default 2 x batchSize); bounds memory however many inputs are given. */
   concurrency?: number;
   /** Image tower precision, from those the bundle ships (default fp32). */
   precision?: Precision;
@@ -118,8 +115,8 @@ export async function createScorer(options: ScorerOptions): Promise<Scorer> {
   const tower = await ImageTower.open(towerPath, { input: manifest.image_encoder.input, output: manifest.image_encoder.output },
     cfg.size, manifest.backbone.embed_dim, { device: options.device, threads: options.threads });
   const device = tower.device;
-  const batchSize = options.batchSize ?? (device === 'cpu' ? 1 : 16);
-  const concurrency = options.concurrency ?? Math.max(4, 2 * batchSize);
+  const batchSize = options.batchSize ?? (device === 'cpu' ? 8 : 16);
+  const concurrency = options.concurrency ?? 2 * batchSize;
   const plane = 3 * cfg.size * cfg.size;
   const dim = manifest.backbone.embed_dim;
   const heads = bundle.heads;

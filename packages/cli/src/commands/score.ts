@@ -19,7 +19,7 @@ Scores images with a CLIP-AGIQA model. PATHS are files, folders (walked recursiv
 Options:
   --model DIR|URL        model bundle folder or published bundle URL (default: the untrained demo model)
   --device D             cpu (default), cuda, webgpu or auto
-  --batch-size N         images per image-tower run (default 1 on CPU, 16 on GPUs)
+  --batch-size N         images per image-tower run (default 8 on CPU, 16 on GPUs)
   --threads N            CPU threads for inference
   --precision P          image tower precision the bundle ships: fp32 (default), int8, fp16, bf16
   --head NAME            head that --threshold and --top use (default: the first)
