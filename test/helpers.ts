@@ -1,9 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createDeflate } from 'node:zlib';
 
+import { pngChunk } from '@clip-agiqa/cli';
 import { DEMO_MODEL_DIR, parseSafetensors } from '@clip-agiqa/core';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -73,16 +75,6 @@ export function python(args: string[], options: { input?: string; cwd?: string }
  * width * height * 3 bytes decoded. Streams the deflate so the test never holds the raw image.
  */
 export async function writePngBomb(path: string, width: number, height: number): Promise<void> {
-  const { createDeflate, crc32 } = await import('node:zlib');
-  const { writeFileSync } = await import('node:fs');
-  const chunk = (type: string, data: Buffer) => {
-    const head = Buffer.alloc(8);
-    head.writeUInt32BE(data.length, 0);
-    head.write(type, 4, 'latin1');
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(crc32(Buffer.concat([head.subarray(4), data])) >>> 0, 0);
-    return Buffer.concat([head, data, crc]);
-  };
   const ihdr = Buffer.alloc(13);
   ihdr.writeUInt32BE(width, 0);
   ihdr.writeUInt32BE(height, 4);
@@ -99,6 +91,6 @@ export async function writePngBomb(path: string, width: number, height: number):
   deflate.end();
   await done;
   writeFileSync(path, Buffer.concat([
-    Buffer.from('\x89PNG\r\n\x1a\n', 'latin1'), chunk('IHDR', ihdr), chunk('IDAT', Buffer.concat(parts)), chunk('IEND', Buffer.alloc(0)),
+    Buffer.from('\x89PNG\r\n\x1a\n', 'latin1'), pngChunk('IHDR', ihdr), pngChunk('IDAT', Buffer.concat(parts)), pngChunk('IEND', Buffer.alloc(0)),
   ]));
 }

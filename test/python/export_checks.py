@@ -102,12 +102,18 @@ def openai_checkpoint(work: str) -> dict:
     return {"max_diff": float(np.abs(got - expected).max()), "manifest": json.load(open(os.path.join(out, "manifest.json")))}
 
 
-def hf_folder(work: str) -> dict:
+def save_tiny_hf_folder(seed: int, work: str):
+    """A tiny CLIP saved as a Hugging Face folder with its tokenizer files, as users download them."""
     vocab, merges = tiny_bpe()
-    model = tiny_clip(4, len(vocab))
+    model = tiny_clip(seed, len(vocab))
     folder = os.path.join(work, "hf")
     model.save_pretrained(folder)
     write_tokenizer(folder, vocab, merges)
+    return model, folder
+
+
+def hf_folder(work: str) -> dict:
+    _, folder = save_tiny_hf_folder(4, work)
     out = os.path.join(work, "bundle")
     run_export("--checkpoint", folder, "--out", out)
     return {"manifest": json.load(open(os.path.join(out, "manifest.json")))}
@@ -115,11 +121,7 @@ def hf_folder(work: str) -> dict:
 
 def trained_head(work: str) -> dict:
     """A bundle with a given head file: the TS scorer must reproduce this PyTorch score for the golden pixels."""
-    vocab, merges = tiny_bpe()
-    model = tiny_clip(5, len(vocab))
-    folder = os.path.join(work, "hf")
-    model.save_pretrained(folder)
-    write_tokenizer(folder, vocab, merges)
+    model, folder = save_tiny_hf_folder(5, work)
     torch.manual_seed(11)
     head = ClipAgiqaHead(model.config.projection_dim, torch.randn(6, model.config.projection_dim))
     with torch.no_grad():

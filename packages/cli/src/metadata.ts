@@ -9,7 +9,8 @@ const XMP_SIGNATURE = 'http://ns.adobe.com/xap/1.0/\0';
 
 export class MetadataError extends Error {}
 
-function pngChunk(type: string, data: Buffer): Buffer {
+/** One PNG chunk: length, type, data, CRC-32 of type and data. */
+export function pngChunk(type: string, data: Buffer): Buffer {
   const head = Buffer.alloc(8);
   head.writeUInt32BE(data.length, 0);
   head.write(type, 4, 'latin1');
