@@ -1,9 +1,9 @@
-export { createScorer, isFailure } from './scorer.js';
+export { createScorer } from './scorer.js';
 export type { Scorer, ScorerOptions, ScorerStats, ModelInfo, HeadInfo } from './scorer.js';
 export type {
   ScoreResult, ScoreFailure, ScoreOutcome, RankedResult, Ranking, FilterPolicy, FilterResult, BestOfResult,
 } from './results.js';
-export { rankOutcomes, filterRanking } from './results.js';
+export { isFailure, rankOutcomes, filterRanking } from './results.js';
 
 export { loadBundle, readManifest, parseManifest, PRECISIONS, SUPPORTED_FORMAT_VERSIONS } from './bundle/load.js';
 export type { Bundle, LoadBundleOptions, Precision } from './bundle/load.js';

@@ -9,7 +9,7 @@ import type { Device, ExecutionDevice } from './runtime/device.js';
 import { ImageTower } from './runtime/image-tower.js';
 import { Semaphore } from './runtime/semaphore.js';
 import {
-  filterRanking, isFailure, rankOutcomes, validateFilterPolicy, type BestOfResult, type FilterPolicy, type FilterResult, type Ranking,
+  filterRanking, rankOutcomes, validateFilterPolicy, type BestOfResult, type FilterPolicy, type FilterResult, type Ranking,
   type ScoreFailure, type ScoreOutcome, type ScoreResult,
 } from './results.js';
 
@@ -218,4 +218,3 @@ export async function createScorer(options: ScorerOptions): Promise<Scorer> {
   return scorer;
 }
 
-export { isFailure };
