@@ -15,6 +15,8 @@ export type { Tensor } from './bundle/safetensors.js';
 export { sha256File } from './bundle/checksum.js';
 export { DEMO_MODEL_DIR } from './demo.js';
 
+export { ClipTokenizer } from './text/tokenizer.js';
+
 export type { Head } from './heads/head.js';
 export { headKinds } from './heads/registry.js';
 
