@@ -18,7 +18,8 @@ export { DEMO_MODEL_DIR } from './demo.js';
 export { ClipTokenizer } from './text/tokenizer.js';
 
 export type { Head } from './heads/head.js';
-export { headKinds } from './heads/registry.js';
+export { createHead, headKinds } from './heads/registry.js';
+export type { HeadEntry } from './heads/head.js';
 
 export type { ImageInput, ImageSource, LabelledImage, RawPixels } from './image/input.js';
 export { clipPixels, normaliseInto, preprocessConfig, shortestEdgeSize, DEFAULT_LIMITS, RESAMPLERS } from './image/preprocess.js';

@@ -8,3 +8,10 @@ export {
 export { parseCsv } from './datasets/csv.js';
 export { readMatFile, MatFileError } from './datasets/mat.js';
 export type { MatArray } from './datasets/mat.js';
+export { Rng } from './rng.js';
+export { JsBackend, OrtBackend } from './linalg.js';
+export type { MatmulBackend } from './linalg.js';
+export { cloneParams, initMlpParams, lossAndGradients, normaliseEmbeddings, LEVELS, PARAM_NAMES } from './mlp-head.js';
+export type { MlpParams, ParamName, Step } from './mlp-head.js';
+export { headFromParams, headTensors, learningRate, PAPER_RECIPE, trainMlpHead, HEAD_TENSORS } from './trainer.js';
+export type { Recipe, Split, TrainOptions } from './trainer.js';

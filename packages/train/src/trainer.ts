@@ -1,0 +1,143 @@
+import { readFile, rename, writeFile } from 'node:fs/promises';
+
+import { createHead, type Head } from '@clip-agiqa/core';
+
+import type { MatmulBackend } from './linalg.js';
+import { cloneParams, initMlpParams, LEVELS, lossAndGradients, normaliseEmbeddings, PARAM_NAMES, type MlpParams } from './mlp-head.js';
+import { Rng } from './rng.js';
+
+/** The paper's recipe (the official code's defaults). */
+export const PAPER_RECIPE = {
+  epochs: 100, batchSize: 32, lr: 0.002, momentum: 0.9, weightDecay: 5e-4, warmupEpochs: 1, warmupLr: 1e-5, dropout: 0.5, hidden: 512,
+} as const;
+export type Recipe = { -readonly [K in keyof typeof PAPER_RECIPE]: number };
+
+/** Learning rate of an epoch: warm-up epochs at warmupLr, then a cosine from lr down to 0. */
+export function learningRate(epoch: number, r: Recipe): number {
+  if (epoch < r.warmupEpochs) return r.warmupLr;
+  const span = Math.max(1, r.epochs - r.warmupEpochs);
+  return 0.5 * r.lr * (1 + Math.cos((Math.PI * (epoch - r.warmupEpochs)) / span));
+}
+
+/** Embeddings (the image tower's raw outputs) [N, D] and their MOS. */
+export interface Split {
+  embeds: Float32Array;
+  targets: Float64Array;
+}
+
+export interface TrainOptions {
+  train: Split;
+  dim: number;
+  /** Initial level-prompt embeddings [6, D], e.g. the text tower's encoding of the prompts. */
+  textInit: Float32Array;
+  seed: number;
+  backend: MatmulBackend;
+  recipe?: Partial<Recipe>;
+  /** Called after each epoch; may evaluate, log or stop (return false). */
+  onEpoch?: (epoch: number, state: { params: MlpParams; trainLoss: number; lr: number }) => Promise<boolean | void> | boolean | void;
+  /** Save a checkpoint here after every epoch, and resume from it when it exists. */
+  checkpoint?: string;
+}
+
+interface State {
+  epoch: number;
+  params: MlpParams;
+  velocity: MlpParams;
+}
+
+async function saveCheckpoint(path: string, s: State, seed: number): Promise<void> {
+  const header = { epoch: s.epoch, seed, dim: s.params.dim, hidden: s.params.hidden };
+  const parts = [...PARAM_NAMES.map((n) => s.params[n]), ...PARAM_NAMES.map((n) => s.velocity[n])];
+  const json = Buffer.from(JSON.stringify(header));
+  const size = Buffer.alloc(4);
+  size.writeUInt32LE(json.length);
+  await writeFile(`${path}.tmp`, Buffer.concat([size, json, ...parts.map((p) => Buffer.from(p.buffer, p.byteOffset, p.byteLength))]));
+  await rename(`${path}.tmp`, path);
+}
+
+async function loadCheckpoint(path: string, template: MlpParams, seed: number): Promise<State | null> {
+  const buf = await readFile(path).catch(() => null);
+  if (!buf) return null;
+  const n = buf.readUInt32LE(0);
+  const header = JSON.parse(buf.toString('utf8', 4, 4 + n)) as { epoch: number; seed: number; dim: number; hidden: number };
+  if (header.seed !== seed || header.dim !== template.dim || header.hidden !== template.hidden) {
+    throw new Error(`checkpoint ${path} belongs to another run (seed ${header.seed}, dim ${header.dim}, hidden ${header.hidden})`);
+  }
+  let offset = 4 + n;
+  const read = () => {
+    const out = cloneParams(template);
+    for (const name of PARAM_NAMES) {
+      const bytes = out[name].byteLength;
+      out[name] = new Float32Array(buf.buffer.slice(buf.byteOffset + offset, buf.byteOffset + offset + bytes));
+      offset += bytes;
+    }
+    return out;
+  };
+  return { epoch: header.epoch, params: read(), velocity: read() };
+}
+
+/**
+ * Trains the CLIP-AGIQA head with SGD (momentum, weight decay, PyTorch's update rule), MSE on raw MOS,
+ * the epoch learning-rate schedule above and dropout 0.5. Deterministic for a seed: initialisation,
+ * shuffling and dropout masks draw from generators derived from it and the epoch, so a run resumed
+ * from a checkpoint continues exactly as if it had not stopped.
+ */
+export async function trainMlpHead(o: TrainOptions): Promise<MlpParams> {
+  const r: Recipe = { ...PAPER_RECIPE, ...o.recipe };
+  const n = o.train.targets.length;
+  const images = normaliseEmbeddings(o.train.embeds, n, o.dim);
+  const params = initMlpParams(o.textInit, o.dim, new Rng(o.seed), r.hidden);
+  const velocity = cloneParams(params);
+  for (const name of PARAM_NAMES) velocity[name].fill(0);
+  let state: State = { epoch: 0, params, velocity };
+  if (o.checkpoint) state = (await loadCheckpoint(o.checkpoint, state.params, o.seed)) ?? state;
+
+  for (let epoch = state.epoch; epoch < r.epochs; epoch++) {
+    const lr = learningRate(epoch, r);
+    const rng = new Rng((o.seed * 1_000_003 + epoch * 7919) >>> 0);
+    const order = rng.permutation(n);
+    let lossSum = 0;
+    for (let start = 0; start < n; start += r.batchSize) {
+      const idx = order.slice(start, start + r.batchSize);
+      const batch = new Float32Array(idx.length * o.dim);
+      idx.forEach((i, k) => batch.set(images.subarray(i * o.dim, (i + 1) * o.dim), k * o.dim));
+      const step = await lossAndGradients(state.params, batch, idx.map((i) => o.train.targets[i]!), o.backend,
+        r.dropout > 0 ? { rate: r.dropout, rng } : undefined);
+      lossSum += step.loss * idx.length;
+      for (const name of PARAM_NAMES) {
+        const p = state.params[name];
+        const v = state.velocity[name];
+        const g = step.grads[name];
+        for (let k = 0; k < p.length; k++) {
+          const grad = g[k]! + r.weightDecay * p[k]!;
+          v[k] = r.momentum * v[k]! + grad;
+          p[k]! -= lr * v[k]!;
+        }
+      }
+    }
+    state.epoch = epoch + 1;
+    if (o.checkpoint) await saveCheckpoint(o.checkpoint, state, o.seed);
+    const go = await o.onEpoch?.(epoch, { params: state.params, trainLoss: lossSum / n, lr });
+    if (go === false) break;
+  }
+  return state.params;
+}
+
+/** Tensor names of the bundle's clip-agiqa-mlp head files. */
+export const HEAD_TENSORS = { text_features: 'text_features', fc1_weight: 'fc1.weight', fc1_bias: 'fc1.bias', fc2_weight: 'fc2.weight', fc2_bias: 'fc2.bias' } as const;
+
+export function headTensors(p: MlpParams): Map<string, { shape: number[]; data: Float32Array }> {
+  return new Map([
+    [HEAD_TENSORS.text_features, { shape: [LEVELS, p.dim], data: p.text }],
+    [HEAD_TENSORS.fc1_weight, { shape: [p.hidden, (LEVELS + 1) * p.dim], data: p.w1 }],
+    [HEAD_TENSORS.fc1_bias, { shape: [p.hidden], data: p.b1 }],
+    [HEAD_TENSORS.fc2_weight, { shape: [1, p.hidden], data: p.w2 }],
+    [HEAD_TENSORS.fc2_bias, { shape: [1], data: p.b2 }],
+  ]);
+}
+
+/** The scoring head these parameters make: exactly what a bundle with them scores. */
+export function headFromParams(p: MlpParams, name = 'quality', scoreRange: [number, number] = [0, 5]): Head {
+  return createHead({ name, kind: 'clip-agiqa-mlp', file: 'heads/unsaved.safetensors', tensors: { ...HEAD_TENSORS }, score_range: scoreRange,
+    higher_is_better: true, trained: true }, headTensors(p), p.dim, 'training');
+}
