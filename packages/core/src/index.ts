@@ -22,8 +22,9 @@ export { createHead, headKinds } from './heads/registry.js';
 export type { HeadEntry } from './heads/head.js';
 
 export type { ImageInput, ImageSource, LabelledImage, RawPixels } from './image/input.js';
-export { clipPixels, normaliseInto, preprocessConfig, shortestEdgeSize, DEFAULT_LIMITS, RESAMPLERS } from './image/preprocess.js';
-export type { PreprocessConfig, DecodeLimits, Resampler } from './image/preprocess.js';
+export { clipPixels, cropRgb, decodeRgb, normaliseInto, preprocessConfig, shortestEdgeSize, DEFAULT_LIMITS, RESAMPLERS } from './image/preprocess.js';
+export type { PreprocessConfig, DecodeLimits, Resampler, RgbImage } from './image/preprocess.js';
+export { pilBicubicResize } from './image/pil-bicubic.js';
 export { sniffFormat, SAFE_FORMATS, UNSAFE_FORMATS } from './image/sniff.js';
 export type { SniffedFormat } from './image/sniff.js';
 

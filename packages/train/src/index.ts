@@ -15,3 +15,7 @@ export { cloneParams, initMlpParams, lossAndGradients, normaliseEmbeddings, LEVE
 export type { MlpParams, ParamName, Step } from './mlp-head.js';
 export { headFromParams, headTensors, learningRate, PAPER_RECIPE, trainMlpHead, HEAD_TENSORS } from './trainer.js';
 export type { Recipe, Split, TrainOptions } from './trainer.js';
+export { embedDataset } from './embed/cache.js';
+export type { EmbedOptions, Embeddings } from './embed/cache.js';
+export { randomResizedCropBox, trainingView, viewSeed } from './embed/views.js';
+export type { CropBox } from './embed/views.js';

@@ -112,13 +112,42 @@ function checkChannels(channels: number, id: string): void {
   if (channels !== 3) throw new InputError('CORRUPT_IMAGE', `decoder produced ${channels} channels, expected 3`, { input: id });
 }
 
-function cropRgb(src: Uint8Array, width: number, left: number, top: number, size: number): Uint8Array {
-  const out = new Uint8Array(size * size * 3);
-  for (let y = 0; y < size; y++) {
-    const from = ((top + y) * width + left) * 3;
-    out.set(src.subarray(from, from + size * 3), y * size * 3);
+/** Copies a width x height window (square by default) out of interleaved RGB `src` whose rows are `srcWidth` long. */
+export function cropRgb(src: Uint8Array, srcWidth: number, left: number, top: number, width: number, height = width): Uint8Array {
+  const out = new Uint8Array(width * height * 3);
+  for (let y = 0; y < height; y++) {
+    const from = ((top + y) * srcWidth + left) * 3;
+    out.set(src.subarray(from, from + width * 3), y * width * 3);
   }
   return out;
+}
+
+/** Decoded 8-bit RGB of a whole image (first frame, EXIF-oriented, alpha flattened onto the background, sRGB). */
+export interface RgbImage {
+  data: Uint8Array;
+  width: number;
+  height: number;
+}
+
+async function orientedRgb(opened: OpenedImage, cfg: PreprocessConfig): Promise<Sharp> {
+  const [r, g, b] = cfg.background;
+  return opened.image.rotate().flatten({ background: { r, g, b } }).toColourspace('srgb').removeAlpha();
+}
+
+async function rawRgb(pipeline: Sharp, id: string): Promise<RgbImage> {
+  const { data, info } = await pipeline.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+  checkChannels(info.channels, id);
+  return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height };
+}
+
+/** Decodes a whole image to RGB with the same checks and conversions as the scorer (for training views). */
+export async function decodeRgb(source: ImageSource, id: string, cfg: PreprocessConfig, limits: DecodeLimits = DEFAULT_LIMITS): Promise<RgbImage> {
+  const opened = await openImage(source, id, limits);
+  try {
+    return await rawRgb(await orientedRgb(opened, cfg), id);
+  } catch (e) {
+    throw e instanceof InputError ? e : decodeError(e, id);
+  }
 }
 
 /**
@@ -132,27 +161,21 @@ export async function clipPixels(source: ImageSource, id: string, cfg: Preproces
     const width = swap ? opened.height : opened.width;
     const height = swap ? opened.width : opened.height;
     const target = shortestEdgeSize(width, height, cfg.size);
-    const [r, g, b] = cfg.background;
-    const rgb = opened.image.rotate().flatten({ background: { r, g, b } }).toColourspace('srgb').removeAlpha();
+    const rgb = await orientedRgb(opened, cfg);
     const left = roundHalfEven((target.width - cfg.size) / 2);
     const top = roundHalfEven((target.height - cfg.size) / 2);
     const enlarging = target.width > width;
     if (cfg.resampler !== 'libvips' || enlarging) {
-      const { data, info } = await rgb.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
-      checkChannels(info.channels, id);
-      const resized = pilBicubicResize(data, width, height, target.width, target.height);
+      const full = await rawRgb(rgb, id);
+      const resized = pilBicubicResize(full.data, width, height, target.width, target.height);
       return cropRgb(resized, target.width, left, top, cfg.size);
     }
     const resized = target.width !== width || target.height !== height
       // 'cubic' is the Catmull-Rom kernel (a = -0.5), PIL's BICUBIC; shrink-on-load would pre-shrink JPEGs.
       ? rgb.resize(target.width, target.height, { kernel: 'cubic', fit: 'fill', fastShrinkOnLoad: false })
       : rgb;
-    const { data, info } = await resized
-      .extract({ left, top, width: cfg.size, height: cfg.size })
-      .raw({ depth: 'uchar' })
-      .toBuffer({ resolveWithObject: true });
-    checkChannels(info.channels, id);
-    return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    const out = await rawRgb(resized.extract({ left, top, width: cfg.size, height: cfg.size }), id);
+    return out.data;
   } catch (e) {
     throw e instanceof InputError ? e : decodeError(e, id);
   }

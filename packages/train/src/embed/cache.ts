@@ -1,0 +1,99 @@
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+
+import {
+  decodeRgb, preprocessConfig, type Scorer,
+} from '@clip-agiqa/core';
+
+import type { Dataset } from '../datasets/dataset.js';
+import { Rng } from '../rng.js';
+import { trainingView, viewSeed } from './views.js';
+
+export interface EmbedOptions {
+  scorer: Scorer;
+  /** Cache root: embeddings are kept under <bundle manifest sha256>-<precision>/<view>/<image sha256>.f32. */
+  cacheDir: string;
+  /** Random-resized-crop training views per image (default 0: only the test view). */
+  trainViews?: number;
+  seed?: number;
+  /** Images in flight at once (default 8). */
+  concurrency?: number;
+  onProgress?: (done: number, total: number, cached: number) => void;
+}
+
+export interface Embeddings {
+  dim: number;
+  /** Test view (shortest-edge resize + centre crop, the scorer's own), [N, D] in dataset order. */
+  test: Float32Array;
+  /** Training views, each [N, D]. */
+  train: Float32Array[];
+}
+
+async function cached(path: string, dim: number): Promise<Float32Array | null> {
+  const buf = await readFile(path).catch(() => null);
+  if (!buf || buf.byteLength !== dim * 4) return null;
+  return new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
+}
+
+async function store(path: string, value: Float32Array): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  await writeFile(`${path}.tmp`, Buffer.from(value.buffer, value.byteOffset, value.byteLength));
+  await rename(`${path}.tmp`, path);
+}
+
+/**
+ * Runs the bundle's image tower over a dataset, with the scorer's own preprocessing, and caches every
+ * embedding on disk keyed by bundle, precision, image content and view: a second run reads the cache,
+ * an interrupted one resumes where it stopped.
+ */
+export async function embedDataset(dataset: Dataset, o: EmbedOptions): Promise<Embeddings> {
+  const dim = o.scorer.bundle.manifest.backbone.embed_dim;
+  const size = o.scorer.bundle.manifest.preprocess.size;
+  const cfg = preprocessConfig(o.scorer.bundle.manifest.preprocess);
+  const views = o.trainViews ?? 0;
+  const seed = o.seed ?? 0;
+  const root = join(o.cacheDir, `${o.scorer.model.manifestSha256}-${o.scorer.model.precision}`);
+  const n = dataset.samples.length;
+  const test = new Float32Array(n * dim);
+  const train = Array.from({ length: views }, () => new Float32Array(n * dim));
+  let done = 0;
+  let fromCache = 0;
+  let next = 0;
+
+  async function one(i: number): Promise<void> {
+    const sample = dataset.samples[i]!;
+    const bytes = await readFile(sample.path);
+    const key = createHash('sha256').update(bytes).digest('hex');
+    const testPath = join(root, 'test', `${key}.f32`);
+    let hit = true;
+    let vector = await cached(testPath, dim);
+    if (!vector) {
+      hit = false;
+      vector = await o.scorer.embed({ id: sample.id, image: bytes });
+      await store(testPath, vector);
+    }
+    test.set(vector, i * dim);
+    let rgb: Awaited<ReturnType<typeof decodeRgb>> | undefined;
+    for (let v = 0; v < views; v++) {
+      const path = join(root, `train-s${seed}-v${v}`, `${key}.f32`);
+      let view = await cached(path, dim);
+      if (!view) {
+        hit = false;
+        rgb ??= await decodeRgb(bytes, sample.id, cfg);
+        const pixels = trainingView(rgb, size, new Rng(viewSeed(key, v, seed)));
+        view = await o.scorer.embed({ id: `${sample.id}#view${v}`, image: { data: pixels, width: size, height: size, channels: 3 } });
+        await store(path, view);
+      }
+      train[v]!.set(view, i * dim);
+    }
+    if (hit) fromCache++;
+    o.onProgress?.(++done, n, fromCache);
+  }
+
+  const workers = Array.from({ length: Math.min(o.concurrency ?? 8, n) }, async () => {
+    while (next < n) await one(next++);
+  });
+  await Promise.all(workers);
+  return { dim, test, train };
+}
