@@ -184,3 +184,49 @@ describe('examples', () => {
     assert.match(r.stderr, /untrained/);
   });
 });
+
+describe('clip-agiqa train', () => {
+  it('trains with the paper protocol, writes a report and a bundle that scores the test images as evaluated', () => {
+    using t = tempDir();
+    const names = ['landscape.jpg', 'portrait.jpg', 'square.png', 'wide.webp', 'grey.png', 'small-upscaled.jpg', 'exif-rotated.jpg', 'alpha.png', 'animated.gif', 'grey16.png'];
+    const files = [0, 1, 2].flatMap((copy) => names.map((n) => `${copy}-${n}`));
+    for (const f of files) copyFileSync(join(IMAGES, f.slice(2)), join(t.dir, f));
+    writeFileSync(join(t.dir, 'ratings.csv'), `path,mos,prompt\n${files.map((n, i) => `${n},${(i * 0.37) % 5},prompt ${i % 15}`).join('\n')}\n`);
+    const out = join(t.dir, 'trained');
+    const report = join(t.dir, 'report.json');
+    const r = cli(['train', '--dataset', 'csv', '--data', join(t.dir, 'ratings.csv'), '--epochs', '3', '--views', '1', '--out', out, '--report', report, '--cache', join(t.dir, 'cache')]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /Protocol `paper`: one image-level 80\/20 split \(seed 42\)/);
+    const json = JSON.parse(readFileSync(report, 'utf8')) as { run: { last: { predictions: { id: string; prediction: number }[] } } };
+    assert.ok(readFileSync(report.replace(/json$/, 'md'), 'utf8').startsWith('# CLIP-AGIQA head'));
+    const predictions = json.run.last.predictions;
+    assert.equal(predictions.length, 6);
+    const scored = records(cli(['score', '--json', '--model', out, ...predictions.map((p) => join(t.dir, p.id))]).stdout);
+    predictions.forEach((p, i) => {
+      const rec = scored[i]!;
+      assert.ok('scores' in rec && Math.abs(rec.scores.quality! - p.prediction) < 1e-9, `${p.id}: ${JSON.stringify(rec)} vs ${p.prediction}`);
+    });
+    const info = cli(['info', '--model', out]).stdout;
+    assert.match(info, /quality\s+clip-agiqa-mlp, scale \[0(\.\d+)?, 4\.\d+\], higher is better; csv|ratings\.csv/);
+
+    const rigorous = cli(['train', '--dataset', 'csv', '--data', join(t.dir, 'ratings.csv'), '--protocol', 'rigorous', '--splits', '2', '--epochs', '2', '--report', join(t.dir, 'rig.json'), '--cache', join(t.dir, 'cache')]);
+    assert.equal(rigorous.status, 0, rigorous.stderr);
+    assert.match(rigorous.stdout, /\| image-level \| 2 \|/);
+    assert.match(rigorous.stdout, /\| prompt-disjoint \| 2 \|/);
+  });
+
+  it('reports every problem of a broken dataset, or one too small for the protocol, and exits 1', () => {
+    using t = tempDir();
+    writeFileSync(join(t.dir, 'ratings.csv'), 'path,mos\nmissing.jpg,3\nother.jpg,abc\n');
+    const r = cli(['train', '--dataset', 'csv', '--data', join(t.dir, 'ratings.csv')]);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /2 problems:[\s\S]*missing\.jpg is missing[\s\S]*"abc" is not a number/);
+    assert.equal(cli(['train', '--dataset', 'nope', '--data', t.dir]).status, 2);
+    copyFileSync(join(IMAGES, 'square.png'), join(t.dir, 'a.png'));
+    copyFileSync(join(IMAGES, 'grey.png'), join(t.dir, 'b.png'));
+    writeFileSync(join(t.dir, 'two.csv'), 'path,mos\na.png,1\nb.png,2\n');
+    const small = cli(['train', '--dataset', 'csv', '--data', join(t.dir, 'two.csv'), '--epochs', '1', '--cache', join(t.dir, 'cache')]);
+    assert.equal(small.status, 1);
+    assert.match(small.stderr, /too small for this protocol/);
+  });
+});

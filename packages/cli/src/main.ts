@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs';
 
 import { isClipAgiqaError } from '@clip-agiqa/core';
+import { DatasetError, ProtocolError } from '@clip-agiqa/train';
 
 import { infoCommand, INFO_USAGE } from './commands/info.js';
 import { scoreCommand, SCORE_USAGE } from './commands/score.js';
+import { trainCommand, TRAIN_USAGE } from './commands/train.js';
 import { CliUsageError, processIO, type CliIO } from './io.js';
 
 const USAGE = `Usage: clip-agiqa <command> [options]
@@ -11,12 +13,15 @@ const USAGE = `Usage: clip-agiqa <command> [options]
 Commands:
   score PATHS...   score images (files, folders, globs) with a CLIP-AGIQA model
   info             describe a model bundle
+  train            train and evaluate a CLIP-AGIQA head on a dataset
 
 Run clip-agiqa <command> --help for its options.
 
 ${SCORE_USAGE}
 
-${INFO_USAGE}`;
+${INFO_USAGE}
+
+${TRAIN_USAGE}`;
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -32,6 +37,8 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
         return await scoreCommand(rest, io);
       case 'info':
         return await infoCommand(rest, io);
+      case 'train':
+        return await trainCommand(rest, io);
       case '--version':
       case '-v':
         io.stdout.write(`${version()}\n`);
@@ -49,6 +56,10 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
     if (e instanceof CliUsageError || (e as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
       io.stderr.write(`clip-agiqa: ${(e as Error).message}\nRun clip-agiqa --help for usage.\n`);
       return 2;
+    }
+    if (e instanceof DatasetError || e instanceof ProtocolError) {
+      io.stderr.write(`clip-agiqa: ${e.message}\n`);
+      return 1;
     }
     if (isClipAgiqaError(e)) {
       io.stderr.write(`clip-agiqa: [${e.code}] ${e.message}\n`);

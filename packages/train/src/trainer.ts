@@ -19,9 +19,13 @@ export function learningRate(epoch: number, r: Recipe): number {
   return 0.5 * r.lr * (1 + Math.cos((Math.PI * (epoch - r.warmupEpochs)) / span));
 }
 
-/** Embeddings (the image tower's raw outputs) [N, D] and their MOS. */
+/**
+ * Embeddings (the image tower's raw outputs) [N, D] and their MOS. With `views`, epoch e trains on
+ * views[e % views.length] (fixed random crops standing in for fresh ones each epoch); else on `embeds`.
+ */
 export interface Split {
   embeds: Float32Array;
+  views?: Float32Array[];
   targets: Float64Array;
 }
 
@@ -85,7 +89,13 @@ async function loadCheckpoint(path: string, template: MlpParams, seed: number): 
 export async function trainMlpHead(o: TrainOptions): Promise<MlpParams> {
   const r: Recipe = { ...PAPER_RECIPE, ...o.recipe };
   const n = o.train.targets.length;
-  const images = normaliseEmbeddings(o.train.embeds, n, o.dim);
+  const sources = o.train.views?.length ? o.train.views : [o.train.embeds];
+  const normalised = new Map<number, Float32Array>();
+  const imagesFor = (epoch: number) => {
+    const k = epoch % sources.length;
+    if (!normalised.has(k)) normalised.set(k, normaliseEmbeddings(sources[k]!, n, o.dim));
+    return normalised.get(k)!;
+  };
   const params = initMlpParams(o.textInit, o.dim, new Rng(o.seed), r.hidden);
   const velocity = cloneParams(params);
   for (const name of PARAM_NAMES) velocity[name].fill(0);
@@ -96,6 +106,7 @@ export async function trainMlpHead(o: TrainOptions): Promise<MlpParams> {
     const lr = learningRate(epoch, r);
     const rng = new Rng((o.seed * 1_000_003 + epoch * 7919) >>> 0);
     const order = rng.permutation(n);
+    const images = imagesFor(epoch);
     let lossSum = 0;
     for (let start = 0; start < n; start += r.batchSize) {
       const idx = order.slice(start, start + r.batchSize);

@@ -36,10 +36,14 @@ async function cached(path: string, dim: number): Promise<Float32Array | null> {
   return new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
 }
 
+let writes = 0;
+
+/** Writes atomically; identical images of a dataset may store the same entry at once, each from its own temporary file. */
 async function store(path: string, value: Float32Array): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
-  await writeFile(`${path}.tmp`, Buffer.from(value.buffer, value.byteOffset, value.byteLength));
-  await rename(`${path}.tmp`, path);
+  const tmp = `${path}.${process.pid}.${writes++}.tmp`;
+  await writeFile(tmp, Buffer.from(value.buffer, value.byteOffset, value.byteLength));
+  await rename(tmp, path);
 }
 
 /**

@@ -1,0 +1,131 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { parseArgs } from 'node:util';
+
+import { createScorer, DEMO_MODEL_DIR, defaultCacheDir, DEVICES, PRECISIONS, type Device, type Precision } from '@clip-agiqa/core';
+import {
+  DEFAULT_PROMPT, embedDataset, levelPromptEmbeddings, loadAgiqa1k, loadAgiqa3k, loadAigciqa2023, loadAigciqa2023Csv, loadAigiqa20k, loadGenericCsv,
+  OrtBackend, paperMarkdown, paperProtocol, rigorousMarkdown, rigorousProtocol, writeTrainedBundle, type Dataset,
+} from '@clip-agiqa/train';
+
+import { CliUsageError, parseNumber, positiveInteger, type CliIO } from '../io.js';
+import { formatSeconds } from '../progress.js';
+
+export const TRAIN_USAGE = `Usage: clip-agiqa train --dataset NAME --data PATH [options]
+
+Trains a CLIP-AGIQA head on a bundle's frozen image tower and evaluates it.
+
+Datasets (--data):
+  agiqa-3k         folder with data.csv and the images (in images/ or beside it)
+  aigciqa2023      release folder: Image/<model>/NNN-k.png and DATA/MOS/mosz{1,2,3}.mat
+  aigciqa2023-csv  the flat label file, with --images pointing at the release folder
+  agiqa-1k         AIGC_all.csv (Image,Score), with --images (default: file/ beside it)
+  aigiqa-20k       info_train.csv (name,prompt,mos), with --images
+  csv              your own ratings: path,mos[,prompt][,group], paths relative to the CSV
+
+Options:
+  --target T         quality (default), alignment, authenticity, correspondence (as the dataset has)
+  --protocol P       paper (default): one 80/20 split, seed 42, no validation set;
+                     rigorous: 10 splits with a validation set, image-level and prompt-disjoint
+  --model DIR        bundle whose image tower is used (default: the untrained demo model)
+  --out DIR          write a bundle with the trained head (paper protocol)
+  --report FILE      JSON report (default: clip-agiqa-report.json; Markdown beside it)
+  --epochs N         (default 100)   --views K  random-resized-crop training views (default 0)
+  --seed N           seed of the crop views (default 0)   --splits N  rigorous splits (default 10)
+  --limit N          use the first N samples only          --cache DIR  embedding cache
+  --device D, --threads N, --precision P, --prompt TEMPLATE (default "${DEFAULT_PROMPT}")`;
+
+const options = {
+  dataset: { type: 'string' }, data: { type: 'string' }, images: { type: 'string' }, target: { type: 'string', default: 'quality' },
+  protocol: { type: 'string', default: 'paper' }, model: { type: 'string' }, out: { type: 'string' }, report: { type: 'string', default: 'clip-agiqa-report.json' },
+  epochs: { type: 'string' }, views: { type: 'string' }, seed: { type: 'string' }, splits: { type: 'string' }, limit: { type: 'string' },
+  cache: { type: 'string' }, device: { type: 'string', default: 'cpu' }, threads: { type: 'string' }, precision: { type: 'string', default: 'fp32' },
+  prompt: { type: 'string', default: DEFAULT_PROMPT }, help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+function loadDataset(name: string, data: string, images: string | undefined): Dataset {
+  switch (name) {
+    case 'agiqa-3k': return loadAgiqa3k(data);
+    case 'aigciqa2023': return loadAigciqa2023(data);
+    case 'aigciqa2023-csv':
+      if (!images) throw new CliUsageError('--dataset aigciqa2023-csv needs --images (the release folder holding Image/)');
+      return loadAigciqa2023Csv(data, images);
+    case 'agiqa-1k': return loadAgiqa1k(data, images);
+    case 'aigiqa-20k': return loadAigiqa20k(data, images);
+    case 'csv': return loadGenericCsv(data);
+    default: throw new CliUsageError(`unknown --dataset ${name}`);
+  }
+}
+
+export async function trainCommand(argv: string[], io: CliIO): Promise<number> {
+  const { values } = parseArgs({ args: argv, options, strict: true });
+  if (values.help) {
+    io.stdout.write(`${TRAIN_USAGE}\n`);
+    return 0;
+  }
+  if (!values.dataset || !values.data) throw new CliUsageError('train needs --dataset and --data');
+  if (values.protocol !== 'paper' && values.protocol !== 'rigorous') throw new CliUsageError('--protocol must be paper or rigorous');
+  if (values.out && values.protocol !== 'paper') throw new CliUsageError('--out goes with --protocol paper');
+  if (!DEVICES.includes(values.device as Device)) throw new CliUsageError(`--device must be one of ${DEVICES.join(', ')}`);
+  if (!PRECISIONS.includes(values.precision as Precision)) throw new CliUsageError(`--precision must be one of ${PRECISIONS.join(', ')}`);
+  const epochs = parseNumber('epochs', values.epochs, positiveInteger, 'a positive integer');
+  const views = parseNumber('views', values.views, (n) => Number.isInteger(n) && n >= 0, 'a non-negative integer') ?? 0;
+  const seed = parseNumber('seed', values.seed, Number.isInteger, 'an integer') ?? 0;
+  const splits = parseNumber('splits', values.splits, positiveInteger, 'a positive integer') ?? 10;
+  const limit = parseNumber('limit', values.limit, positiveInteger, 'a positive integer');
+  const threads = parseNumber('threads', values.threads, positiveInteger, 'a positive integer');
+
+  const started = performance.now();
+  const full = loadDataset(values.dataset, values.data, values.images);
+  const dataset = limit ? { ...full, samples: full.samples.slice(0, limit) } : full;
+  if (!dataset.targets.includes(values.target)) throw new CliUsageError(`--target ${values.target}: ${dataset.name} has ${dataset.targets.join(', ')}`);
+  io.stderr.write(`clip-agiqa: ${dataset.name}: ${dataset.samples.length} images, target ${values.target}\n`);
+
+  if (!values.model) io.stderr.write('clip-agiqa: no --model given, training on the demo model\'s random tower: the numbers mean nothing.\n');
+  const scorer = await createScorer({ model: values.model ?? DEMO_MODEL_DIR, device: values.device as Device, precision: values.precision as Precision, ...(threads ? { threads } : {}) });
+  const backend = await OrtBackend.create(threads);
+  try {
+    const embedStart = performance.now();
+    const embeddings = await embedDataset(dataset, {
+      scorer, cacheDir: values.cache ?? join(defaultCacheDir(), 'embeddings'), trainViews: views, seed,
+      onProgress: (done, total, cached) => {
+        if (!io.stderr.isTTY && done !== total) return;
+        const rate = done / Math.max((performance.now() - embedStart) / 1000, 1e-3);
+        io.stderr.write(`\rembedding ${done}/${total} (${cached} cached)  ${rate.toFixed(1)} img/s  ETA ${formatSeconds((total - done) / rate)} ${done === total ? '\n' : ''}`);
+      },
+    });
+    const textInit = await levelPromptEmbeddings(scorer.bundle, values.prompt);
+    const recipe = epochs ? { epochs } : {};
+    const log = (line: string) => io.stderr.isTTY && io.stderr.write(`\r${line}   `);
+    const common = { dataset, target: values.target, embeddings, textInit, backend, recipe, onLog: log };
+    const title = `CLIP-AGIQA head on ${dataset.name} (${values.target}), tower ${scorer.model.name}${scorer.model.untrained ? ' [random weights]' : ''}`;
+    let report: object;
+    let markdown: string;
+    if (values.protocol === 'paper') {
+      const { run, params } = await paperProtocol(common);
+      report = { protocol: 'paper', dataset: dataset.name, target: values.target, model: scorer.model, recipe, views, run };
+      markdown = paperMarkdown(title, run);
+      if (values.out) {
+        const scale = dataset.scale;
+        await writeTrainedBundle(scorer.bundle, values.out, [{
+          name: values.target, params, scoreRange: scale, promptTemplate: values.prompt,
+          training: { dataset: dataset.name, target: values.target, protocol: 'paper (80/20, seed 42, last epoch)',
+            metrics: { srcc: run.last.metrics.srcc, plcc: run.last.metrics.plcc, krcc: run.last.metrics.krcc, rmse: run.last.metrics.rmse } },
+        }], `clip-agiqa-${dataset.name.toLowerCase()}-${values.target}`);
+        io.stderr.write(`\nclip-agiqa: wrote the trained bundle to ${values.out}\n`);
+      }
+    } else {
+      const result = await rigorousProtocol(common, splits);
+      report = { protocol: 'rigorous', dataset: dataset.name, target: values.target, model: scorer.model, recipe, views, ...result };
+      markdown = rigorousMarkdown(title, result);
+    }
+    await mkdir(dirname(values.report), { recursive: true });
+    await writeFile(values.report, `${JSON.stringify(report, null, 2)}\n`);
+    await writeFile(values.report.replace(/\.json$/, '') + '.md', markdown);
+    io.stdout.write(`\n${markdown}\nreport: ${values.report}; ${formatSeconds((performance.now() - started) / 1000)} in all\n`);
+    return 0;
+  } finally {
+    await backend.close();
+    await scorer.close();
+  }
+}

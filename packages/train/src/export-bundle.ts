@@ -1,0 +1,55 @@
+import { copyFile, mkdir, stat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+
+import { loadBundle, sha256File, type Bundle, type ModelBundleManifest } from '@clip-agiqa/core';
+
+import type { MlpParams } from './mlp-head.js';
+import { LEVEL_WORDS } from './prompts.js';
+import { writeSafetensors } from './safetensors-writer.js';
+import { HEAD_TENSORS, headTensors } from './trainer.js';
+
+export interface TrainedHead {
+  name: string;
+  params: MlpParams;
+  scoreRange: [number, number];
+  training: { dataset: string; target: string; protocol: string; metrics: Record<string, number> };
+  promptTemplate: string;
+}
+
+/**
+ * Writes a bundle with the source bundle's towers and the given trained heads, with checksums, and loads
+ * it back to check it. What `clip-agiqa score --model OUT` then scores is exactly these heads.
+ */
+export async function writeTrainedBundle(source: Bundle, out: string, heads: TrainedHead[], name: string): Promise<Bundle> {
+  const m = source.manifest;
+  const towerFiles = [...Object.values(m.image_encoder.files).filter((f): f is string => typeof f === 'string')];
+  if (m.text_encoder) towerFiles.push(m.text_encoder.file, m.text_encoder.tokenizer.vocab, m.text_encoder.tokenizer.merges);
+  for (const file of towerFiles) {
+    await mkdir(dirname(join(out, file)), { recursive: true });
+    await copyFile(join(source.dir, file), join(out, file));
+  }
+  if (heads.length === 0) throw new RangeError('a bundle needs at least one head');
+  await mkdir(join(out, 'heads'), { recursive: true });
+  const entries: ModelBundleManifest['heads'][number][] = [];
+  for (const h of heads) {
+    const file = `heads/${h.name}.safetensors`;
+    await writeFile(join(out, file), writeSafetensors(headTensors(h.params), { kind: 'clip-agiqa-mlp' }));
+    entries.push({ name: h.name, kind: 'clip-agiqa-mlp', file, tensors: { ...HEAD_TENSORS }, levels: [...LEVEL_WORDS], prompt_template: h.promptTemplate,
+      score_range: h.scoreRange, higher_is_better: true, trained: true, training: h.training });
+  }
+  const files: ModelBundleManifest['files'] = {};
+  for (const file of [...towerFiles, ...entries.map((e) => e.file)].sort()) {
+    files[file] = { sha256: await sha256File(join(out, file)), bytes: (await stat(join(out, file))).size };
+  }
+  const backboneTrained = m.backbone.trained !== false;
+  const manifest: ModelBundleManifest = {
+    ...m,
+    name,
+    description: backboneTrained ? 'CLIP-AGIQA bundle with trained heads'
+      : 'CLIP-AGIQA bundle with heads trained on a randomly initialised tower: not the paper\'s setting; its scores mean little.',
+    heads: entries as ModelBundleManifest['heads'],
+    files,
+  };
+  await writeFile(join(out, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+  return loadBundle(out);
+}

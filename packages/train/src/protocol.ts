@@ -1,0 +1,130 @@
+import type { Dataset } from './datasets/dataset.js';
+import type { Embeddings } from './embed/cache.js';
+import type { MatmulBackend } from './linalg.js';
+import { evaluate, type Metrics } from './metrics.js';
+import { cloneParams, type MlpParams } from './mlp-head.js';
+import { selectionMetrics, type SelectionMetrics } from './selection.js';
+import { groupSplit, randomSplit, type SplitIndices } from './splits.js';
+import { headFromParams, trainMlpHead, type Recipe } from './trainer.js';
+
+export interface ProtocolOptions {
+  dataset: Dataset;
+  target: string;
+  embeddings: Embeddings;
+  textInit: Float32Array;
+  backend: MatmulBackend;
+  recipe?: Partial<Recipe>;
+  onLog?: (line: string) => void;
+}
+
+export interface Evaluation {
+  metrics: Metrics;
+  selection: SelectionMetrics;
+  /** Each test image's prediction, as the head scores it. */
+  predictions: { id: string; mos: number; prediction: number }[];
+}
+
+export interface RunResult {
+  split: 'image' | 'prompt';
+  seed: number;
+  sizes: { train: number; val: number; test: number };
+  /** Test metrics after the last epoch. */
+  last: Evaluation;
+  /** The epoch with the best test SRCC: what the paper reports, selected on test. */
+  bestOnTest: { epoch: number; metrics: Metrics };
+  /** With a validation set: the epoch with the best validation SRCC, and its test evaluation. */
+  selected?: { epoch: number; val: Metrics; test: Evaluation };
+  seconds: number;
+}
+
+const pick = (a: Float32Array, idx: number[], dim: number) => {
+  const out = new Float32Array(idx.length * dim);
+  idx.forEach((i, k) => out.set(a.subarray(i * dim, (i + 1) * dim), k * dim));
+  return out;
+};
+
+export class ProtocolError extends Error {}
+
+async function run(o: ProtocolOptions, split: SplitIndices, kind: 'image' | 'prompt', seed: number): Promise<{ result: RunResult; params: MlpParams }> {
+  const { dim } = o.embeddings;
+  const tooSmall = (['train', 'test', 'val'] as const).filter((part) => (part !== 'val' || split.val.length > 0 || kind === 'prompt') && split[part].length < 2);
+  if (tooSmall.length) {
+    throw new ProtocolError(`${o.dataset.name}: a ${kind}-level split (seed ${seed}) leaves fewer than 2 images in ${tooSmall.join(', ')} ` +
+      `(train ${split.train.length}, validation ${split.val.length}, test ${split.test.length}): the dataset is too small for this protocol`);
+  }
+  const mos = o.dataset.samples.map((s) => s.targets[o.target]!);
+  const groups = o.dataset.samples.map((s) => s.group ?? s.id);
+  const sub = (idx: number[]) => ({ embeds: pick(o.embeddings.test, idx, dim), targets: Float64Array.from(idx.map((i) => mos[i]!)) });
+  const train = { ...sub(split.train), views: o.embeddings.train.map((v) => pick(v, split.train, dim)) };
+  const test = sub(split.test);
+  const val = split.val.length ? sub(split.val) : null;
+  const started = performance.now();
+  let best = { epoch: -1, metrics: undefined as Metrics | undefined };
+  let selected: { epoch: number; val: Metrics; params: MlpParams } | undefined;
+  const params = await trainMlpHead({
+    train, dim, textInit: o.textInit, seed, backend: o.backend, recipe: o.recipe,
+    onEpoch: (epoch, s) => {
+      const head = headFromParams(s.params);
+      const m = evaluate(head.score(test.embeds, split.test.length), [...test.targets]);
+      if (!best.metrics || m.srcc > best.metrics.srcc) best = { epoch, metrics: m };
+      if (val) {
+        const v = evaluate(head.score(val.embeds, split.val.length), [...val.targets]);
+        if (!selected || v.srcc > selected.val.srcc) selected = { epoch, val: v, params: cloneParams(s.params) };
+      }
+      o.onLog?.(`${kind} split seed ${seed} epoch ${epoch + 1}: loss ${s.trainLoss.toFixed(4)} lr ${s.lr.toExponential(2)} test SRCC ${m.srcc.toFixed(4)} PLCC ${m.plcc.toFixed(4)}`);
+    },
+  });
+  const evaluateOn = (p: MlpParams): Evaluation => {
+    const pred = headFromParams(p).score(test.embeds, split.test.length);
+    return {
+      metrics: evaluate(pred, [...test.targets]),
+      selection: selectionMetrics(pred, [...test.targets], split.test.map((i) => groups[i]!), seed),
+      predictions: split.test.map((i, k) => ({ id: o.dataset.samples[i]!.id, mos: mos[i]!, prediction: pred[k]! })),
+    };
+  };
+  const result: RunResult = {
+    split: kind, seed, sizes: { train: split.train.length, val: split.val.length, test: split.test.length },
+    last: evaluateOn(params),
+    bestOnTest: { epoch: best.epoch + 1, metrics: best.metrics! },
+    ...(selected ? { selected: { epoch: selected.epoch + 1, val: selected.val, test: evaluateOn(selected.params) } } : {}),
+    seconds: (performance.now() - started) / 1000,
+  };
+  return { result, params };
+}
+
+/** The paper's protocol: one image-level 80/20 split with seed 42, no validation set. */
+export async function paperProtocol(o: ProtocolOptions): Promise<{ run: RunResult; params: MlpParams }> {
+  const { result, params } = await run(o, randomSplit(o.dataset.samples.length, 42, 0.2, 0), 'image', 42);
+  return { run: result, params };
+}
+
+export interface Summary {
+  runs: number;
+  mean: Record<string, number>;
+  std: Record<string, number>;
+}
+
+function summarise(runs: RunResult[]): Summary {
+  const keys = ['srcc', 'plcc', 'plcc_logistic', 'krcc', 'rmse'] as const;
+  const values = (k: (typeof keys)[number]) => runs.map((r) => r.selected!.test.metrics[k]);
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const std = (xs: number[]) => Math.sqrt(xs.reduce((a, b) => a + (b - mean(xs)) ** 2, 0) / Math.max(1, xs.length - 1));
+  return { runs: runs.length, mean: Object.fromEntries(keys.map((k) => [k, mean(values(k))])), std: Object.fromEntries(keys.map((k) => [k, std(values(k))])) };
+}
+
+/**
+ * The rigorous protocol: `splits` random 80/20 splits, each with 10% of its training part held out for
+ * choosing the epoch, image-level and prompt-disjoint; test metrics at the chosen epoch, mean ± std.
+ */
+export async function rigorousProtocol(o: ProtocolOptions, splits = 10): Promise<{ image: RunResult[]; prompt: RunResult[]; summary: { image: Summary; prompt?: Summary } }> {
+  const n = o.dataset.samples.length;
+  const groups = o.dataset.samples.map((s) => s.group);
+  const hasGroups = groups.every((g) => g !== undefined) && new Set(groups).size > 1;
+  const image: RunResult[] = [];
+  const prompt: RunResult[] = [];
+  for (let seed = 0; seed < splits; seed++) {
+    image.push((await run(o, randomSplit(n, seed, 0.2, 0.1), 'image', seed)).result);
+    if (hasGroups) prompt.push((await run(o, groupSplit(groups as string[], seed, 0.2, 0.1), 'prompt', seed)).result);
+  }
+  return { image, prompt, summary: { image: summarise(image), ...(prompt.length ? { prompt: summarise(prompt) } : {}) } };
+}
