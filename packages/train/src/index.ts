@@ -13,7 +13,7 @@ export { JsBackend, OrtBackend } from './linalg.js';
 export type { MatmulBackend } from './linalg.js';
 export { cloneParams, initMlpParams, lossAndGradients, normaliseEmbeddings, LEVELS, PARAM_NAMES } from './mlp-head.js';
 export type { MlpParams, ParamName, Step } from './mlp-head.js';
-export { headFromParams, headTensors, learningRate, PAPER_RECIPE, trainMlpHead, HEAD_TENSORS } from './trainer.js';
+export { epochRng, headFromParams, headTensors, learningRate, PAPER_RECIPE, trainMlpHead, HEAD_TENSORS } from './trainer.js';
 export type { Recipe, Split, TrainOptions } from './trainer.js';
 export { embedDataset } from './embed/cache.js';
 export type { EmbedOptions, Embeddings } from './embed/cache.js';

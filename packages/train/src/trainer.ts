@@ -12,6 +12,11 @@ export const PAPER_RECIPE = {
 } as const;
 export type Recipe = { -readonly [K in keyof typeof PAPER_RECIPE]: number };
 
+/** The generator of an epoch's shuffling and dropout masks, derived from the run's seed. */
+export function epochRng(seed: number, epoch: number): Rng {
+  return new Rng((seed * 1_000_003 + epoch * 7919) >>> 0);
+}
+
 /** Learning rate of an epoch: warm-up epochs at warmupLr, then a cosine from lr down to 0. */
 export function learningRate(epoch: number, r: Recipe): number {
   if (epoch < r.warmupEpochs) return r.warmupLr;
@@ -104,7 +109,7 @@ export async function trainMlpHead(o: TrainOptions): Promise<MlpParams> {
 
   for (let epoch = state.epoch; epoch < r.epochs; epoch++) {
     const lr = learningRate(epoch, r);
-    const rng = new Rng((o.seed * 1_000_003 + epoch * 7919) >>> 0);
+    const rng = epochRng(o.seed, epoch);
     const order = rng.permutation(n);
     const images = imagesFor(epoch);
     let lossSum = 0;

@@ -22,14 +22,14 @@ TENSOR_NAMES = {
 
 
 class ClipAgiqaHead(torch.nn.Module):
-    def __init__(self, embed_dim: int, text_features: torch.Tensor, dropout: float = 0.5):
+    def __init__(self, embed_dim: int, text_features: torch.Tensor, dropout: float = 0.5, hidden: int = HIDDEN):
         super().__init__()
         if tuple(text_features.shape) != (len(LEVEL_WORDS), embed_dim):
             raise ValueError(f"text_features must be [{len(LEVEL_WORDS)}, {embed_dim}], got {list(text_features.shape)}")
         self.register_buffer("text_features", text_features.detach().clone().float())
         self.dropout = torch.nn.Dropout(dropout)
-        self.fc1 = torch.nn.Linear((len(LEVEL_WORDS) + 1) * embed_dim, HIDDEN)
-        self.fc2 = torch.nn.Linear(HIDDEN, 1)
+        self.fc1 = torch.nn.Linear((len(LEVEL_WORDS) + 1) * embed_dim, hidden)
+        self.fc2 = torch.nn.Linear(hidden, 1)
 
     def features(self, image_embeds: torch.Tensor) -> torch.Tensor:
         image = F.normalize(image_embeds.float(), dim=-1)
@@ -49,6 +49,6 @@ class ClipAgiqaHead(torch.nn.Module):
     def load(cls, path: str) -> "ClipAgiqaHead":
         tensors = load_file(path)
         text = tensors["text_features"]
-        head = cls(text.shape[1], text)
+        head = cls(text.shape[1], text, hidden=tensors["fc1.bias"].shape[0])
         head.load_state_dict(tensors)
         return head.eval()

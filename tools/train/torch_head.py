@@ -1,0 +1,72 @@
+"""The paper's head and training loop in PyTorch, the reference the TypeScript trainer is checked against.
+
+Reads a JSON run spec on stdin: dim, hidden, recipe (epochs, batchSize, lr, momentum, weightDecay,
+warmupEpochs, warmupLr, dropout), initial parameters (text [6*D], w1, b1, w2, b2, row-major), train and
+test embeddings and targets, and optionally the batch order of every epoch (to feed the same batches).
+Trains with torch.optim.SGD and MSE on raw MOS; prints the final parameters' test predictions.
+
+  python3 tools/train/torch_head.py < spec.json
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+
+import torch
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "export"))
+from clip_agiqa_export.head import ClipAgiqaHead  # noqa: E402
+
+
+def learning_rate(epoch: int, r: dict) -> float:
+    if epoch < r["warmupEpochs"]:
+        return r["warmupLr"]
+    span = max(1, r["epochs"] - r["warmupEpochs"])
+    return 0.5 * r["lr"] * (1 + math.cos(math.pi * (epoch - r["warmupEpochs"]) / span))
+
+
+def build(spec: dict) -> ClipAgiqaHead:
+    d, h = spec["dim"], spec["hidden"]
+    p = spec["init"]
+    head = ClipAgiqaHead(d, torch.tensor(p["text"], dtype=torch.float32).reshape(6, d), dropout=spec["recipe"]["dropout"], hidden=h)
+    # The level-prompt embeddings are learned: make the buffer a parameter.
+    text = head.text_features
+    del head.text_features
+    head.text_features = torch.nn.Parameter(text.clone())
+    with torch.no_grad():
+        head.fc1.weight.copy_(torch.tensor(p["w1"]).reshape(h, 7 * d))
+        head.fc1.bias.copy_(torch.tensor(p["b1"]))
+        head.fc2.weight.copy_(torch.tensor(p["w2"]).reshape(1, h))
+        head.fc2.bias.copy_(torch.tensor(p["b2"]))
+    return head
+
+
+def train(spec: dict) -> dict:
+    torch.manual_seed(spec.get("torchSeed", 0))
+    r, d = spec["recipe"], spec["dim"]
+    head = build(spec)
+    x = torch.tensor(spec["train"]["embeds"], dtype=torch.float32).reshape(-1, d)
+    y = torch.tensor(spec["train"]["targets"], dtype=torch.float32)
+    opt = torch.optim.SGD(head.parameters(), lr=r["lr"], momentum=r["momentum"], weight_decay=r["weightDecay"])
+    g = torch.Generator().manual_seed(spec.get("torchSeed", 0))
+    for epoch in range(r["epochs"]):
+        for group in opt.param_groups:
+            group["lr"] = learning_rate(epoch, r)
+        order = spec["orders"][epoch] if spec.get("orders") else torch.randperm(len(y), generator=g).tolist()
+        head.train()
+        for start in range(0, len(order), r["batchSize"]):
+            idx = torch.tensor(order[start:start + r["batchSize"]])
+            opt.zero_grad()
+            loss = torch.nn.functional.mse_loss(head(x[idx]), y[idx])
+            loss.backward()
+            opt.step()
+    head.eval()
+    with torch.no_grad():
+        test = torch.tensor(spec["test"]["embeds"], dtype=torch.float32).reshape(-1, d)
+        return {"predictions": head(test).tolist()}
+
+
+if __name__ == "__main__":
+    print(json.dumps(train(json.loads(sys.stdin.read()))))
