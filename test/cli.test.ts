@@ -206,6 +206,17 @@ describe('clip-agiqa train', () => {
       const rec = scored[i]!;
       assert.ok('scores' in rec && Math.abs(rec.scores.quality! - p.prediction) < 1e-9, `${p.id}: ${JSON.stringify(rec)} vs ${p.prediction}`);
     });
+    const evaluated = cli(['eval', '--model', out, '--dataset', 'csv', '--data', join(t.dir, 'ratings.csv'), '--split', 'paper',
+      '--report', join(t.dir, 'eval.json'), '--cache', join(t.dir, 'cache')]);
+    assert.equal(evaluated.status, 0, evaluated.stderr);
+    const paper = JSON.parse(readFileSync(report, 'utf8')) as { run: { last: { metrics: { srcc: number; plcc: number } } } };
+    const again = JSON.parse(readFileSync(join(t.dir, 'eval.json'), 'utf8')) as { metrics: { srcc: number; plcc: number } };
+    assert.equal(again.metrics.srcc, paper.run.last.metrics.srcc, 'eval on the paper split reproduces the training report');
+    assert.equal(again.metrics.plcc, paper.run.last.metrics.plcc);
+    const embedded = cli(['embed', '--dataset', 'csv', '--data', join(t.dir, 'ratings.csv'), '--views', '1', '--cache', join(t.dir, 'cache')]);
+    assert.equal(embedded.status, 0, embedded.stderr);
+    assert.match(embedded.stdout, /30 images embedded \(dim 64, 2 views\)/);
+    assert.match(embedded.stderr, /embedding 30\/30 \(30 cached\)/);
     const info = cli(['info', '--model', out]).stdout;
     assert.match(info, /quality\s+clip-agiqa-mlp, scale \[0(\.\d+)?, 4\.\d+\], higher is better; csv|ratings\.csv/);
 

@@ -5,6 +5,7 @@ import { DatasetError, ProtocolError } from '@clip-agiqa/train';
 
 import { infoCommand, INFO_USAGE } from './commands/info.js';
 import { scoreCommand, SCORE_USAGE } from './commands/score.js';
+import { embedCommand, EMBED_USAGE, evalCommand, EVAL_USAGE } from './commands/evaluate.js';
 import { trainCommand, TRAIN_USAGE } from './commands/train.js';
 import { CliUsageError, processIO, type CliIO } from './io.js';
 
@@ -14,6 +15,8 @@ Commands:
   score PATHS...   score images (files, folders, globs) with a CLIP-AGIQA model
   info             describe a model bundle
   train            train and evaluate a CLIP-AGIQA head on a dataset
+  eval             evaluate a bundle's head on a dataset
+  embed            fill the embedding cache for a dataset
 
 Run clip-agiqa <command> --help for its options.
 
@@ -21,7 +24,11 @@ ${SCORE_USAGE}
 
 ${INFO_USAGE}
 
-${TRAIN_USAGE}`;
+${TRAIN_USAGE}
+
+${EVAL_USAGE}
+
+${EMBED_USAGE}`;
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -39,6 +46,10 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
         return await infoCommand(rest, io);
       case 'train':
         return await trainCommand(rest, io);
+      case 'eval':
+        return await evalCommand(rest, io);
+      case 'embed':
+        return await embedCommand(rest, io);
       case '--version':
       case '-v':
         io.stdout.write(`${version()}\n`);

@@ -1,12 +1,13 @@
 import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 
-import { createScorer, DEMO_MODEL_DIR, defaultCacheDir, DEVICES, PRECISIONS, type Device, type Precision } from '@clip-agiqa/core';
+import { createScorer, DEMO_MODEL_DIR, DEVICES, PRECISIONS, type Device, type Precision } from '@clip-agiqa/core';
 import {
-  DEFAULT_PROMPT, embedDataset, levelPromptEmbeddings, loadAgiqa1k, loadAgiqa3k, loadAigciqa2023, loadAigciqa2023Csv, loadAigiqa20k, loadGenericCsv,
-  OrtBackend, paperMarkdown, paperProtocol, rigorousMarkdown, rigorousProtocol, writeTrainedBundle, type Dataset,
+  DEFAULT_PROMPT, levelPromptEmbeddings, OrtBackend, paperMarkdown, paperProtocol, rigorousMarkdown, rigorousProtocol, writeTrainedBundle,
 } from '@clip-agiqa/train';
+
+import { DATASET_HELP, embedWithProgress, loadDataset } from '../datasets.js';
 
 import { CliUsageError, parseNumber, positiveInteger, type CliIO } from '../io.js';
 import { formatSeconds } from '../progress.js';
@@ -15,14 +16,7 @@ export const TRAIN_USAGE = `Usage: clip-agiqa train --dataset NAME --data PATH [
 
 Trains a CLIP-AGIQA head on a bundle's frozen image tower and evaluates it.
 
-Datasets (--data):
-  agiqa-3k         folder with data.csv and the images (in images/ or beside it)
-  aigciqa2023      release folder: Image/<model>/NNN-k.png and DATA/MOS/mosz{1,2,3}.mat
-  aigciqa2023-csv  the flat label file, with --images pointing at the release folder
-  agiqa-1k         AIGC_all.csv (Image,Score), with --images (default: file/ beside it)
-  aigiqa-20k       info_train.csv (name,prompt,mos), with --images
-  csv              your own ratings: path,mos[,prompt][,group], paths relative to the CSV
-
+${DATASET_HELP}
 Options:
   --target T         quality (default), alignment, authenticity, correspondence (as the dataset has)
   --protocol P       paper (default): one 80/20 split, seed 42, no validation set;
@@ -42,20 +36,6 @@ const options = {
   cache: { type: 'string' }, device: { type: 'string', default: 'cpu' }, threads: { type: 'string' }, precision: { type: 'string', default: 'fp32' },
   prompt: { type: 'string', default: DEFAULT_PROMPT }, help: { type: 'boolean', short: 'h', default: false },
 } as const;
-
-function loadDataset(name: string, data: string, images: string | undefined): Dataset {
-  switch (name) {
-    case 'agiqa-3k': return loadAgiqa3k(data);
-    case 'aigciqa2023': return loadAigciqa2023(data);
-    case 'aigciqa2023-csv':
-      if (!images) throw new CliUsageError('--dataset aigciqa2023-csv needs --images (the release folder holding Image/)');
-      return loadAigciqa2023Csv(data, images);
-    case 'agiqa-1k': return loadAgiqa1k(data, images);
-    case 'aigiqa-20k': return loadAigiqa20k(data, images);
-    case 'csv': return loadGenericCsv(data);
-    default: throw new CliUsageError(`unknown --dataset ${name}`);
-  }
-}
 
 export async function trainCommand(argv: string[], io: CliIO): Promise<number> {
   const { values } = parseArgs({ args: argv, options, strict: true });
@@ -85,15 +65,7 @@ export async function trainCommand(argv: string[], io: CliIO): Promise<number> {
   const scorer = await createScorer({ model: values.model ?? DEMO_MODEL_DIR, device: values.device as Device, precision: values.precision as Precision, ...(threads ? { threads } : {}) });
   const backend = await OrtBackend.create(threads);
   try {
-    const embedStart = performance.now();
-    const embeddings = await embedDataset(dataset, {
-      scorer, cacheDir: values.cache ?? join(defaultCacheDir(), 'embeddings'), trainViews: views, seed,
-      onProgress: (done, total, cached) => {
-        if (!io.stderr.isTTY && done !== total) return;
-        const rate = done / Math.max((performance.now() - embedStart) / 1000, 1e-3);
-        io.stderr.write(`\rembedding ${done}/${total} (${cached} cached)  ${rate.toFixed(1)} img/s  ETA ${formatSeconds((total - done) / rate)} ${done === total ? '\n' : ''}`);
-      },
-    });
+    const embeddings = await embedWithProgress(dataset, scorer, { cacheDir: values.cache, views, seed }, io);
     const textInit = await levelPromptEmbeddings(scorer.bundle, values.prompt);
     const recipe = epochs ? { epochs } : {};
     const log = (line: string) => io.stderr.isTTY && io.stderr.write(`\r${line}   `);

@@ -1,0 +1,45 @@
+import { join } from 'node:path';
+
+import { defaultCacheDir, type Scorer } from '@clip-agiqa/core';
+import {
+  embedDataset, loadAgiqa1k, loadAgiqa3k, loadAigciqa2023, loadAigciqa2023Csv, loadAigiqa20k, loadGenericCsv, type Dataset, type Embeddings,
+} from '@clip-agiqa/train';
+
+import { CliUsageError, type CliIO } from './io.js';
+import { formatSeconds } from './progress.js';
+
+export const DATASET_HELP = `Datasets (--dataset, with --data):
+  agiqa-3k         folder with data.csv and the images (in images/ or beside it)
+  aigciqa2023      release folder: Image/<model>/NNN-k.png and DATA/MOS/mosz{1,2,3}.mat
+  aigciqa2023-csv  the flat label file, with --images pointing at the release folder
+  agiqa-1k         AIGC_all.csv (Image,Score), with --images (default: file/ beside it)
+  aigiqa-20k       info_train.csv (name,prompt,mos), with --images
+  csv              your own ratings: path,mos[,prompt][,group], paths relative to the CSV
+`;
+
+export function loadDataset(name: string, data: string, images: string | undefined): Dataset {
+  switch (name) {
+    case 'agiqa-3k': return loadAgiqa3k(data);
+    case 'aigciqa2023': return loadAigciqa2023(data);
+    case 'aigciqa2023-csv':
+      if (!images) throw new CliUsageError('--dataset aigciqa2023-csv needs --images (the release folder holding Image/)');
+      return loadAigciqa2023Csv(data, images);
+    case 'agiqa-1k': return loadAgiqa1k(data, images);
+    case 'aigiqa-20k': return loadAigiqa20k(data, images);
+    case 'csv': return loadGenericCsv(data);
+    default: throw new CliUsageError(`unknown --dataset ${name}`);
+  }
+}
+
+/** Embeds a dataset through the embedding cache, with a progress line (rate, ETA) on a terminal. */
+export async function embedWithProgress(dataset: Dataset, scorer: Scorer, o: { cacheDir?: string | undefined; views: number; seed: number }, io: CliIO): Promise<Embeddings> {
+  const started = performance.now();
+  return embedDataset(dataset, {
+    scorer, cacheDir: o.cacheDir ?? join(defaultCacheDir(), 'embeddings'), trainViews: o.views, seed: o.seed,
+    onProgress: (done, total, cached) => {
+      if (!io.stderr.isTTY && done !== total) return;
+      const rate = done / Math.max((performance.now() - started) / 1000, 1e-3);
+      io.stderr.write(`\rembedding ${done}/${total} (${cached} cached)  ${rate.toFixed(1)} img/s  ETA ${formatSeconds((total - done) / rate)} ${done === total ? '\n' : ''}`);
+    },
+  });
+}
