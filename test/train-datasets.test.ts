@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 
 import {
   AIGCIQA2023_MODELS, DatasetError, loadAgiqa1k, loadAgiqa3k, loadAigciqa2023, loadAigciqa2023Csv, loadAigiqa20k, loadGenericCsv,
-  parseCsv, readMatFile,
+  parseCsv, readMatFile, readXlsxFirstSheet,
 } from '@clip-agiqa/train';
 
 import { AGIQA3K, IMAGES, ROOT, pythonUnavailable, tempDir } from './helpers.js';
@@ -132,5 +132,33 @@ describe('generic CSV of a user\'s own ratings', () => {
     writeFileSync(join(t.dir, 'bad.csv'), 'path,mos\na.jpg,\n,3\nc.jpg,4\nc.jpg,5\n');
     rejectsWithProblems(() => loadGenericCsv(join(t.dir, 'bad.csv')), [/line 2: mos "" is not a number/, /line 3: empty path/, /line 5: duplicate image c\.jpg/, /line 4: image .*c\.jpg is missing/]);
     rejectsWithProblems(() => loadGenericCsv(join(t.dir, 'absent.csv')), [/cannot read/]);
+  });
+});
+
+describe('AGIQA-1K workbook', { skip: noShared }, () => {
+  const xlsx = join(LABELS, 'agiqa-1k/AIGC_MOS_Zscore.xlsx');
+
+  it('reads the first sheet cell for cell as Python\'s XML parser does', { skip: pythonUnavailable(['xml']) ?? false }, () => {
+    const script = `
+import json, sys, zipfile
+import xml.etree.ElementTree as ET
+ns = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
+z = zipfile.ZipFile(sys.argv[1])
+shared = ["".join(t.text or "" for t in si.iter("{%s}t" % ns["m"])) for si in ET.fromstring(z.read("xl/sharedStrings.xml")).findall("m:si", ns)]
+rows = []
+for row in ET.fromstring(z.read("xl/worksheets/sheet1.xml")).iter("{%s}row" % ns["m"]):
+    out = []
+    for c in row.findall("m:c", ns):
+        v = c.find("m:v", ns)
+        out.append(shared[int(v.text)] if c.get("t") == "s" else (v.text if v is not None else ""))
+    rows.append(out)
+print(json.dumps(rows))`;
+    const r = spawnSync('python3', ['-c', script, xlsx], { encoding: 'utf8', maxBuffer: 1 << 26 });
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(readXlsxFirstSheet(readFileSync(xlsx)), JSON.parse(r.stdout));
+  });
+
+  it('reports the release\'s duplicated last image instead of training on it', () => {
+    rejectsWithProblems(() => loadAgiqa1k(xlsx, undefined, { checkImages: false }), [/^row 1081: duplicate image dreamStudio_8_9_1_1\.jpg \(first at row 1080\)$/]);
   });
 });

@@ -12,7 +12,8 @@ export const DATASET_HELP = `Datasets (--dataset, with --data):
   agiqa-3k         folder with data.csv and the images (in images/ or beside it)
   aigciqa2023      release folder: Image/<model>/NNN-k.png and DATA/MOS/mosz{1,2,3}.mat
   aigciqa2023-csv  the flat label file, with --images pointing at the release folder
-  agiqa-1k         AIGC_all.csv (Image,Score), with --images (default: file/ beside it)
+  agiqa-1k         AIGC_MOS_Zscore.xlsx (Image,Prompt,MOS) or AIGC_all.csv (Image,Score), with --images
+                   (default: file/ beside it)
   aigiqa-20k       info_train.csv (name,prompt,mos), with --images
   csv              your own ratings: path,mos[,prompt][,group], paths relative to the CSV
 `;

@@ -30,3 +30,4 @@ export { writeSafetensors } from './safetensors-writer.js';
 export { writeTrainedBundle } from './export-bundle.js';
 export type { TrainedHead } from './export-bundle.js';
 export { paperMarkdown, rigorousMarkdown } from './report.js';
+export { readXlsxFirstSheet, XlsxError } from './datasets/xlsx.js';

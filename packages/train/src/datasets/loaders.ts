@@ -4,6 +4,7 @@ import { dirname, isAbsolute, join } from 'node:path';
 import { parseCsv } from './csv.js';
 import { DatasetBuilder, DatasetError, type Dataset, type LoadOptions } from './dataset.js';
 import { readMatFile } from './mat.js';
+import { readXlsxFirstSheet } from './xlsx.js';
 
 function readCsv(path: string): string[][] {
   let text: string;
@@ -102,18 +103,31 @@ export function loadAigciqa2023Csv(csvPath: string, imagesRoot: string, options:
   return b.finish('AIGCIQA2023', [...AIGCIQA2023_TARGETS], [0, 100]);
 }
 
-/** AGIQA-1K from `AIGC_all.csv` (Image,Score); images under `images` (default: the CSV's folder `file/`, else beside it). */
-export function loadAgiqa1k(csvPath: string, images?: string, options: LoadOptions = {}): Dataset {
-  const root = images ?? (existsSync(join(dirname(csvPath), 'file')) ? join(dirname(csvPath), 'file') : dirname(csvPath));
-  const [header, ...rows] = readCsv(csvPath);
-  const col = columns(header, ['Image', 'Score'], csvPath);
-  const b = new DatasetBuilder(csvPath, options);
+/**
+ * AGIQA-1K from `AIGC_MOS_Zscore.xlsx` (Image, Prompt, MOS) or `AIGC_all.csv` (Image, Score); images under
+ * `images` (default: `file/` beside the label file, else its folder).
+ */
+export function loadAgiqa1k(labelPath: string, images?: string, options: LoadOptions = {}): Dataset {
+  const root = images ?? (existsSync(join(dirname(labelPath), 'file')) ? join(dirname(labelPath), 'file') : dirname(labelPath));
+  const xlsx = labelPath.toLowerCase().endsWith('.xlsx');
+  let table: string[][];
+  try {
+    table = xlsx ? readXlsxFirstSheet(readFileSync(labelPath)) : readCsv(labelPath);
+  } catch (e) {
+    throw e instanceof DatasetError ? e : new DatasetError(labelPath, [`cannot read: ${(e as Error).message}`]);
+  }
+  const [header, ...rows] = table;
+  const score = xlsx ? 'MOS' : 'Score';
+  const col = columns(header, xlsx ? ['Image', 'Prompt', 'MOS'] : ['Image', 'Score'], labelPath);
+  const b = new DatasetBuilder(labelPath, options);
   rows.forEach((r, i) => {
-    const where = `line ${i + 2}`;
-    const quality = b.number(r[col.Score!], 'Score', where);
+    const where = `${xlsx ? 'row' : 'line'} ${i + 2}`;
     const name = r[col.Image!]?.trim() ?? '';
+    if (!name && r.every((c) => !c.trim())) return; // trailing empty rows of a sheet
+    const quality = b.number(r[col[score]!], score, where);
     if (quality === undefined || !name) return;
-    b.add({ id: name, path: join(root, name), targets: { quality } }, where);
+    const prompt = col.Prompt === undefined ? undefined : r[col.Prompt];
+    b.add({ id: name, path: join(root, name), targets: { quality }, ...(prompt ? { prompt, group: prompt } : {}) }, where);
   });
   return b.finish('AGIQA-1K', ['quality'], [0, 5]);
 }
