@@ -1,4 +1,4 @@
-// npm run bench [-- --images N] [--out DIR] [--cache DIR] [--quick]
+// npm run bench [-- --images N] [--images-dir DIR] [--out DIR] [--cache DIR] [--quick]
 // --quick: batch 1 and 8 on 2 threads only, for a smoke test of the harness (not for the README).
 // Scores AGIQA-3K images with a ViT-B/16-shaped bundle across batch sizes, threads, precisions and
 // devices, runs the PyTorch reference on the same images in the same run, and writes a report
@@ -21,6 +21,7 @@ const { values } = parseArgs({
     images: { type: 'string', default: '48' },
     out: { type: 'string', default: join(ROOT, 'bench-out') },
     cache: { type: 'string', default: join(ROOT, '.cache/bench') },
+    'images-dir': { type: 'string', default: join(ROOT, '../shared/datasets/agiqa-3k/images') },
     quick: { type: 'boolean', default: false },
   },
 });
@@ -55,7 +56,7 @@ python([join(ROOT, 'bench/prepare.py'), values.cache]);
 const model = join(values.cache, 'vit-b-16');
 const bundle = await loadBundle(model);
 const bb = bundle.manifest.backbone;
-const imagesDir = join(ROOT, '../shared/datasets/agiqa-3k/images');
+const imagesDir = values['images-dir'];
 let names: string[];
 try {
   names = readdirSync(imagesDir).sort();
