@@ -116,9 +116,9 @@ async function guardTask(t: GuardTask): Promise<GuardResult> {
   const cosines: number[] = [];
   const drifts: number[] = [];
   for (const image of t.images) {
-    cosines.push(cosine(await reference.embed(image), await reduced.embed(image)));
-    const [a, b] = [await reference.score(image), await reduced.score(image)];
-    for (const head of Object.keys(a.scores)) drifts.push(Math.abs(a.scores[head]! - b.scores[head]!));
+    const [a, b] = [await reference.embed(image), await reduced.embed(image)];
+    cosines.push(cosine(a, b));
+    for (const head of reference.bundle.heads) drifts.push(Math.abs(head.score(a, 1)[0]! - head.score(b, 1)[0]!));
   }
   await reference.close();
   await reduced.close();
