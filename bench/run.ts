@@ -18,7 +18,7 @@ import type { ChildResult, ChildTask, GemmResult, GuardResult, ScorerResult, Sco
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({
   options: {
-    images: { type: 'string', default: '48' },
+    images: { type: 'string', default: '40' },
     out: { type: 'string', default: join(ROOT, 'bench-out') },
     cache: { type: 'string', default: join(ROOT, '.cache/bench') },
     'images-dir': { type: 'string', default: join(ROOT, '../shared/datasets/agiqa-3k/images') },
