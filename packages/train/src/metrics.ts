@@ -8,7 +8,8 @@ function check(pred: readonly number[], mos: readonly number[]): void {
   if (pred.length < 2) throw new RangeError('correlations need at least 2 samples');
 }
 
-const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+/** Arithmetic mean; NaN for no values. */
+export const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 export function pearson(x: readonly number[], y: readonly number[]): number {
   check(x, y);

@@ -1,7 +1,7 @@
 import type { Dataset } from './datasets/dataset.js';
 import type { Embeddings } from './embed/cache.js';
 import type { MatmulBackend } from './linalg.js';
-import { evaluate, type Metrics } from './metrics.js';
+import { evaluate, mean, type Metrics } from './metrics.js';
 import { cloneParams, type MlpParams } from './mlp-head.js';
 import { selectionMetrics, type SelectionMetrics } from './selection.js';
 import { groupSplit, randomSplit, type SplitIndices } from './splits.js';
@@ -107,7 +107,6 @@ export interface Summary {
 function summarise(runs: RunResult[]): Summary {
   const keys = ['srcc', 'plcc', 'plcc_logistic', 'krcc', 'rmse'] as const;
   const values = (k: (typeof keys)[number]) => runs.map((r) => r.selected!.test.metrics[k]);
-  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   const std = (xs: number[]) => Math.sqrt(xs.reduce((a, b) => a + (b - mean(xs)) ** 2, 0) / Math.max(1, xs.length - 1));
   return { runs: runs.length, mean: Object.fromEntries(keys.map((k) => [k, mean(values(k))])), std: Object.fromEntries(keys.map((k) => [k, std(values(k))])) };
 }

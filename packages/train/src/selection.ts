@@ -1,3 +1,4 @@
+import { mean } from './metrics.js';
 import { Rng } from './rng.js';
 
 /**
@@ -46,7 +47,6 @@ export function selectionMetrics(pred: readonly number[], mos: readonly number[]
       gains[n]!.push(gain / draws);
     }
   }
-  const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
   return {
     groups: members.length,
     pairwise_accuracy: pairs ? agree / pairs : NaN,
