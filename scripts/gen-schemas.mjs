@@ -14,11 +14,24 @@ const targets = [
   { schema: 'score-record.schema.json', out: 'packages/core/src/generated/score-record.ts', constName: 'scoreRecordSchema' },
 ];
 
+// Conditional rules (if/then) narrow values, not the shape; json-schema-to-typescript would turn an
+// allOf of them into an intersection of copies of the whole object, so the types are made without them.
+function withoutConditionals(node) {
+  if (Array.isArray(node)) return node.map(withoutConditionals);
+  if (!node || typeof node !== 'object') return node;
+  const out = {};
+  for (const [key, value] of Object.entries(node)) {
+    if (key === 'allOf' && value.every((rule) => 'if' in rule)) continue;
+    out[key] = withoutConditionals(value);
+  }
+  return out;
+}
+
 const check = process.argv.includes('--check');
 let stale = 0;
 for (const t of targets) {
   const schema = JSON.parse(await readFile(join(root, 'schemas', t.schema), 'utf8'));
-  const types = await compile(schema, schema.title, {
+  const types = await compile(withoutConditionals(schema), schema.title, {
     bannerComment: '',
     additionalProperties: false,
     strictIndexSignatures: true,

@@ -100,6 +100,19 @@ describe('model bundle', () => {
     await rejectsWith(loadBundle(t.dir), 'BAD_TENSOR', /text_features has shape \[6,64\], expected \[6,32\]/);
   });
 
+  it('refuses a head whose tensor names do not fit its kind', async () => {
+    using t = tempDir();
+    copyDemoBundle(t.dir);
+    editManifest(t.dir, (m) => { delete m.heads[0]!.tensors.fc2_bias; });
+    await rejectsWith(loadBundle(t.dir), 'SCHEMA_VIOLATION', /heads\/0\/tensors.*fc2_bias/);
+    copyDemoBundle(t.dir);
+    editManifest(t.dir, (m) => { m.heads[0]!.tensors.logit_scale = 'logit_scale'; });
+    await rejectsWith(loadBundle(t.dir), 'SCHEMA_VIOLATION', /heads\/0\/tensors.*logit_scale/);
+    copyDemoBundle(t.dir);
+    editManifest(t.dir, (m) => { m.heads[0]!.kind = 'clip-agiqa-anchored'; });
+    await rejectsWith(loadBundle(t.dir), 'SCHEMA_VIOLATION', /categories/);
+  });
+
   it('refuses duplicate head names', async () => {
     using t = tempDir();
     copyDemoBundle(t.dir);

@@ -226,6 +226,30 @@ describe('clip-agiqa train', () => {
     assert.match(rigorous.stdout, /\| prompt-disjoint \| 2 \|/);
   });
 
+  it('trains the anchored head and writes a bundle that scores as evaluated', () => {
+    using t = tempDir();
+    const names = ['landscape.jpg', 'portrait.jpg', 'square.png', 'wide.webp', 'grey.png', 'small-upscaled.jpg', 'exif-rotated.jpg', 'alpha.png'];
+    const files = [0, 1].flatMap((copy) => names.map((n) => `${copy}-${n}`));
+    for (const f of files) copyFileSync(join(IMAGES, f.slice(2)), join(t.dir, f));
+    writeFileSync(join(t.dir, 'ratings.csv'), `path,mos\n${files.map((n, i) => `${n},${1 + ((i * 0.61) % 4)}`).join('\n')}\n`);
+    const out = join(t.dir, 'anchored');
+    const report = join(t.dir, 'report.json');
+    const r = cli(['train', '--dataset', 'csv', '--data', join(t.dir, 'ratings.csv'), '--head', 'anchored', '--categories', 'overall,aesthetic,lighting',
+      '--epochs', '3', '--out', out, '--report', report, '--cache', join(t.dir, 'cache')]);
+    assert.equal(r.status, 0, r.stderr);
+    const json = JSON.parse(readFileSync(report, 'utf8')) as { head: string; run: { last: { predictions: { id: string; prediction: number }[] } } };
+    assert.equal(json.head, 'clip-agiqa-anchored');
+    const scored = records(cli(['score', '--json', '--model', out, ...json.run.last.predictions.map((p) => join(t.dir, p.id))]).stdout);
+    json.run.last.predictions.forEach((p, i) => {
+      const rec = scored[i]!;
+      assert.ok('scores' in rec && Math.abs(rec.scores.quality! - p.prediction) < 1e-9, `${p.id}: ${JSON.stringify(rec)} vs ${p.prediction}`);
+    });
+    const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as { heads: { kind: string; categories: string[] }[] };
+    assert.deepEqual(manifest.heads.map((h) => [h.kind, h.categories]), [['clip-agiqa-anchored', ['overall', 'aesthetic', 'lighting']]]);
+    assert.equal(cli(['train', '--dataset', 'csv', '--data', join(t.dir, 'ratings.csv'), '--head', 'linear']).status, 2);
+    assert.equal(cli(['train', '--dataset', 'csv', '--data', join(t.dir, 'ratings.csv'), '--head', 'anchored', '--categories', 'a,a']).status, 2);
+  });
+
   it('reports every problem of a broken dataset, or one too small for the protocol, and exits 1', () => {
     using t = tempDir();
     writeFileSync(join(t.dir, 'ratings.csv'), 'path,mos\nmissing.jpg,3\nother.jpg,abc\n');

@@ -59,7 +59,7 @@ describe('text tower', () => {
     const { session } = await openSession(join(DEMO_MODEL_DIR, te.file));
     const out = await session.run({ [te.input]: new ort.Tensor('int64', ids, [prompts.length, te.context_length]) });
     const embeds = out[te.output]!.data as Float32Array;
-    const stored = parseSafetensors(readFileSync(join(DEMO_MODEL_DIR, head.file)), head.file).get(head.tensors.text_features)!.data;
+    const stored = parseSafetensors(readFileSync(join(DEMO_MODEL_DIR, head.file)), head.file).get(head.tensors.text_features!)!.data;
     const worst = Math.max(...[...stored].map((v, i) => Math.abs(v - embeds[i]!)));
     assert.ok(worst <= 1e-4, `text features differ by ${worst}`);
     await session.release();

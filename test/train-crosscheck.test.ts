@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
 import {
-  epochRng, evaluate, headFromParams, initMlpParams, normaliseEmbeddings, OrtBackend, PAPER_RECIPE, Rng, trainMlpHead,
+  epochRng, evaluate, headFromParams, initMlpParams, normaliseEmbeddings, OrtBackend, PAPER_RECIPE, Rng, trainHead, mlpHeadModel,
 } from '@clip-agiqa/train';
 
 import { python, pythonUnavailable } from './helpers.js';
@@ -46,8 +46,9 @@ describe('training cross-check against PyTorch', { skip: pythonUnavailable(['tor
   async function tsRun(seed: number, dropout: number): Promise<number[]> {
     const backend = await OrtBackend.create(1);
     try {
-      const params = await trainMlpHead({ train, dim, textInit, seed, backend, recipe: { ...recipe, dropout } });
-      return headFromParams(params).score(test.embeds, test.targets.length);
+      const model = mlpHeadModel(textInit, dim, recipe.hidden);
+      const params = await trainHead({ model, train, seed, backend, recipe: { ...recipe, dropout } });
+      return headFromParams(model, params).score(test.embeds, test.targets.length);
     } finally {
       await backend.close();
     }

@@ -3,14 +3,14 @@ import { dirname, join } from 'node:path';
 
 import { loadBundle, sha256File, type Bundle, type ModelBundleManifest } from '@clip-agiqa/core';
 
-import type { MlpParams } from './mlp-head.js';
+import { headEntry, type HeadModel, type Params } from './head-model.js';
 import { LEVEL_WORDS } from './prompts.js';
 import { writeSafetensors } from './safetensors-writer.js';
-import { HEAD_TENSORS, headTensors } from './trainer.js';
 
 export interface TrainedHead {
   name: string;
-  params: MlpParams;
+  model: HeadModel;
+  params: Params;
   scoreRange: [number, number];
   training: { dataset: string; target: string; protocol: string; metrics: Record<string, number> };
   promptTemplate: string;
@@ -33,9 +33,8 @@ export async function writeTrainedBundle(source: Bundle, out: string, heads: Tra
   const entries: ModelBundleManifest['heads'][number][] = [];
   for (const h of heads) {
     const file = `heads/${h.name}.safetensors`;
-    await writeFile(join(out, file), writeSafetensors(headTensors(h.params), { kind: 'clip-agiqa-mlp' }));
-    entries.push({ name: h.name, kind: 'clip-agiqa-mlp', file, tensors: { ...HEAD_TENSORS }, levels: [...LEVEL_WORDS], prompt_template: h.promptTemplate,
-      score_range: h.scoreRange, higher_is_better: true, trained: true, training: h.training });
+    await writeFile(join(out, file), writeSafetensors(h.model.tensors(h.params), { kind: h.model.kind }));
+    entries.push({ ...headEntry(h.model, h.name, h.scoreRange, file), levels: [...LEVEL_WORDS], prompt_template: h.promptTemplate, training: h.training });
   }
   const files: ModelBundleManifest['files'] = {};
   for (const file of [...towerFiles, ...entries.map((e) => e.file)].sort()) {

@@ -1,3 +1,6 @@
+import {
+  dropoutMask, linearInit, normaliseRows, normaliseRowsBackward, type Dropout, type HeadModel, type Step,
+} from './head-model.js';
 import type { MatmulBackend } from './linalg.js';
 import type { Rng } from './rng.js';
 
@@ -12,9 +15,7 @@ export const LEVELS = 6;
  * the prompts. Every set of context tokens yields such vectors; the converse holds only as far as the
  * text tower can reach a vector, so this is the same model class or a slightly larger one.
  */
-export interface MlpParams {
-  dim: number;
-  hidden: number;
+export type MlpParams = {
   /** [6, D] */
   text: Float32Array;
   /** [H, 7D] */
@@ -23,7 +24,7 @@ export interface MlpParams {
   /** [H] (the [1, H] of Linear(H, 1)) */
   w2: Float32Array;
   b2: Float32Array;
-}
+};
 
 export const PARAM_NAMES = ['text', 'w1', 'b1', 'w2', 'b2'] as const;
 export type ParamName = (typeof PARAM_NAMES)[number];
@@ -31,29 +32,12 @@ export type ParamName = (typeof PARAM_NAMES)[number];
 /** PyTorch's default Linear initialisation: weights and biases uniform in ±1/sqrt(fan_in). */
 export function initMlpParams(textInit: Float32Array, dim: number, rng: Rng, hidden = 512): MlpParams {
   if (textInit.length !== LEVELS * dim) throw new RangeError(`text features must hold ${LEVELS}x${dim} values`);
-  const uniform = (n: number, fanIn: number) => Float32Array.from({ length: n }, () => rng.uniform(-1, 1) / Math.sqrt(fanIn));
   const inFeatures = (LEVELS + 1) * dim;
   return {
-    dim, hidden, text: Float32Array.from(textInit),
-    w1: uniform(hidden * inFeatures, inFeatures), b1: uniform(hidden, inFeatures),
-    w2: uniform(hidden, hidden), b2: uniform(1, hidden),
+    text: Float32Array.from(textInit),
+    w1: linearInit(hidden * inFeatures, inFeatures, rng), b1: linearInit(hidden, inFeatures, rng),
+    w2: linearInit(hidden, hidden, rng), b2: linearInit(1, hidden, rng),
   };
-}
-
-export function cloneParams(p: MlpParams): MlpParams {
-  return { dim: p.dim, hidden: p.hidden, text: p.text.slice(), w1: p.w1.slice(), b1: p.b1.slice(), w2: p.w2.slice(), b2: p.b2.slice() };
-}
-
-function normaliseRows(x: Float32Array, rows: number, dim: number): { unit: Float64Array; norms: Float64Array } {
-  const unit = new Float64Array(rows * dim);
-  const norms = new Float64Array(rows);
-  for (let r = 0; r < rows; r++) {
-    let s = 0;
-    for (let k = 0; k < dim; k++) s += x[r * dim + k]! ** 2;
-    norms[r] = Math.max(Math.sqrt(s), 1e-12);
-    for (let k = 0; k < dim; k++) unit[r * dim + k] = x[r * dim + k]! / norms[r]!;
-  }
-  return { unit, norms };
 }
 
 /** Image embeddings [N, D] -> L2-normalised rows (the head's image input). */
@@ -61,26 +45,19 @@ export function normaliseEmbeddings(embeds: Float32Array, count: number, dim: nu
   return Float32Array.from(normaliseRows(embeds, count, dim).unit);
 }
 
-export interface Step {
-  loss: number;
-  predictions: Float64Array;
-  grads: Omit<MlpParams, 'dim' | 'hidden'>;
-}
-
 /**
  * MSE loss and its gradient for one batch. `images` holds normalised image embeddings [B, D]. With
  * `dropout`, both dropout layers (before each Linear) draw their masks from its generator.
  */
 export async function lossAndGradients(p: MlpParams, images: Float32Array, targets: ArrayLike<number>, backend: MatmulBackend,
-  dropout?: { rate: number; rng: Rng }): Promise<Step> {
-  const { dim: d, hidden: h } = p;
+  dropout?: Dropout): Promise<Step> {
+  const d = p.text.length / LEVELS;
+  const h = p.b1.length;
   const b = targets.length;
   const width = (LEVELS + 1) * d;
-  const keep = dropout ? 1 - dropout.rate : 1;
-  const mask = (n: number) => (dropout ? Float32Array.from({ length: n }, () => (dropout.rng.next() < keep ? 1 / keep : 0)) : null);
   const { unit: text, norms } = normaliseRows(p.text, LEVELS, d);
 
-  const m1 = mask(b * width);
+  const m1 = dropoutMask(b * width, dropout);
   const features = new Float32Array(b * width);
   for (let i = 0; i < b; i++) {
     for (let k = 0; k < width; k++) {
@@ -89,7 +66,7 @@ export async function lossAndGradients(p: MlpParams, images: Float32Array, targe
     }
   }
   const z = await backend.gemm(features, [b, width], p.w1, [h, width], false, true);
-  const m2 = mask(b * h);
+  const m2 = dropoutMask(b * h, dropout);
   const act = new Float32Array(b * h);
   const predictions = new Float64Array(b);
   let loss = 0;
@@ -122,17 +99,30 @@ export async function lossAndGradients(p: MlpParams, images: Float32Array, targe
   }
   const dw1 = await backend.gemm(dz, [b, h], features, [b, width], true, false);
   const dFeatures = await backend.gemm(dz, [b, h], p.w1, [h, width], false, false);
-  // The text part of every sample's features is the same normalised text: sum its gradients, then
-  // carry them back through the normalisation: d t = (g - u (u . g)) / |t|.
+  // The text part of every sample's features is the same normalised text: sum its gradients.
   const dUnit = new Float64Array(LEVELS * d);
   for (let i = 0; i < b; i++) {
     for (let k = d; k < width; k++) dUnit[k - d]! += dFeatures[i * width + k]! * (m1 ? m1[i * width + k]! : 1);
   }
-  const dText = new Float32Array(LEVELS * d);
-  for (let l = 0; l < LEVELS; l++) {
-    let dot = 0;
-    for (let k = 0; k < d; k++) dot += text[l * d + k]! * dUnit[l * d + k]!;
-    for (let k = 0; k < d; k++) dText[l * d + k] = (dUnit[l * d + k]! - text[l * d + k]! * dot) / norms[l]!;
-  }
+  const dText = normaliseRowsBackward(text, norms, dUnit, LEVELS, d);
   return { loss, predictions, grads: { text: dText, w1: dw1, b1: db1, w2: dw2, b2: Float32Array.of(db2) } };
+}
+
+/** Tensor names of the bundle's clip-agiqa-mlp head files. */
+export const HEAD_TENSORS = { text_features: 'text_features', fc1_weight: 'fc1.weight', fc1_bias: 'fc1.bias', fc2_weight: 'fc2.weight', fc2_bias: 'fc2.bias' } as const;
+
+/** The paper's head as a trainable model, its level prompts starting at `textInit` [6, D]. */
+export function mlpHeadModel(textInit: Float32Array, dim: number, hidden = 512): HeadModel {
+  return {
+    kind: 'clip-agiqa-mlp', dim, paramNames: PARAM_NAMES, tensorNames: HEAD_TENSORS,
+    init: (rng) => initMlpParams(textInit, dim, rng, hidden),
+    lossAndGradients: (p, images, targets, backend, dropout) => lossAndGradients(p as MlpParams, images, targets, backend, dropout),
+    tensors: (p) => new Map([
+      [HEAD_TENSORS.text_features, { shape: [LEVELS, dim], data: p.text! }],
+      [HEAD_TENSORS.fc1_weight, { shape: [hidden, (LEVELS + 1) * dim], data: p.w1! }],
+      [HEAD_TENSORS.fc1_bias, { shape: [hidden], data: p.b1! }],
+      [HEAD_TENSORS.fc2_weight, { shape: [1, hidden], data: p.w2! }],
+      [HEAD_TENSORS.fc2_bias, { shape: [1], data: p.b2! }],
+    ]),
+  };
 }

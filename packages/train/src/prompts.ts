@@ -4,27 +4,52 @@ import { ClipTokenizer, openSession, parseSafetensors, type Bundle } from '@clip
 import { readFile } from 'node:fs/promises';
 import * as ort from 'onnxruntime-node';
 
-import { LEVELS } from './mlp-head.js';
-
 export const LEVEL_WORDS = ['terrible', 'bad', 'poor', 'average', 'good', 'perfect'] as const;
 export const DEFAULT_PROMPT = 'a photo of {level} quality.';
 
+/** Level-prompt templates of the anchored head's categories. */
+export const CATEGORY_PROMPTS: Readonly<Record<string, string>> = {
+  overall: DEFAULT_PROMPT,
+  technical: 'a photo of {level} technical quality.',
+  aesthetic: 'a photo of {level} aesthetic quality.',
+  realism: 'a photo of {level} realism.',
+};
+export const DEFAULT_CATEGORIES = Object.keys(CATEGORY_PROMPTS);
+
+/** The template of a category: a known one, else `a photo of {level} <name> quality.` */
+export function categoryPrompt(category: string): string {
+  return CATEGORY_PROMPTS[category] ?? `a photo of {level} ${category.replace(/[-_]/g, ' ')} quality.`;
+}
+
+async function storedLevelFeatures(bundle: Bundle): Promise<Float32Array> {
+  const head = bundle.manifest.heads.find((h) => h.kind === 'clip-agiqa-mlp');
+  if (!head?.tensors.text_features) {
+    throw new RangeError(`bundle ${bundle.manifest.name} has neither a text tower nor a clip-agiqa-mlp head to take level features from`);
+  }
+  const path = join(bundle.dir, head.file);
+  return parseSafetensors(await readFile(path), path).get(head.tensors.text_features)!.data.slice();
+}
+
 /**
- * The initial level-prompt embeddings [6, D]: the bundle's text tower over the six prompts, tokenized
- * here. Bundles without a text tower fall back to the text features stored in their first head.
+ * The initial level-prompt embeddings [T, 6, D] for T templates: the bundle's text tower over the six
+ * prompts of each, tokenized here. Bundles without a text tower fall back to the level features stored
+ * in their clip-agiqa-mlp head, for every template.
  */
-export async function levelPromptEmbeddings(bundle: Bundle, template = DEFAULT_PROMPT): Promise<Float32Array> {
+export async function levelPromptEmbeddings(bundle: Bundle, templates: string | readonly string[] = DEFAULT_PROMPT): Promise<Float32Array> {
+  const list = typeof templates === 'string' ? [templates] : [...templates];
   const te = bundle.manifest.text_encoder;
   if (!te) {
-    const head = bundle.manifest.heads[0]!;
-    const path = join(bundle.dir, head.file);
-    return parseSafetensors(await readFile(path), path).get(head.tensors.text_features)!.data.slice();
+    const stored = await storedLevelFeatures(bundle);
+    const out = new Float32Array(list.length * stored.length);
+    list.forEach((_, k) => out.set(stored, k * stored.length));
+    return out;
   }
   const tokenizer = await ClipTokenizer.fromFiles(join(bundle.dir, te.tokenizer.vocab), join(bundle.dir, te.tokenizer.merges));
-  const ids = tokenizer.tokenize(LEVEL_WORDS.map((w) => template.replace('{level}', w)), te.context_length);
+  const prompts = list.flatMap((t) => LEVEL_WORDS.map((w) => t.replace('{level}', w)));
+  const ids = tokenizer.tokenize(prompts, te.context_length);
   const { session } = await openSession(join(bundle.dir, te.file));
   try {
-    const out = await session.run({ [te.input]: new ort.Tensor('int64', ids, [LEVELS, te.context_length]) });
+    const out = await session.run({ [te.input]: new ort.Tensor('int64', ids, [prompts.length, te.context_length]) });
     return Float32Array.from(out[te.output]!.data as Float32Array);
   } finally {
     await session.release();

@@ -2,16 +2,17 @@ import type { Dataset } from './datasets/dataset.js';
 import type { Embeddings } from './embed/cache.js';
 import type { MatmulBackend } from './linalg.js';
 import { evaluate, mean, type Metrics } from './metrics.js';
-import { cloneParams, type MlpParams } from './mlp-head.js';
+import { cloneParams, headFromParams, type HeadModel, type Params } from './head-model.js';
 import { selectionMetrics, type SelectionMetrics } from './selection.js';
 import { groupSplit, randomSplit, type SplitIndices } from './splits.js';
-import { headFromParams, trainMlpHead, type Recipe } from './trainer.js';
+import { trainHead, type Recipe } from './trainer.js';
 
 export interface ProtocolOptions {
   dataset: Dataset;
   target: string;
   embeddings: Embeddings;
-  textInit: Float32Array;
+  /** The head to train, e.g. `mlpHeadModel(...)` (the paper's) or `anchoredHeadModel(...)`. */
+  model: HeadModel;
   backend: MatmulBackend;
   recipe?: Partial<Recipe>;
   onLog?: (line: string) => void;
@@ -45,7 +46,7 @@ const pick = (a: Float32Array, idx: number[], dim: number) => {
 
 export class ProtocolError extends Error {}
 
-async function run(o: ProtocolOptions, split: SplitIndices, kind: 'image' | 'prompt', seed: number): Promise<{ result: RunResult; params: MlpParams }> {
+async function run(o: ProtocolOptions, split: SplitIndices, kind: 'image' | 'prompt', seed: number): Promise<{ result: RunResult; params: Params }> {
   const { dim } = o.embeddings;
   const tooSmall = (['train', 'test', 'val'] as const).filter((part) => (part !== 'val' || split.val.length > 0 || kind === 'prompt') && split[part].length < 2);
   if (tooSmall.length) {
@@ -60,11 +61,11 @@ async function run(o: ProtocolOptions, split: SplitIndices, kind: 'image' | 'pro
   const val = split.val.length ? sub(split.val) : null;
   const started = performance.now();
   let best = { epoch: -1, metrics: undefined as Metrics | undefined };
-  let selected: { epoch: number; val: Metrics; params: MlpParams } | undefined;
-  const params = await trainMlpHead({
-    train, dim, textInit: o.textInit, seed, backend: o.backend, recipe: o.recipe,
+  let selected: { epoch: number; val: Metrics; params: Params } | undefined;
+  const params = await trainHead({
+    model: o.model, train, seed, backend: o.backend, recipe: o.recipe,
     onEpoch: (epoch, s) => {
-      const head = headFromParams(s.params);
+      const head = headFromParams(o.model, s.params);
       const m = evaluate(head.score(test.embeds, split.test.length), [...test.targets]);
       if (!best.metrics || m.srcc > best.metrics.srcc) best = { epoch, metrics: m };
       if (val) {
@@ -74,8 +75,8 @@ async function run(o: ProtocolOptions, split: SplitIndices, kind: 'image' | 'pro
       o.onLog?.(`${kind} split seed ${seed} epoch ${epoch + 1}: loss ${s.trainLoss.toFixed(4)} lr ${s.lr.toExponential(2)} test SRCC ${m.srcc.toFixed(4)} PLCC ${m.plcc.toFixed(4)}`);
     },
   });
-  const evaluateOn = (p: MlpParams): Evaluation => {
-    const pred = headFromParams(p).score(test.embeds, split.test.length);
+  const evaluateOn = (p: Params): Evaluation => {
+    const pred = headFromParams(o.model, p).score(test.embeds, split.test.length);
     return {
       metrics: evaluate(pred, [...test.targets]),
       selection: selectionMetrics(pred, [...test.targets], split.test.map((i) => groups[i]!), seed),
@@ -93,7 +94,7 @@ async function run(o: ProtocolOptions, split: SplitIndices, kind: 'image' | 'pro
 }
 
 /** The paper's protocol: one image-level 80/20 split with seed 42, no validation set. */
-export async function paperProtocol(o: ProtocolOptions): Promise<{ run: RunResult; params: MlpParams }> {
+export async function paperProtocol(o: ProtocolOptions): Promise<{ run: RunResult; params: Params }> {
   const { result, params } = await run(o, randomSplit(o.dataset.samples.length, 42, 0.2, 0), 'image', 42);
   return { run: result, params };
 }

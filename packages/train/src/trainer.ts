@@ -1,9 +1,8 @@
 import { readFile, rename, writeFile } from 'node:fs/promises';
 
-import { createHead, type Head } from '@clip-agiqa/core';
-
 import type { MatmulBackend } from './linalg.js';
-import { cloneParams, initMlpParams, LEVELS, lossAndGradients, normaliseEmbeddings, PARAM_NAMES, type MlpParams } from './mlp-head.js';
+import { cloneParams, type HeadModel, type Params } from './head-model.js';
+import { mlpHeadModel, normaliseEmbeddings, type MlpParams } from './mlp-head.js';
 import { Rng } from './rng.js';
 
 /** The paper's recipe (the official code's defaults). */
@@ -35,28 +34,34 @@ export interface Split {
 }
 
 export interface TrainOptions {
+  model: HeadModel;
   train: Split;
-  dim: number;
-  /** Initial level-prompt embeddings [6, D], e.g. the text tower's encoding of the prompts. */
-  textInit: Float32Array;
   seed: number;
   backend: MatmulBackend;
   recipe?: Partial<Recipe>;
   /** Called after each epoch; may evaluate, log or stop (return false). */
-  onEpoch?: (epoch: number, state: { params: MlpParams; trainLoss: number; lr: number }) => Promise<boolean | void> | boolean | void;
+  onEpoch?: (epoch: number, state: { params: Params; trainLoss: number; lr: number }) => Promise<boolean | void> | boolean | void;
   /** Save a checkpoint here after every epoch, and resume from it when it exists. */
   checkpoint?: string;
 }
 
 interface State {
   epoch: number;
-  params: MlpParams;
-  velocity: MlpParams;
+  params: Params;
+  velocity: Params;
 }
 
-async function saveCheckpoint(path: string, s: State, seed: number): Promise<void> {
-  const header = { epoch: s.epoch, seed, dim: s.params.dim, hidden: s.params.hidden };
-  const parts = [...PARAM_NAMES.map((n) => s.params[n]), ...PARAM_NAMES.map((n) => s.velocity[n])];
+interface CheckpointHeader {
+  epoch: number;
+  seed: number;
+  kind: string;
+  sizes: number[];
+}
+
+async function saveCheckpoint(path: string, s: State, seed: number, model: HeadModel): Promise<void> {
+  const names = model.paramNames;
+  const header: CheckpointHeader = { epoch: s.epoch, seed, kind: model.kind, sizes: names.map((n) => s.params[n]!.length) };
+  const parts = [...names.map((n) => s.params[n]!), ...names.map((n) => s.velocity[n]!)];
   const json = Buffer.from(JSON.stringify(header));
   const size = Buffer.alloc(4);
   size.writeUInt32LE(json.length);
@@ -64,19 +69,20 @@ async function saveCheckpoint(path: string, s: State, seed: number): Promise<voi
   await rename(`${path}.tmp`, path);
 }
 
-async function loadCheckpoint(path: string, template: MlpParams, seed: number): Promise<State | null> {
+async function loadCheckpoint(path: string, template: Params, seed: number, model: HeadModel): Promise<State | null> {
   const buf = await readFile(path).catch(() => null);
   if (!buf) return null;
   const n = buf.readUInt32LE(0);
-  const header = JSON.parse(buf.toString('utf8', 4, 4 + n)) as { epoch: number; seed: number; dim: number; hidden: number };
-  if (header.seed !== seed || header.dim !== template.dim || header.hidden !== template.hidden) {
-    throw new Error(`checkpoint ${path} belongs to another run (seed ${header.seed}, dim ${header.dim}, hidden ${header.hidden})`);
+  const header = JSON.parse(buf.toString('utf8', 4, 4 + n)) as CheckpointHeader;
+  const sizes = model.paramNames.map((name) => template[name]!.length);
+  if (header.seed !== seed || header.kind !== model.kind || header.sizes?.join() !== sizes.join()) {
+    throw new Error(`checkpoint ${path} belongs to another run (seed ${header.seed}, ${header.kind} head, parameter sizes ${header.sizes})`);
   }
   let offset = 4 + n;
   const read = () => {
-    const out = cloneParams(template);
-    for (const name of PARAM_NAMES) {
-      const bytes = out[name].byteLength;
+    const out: Params = {};
+    for (const name of model.paramNames) {
+      const bytes = template[name]!.byteLength;
       out[name] = new Float32Array(buf.buffer.slice(buf.byteOffset + offset, buf.byteOffset + offset + bytes));
       offset += bytes;
     }
@@ -86,26 +92,28 @@ async function loadCheckpoint(path: string, template: MlpParams, seed: number): 
 }
 
 /**
- * Trains the CLIP-AGIQA head with SGD (momentum, weight decay, PyTorch's update rule), MSE on raw MOS,
- * the epoch learning-rate schedule above and dropout 0.5. Deterministic for a seed: initialisation,
+ * Trains a head with SGD (momentum, weight decay, PyTorch's update rule), MSE on raw MOS, the epoch
+ * learning-rate schedule above and the recipe's dropout. Deterministic for a seed: initialisation,
  * shuffling and dropout masks draw from generators derived from it and the epoch, so a run resumed
  * from a checkpoint continues exactly as if it had not stopped.
  */
-export async function trainMlpHead(o: TrainOptions): Promise<MlpParams> {
+export async function trainHead(o: TrainOptions): Promise<Params> {
   const r: Recipe = { ...PAPER_RECIPE, ...o.recipe };
+  const { model } = o;
+  const dim = model.dim;
   const n = o.train.targets.length;
   const sources = o.train.views?.length ? o.train.views : [o.train.embeds];
   const normalised = new Map<number, Float32Array>();
   const imagesFor = (epoch: number) => {
     const k = epoch % sources.length;
-    if (!normalised.has(k)) normalised.set(k, normaliseEmbeddings(sources[k]!, n, o.dim));
+    if (!normalised.has(k)) normalised.set(k, normaliseEmbeddings(sources[k]!, n, dim));
     return normalised.get(k)!;
   };
-  const params = initMlpParams(o.textInit, o.dim, new Rng(o.seed), r.hidden);
+  const params = model.init(new Rng(o.seed));
   const velocity = cloneParams(params);
-  for (const name of PARAM_NAMES) velocity[name].fill(0);
+  for (const name of model.paramNames) velocity[name]!.fill(0);
   let state: State = { epoch: 0, params, velocity };
-  if (o.checkpoint) state = (await loadCheckpoint(o.checkpoint, state.params, o.seed)) ?? state;
+  if (o.checkpoint) state = (await loadCheckpoint(o.checkpoint, state.params, o.seed, model)) ?? state;
 
   for (let epoch = state.epoch; epoch < r.epochs; epoch++) {
     const lr = learningRate(epoch, r);
@@ -115,15 +123,15 @@ export async function trainMlpHead(o: TrainOptions): Promise<MlpParams> {
     let lossSum = 0;
     for (let start = 0; start < n; start += r.batchSize) {
       const idx = order.slice(start, start + r.batchSize);
-      const batch = new Float32Array(idx.length * o.dim);
-      idx.forEach((i, k) => batch.set(images.subarray(i * o.dim, (i + 1) * o.dim), k * o.dim));
-      const step = await lossAndGradients(state.params, batch, idx.map((i) => o.train.targets[i]!), o.backend,
+      const batch = new Float32Array(idx.length * dim);
+      idx.forEach((i, k) => batch.set(images.subarray(i * dim, (i + 1) * dim), k * dim));
+      const step = await model.lossAndGradients(state.params, batch, idx.map((i) => o.train.targets[i]!), o.backend,
         r.dropout > 0 ? { rate: r.dropout, rng } : undefined);
       lossSum += step.loss * idx.length;
-      for (const name of PARAM_NAMES) {
-        const p = state.params[name];
-        const v = state.velocity[name];
-        const g = step.grads[name];
+      for (const name of model.paramNames) {
+        const p = state.params[name]!;
+        const v = state.velocity[name]!;
+        const g = step.grads[name]!;
         for (let k = 0; k < p.length; k++) {
           const grad = g[k]! + r.weightDecay * p[k]!;
           v[k] = r.momentum * v[k]! + grad;
@@ -132,28 +140,15 @@ export async function trainMlpHead(o: TrainOptions): Promise<MlpParams> {
       }
     }
     state.epoch = epoch + 1;
-    if (o.checkpoint) await saveCheckpoint(o.checkpoint, state, o.seed);
+    if (o.checkpoint) await saveCheckpoint(o.checkpoint, state, o.seed, model);
     const go = await o.onEpoch?.(epoch, { params: state.params, trainLoss: lossSum / n, lr });
     if (go === false) break;
   }
   return state.params;
 }
 
-/** Tensor names of the bundle's clip-agiqa-mlp head files. */
-export const HEAD_TENSORS = { text_features: 'text_features', fc1_weight: 'fc1.weight', fc1_bias: 'fc1.bias', fc2_weight: 'fc2.weight', fc2_bias: 'fc2.bias' } as const;
-
-export function headTensors(p: MlpParams): Map<string, { shape: number[]; data: Float32Array }> {
-  return new Map([
-    [HEAD_TENSORS.text_features, { shape: [LEVELS, p.dim], data: p.text }],
-    [HEAD_TENSORS.fc1_weight, { shape: [p.hidden, (LEVELS + 1) * p.dim], data: p.w1 }],
-    [HEAD_TENSORS.fc1_bias, { shape: [p.hidden], data: p.b1 }],
-    [HEAD_TENSORS.fc2_weight, { shape: [1, p.hidden], data: p.w2 }],
-    [HEAD_TENSORS.fc2_bias, { shape: [1], data: p.b2 }],
-  ]);
-}
-
-/** The scoring head these parameters make: exactly what a bundle with them scores. */
-export function headFromParams(p: MlpParams, name = 'quality', scoreRange: [number, number] = [0, 5]): Head {
-  return createHead({ name, kind: 'clip-agiqa-mlp', file: 'heads/unsaved.safetensors', tensors: { ...HEAD_TENSORS }, score_range: scoreRange,
-    higher_is_better: true, trained: true }, headTensors(p), p.dim, 'training');
+/** The paper's head trained with the paper's recipe (`recipe.hidden` sets its width). */
+export async function trainMlpHead(o: Omit<TrainOptions, 'model'> & { dim: number; textInit: Float32Array }): Promise<MlpParams> {
+  const model = mlpHeadModel(o.textInit, o.dim, o.recipe?.hidden ?? PAPER_RECIPE.hidden);
+  return (await trainHead({ ...o, model })) as MlpParams;
 }

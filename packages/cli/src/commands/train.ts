@@ -4,8 +4,10 @@ import { parseArgs } from 'node:util';
 
 import { createScorer, DEMO_MODEL_DIR, DEVICES, PRECISIONS, type Device, type Precision } from '@clip-agiqa/core';
 import {
-  DEFAULT_PROMPT, levelPromptEmbeddings, OrtBackend, paperMarkdown, paperProtocol, rigorousMarkdown, rigorousProtocol, writeTrainedBundle,
+  anchoredHeadModel, categoryPrompt, DEFAULT_CATEGORIES, DEFAULT_PROMPT, evenLevelValues, levelPromptEmbeddings, mlpHeadModel, OrtBackend,
+  paperMarkdown, paperProtocol, PAPER_RECIPE, rigorousMarkdown, rigorousProtocol, writeTrainedBundle, type HeadModel,
 } from '@clip-agiqa/train';
+import type { Bundle } from '@clip-agiqa/core';
 
 import { DATASET_HELP, embedWithProgress, loadDataset } from '../datasets.js';
 
@@ -19,6 +21,9 @@ Trains a CLIP-AGIQA head on a bundle's frozen image tower and evaluates it.
 ${DATASET_HELP}
 Options:
   --target T         quality (default), alignment, authenticity, correspondence (as the dataset has)
+  --head H           mlp (default): the paper's head; anchored: expected MOS over the six levels
+                     per category plus a small MLP residual (beyond the paper)
+  --categories LIST  anchored head's categories (default ${DEFAULT_CATEGORIES.join(',')})
   --protocol P       paper (default): one 80/20 split, seed 42, no validation set;
                      rigorous: 10 splits with a validation set, image-level and prompt-disjoint
   --model DIR        bundle whose image tower is used (default: the untrained demo model)
@@ -34,7 +39,8 @@ const options = {
   protocol: { type: 'string', default: 'paper' }, model: { type: 'string' }, out: { type: 'string' }, report: { type: 'string', default: 'clip-agiqa-report.json' },
   epochs: { type: 'string' }, views: { type: 'string' }, seed: { type: 'string' }, splits: { type: 'string' }, limit: { type: 'string' },
   cache: { type: 'string' }, device: { type: 'string', default: 'cpu' }, threads: { type: 'string' }, precision: { type: 'string', default: 'fp32' },
-  prompt: { type: 'string', default: DEFAULT_PROMPT }, help: { type: 'boolean', short: 'h', default: false },
+  prompt: { type: 'string', default: DEFAULT_PROMPT }, head: { type: 'string', default: 'mlp' },
+  categories: { type: 'string', default: DEFAULT_CATEGORIES.join(',') }, help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
 export async function trainCommand(argv: string[], io: CliIO): Promise<number> {
@@ -45,6 +51,11 @@ export async function trainCommand(argv: string[], io: CliIO): Promise<number> {
   }
   if (!values.dataset || !values.data) throw new CliUsageError('train needs --dataset and --data');
   if (values.protocol !== 'paper' && values.protocol !== 'rigorous') throw new CliUsageError('--protocol must be paper or rigorous');
+  if (values.head !== 'mlp' && values.head !== 'anchored') throw new CliUsageError('--head must be mlp or anchored');
+  const categories = values.categories.split(',').map((c) => c.trim());
+  if (categories.some((c) => !/^[a-z][a-z0-9_-]*$/.test(c)) || new Set(categories).size !== categories.length) {
+    throw new CliUsageError('--categories must be distinct lower-case names separated by commas, e.g. overall,technical');
+  }
   if (values.out && values.protocol !== 'paper') throw new CliUsageError('--out goes with --protocol paper');
   if (!DEVICES.includes(values.device as Device)) throw new CliUsageError(`--device must be one of ${DEVICES.join(', ')}`);
   if (!PRECISIONS.includes(values.precision as Precision)) throw new CliUsageError(`--precision must be one of ${PRECISIONS.join(', ')}`);
@@ -66,21 +77,21 @@ export async function trainCommand(argv: string[], io: CliIO): Promise<number> {
   const backend = await OrtBackend.create(threads);
   try {
     const embeddings = await embedWithProgress(dataset, scorer, { cacheDir: values.cache, views, seed }, io);
-    const textInit = await levelPromptEmbeddings(scorer.bundle, values.prompt);
+    const model = await headModel(values.head, scorer.bundle, embeddings.dim, values.prompt, categories, dataset.scale);
     const recipe = epochs ? { epochs } : {};
     const log = (line: string) => io.stderr.isTTY && io.stderr.write(`\r${line}   `);
-    const common = { dataset, target: values.target, embeddings, textInit, backend, recipe, onLog: log };
-    const title = `CLIP-AGIQA head on ${dataset.name} (${values.target}), tower ${scorer.model.name}${scorer.model.untrained ? ' [random weights]' : ''}`;
+    const common = { dataset, target: values.target, embeddings, model, backend, recipe, onLog: log };
+    const title = `CLIP-AGIQA head (${model.kind}) on ${dataset.name} (${values.target}), tower ${scorer.model.name}${scorer.model.untrained ? ' [random weights]' : ''}`;
     let report: object;
     let markdown: string;
     if (values.protocol === 'paper') {
       const { run, params } = await paperProtocol(common);
-      report = { protocol: 'paper', dataset: dataset.name, target: values.target, model: scorer.model, recipe, views, run };
+      report = { protocol: 'paper', head: model.kind, dataset: dataset.name, target: values.target, model: scorer.model, recipe, views, run };
       markdown = paperMarkdown(title, run);
       if (values.out) {
         const scale = dataset.scale;
         await writeTrainedBundle(scorer.bundle, values.out, [{
-          name: values.target, params, scoreRange: scale, promptTemplate: values.prompt,
+          name: values.target, model, params, scoreRange: scale, promptTemplate: values.prompt,
           training: { dataset: dataset.name, target: values.target, protocol: 'paper (80/20, seed 42, last epoch)',
             metrics: { srcc: run.last.metrics.srcc, plcc: run.last.metrics.plcc, krcc: run.last.metrics.krcc, rmse: run.last.metrics.rmse } },
         }], `clip-agiqa-${dataset.name.toLowerCase()}-${values.target}`);
@@ -88,7 +99,7 @@ export async function trainCommand(argv: string[], io: CliIO): Promise<number> {
       }
     } else {
       const result = await rigorousProtocol(common, splits);
-      report = { protocol: 'rigorous', dataset: dataset.name, target: values.target, model: scorer.model, recipe, views, ...result };
+      report = { protocol: 'rigorous', head: model.kind, dataset: dataset.name, target: values.target, model: scorer.model, recipe, views, ...result };
       markdown = rigorousMarkdown(title, result);
     }
     await mkdir(dirname(values.report), { recursive: true });
@@ -100,4 +111,10 @@ export async function trainCommand(argv: string[], io: CliIO): Promise<number> {
     await backend.close();
     await scorer.close();
   }
+}
+
+async function headModel(kind: string, bundle: Bundle, dim: number, prompt: string, categories: string[], scale: [number, number]): Promise<HeadModel> {
+  if (kind === 'mlp') return mlpHeadModel(await levelPromptEmbeddings(bundle, prompt), dim, PAPER_RECIPE.hidden);
+  const levelInit = await levelPromptEmbeddings(bundle, categories.map(categoryPrompt));
+  return anchoredHeadModel({ dim, categories, levelInit, levelValues: evenLevelValues(scale) });
 }

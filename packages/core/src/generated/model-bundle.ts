@@ -141,34 +141,15 @@ export interface Head {
    */
   name: string;
   /**
-   * clip-agiqa-mlp: the paper's head, [norm(image) || 6 norm(level texts)] -> Linear(7D,512) -> ReLU -> Linear(512,1).
+   * clip-agiqa-mlp: the paper's head, [norm(image) || 6 norm(level texts)] -> Linear(7D,H) -> ReLU -> Linear(H,1). clip-agiqa-anchored: for each category, a softmax over scaled cosine similarities between norm(image) and six learnable level features, read out as an expected MOS on the level values, mixed across categories, plus a small MLP residual on norm(image).
    */
-  kind: 'clip-agiqa-mlp';
+  kind: 'clip-agiqa-mlp' | 'clip-agiqa-anchored';
   file: Path;
   /**
-   * Names of the head's tensors inside its safetensors file.
+   * Names of the head's tensors inside its safetensors file; which ones a head needs depends on its kind.
    */
   tensors: {
-    /**
-     * [6, D] level-prompt text embeddings, in the order of levels.
-     */
-    text_features: string;
-    /**
-     * [512, 7D]
-     */
-    fc1_weight: string;
-    /**
-     * [512]
-     */
-    fc1_bias: string;
-    /**
-     * [1, 512]
-     */
-    fc2_weight: string;
-    /**
-     * [1]
-     */
-    fc2_bias: string;
+    [k: string]: string | undefined;
   };
   /**
    * @minItems 6
@@ -199,6 +180,12 @@ export interface Head {
       [k: string]: number | undefined;
     };
   };
+  /**
+   * clip-agiqa-anchored: the names of the level-feature sets, in the order of level_features' first axis.
+   *
+   * @minItems 1
+   */
+  categories?: [string, ...string[]];
 }
 
 export const modelBundleSchema = {
@@ -533,46 +520,20 @@ export const modelBundleSchema = {
           "pattern": "^[a-z][a-z0-9_-]*$"
         },
         "kind": {
-          "description": "clip-agiqa-mlp: the paper's head, [norm(image) || 6 norm(level texts)] -> Linear(7D,512) -> ReLU -> Linear(512,1).",
+          "description": "clip-agiqa-mlp: the paper's head, [norm(image) || 6 norm(level texts)] -> Linear(7D,H) -> ReLU -> Linear(H,1). clip-agiqa-anchored: for each category, a softmax over scaled cosine similarities between norm(image) and six learnable level features, read out as an expected MOS on the level values, mixed across categories, plus a small MLP residual on norm(image).",
           "enum": [
-            "clip-agiqa-mlp"
+            "clip-agiqa-mlp",
+            "clip-agiqa-anchored"
           ]
         },
         "file": {
           "$ref": "#/$defs/path"
         },
         "tensors": {
-          "description": "Names of the head's tensors inside its safetensors file.",
+          "description": "Names of the head's tensors inside its safetensors file; which ones a head needs depends on its kind.",
           "type": "object",
-          "additionalProperties": false,
-          "required": [
-            "text_features",
-            "fc1_weight",
-            "fc1_bias",
-            "fc2_weight",
-            "fc2_bias"
-          ],
-          "properties": {
-            "text_features": {
-              "description": "[6, D] level-prompt text embeddings, in the order of levels.",
-              "type": "string"
-            },
-            "fc1_weight": {
-              "description": "[512, 7D]",
-              "type": "string"
-            },
-            "fc1_bias": {
-              "description": "[512]",
-              "type": "string"
-            },
-            "fc2_weight": {
-              "description": "[1, 512]",
-              "type": "string"
-            },
-            "fc2_bias": {
-              "description": "[1]",
-              "type": "string"
-            }
+          "additionalProperties": {
+            "type": "string"
           }
         },
         "levels": {
@@ -622,8 +583,142 @@ export const modelBundleSchema = {
               }
             }
           }
+        },
+        "categories": {
+          "description": "clip-agiqa-anchored: the names of the level-feature sets, in the order of level_features' first axis.",
+          "type": "array",
+          "items": {
+            "type": "string",
+            "pattern": "^[a-z][a-z0-9_-]*$"
+          },
+          "minItems": 1,
+          "uniqueItems": true
         }
-      }
+      },
+      "allOf": [
+        {
+          "if": {
+            "type": "object",
+            "properties": {
+              "kind": {
+                "const": "clip-agiqa-mlp"
+              }
+            }
+          },
+          "then": {
+            "type": "object",
+            "properties": {
+              "tensors": {
+                "type": "object",
+                "required": [
+                  "text_features",
+                  "fc1_weight",
+                  "fc1_bias",
+                  "fc2_weight",
+                  "fc2_bias"
+                ],
+                "properties": {
+                  "text_features": {
+                    "description": "[6, D] level-prompt text embeddings, in the order of levels.",
+                    "type": "string"
+                  },
+                  "fc1_weight": {
+                    "description": "[H, 7D]",
+                    "type": "string"
+                  },
+                  "fc1_bias": {
+                    "description": "[H]",
+                    "type": "string"
+                  },
+                  "fc2_weight": {
+                    "description": "[1, H]",
+                    "type": "string"
+                  },
+                  "fc2_bias": {
+                    "description": "[1]",
+                    "type": "string"
+                  }
+                },
+                "additionalProperties": false
+              }
+            }
+          }
+        },
+        {
+          "if": {
+            "type": "object",
+            "properties": {
+              "kind": {
+                "const": "clip-agiqa-anchored"
+              }
+            }
+          },
+          "then": {
+            "type": "object",
+            "properties": {
+              "tensors": {
+                "type": "object",
+                "required": [
+                  "level_features",
+                  "logit_scale",
+                  "level_values",
+                  "category_weights",
+                  "bias",
+                  "residual1_weight",
+                  "residual1_bias",
+                  "residual2_weight",
+                  "residual2_bias"
+                ],
+                "properties": {
+                  "level_features": {
+                    "description": "[C, 6, D] level features of each category, in the order of categories and levels.",
+                    "type": "string"
+                  },
+                  "logit_scale": {
+                    "description": "[1] log of the cosine-similarity scale.",
+                    "type": "string"
+                  },
+                  "level_values": {
+                    "description": "[6] the MOS each level stands for.",
+                    "type": "string"
+                  },
+                  "category_weights": {
+                    "description": "[C] weight of each category's expected MOS.",
+                    "type": "string"
+                  },
+                  "bias": {
+                    "description": "[1]",
+                    "type": "string"
+                  },
+                  "residual1_weight": {
+                    "description": "[R, D]",
+                    "type": "string"
+                  },
+                  "residual1_bias": {
+                    "description": "[R]",
+                    "type": "string"
+                  },
+                  "residual2_weight": {
+                    "description": "[1, R]",
+                    "type": "string"
+                  },
+                  "residual2_bias": {
+                    "description": "[1]",
+                    "type": "string"
+                  }
+                },
+                "additionalProperties": false
+              },
+              "categories": {
+                "type": "array"
+              }
+            },
+            "required": [
+              "categories"
+            ]
+          }
+        }
+      ]
     }
   }
 } as const;

@@ -1,27 +1,8 @@
-import { BundleError } from '../errors.js';
 import type { Tensor } from '../bundle/safetensors.js';
 import type { Head, HeadEntry } from './head.js';
+import { headTensor, l2normalise } from './tensors.js';
 
 export const LEVELS = 6;
-
-/** `x / max(||x||, 1e-12)`, as torch.nn.functional.normalize does. */
-export function l2normalise(values: ArrayLike<number>, offset = 0, length = values.length): Float64Array {
-  let sq = 0;
-  for (let i = 0; i < length; i++) sq += values[offset + i]! ** 2;
-  const inv = 1 / Math.max(Math.sqrt(sq), 1e-12);
-  const out = new Float64Array(length);
-  for (let i = 0; i < length; i++) out[i] = values[offset + i]! * inv;
-  return out;
-}
-
-function requireTensor(tensors: Map<string, Tensor>, name: string, shape: number[], source: string): Float32Array {
-  const t = tensors.get(name);
-  if (!t) throw new BundleError('BAD_TENSOR', `missing tensor ${name}`, { input: source });
-  if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
-    throw new BundleError('BAD_TENSOR', `tensor ${name} has shape [${t.shape}], expected [${shape}]`, { input: source });
-  }
-  return t.data;
-}
 
 /**
  * The CLIP-AGIQA head: [norm(image) || norm(text_1) ... norm(text_6)] -> Linear(7D, H) -> ReLU -> Linear(H, 1).
@@ -30,15 +11,14 @@ function requireTensor(tensors: Map<string, Tensor>, name: string, shape: number
  * into its bias when the head loads: scoring an image costs H x D multiply-adds instead of H x 7D.
  */
 export function createClipAgiqaMlpHead(entry: HeadEntry, tensors: Map<string, Tensor>, embedDim: number, source: string): Head {
-  const names = entry.tensors;
   const d = embedDim;
-  const text = requireTensor(tensors, names.text_features, [LEVELS, d], source);
-  const fc1b = tensors.get(names.fc1_bias);
-  const hidden = fc1b?.shape[0] ?? 0;
-  const w1 = requireTensor(tensors, names.fc1_weight, [hidden, (LEVELS + 1) * d], source);
-  const b1 = requireTensor(tensors, names.fc1_bias, [hidden], source);
-  const w2 = requireTensor(tensors, names.fc2_weight, [1, hidden], source);
-  const b2 = requireTensor(tensors, names.fc2_bias, [1], source)[0]!;
+  const tensor = (key: string, shape: (number | null)[]) => headTensor(entry, tensors, key, shape, source);
+  const text = tensor('text_features', [LEVELS, d]).data;
+  const b1 = tensor('fc1_bias', [null]).data;
+  const hidden = b1.length;
+  const w1 = tensor('fc1_weight', [hidden, (LEVELS + 1) * d]).data;
+  const w2 = tensor('fc2_weight', [1, hidden]).data;
+  const b2 = tensor('fc2_bias', [1]).data[0]!;
 
   const textFlat = new Float64Array(LEVELS * d);
   for (let l = 0; l < LEVELS; l++) textFlat.set(l2normalise(text, l * d, d), l * d);

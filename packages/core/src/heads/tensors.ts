@@ -1,0 +1,28 @@
+import { BundleError } from '../errors.js';
+import type { Tensor } from '../bundle/safetensors.js';
+import type { HeadEntry } from './head.js';
+
+/** `x / max(||x||, 1e-12)`, as torch.nn.functional.normalize does. */
+export function l2normalise(values: ArrayLike<number>, offset = 0, length = values.length): Float64Array {
+  let sq = 0;
+  for (let i = 0; i < length; i++) sq += values[offset + i]! ** 2;
+  const inv = 1 / Math.max(Math.sqrt(sq), 1e-12);
+  const out = new Float64Array(length);
+  for (let i = 0; i < length; i++) out[i] = values[offset + i]! * inv;
+  return out;
+}
+
+/**
+ * Reads the tensor a head entry names under `key` and checks its shape; `null` in `shape` accepts any
+ * size on that axis.
+ */
+export function headTensor(entry: HeadEntry, tensors: Map<string, Tensor>, key: string, shape: (number | null)[], source: string): Tensor {
+  const name = entry.tensors[key];
+  if (!name) throw new BundleError('SCHEMA_VIOLATION', `head ${entry.name} (${entry.kind}) names no tensor for ${key}`, { input: source });
+  const t = tensors.get(name);
+  if (!t) throw new BundleError('BAD_TENSOR', `missing tensor ${name}`, { input: source });
+  if (t.shape.length !== shape.length || t.shape.some((d, i) => shape[i] !== null && d !== shape[i])) {
+    throw new BundleError('BAD_TENSOR', `tensor ${name} has shape [${t.shape}], expected [${shape.map((d) => d ?? '*')}]`, { input: source });
+  }
+  return t;
+}
