@@ -12,6 +12,9 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const targets = [
   { schema: 'model-bundle.schema.json', out: 'packages/core/src/generated/model-bundle.ts', constName: 'modelBundleSchema' },
   { schema: 'score-record.schema.json', out: 'packages/core/src/generated/score-record.ts', constName: 'scoreRecordSchema' },
+  { schema: 'webhook-job.schema.json', out: 'packages/webhook/src/generated/webhook-job.ts', constName: 'webhookJobSchema' },
+  { schema: 'webhook-verdict.schema.json', out: 'packages/webhook/src/generated/webhook-verdict.ts', constName: 'webhookVerdictSchema' },
+  { schema: 'webhook-config.schema.json', out: 'packages/webhook/src/generated/webhook-config.ts', constName: 'webhookConfigSchema' },
 ];
 
 // Conditional rules (if/then) narrow values, not the shape; json-schema-to-typescript would turn an
@@ -33,6 +36,7 @@ for (const t of targets) {
   const schema = JSON.parse(await readFile(join(root, 'schemas', t.schema), 'utf8'));
   const types = await compile(withoutConditionals(schema), schema.title, {
     bannerComment: '',
+    cwd: join(root, 'schemas'),
     additionalProperties: false,
     strictIndexSignatures: true,
     format: true,

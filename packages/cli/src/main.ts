@@ -2,9 +2,11 @@ import { readFileSync } from 'node:fs';
 
 import { isClipAgiqaError } from '@clip-agiqa/core';
 import { DatasetError, ProtocolError } from '@clip-agiqa/train';
+import { ConfigError } from '@clip-agiqa/webhook';
 
 import { infoCommand, INFO_USAGE } from './commands/info.js';
 import { scoreCommand, SCORE_USAGE } from './commands/score.js';
+import { serveCommand, SERVE_USAGE } from './commands/serve.js';
 import { embedCommand, EMBED_USAGE, evalCommand, EVAL_USAGE } from './commands/evaluate.js';
 import { trainCommand, TRAIN_USAGE } from './commands/train.js';
 import { CliUsageError, processIO, type CliIO } from './io.js';
@@ -17,6 +19,7 @@ Commands:
   train            train and evaluate a CLIP-AGIQA head on a dataset
   eval             evaluate a bundle's head on a dataset
   embed            fill the embedding cache for a dataset
+  serve            run the webhook service (filter, rank, best-of-N, reroll)
 
 Run clip-agiqa <command> --help for its options.
 
@@ -28,7 +31,9 @@ ${TRAIN_USAGE}
 
 ${EVAL_USAGE}
 
-${EMBED_USAGE}`;
+${EMBED_USAGE}
+
+${SERVE_USAGE}`;
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -50,6 +55,8 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
         return await evalCommand(rest, io);
       case 'embed':
         return await embedCommand(rest, io);
+      case 'serve':
+        return await serveCommand(rest, io);
       case '--version':
       case '-v':
         io.stdout.write(`${version()}\n`);
@@ -68,7 +75,7 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
       io.stderr.write(`clip-agiqa: ${(e as Error).message}\nRun clip-agiqa --help for usage.\n`);
       return 2;
     }
-    if (e instanceof DatasetError || e instanceof ProtocolError) {
+    if (e instanceof DatasetError || e instanceof ProtocolError || e instanceof ConfigError) {
       io.stderr.write(`clip-agiqa: ${e.message}\n`);
       return 1;
     }

@@ -29,6 +29,7 @@ export { sniffFormat, SAFE_FORMATS, UNSAFE_FORMATS } from './image/sniff.js';
 export type { SniffedFormat } from './image/sniff.js';
 
 export { openSession, compiledDevices, DEVICES } from './runtime/device.js';
+export { Semaphore } from './runtime/semaphore.js';
 export type { Device, ExecutionDevice, SessionOptions } from './runtime/device.js';
 
 export { ClipAgiqaError, InputError, BundleError, DeviceError, UsageError, isClipAgiqaError } from './errors.js';

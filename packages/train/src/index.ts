@@ -1,4 +1,4 @@
-export { evaluate, fitLogistic4, kendall, logistic4, pearson, ranks, rmse, spearman } from './metrics.js';
+export { evaluate, fitLogistic4, kendall, logistic4, mean, pearson, ranks, rmse, spearman } from './metrics.js';
 export type { Metrics } from './metrics.js';
 export { DatasetError } from './datasets/dataset.js';
 export type { Dataset, LoadOptions, Sample } from './datasets/dataset.js';

@@ -1,0 +1,327 @@
+// Generated from schemas/webhook-config.schema.json by scripts/gen-schemas.mjs: do not edit.
+
+/**
+ * Configuration of clip-agiqa serve (from a JSON file, then environment variables, then flags).
+ */
+export interface WebhookConfig {
+  host?: string;
+  port?: number;
+  /**
+   * Bundle folder or URL; the demo model when absent.
+   */
+  model?: string;
+  device?: 'cpu' | 'cuda' | 'webgpu' | 'auto';
+  /**
+   * Where accepted jobs, downloaded images and pending deliveries are kept (journal and blobs).
+   */
+  data_dir: string;
+  /**
+   * @minItems 1
+   */
+  routes: [Route, ...Route[]];
+  callback?: {
+    /**
+     * whsec_ secret that signs delivered events (Standard Webhooks).
+     */
+    secret: string;
+    max_attempts?: number;
+    initial_backoff_ms?: number;
+    max_backoff_ms?: number;
+    timeout_ms?: number;
+  };
+  fetch?: {
+    /**
+     * CIDR ranges that image URLs and callbacks may reach although they are private, e.g. 10.0.0.0/8.
+     */
+    allow?: string[];
+    max_bytes?: number;
+    timeout_ms?: number;
+    max_redirects?: number;
+  };
+  limits?: {
+    body_bytes?: number;
+    /**
+     * Jobs scored at once.
+     */
+    concurrency?: number;
+    /**
+     * Jobs accepted but not yet scored, beyond which new ones get 503.
+     */
+    queue?: number;
+    /**
+     * Synchronous requests waiting for a scoring slot, beyond which new ones get 429.
+     */
+    sync_waiting?: number;
+  };
+  /**
+   * Must be true for any route with verifier unsigned.
+   */
+  allow_unsigned?: boolean;
+}
+export interface Route {
+  /**
+   * Served at POST /hooks/<path>.
+   */
+  path: string;
+  verifier: 'standard-webhooks' | 'fal' | 'bearer' | 'unsigned';
+  /**
+   * standard-webhooks: whsec_ secrets; any one verifies (rotation).
+   *
+   * @minItems 1
+   */
+  secrets?: [string, ...string[]];
+  /**
+   * fal: ED25519 public keys, base64 (32 raw bytes) or PEM.
+   *
+   * @minItems 1
+   */
+  public_keys?: [string, ...string[]];
+  /**
+   * bearer: accepted tokens.
+   *
+   * @minItems 1
+   */
+  tokens?: [string, ...string[]];
+  /**
+   * How the payload maps to a job: generic (the job schema), replicate (a prediction), fal (a queue result).
+   */
+  adapter?: 'generic' | 'replicate' | 'fal';
+  policy?: Policy;
+  /**
+   * Where verdicts of this route's jobs go when the payload names none.
+   */
+  callback_url?: string;
+}
+/**
+ * Policy of jobs whose payload has none (replicate, fal).
+ */
+export interface Policy {
+  /**
+   * filter: pass the candidates whose every thresholded head reaches its bar; rank: order them; best-of-n: pick the winner; reroll-if-none-pass: ask for a reroll when no candidate passes.
+   */
+  mode: 'filter' | 'rank' | 'best-of-n' | 'reroll-if-none-pass';
+  /**
+   * Minimum score per head (filter, reroll-if-none-pass).
+   */
+  thresholds?: {
+    [k: string]: number | undefined;
+  };
+  /**
+   * Head that ranks (rank, best-of-n); the bundle's first head by default.
+   */
+  head?: string;
+}
+
+export const webhookConfigSchema = {
+  "$schema": "https://json-schema.org/draft/2020-12/schema",
+  "$id": "https://clip-agiqa.dev/schemas/webhook-config.schema.json",
+  "title": "WebhookConfig",
+  "description": "Configuration of clip-agiqa serve (from a JSON file, then environment variables, then flags).",
+  "type": "object",
+  "additionalProperties": false,
+  "required": [
+    "data_dir",
+    "routes"
+  ],
+  "properties": {
+    "host": {
+      "type": "string",
+      "default": "127.0.0.1"
+    },
+    "port": {
+      "type": "integer",
+      "minimum": 0,
+      "maximum": 65535,
+      "default": 8787
+    },
+    "model": {
+      "description": "Bundle folder or URL; the demo model when absent.",
+      "type": "string"
+    },
+    "device": {
+      "enum": [
+        "cpu",
+        "cuda",
+        "webgpu",
+        "auto"
+      ]
+    },
+    "data_dir": {
+      "description": "Where accepted jobs, downloaded images and pending deliveries are kept (journal and blobs).",
+      "type": "string"
+    },
+    "routes": {
+      "type": "array",
+      "minItems": 1,
+      "items": {
+        "$ref": "#/$defs/route"
+      }
+    },
+    "callback": {
+      "type": "object",
+      "additionalProperties": false,
+      "required": [
+        "secret"
+      ],
+      "properties": {
+        "secret": {
+          "description": "whsec_ secret that signs delivered events (Standard Webhooks).",
+          "type": "string",
+          "pattern": "^(whsec_)?[A-Za-z0-9+/=]{16,}$"
+        },
+        "max_attempts": {
+          "type": "integer",
+          "minimum": 1,
+          "maximum": 100,
+          "default": 10
+        },
+        "initial_backoff_ms": {
+          "type": "integer",
+          "minimum": 1,
+          "default": 1000
+        },
+        "max_backoff_ms": {
+          "type": "integer",
+          "minimum": 1,
+          "default": 3600000
+        },
+        "timeout_ms": {
+          "type": "integer",
+          "minimum": 1,
+          "default": 10000
+        }
+      }
+    },
+    "fetch": {
+      "type": "object",
+      "additionalProperties": false,
+      "properties": {
+        "allow": {
+          "description": "CIDR ranges that image URLs and callbacks may reach although they are private, e.g. 10.0.0.0/8.",
+          "type": "array",
+          "items": {
+            "type": "string"
+          }
+        },
+        "max_bytes": {
+          "type": "integer",
+          "minimum": 1,
+          "default": 33554432
+        },
+        "timeout_ms": {
+          "type": "integer",
+          "minimum": 1,
+          "default": 15000
+        },
+        "max_redirects": {
+          "type": "integer",
+          "minimum": 0,
+          "maximum": 10,
+          "default": 3
+        }
+      }
+    },
+    "limits": {
+      "type": "object",
+      "additionalProperties": false,
+      "properties": {
+        "body_bytes": {
+          "type": "integer",
+          "minimum": 1024,
+          "default": 67108864
+        },
+        "concurrency": {
+          "description": "Jobs scored at once.",
+          "type": "integer",
+          "minimum": 1,
+          "default": 4
+        },
+        "queue": {
+          "description": "Jobs accepted but not yet scored, beyond which new ones get 503.",
+          "type": "integer",
+          "minimum": 1,
+          "default": 256
+        },
+        "sync_waiting": {
+          "description": "Synchronous requests waiting for a scoring slot, beyond which new ones get 429.",
+          "type": "integer",
+          "minimum": 0,
+          "default": 32
+        }
+      }
+    },
+    "allow_unsigned": {
+      "description": "Must be true for any route with verifier unsigned.",
+      "type": "boolean",
+      "default": false
+    }
+  },
+  "$defs": {
+    "route": {
+      "type": "object",
+      "additionalProperties": false,
+      "required": [
+        "path",
+        "verifier"
+      ],
+      "properties": {
+        "path": {
+          "description": "Served at POST /hooks/<path>.",
+          "type": "string",
+          "pattern": "^[a-z0-9][a-z0-9_-]*$"
+        },
+        "verifier": {
+          "enum": [
+            "standard-webhooks",
+            "fal",
+            "bearer",
+            "unsigned"
+          ]
+        },
+        "secrets": {
+          "description": "standard-webhooks: whsec_ secrets; any one verifies (rotation).",
+          "type": "array",
+          "items": {
+            "type": "string"
+          },
+          "minItems": 1
+        },
+        "public_keys": {
+          "description": "fal: ED25519 public keys, base64 (32 raw bytes) or PEM.",
+          "type": "array",
+          "items": {
+            "type": "string"
+          },
+          "minItems": 1
+        },
+        "tokens": {
+          "description": "bearer: accepted tokens.",
+          "type": "array",
+          "items": {
+            "type": "string",
+            "minLength": 16
+          },
+          "minItems": 1
+        },
+        "adapter": {
+          "description": "How the payload maps to a job: generic (the job schema), replicate (a prediction), fal (a queue result).",
+          "enum": [
+            "generic",
+            "replicate",
+            "fal"
+          ],
+          "default": "generic"
+        },
+        "policy": {
+          "description": "Policy of jobs whose payload has none (replicate, fal).",
+          "$ref": "webhook-job.schema.json#/$defs/policy"
+        },
+        "callback_url": {
+          "description": "Where verdicts of this route's jobs go when the payload names none.",
+          "type": "string",
+          "pattern": "^https?://"
+        }
+      }
+    }
+  }
+} as const;

@@ -1,0 +1,207 @@
+// Generated from schemas/webhook-job.schema.json by scripts/gen-schemas.mjs: do not edit.
+
+/**
+ * Exactly one of url and base64.
+ */
+export type Candidate = {
+  id?: string;
+  /**
+   * http(s) URL of the image, fetched at once (platform links expire).
+   */
+  url?: string;
+  /**
+   * The image file, base64-encoded.
+   */
+  base64?: string;
+  prompt?: string;
+} & Candidate1 & {
+    id?: string;
+    /**
+     * http(s) URL of the image, fetched at once (platform links expire).
+     */
+    url?: string;
+    /**
+     * The image file, base64-encoded.
+     */
+    base64?: string;
+    prompt?: string;
+  } & Candidate1;
+export type Candidate1 =
+  | {
+      url: string;
+    }
+  | {
+      base64: string;
+    };
+
+/**
+ * A generation job sent to clip-agiqa serve (version 1): candidate images and what to decide about them. Without callback_url the verdict is the HTTP response; with it the service answers 202 and delivers the verdict there as a signed event.
+ */
+export interface WebhookJob {
+  /**
+   * Payload version.
+   */
+  version?: 1;
+  /**
+   * The generator's id of the job; verdicts and GET /jobs/:id use it.
+   */
+  job_id: string;
+  /**
+   * @minItems 1
+   * @maxItems 64
+   */
+  candidates: [Candidate, ...Candidate[]];
+  policy: Policy;
+  /**
+   * Deliver the verdict here (asynchronous mode).
+   */
+  callback_url?: string;
+  /**
+   * Echoed back in the verdict.
+   */
+  metadata?: {
+    [k: string]: unknown | undefined;
+  };
+}
+export interface Policy {
+  /**
+   * filter: pass the candidates whose every thresholded head reaches its bar; rank: order them; best-of-n: pick the winner; reroll-if-none-pass: ask for a reroll when no candidate passes.
+   */
+  mode: 'filter' | 'rank' | 'best-of-n' | 'reroll-if-none-pass';
+  /**
+   * Minimum score per head (filter, reroll-if-none-pass).
+   */
+  thresholds?: {
+    [k: string]: number | undefined;
+  };
+  /**
+   * Head that ranks (rank, best-of-n); the bundle's first head by default.
+   */
+  head?: string;
+}
+
+export const webhookJobSchema = {
+  "$schema": "https://json-schema.org/draft/2020-12/schema",
+  "$id": "https://clip-agiqa.dev/schemas/webhook-job.schema.json",
+  "title": "WebhookJob",
+  "description": "A generation job sent to clip-agiqa serve (version 1): candidate images and what to decide about them. Without callback_url the verdict is the HTTP response; with it the service answers 202 and delivers the verdict there as a signed event.",
+  "type": "object",
+  "additionalProperties": false,
+  "required": [
+    "job_id",
+    "candidates",
+    "policy"
+  ],
+  "properties": {
+    "version": {
+      "description": "Payload version.",
+      "const": 1
+    },
+    "job_id": {
+      "description": "The generator's id of the job; verdicts and GET /jobs/:id use it.",
+      "type": "string",
+      "pattern": "^[A-Za-z0-9._:-]{1,128}$"
+    },
+    "candidates": {
+      "type": "array",
+      "minItems": 1,
+      "maxItems": 64,
+      "items": {
+        "$ref": "#/$defs/candidate"
+      }
+    },
+    "policy": {
+      "$ref": "#/$defs/policy"
+    },
+    "callback_url": {
+      "description": "Deliver the verdict here (asynchronous mode).",
+      "type": "string",
+      "pattern": "^https?://",
+      "maxLength": 2048
+    },
+    "metadata": {
+      "description": "Echoed back in the verdict.",
+      "type": "object",
+      "additionalProperties": true
+    }
+  },
+  "$defs": {
+    "candidate": {
+      "type": "object",
+      "additionalProperties": false,
+      "properties": {
+        "id": {
+          "type": "string",
+          "pattern": "^[A-Za-z0-9._:-]{1,128}$"
+        },
+        "url": {
+          "description": "http(s) URL of the image, fetched at once (platform links expire).",
+          "type": "string",
+          "maxLength": 4096
+        },
+        "base64": {
+          "description": "The image file, base64-encoded.",
+          "type": "string",
+          "contentEncoding": "base64"
+        },
+        "prompt": {
+          "type": "string",
+          "maxLength": 10000
+        }
+      },
+      "oneOf": [
+        {
+          "required": [
+            "url"
+          ],
+          "properties": {
+            "url": {
+              "type": "string"
+            }
+          }
+        },
+        {
+          "required": [
+            "base64"
+          ],
+          "properties": {
+            "base64": {
+              "type": "string"
+            }
+          }
+        }
+      ],
+      "description": "Exactly one of url and base64."
+    },
+    "policy": {
+      "type": "object",
+      "additionalProperties": false,
+      "required": [
+        "mode"
+      ],
+      "properties": {
+        "mode": {
+          "description": "filter: pass the candidates whose every thresholded head reaches its bar; rank: order them; best-of-n: pick the winner; reroll-if-none-pass: ask for a reroll when no candidate passes.",
+          "enum": [
+            "filter",
+            "rank",
+            "best-of-n",
+            "reroll-if-none-pass"
+          ]
+        },
+        "thresholds": {
+          "description": "Minimum score per head (filter, reroll-if-none-pass).",
+          "type": "object",
+          "minProperties": 1,
+          "additionalProperties": {
+            "type": "number"
+          }
+        },
+        "head": {
+          "description": "Head that ranks (rank, best-of-n); the bundle's first head by default.",
+          "type": "string"
+        }
+      }
+    }
+  }
+} as const;

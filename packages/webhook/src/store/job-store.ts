@@ -1,0 +1,54 @@
+import type { WebhookJob } from '../generated/webhook-job.js';
+import type { WebhookVerdict } from '../generated/webhook-verdict.js';
+
+export type JobState = 'queued' | 'scored' | 'delivered' | 'dead';
+
+export interface Delivery {
+  url: string;
+  /** Sent as `webhook-id` on every attempt, so the receiver can drop duplicates. */
+  webhookId: string;
+  attempts: number;
+  /** Epoch ms of the next attempt. */
+  nextAt: number;
+  lastError?: string;
+  deliveredAt?: number;
+}
+
+/** A job accepted in asynchronous mode, from acceptance to delivery of its verdict. */
+export interface JobRecord {
+  id: string;
+  route: string;
+  state: JobState;
+  /** The job as accepted; inline images are moved to blobs (`blobs[i]`) and their base64 dropped. */
+  job: WebhookJob;
+  /** Per candidate: the stored image's blob name, once it is here (inline at once, URLs when fetched). */
+  blobs: (string | null)[];
+  /** Per candidate: why its image could not be had (fetch refused or failed). */
+  fetchErrors: ({ code: string; message: string } | null)[];
+  verdict?: WebhookVerdict;
+  delivery: Delivery;
+  acceptedAt: number;
+  updatedAt: number;
+}
+
+/**
+ * Where accepted jobs and pending deliveries live. Every write is durable when its promise resolves,
+ * so a job is acknowledged only once it survives a crash. The single-machine implementation is a
+ * journal on local disk; a deployment that outgrows one machine puts an existing queue (BullMQ on
+ * Redis, or PostgreSQL) behind this same interface.
+ */
+export interface JobStore {
+  /** Stores a new job; false when a job with this id already exists. */
+  accept(record: JobRecord): Promise<boolean>;
+  /** Stores the new state of a job. */
+  update(record: JobRecord): Promise<void>;
+  get(id: string): JobRecord | undefined;
+  /** Jobs still to score or to deliver, oldest first. */
+  unfinished(): JobRecord[];
+  /** Stores image bytes; returns their name. */
+  putBlob(bytes: Uint8Array): Promise<string>;
+  readBlob(name: string): Promise<Buffer>;
+  /** Forgets the blobs of a finished job. */
+  dropBlobs(record: JobRecord): Promise<void>;
+  close(): Promise<void>;
+}
