@@ -137,6 +137,7 @@ export async function startService(o: ServiceOptions): Promise<Service> {
   const scoring = new Semaphore(limits.concurrency);
   const queue: string[] = [];
   let active = 0;
+  let hooksInFlight = 0;
   let closing = false;
   const delivering = new Set<string>();
   let deliveryTimer: NodeJS.Timeout | null = null;
@@ -279,7 +280,6 @@ export async function startService(o: ServiceOptions): Promise<Service> {
     const inline = job.candidates.map((cand, i) => (cand.base64 !== undefined ? decodeInline(cand.base64, cand.id ?? String(i), fetchCfg.max_bytes) : null));
 
     if (!job.callback_url) {
-      if (scoring.waiting >= limits.sync_waiting) throw new HttpError(429, 'BUSY', 'too many requests are waiting to be scored', { 'retry-after': '1' });
       const images = await Promise.all(job.candidates.map(async (cand, i) => {
         if (inline[i]) return inline[i];
         try {
@@ -337,7 +337,16 @@ export async function startService(o: ServiceOptions): Promise<Service> {
       const route = routes.get(path.slice('/hooks/'.length));
       if (!route) throw new HttpError(404, 'NOT_FOUND', 'no such route');
       if (req.method !== 'POST') throw new HttpError(405, 'METHOD_NOT_ALLOWED', 'hooks take POST', { allow: 'POST' });
-      return accept(route, req, res);
+      // Requests being read, verified or scored at once are bounded, and so is the memory their bodies hold.
+      if (hooksInFlight >= limits.concurrency + limits.sync_waiting) {
+        throw new HttpError(429, 'BUSY', 'too many requests in progress; retry later', { 'retry-after': '1' });
+      }
+      hooksInFlight++;
+      try {
+        return await accept(route, req, res);
+      } finally {
+        hooksInFlight--;
+      }
     }
     throw new HttpError(404, 'NOT_FOUND', `no route ${req.method} ${path}`);
   }

@@ -49,7 +49,7 @@ export interface WebhookConfig {
      */
     queue?: number;
     /**
-     * Synchronous requests waiting for a scoring slot, beyond which new ones get 429.
+     * Hook requests in progress beyond the scoring slots (concurrency); more get 429 with Retry-After.
      */
     sync_waiting?: number;
   };
@@ -243,7 +243,7 @@ export const webhookConfigSchema = {
           "default": 256
         },
         "sync_waiting": {
-          "description": "Synchronous requests waiting for a scoring slot, beyond which new ones get 429.",
+          "description": "Hook requests in progress beyond the scoring slots (concurrency); more get 429 with Retry-After.",
           "type": "integer",
           "minimum": 0,
           "default": 32
