@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
 import { compileSchema, createScorer, type Scorer } from '@clip-agiqa/core';
+import sharp from 'sharp';
 import {
   JournalStore, signedHeaders, startService, verifyStandardWebhook, webhookVerdictSchema, type Service, type WebhookConfig, type WebhookVerdict,
 } from '@clip-agiqa/webhook';
@@ -182,6 +183,22 @@ describe('webhook service', () => {
     assert.equal(state!.state, 'delivered');
     assert.equal(state!.delivery.attempts, 3);
     assert.equal((await post('jobs', job)).status, 409, 'a job id is accepted once');
+  });
+
+  it('splits a 2x2 grid into four candidates before best-of-4', async () => {
+    const tiles = await Promise.all(NAMES.map((n) => sharp(image(n)).resize(160, 160, { fit: 'fill' }).png().toBuffer()));
+    const grid = await sharp({ create: { width: 320, height: 320, channels: 3, background: '#000' } })
+      .composite(tiles.map((input, k) => ({ input, left: (k % 2) * 160, top: Math.floor(k / 2) * 160 }))).png().toBuffer();
+    const r = await post('jobs', { job_id: 'grid', candidates: [{ id: 'g', base64: grid.toString('base64'), grid: '2x2' }], policy: { mode: 'best-of-n' } });
+    assert.equal(r.status, 200, JSON.stringify(r.json));
+    const v = r.json as unknown as WebhookVerdict;
+    assert.deepEqual(v.candidates.map((c) => c.id), ['g-1', 'g-2', 'g-3', 'g-4']);
+    const quarters = await Promise.all([0, 1, 2, 3].map((k) => sharp(grid).extract({ left: (k % 2) * 160, top: Math.floor(k / 2) * 160, width: 160, height: 160 }).png().toBuffer()));
+    const direct = await scorer.score(quarters);
+    v.candidates.forEach((c, k) => {
+      const d = direct[k]!;
+      assert.ok('scores' in d && Math.abs(c.scores!.quality! - d.scores.quality!) < 1e-6, `${c.id}`);
+    });
   });
 
   it('maps Replicate predictions to jobs and ignores unfinished ones', async () => {

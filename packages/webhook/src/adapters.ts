@@ -29,11 +29,12 @@ export function adapt(route: Route, payload: unknown): Adapted {
   }
   if (!isObject(payload)) throw new HttpError(422, 'SCHEMA_VIOLATION', `a ${adapter} payload is a JSON object`);
   const callback = route.callback_url ? { callback_url: route.callback_url } : {};
+  const grid = route.split_grids ? { grid: '2x2' } : {};
   if (adapter === 'replicate') {
     if (payload.status !== 'succeeded') return { ignored: `prediction status ${String(payload.status)}` };
     const output = Array.isArray(payload.output) ? payload.output : [payload.output];
     const prompt = isObject(payload.input) && typeof payload.input.prompt === 'string' ? { prompt: payload.input.prompt } : {};
-    return { job: { job_id: payload.id, candidates: output.map((url, i) => ({ id: `${String(payload.id)}-${i}`, url, ...prompt })), policy: needPolicy(route), ...callback } };
+    return { job: { job_id: payload.id, candidates: output.map((url, i) => ({ id: `${String(payload.id)}-${i}`, url, ...prompt, ...grid })), policy: needPolicy(route), ...callback } };
   }
   if (payload.status !== 'OK') return { ignored: `fal status ${String(payload.status)}` };
   const result = isObject(payload.payload) ? payload.payload : {};
@@ -42,7 +43,7 @@ export function adapt(route: Route, payload: unknown): Adapted {
   return {
     job: {
       job_id: payload.request_id,
-      candidates: images.map((im, i) => ({ id: `${String(payload.request_id)}-${i}`, url: isObject(im) ? im.url : undefined, ...prompt })),
+      candidates: images.map((im, i) => ({ id: `${String(payload.request_id)}-${i}`, url: isObject(im) ? im.url : undefined, ...prompt, ...grid })),
       policy: needPolicy(route), ...callback,
     },
   };

@@ -16,7 +16,10 @@ import { parseAllowList } from './net/ip.js';
 import { safeFetch, type Resolver } from './net/safe-fetch.js';
 import { openApiDocument } from './openapi.js';
 import type { JobRecord, JobStore } from './store/job-store.js';
+import { expandGrids, type CandidateImage, type FailedImage } from './grid.js';
 import { makeVerdict } from './verdict.js';
+
+const isImage = <T>(im: T | FailedImage): im is T => Buffer.isBuffer(im) || (typeof im === 'object' && im !== null && 'data' in im);
 import { timingSafeEqual } from 'node:crypto';
 
 const validateJob = compileSchema<WebhookJob>(webhookJobSchema);
@@ -159,14 +162,15 @@ export async function startService(o: ServiceOptions): Promise<Service> {
     return r.body;
   }
 
-  async function score(job: WebhookJob, images: (Buffer | { code: string; message: string })[]): Promise<WebhookVerdict> {
-    const ids = job.candidates.map((cand, i) => cand.id ?? String(i));
-    const inputs = images.flatMap((im, i) => (Buffer.isBuffer(im) ? [{ id: ids[i]!, image: im }] : []));
+  async function score(job: WebhookJob, candidateImages: CandidateImage[]): Promise<WebhookVerdict> {
     const started = performance.now();
-    const scored = inputs.length ? await scoring.run(() => o.scorer.score(inputs)) : [];
+    const { ids, images } = await scoring.run(async () => {
+      const expanded = await expandGrids(job.candidates.map((cand, i) => cand.id ?? String(i)), candidateImages, job.candidates.map((cand) => cand.grid), o.scorer);
+      const inputs = expanded.images.flatMap((im, i) => (isImage(im) ? [{ id: expanded.ids[i]!, image: im }] : []));
+      return { ...expanded, scored: inputs.length ? await o.scorer.score(inputs) : [] };
+    }).then((r) => ({ ids: r.ids, images: r.images.map((im) => (isImage(im) ? r.scored.shift()! : { error: im })) }));
     metrics.observeScoring((performance.now() - started) / 1000);
-    let k = 0;
-    const outcomes: (ScoreOutcome | { error: { code: string; message: string } })[] = images.map((im) => (Buffer.isBuffer(im) ? scored[k++]! : { error: im }));
+    const outcomes: (ScoreOutcome | { error: { code: string; message: string } })[] = images;
     const verdict = makeVerdict(job, ids, outcomes, o.scorer.model);
     metrics.inc('clip_agiqa_verdicts_total', { type: verdict.type });
     return verdict;
@@ -177,7 +181,7 @@ export async function startService(o: ServiceOptions): Promise<Service> {
   async function processJob(id: string): Promise<void> {
     const rec = o.store.get(id);
     if (!rec || rec.state !== 'queued') return;
-    const images: (Buffer | { code: string; message: string })[] = [];
+    const images: CandidateImage[] = [];
     for (const [i, cand] of rec.job.candidates.entries()) {
       if (!rec.blobs[i] && !rec.fetchErrors[i] && cand.url) {
         try {

@@ -91,6 +91,10 @@ export interface Route {
    * Where verdicts of this route's jobs go when the payload names none.
    */
   callback_url?: string;
+  /**
+   * replicate, fal: every output image is a 2x2 grid of four candidates.
+   */
+  split_grids?: boolean;
 }
 /**
  * Policy of jobs whose payload has none (replicate, fal).
@@ -320,6 +324,11 @@ export const webhookConfigSchema = {
           "description": "Where verdicts of this route's jobs go when the payload names none.",
           "type": "string",
           "pattern": "^https?://"
+        },
+        "split_grids": {
+          "description": "replicate, fal: every output image is a 2x2 grid of four candidates.",
+          "type": "boolean",
+          "default": false
         }
       }
     }

@@ -14,6 +14,10 @@ export type Candidate = {
    */
   base64?: string;
   prompt?: string;
+  /**
+   * 2x2: the image is a Midjourney-style grid of four candidates, scored as <id>-1 ... <id>-4, row by row.
+   */
+  grid?: '2x2';
 } & Candidate1 & {
     id?: string;
     /**
@@ -25,6 +29,10 @@ export type Candidate = {
      */
     base64?: string;
     prompt?: string;
+    /**
+     * 2x2: the image is a Midjourney-style grid of four candidates, scored as <id>-1 ... <id>-4, row by row.
+     */
+    grid?: '2x2';
   } & Candidate1;
 export type Candidate1 =
   | {
@@ -147,6 +155,12 @@ export const webhookJobSchema = {
         "prompt": {
           "type": "string",
           "maxLength": 10000
+        },
+        "grid": {
+          "description": "2x2: the image is a Midjourney-style grid of four candidates, scored as <id>-1 ... <id>-4, row by row.",
+          "enum": [
+            "2x2"
+          ]
         }
       },
       "oneOf": [

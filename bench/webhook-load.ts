@@ -1,0 +1,78 @@
+// A bounded load test of `clip-agiqa serve` on loopback: a fixed number of requests at a fixed
+// concurrency, synchronous (verdict in the response) and then asynchronous (202 + callback), against
+// a server with small limits. Prints status counts, throughput, latency and the server's peak RSS, to
+// show it sheds load (429 / 503 with Retry-After) instead of growing memory.
+//   node --import tsx bench/webhook-load.ts [--requests N] [--concurrency C] [--model DIR]
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const { values } = parseArgs({ options: {
+  requests: { type: 'string', default: '2000' }, concurrency: { type: 'string', default: '200' }, model: { type: 'string' },
+} });
+const REQUESTS = Number(values.requests);
+const CONCURRENCY = Number(values.concurrency);
+const TOKEN = 'load-test-token-0123456789abcdef';
+const dir = mkdtempSync(join(tmpdir(), 'clip-agiqa-load-'));
+
+const receiver = createServer((req, res) => { req.resume(); req.on('end', () => setTimeout(() => res.end(), 200)); });
+await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+const callback = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/verdicts`;
+writeFileSync(join(dir, 'serve.json'), JSON.stringify({
+  port: 0, data_dir: join(dir, 'data'), ...(values.model ? { model: values.model } : {}),
+  routes: [{ path: 'hook', verifier: 'bearer', tokens: [TOKEN] }],
+  callback: { secret: `whsec_${Buffer.from('load test callback secret 0123456').toString('base64')}` },
+  fetch: { allow: ['127.0.0.0/8'] }, limits: { concurrency: 2, sync_waiting: 16, queue: 64 },
+}));
+const child = spawn(process.execPath, [join(ROOT, 'packages/cli/bin/clip-agiqa.js'), 'serve', '--config', join(dir, 'serve.json')], { stdio: ['ignore', 'pipe', 'ignore'] });
+const url = await new Promise<string>((resolve) => {
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => { out += d.toString(); const m = /listening on (\S+)/.exec(out); if (m) resolve(m[1]!); });
+});
+const rss = () => {
+  const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+  const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+  return { rssMb: kb('VmRSS') / 1024, peakMb: kb('VmHWM') / 1024 };
+};
+
+const images = ['landscape.jpg', 'portrait.jpg'].map((n) => readFileSync(join(ROOT, 'test/fixtures/images', n)).toString('base64'));
+async function phase(name: string, withCallback: boolean): Promise<void> {
+  const counts = new Map<number, number>();
+  const latencies: number[] = [];
+  let next = 0;
+  const started = performance.now();
+  const before = rss();
+  const worker = async () => {
+    while (next < REQUESTS) {
+      const i = next++;
+      const body = JSON.stringify({ job_id: `${name}-${i}`, candidates: images.map((b64) => ({ base64: b64 })), policy: { mode: 'best-of-n' },
+        ...(withCallback ? { callback_url: callback } : {}) });
+      const t0 = performance.now();
+      const r = await fetch(`${url}/hooks/hook`, { method: 'POST', body, headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` } });
+      await r.arrayBuffer();
+      counts.set(r.status, (counts.get(r.status) ?? 0) + 1);
+      if (r.status < 300) latencies.push(performance.now() - t0);
+    }
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  const seconds = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]?.toFixed(0) ?? '-';
+  const after = rss();
+  console.log(`${name}: ${REQUESTS} requests, ${CONCURRENCY} at a time, ${seconds.toFixed(1)} s (${(REQUESTS / seconds).toFixed(0)} req/s); ` +
+    `statuses ${[...counts].sort().map(([s, n]) => `${s}: ${n}`).join(', ')}; accepted latency p50 ${q(0.5)} ms, p99 ${q(0.99)} ms; ` +
+    `server RSS ${before.rssMb.toFixed(0)} -> ${after.rssMb.toFixed(0)} MB (peak ${after.peakMb.toFixed(0)} MB)`);
+}
+
+await phase('sync', false);
+await phase('async', true);
+child.kill('SIGTERM');
+await new Promise((r) => child.once('exit', r));
+receiver.close();
+rmSync(dir, { recursive: true, force: true });
