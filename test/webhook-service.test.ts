@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { compileSchema, createScorer, type Scorer } from '@clip-agiqa/core';
 import sharp from 'sharp';
 import {
-  JournalStore, signedHeaders, startService, verifyStandardWebhook, webhookVerdictSchema, type Service, type WebhookConfig, type WebhookVerdict,
+  ConfigError, JournalStore, loadConfig, signedHeaders, startService, verifyStandardWebhook, webhookVerdictSchema, type Service, type WebhookConfig, type WebhookVerdict,
 } from '@clip-agiqa/webhook';
 
 import { DEMO_MODEL_DIR, IMAGES, tempDir, writePngBomb } from './helpers.js';
@@ -237,6 +237,51 @@ describe('webhook service', () => {
       await Promise.all(results.map((r) => r.arrayBuffer()));
     } finally {
       await small.close();
+    }
+  });
+
+  it('answers 503 with Retry-After when the queue of accepted jobs is full', async () => {
+    const hang = createServer(() => undefined);
+    const hangUrl = await listen(hang);
+    const small = await startService({ scorer, store, log: () => undefined, config: {
+      port: 0, data_dir: join(t.dir, 'data'), routes: [{ path: 'token', verifier: 'bearer', tokens: [TOKEN] }], limits: { queue: 1 },
+      callback: { secret: CALLBACK_SECRET }, fetch: { allow: ['127.0.0.0/8'], timeout_ms: 500 } } });
+    try {
+      const job = (id: string) => JSON.stringify({ job_id: id, callback_url: `${receiverUrl}/q`, candidates: [{ url: `${hangUrl}/slow.png` }], policy: { mode: 'rank' } });
+      const send = (id: string) => fetch(`${small.url}/hooks/token`, { method: 'POST', body: job(id), headers: { authorization: `Bearer ${TOKEN}` } });
+      assert.equal((await send('queued-1')).status, 202);
+      const full = await send('queued-2');
+      assert.equal(full.status, 503);
+      assert.equal(full.headers.get('retry-after'), '5');
+      assert.match(await full.text(), /QUEUE_FULL/);
+    } finally {
+      await small.close();
+      hang.closeAllConnections();
+      hang.close();
+    }
+  });
+});
+
+describe('webhook configuration', () => {
+  it('merges file, environment and flags, and lists every problem of an invalid one', async () => {
+    using t = tempDir();
+    const file = join(t.dir, 'serve.json');
+    writeFileSync(file, JSON.stringify({ data_dir: 'data', port: 1, routes: [{ path: 'a', verifier: 'bearer', tokens: [TOKEN] }] }));
+    const config = await loadConfig(file, { host: '0.0.0.0' }, { CLIP_AGIQA_PORT: '9000', CLIP_AGIQA_CALLBACK_SECRET: CALLBACK_SECRET });
+    assert.equal(config.port, 9000);
+    assert.equal(config.host, '0.0.0.0');
+    assert.equal(config.callback?.secret, CALLBACK_SECRET);
+    writeFileSync(file, JSON.stringify({ data_dir: 'data', routes: [{ path: 'A', verifier: 'magic' }], limits: { queue: 0 } }));
+    await assert.rejects(loadConfig(file, {}, {}), (e: unknown) => e instanceof ConfigError && /routes\/0\/path/.test(e.message) && /verifier/.test(e.message) && /limits\/queue/.test(e.message));
+    writeFileSync(file, JSON.stringify({ data_dir: 'data', routes: [{ path: 'open', verifier: 'unsigned' }] }));
+    const unsigned = await loadConfig(file, {}, {});
+    const scorer = await createScorer({ model: DEMO_MODEL_DIR });
+    const store = await JournalStore.open(join(t.dir, 'data'));
+    try {
+      await assert.rejects(startService({ config: unsigned, scorer, store }), /allow_unsigned/);
+    } finally {
+      await store.close();
+      await scorer.close();
     }
   });
 });
