@@ -14,6 +14,8 @@ const targets = [
   { schema: 'score-record.schema.json', out: 'packages/core/src/generated/score-record.ts', constName: 'scoreRecordSchema' },
   { schema: 'webhook-job.schema.json', out: 'packages/webhook/src/generated/webhook-job.ts', constName: 'webhookJobSchema' },
   { schema: 'webhook-verdict.schema.json', out: 'packages/webhook/src/generated/webhook-verdict.ts', constName: 'webhookVerdictSchema' },
+  { schema: 'bridge-client-message.schema.json', out: 'packages/comfyui/src/generated/bridge-client-message.ts', constName: 'bridgeClientMessageSchema' },
+  { schema: 'bridge-server-message.schema.json', out: 'packages/comfyui/src/generated/bridge-server-message.ts', constName: 'bridgeServerMessageSchema' },
   { schema: 'webhook-config.schema.json', out: 'packages/webhook/src/generated/webhook-config.ts', constName: 'webhookConfigSchema' },
 ];
 

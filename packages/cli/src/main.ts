@@ -4,6 +4,7 @@ import { isClipAgiqaError } from '@clip-agiqa/core';
 import { DatasetError, ProtocolError } from '@clip-agiqa/train';
 import { ConfigError } from '@clip-agiqa/webhook';
 
+import { bridgeCommand, BRIDGE_USAGE } from './commands/bridge.js';
 import { infoCommand, INFO_USAGE } from './commands/info.js';
 import { scoreCommand, SCORE_USAGE } from './commands/score.js';
 import { serveCommand, SERVE_USAGE } from './commands/serve.js';
@@ -20,6 +21,7 @@ Commands:
   eval             evaluate a bundle's head on a dataset
   embed            fill the embedding cache for a dataset
   serve            run the webhook service (filter, rank, best-of-N, reroll)
+  bridge           run the websocket bridge for the ComfyUI node pack
 
 Run clip-agiqa <command> --help for its options.
 
@@ -33,7 +35,9 @@ ${EVAL_USAGE}
 
 ${EMBED_USAGE}
 
-${SERVE_USAGE}`;
+${SERVE_USAGE}
+
+${BRIDGE_USAGE}`;
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -57,6 +61,8 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
         return await embedCommand(rest, io);
       case 'serve':
         return await serveCommand(rest, io);
+      case 'bridge':
+        return await bridgeCommand(rest, io);
       case '--version':
       case '-v':
         io.stdout.write(`${version()}\n`);

@@ -1,0 +1,202 @@
+// Generated from schemas/bridge-client-message.schema.json by scripts/gen-schemas.mjs: do not edit.
+
+/**
+ * Text frames a client (e.g. the ComfyUI node pack) sends to clip-agiqa bridge, protocol 1. After a score message come its images, one binary frame each: uint32 BE length of the request id, the id (UTF-8), uint32 BE image index, then the image (PNG/JPEG/WebP file bytes, or raw RGB bytes row by row).
+ */
+export type BridgeClientMessage = BridgeHello | BridgeScoreRequest;
+
+export interface BridgeHello {
+  type: 'hello';
+  protocol: 1;
+  /**
+   * The bridge's shared token, when it has one.
+   */
+  token?: string;
+  /**
+   * Who is calling, for logs (e.g. comfyui-node/0.1.0 on host X).
+   */
+  client: string;
+}
+export interface BridgeScoreRequest {
+  type: 'score';
+  /**
+   * The client's request id, echoed in the reply and in the request's binary frames.
+   */
+  id: string;
+  policy: BridgePolicy;
+  /**
+   * @minItems 1
+   * @maxItems 256
+   */
+  images: [BridgeImageSpec, ...BridgeImageSpec[]];
+}
+export interface BridgePolicy {
+  /**
+   * score: scores only; gate: which images reach the threshold; best-of: the k best.
+   */
+  mode: 'score' | 'gate' | 'best-of';
+  /**
+   * The head that decides (the model's first by default).
+   */
+  head?: string;
+  /**
+   * gate: the bar, in the head's MOS scale or as a percentile (0-100) of this batch's scores.
+   */
+  threshold?: number;
+  threshold_kind?: 'absolute' | 'percentile';
+  /**
+   * best-of: how many to keep.
+   */
+  k?: number;
+}
+export interface BridgeImageSpec {
+  /**
+   * encoded: PNG, JPEG or WebP file bytes (sniffed); rgb: width*height*3 raw bytes.
+   */
+  format: 'encoded' | 'rgb';
+  width?: number;
+  height?: number;
+}
+
+export const bridgeClientMessageSchema = {
+  "$schema": "https://json-schema.org/draft/2020-12/schema",
+  "$id": "https://clip-agiqa.dev/schemas/bridge-client-message.schema.json",
+  "title": "BridgeClientMessage",
+  "description": "Text frames a client (e.g. the ComfyUI node pack) sends to clip-agiqa bridge, protocol 1. After a score message come its images, one binary frame each: uint32 BE length of the request id, the id (UTF-8), uint32 BE image index, then the image (PNG/JPEG/WebP file bytes, or raw RGB bytes row by row).",
+  "oneOf": [
+    {
+      "$ref": "#/$defs/hello"
+    },
+    {
+      "$ref": "#/$defs/score"
+    }
+  ],
+  "$defs": {
+    "hello": {
+      "title": "BridgeHello",
+      "type": "object",
+      "additionalProperties": false,
+      "required": [
+        "type",
+        "protocol",
+        "client"
+      ],
+      "properties": {
+        "type": {
+          "const": "hello"
+        },
+        "protocol": {
+          "const": 1
+        },
+        "token": {
+          "description": "The bridge's shared token, when it has one.",
+          "type": "string",
+          "maxLength": 512
+        },
+        "client": {
+          "description": "Who is calling, for logs (e.g. comfyui-node/0.1.0 on host X).",
+          "type": "string",
+          "minLength": 1,
+          "maxLength": 200
+        }
+      }
+    },
+    "score": {
+      "title": "BridgeScoreRequest",
+      "type": "object",
+      "additionalProperties": false,
+      "required": [
+        "type",
+        "id",
+        "policy",
+        "images"
+      ],
+      "properties": {
+        "type": {
+          "const": "score"
+        },
+        "id": {
+          "description": "The client's request id, echoed in the reply and in the request's binary frames.",
+          "type": "string",
+          "pattern": "^[A-Za-z0-9._:-]{1,128}$"
+        },
+        "policy": {
+          "$ref": "#/$defs/policy"
+        },
+        "images": {
+          "type": "array",
+          "minItems": 1,
+          "maxItems": 256,
+          "items": {
+            "$ref": "#/$defs/image"
+          }
+        }
+      }
+    },
+    "image": {
+      "title": "BridgeImageSpec",
+      "type": "object",
+      "additionalProperties": false,
+      "required": [
+        "format"
+      ],
+      "properties": {
+        "format": {
+          "description": "encoded: PNG, JPEG or WebP file bytes (sniffed); rgb: width*height*3 raw bytes.",
+          "enum": [
+            "encoded",
+            "rgb"
+          ]
+        },
+        "width": {
+          "type": "integer",
+          "minimum": 1,
+          "maximum": 16384
+        },
+        "height": {
+          "type": "integer",
+          "minimum": 1,
+          "maximum": 16384
+        }
+      }
+    },
+    "policy": {
+      "title": "BridgePolicy",
+      "type": "object",
+      "additionalProperties": false,
+      "required": [
+        "mode"
+      ],
+      "properties": {
+        "mode": {
+          "description": "score: scores only; gate: which images reach the threshold; best-of: the k best.",
+          "enum": [
+            "score",
+            "gate",
+            "best-of"
+          ]
+        },
+        "head": {
+          "description": "The head that decides (the model's first by default).",
+          "type": "string"
+        },
+        "threshold": {
+          "description": "gate: the bar, in the head's MOS scale or as a percentile (0-100) of this batch's scores.",
+          "type": "number"
+        },
+        "threshold_kind": {
+          "enum": [
+            "absolute",
+            "percentile"
+          ],
+          "default": "absolute"
+        },
+        "k": {
+          "description": "best-of: how many to keep.",
+          "type": "integer",
+          "minimum": 1
+        }
+      }
+    }
+  }
+} as const;

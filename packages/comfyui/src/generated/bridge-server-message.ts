@@ -1,0 +1,336 @@
+// Generated from schemas/bridge-server-message.schema.json by scripts/gen-schemas.mjs: do not edit.
+
+/**
+ * Text frames clip-agiqa bridge sends, protocol 1.
+ */
+export type BridgeServerMessage = BridgeWelcome | BridgeResult | BridgeBusy | BridgeErrorMessage;
+
+export interface BridgeWelcome {
+  type: 'welcome';
+  protocol: 1;
+  server: string;
+  model: {
+    name: string;
+    untrained: boolean;
+    heads: {
+      name: string;
+      /**
+       * @minItems 2
+       * @maxItems 2
+       */
+      score_range: [number, number];
+      higher_is_better: boolean;
+    }[];
+  };
+  limits: {
+    max_images: number;
+    max_image_bytes: number;
+  };
+}
+export interface BridgeResult {
+  type: 'result';
+  id: string;
+  /**
+   * One entry per image, in request order.
+   */
+  scores: {
+    index: number;
+    scores?: {
+      [k: string]: number | undefined;
+    };
+    error?: BridgeErrorBody;
+  }[];
+  decision: {
+    head: string;
+    /**
+     * Indices of the scored images, best first.
+     */
+    order: number[];
+    /**
+     * gate: indices that reach the threshold, in request order; best-of: the k best, best first; score: every scored index.
+     */
+    passed: number[];
+    /**
+     * The other indices (failed images included), in request order.
+     */
+    rejected: number[];
+    /**
+     * gate: the bar applied, in the head's scale (a percentile resolved on this batch).
+     */
+    threshold?: number;
+  };
+}
+export interface BridgeErrorBody {
+  code: string;
+  message: string;
+}
+export interface BridgeBusy {
+  type: 'busy';
+  id: string;
+  retry_after_ms: number;
+}
+export interface BridgeErrorMessage {
+  type: 'error';
+  /**
+   * The request it concerns, when there is one.
+   */
+  id?: string;
+  code: string;
+  message: string;
+}
+
+export const bridgeServerMessageSchema = {
+  "$schema": "https://json-schema.org/draft/2020-12/schema",
+  "$id": "https://clip-agiqa.dev/schemas/bridge-server-message.schema.json",
+  "title": "BridgeServerMessage",
+  "description": "Text frames clip-agiqa bridge sends, protocol 1.",
+  "oneOf": [
+    {
+      "$ref": "#/$defs/welcome"
+    },
+    {
+      "$ref": "#/$defs/result"
+    },
+    {
+      "$ref": "#/$defs/busy"
+    },
+    {
+      "$ref": "#/$defs/error"
+    }
+  ],
+  "$defs": {
+    "welcome": {
+      "title": "BridgeWelcome",
+      "type": "object",
+      "additionalProperties": false,
+      "required": [
+        "type",
+        "protocol",
+        "server",
+        "model",
+        "limits"
+      ],
+      "properties": {
+        "type": {
+          "const": "welcome"
+        },
+        "protocol": {
+          "const": 1
+        },
+        "server": {
+          "type": "string"
+        },
+        "model": {
+          "type": "object",
+          "additionalProperties": false,
+          "required": [
+            "name",
+            "untrained",
+            "heads"
+          ],
+          "properties": {
+            "name": {
+              "type": "string"
+            },
+            "untrained": {
+              "type": "boolean"
+            },
+            "heads": {
+              "type": "array",
+              "items": {
+                "type": "object",
+                "additionalProperties": false,
+                "required": [
+                  "name",
+                  "score_range",
+                  "higher_is_better"
+                ],
+                "properties": {
+                  "name": {
+                    "type": "string"
+                  },
+                  "score_range": {
+                    "type": "array",
+                    "items": {
+                      "type": "number"
+                    },
+                    "minItems": 2,
+                    "maxItems": 2
+                  },
+                  "higher_is_better": {
+                    "type": "boolean"
+                  }
+                }
+              }
+            }
+          }
+        },
+        "limits": {
+          "type": "object",
+          "additionalProperties": false,
+          "required": [
+            "max_images",
+            "max_image_bytes"
+          ],
+          "properties": {
+            "max_images": {
+              "type": "integer"
+            },
+            "max_image_bytes": {
+              "type": "integer"
+            }
+          }
+        }
+      }
+    },
+    "result": {
+      "title": "BridgeResult",
+      "type": "object",
+      "additionalProperties": false,
+      "required": [
+        "type",
+        "id",
+        "scores",
+        "decision"
+      ],
+      "properties": {
+        "type": {
+          "const": "result"
+        },
+        "id": {
+          "type": "string"
+        },
+        "scores": {
+          "description": "One entry per image, in request order.",
+          "type": "array",
+          "items": {
+            "type": "object",
+            "additionalProperties": false,
+            "required": [
+              "index"
+            ],
+            "properties": {
+              "index": {
+                "type": "integer",
+                "minimum": 0
+              },
+              "scores": {
+                "type": "object",
+                "additionalProperties": {
+                  "type": "number"
+                }
+              },
+              "error": {
+                "$ref": "#/$defs/errorBody"
+              }
+            }
+          }
+        },
+        "decision": {
+          "type": "object",
+          "additionalProperties": false,
+          "required": [
+            "head",
+            "order",
+            "passed",
+            "rejected"
+          ],
+          "properties": {
+            "head": {
+              "type": "string"
+            },
+            "order": {
+              "description": "Indices of the scored images, best first.",
+              "type": "array",
+              "items": {
+                "type": "integer"
+              }
+            },
+            "passed": {
+              "description": "gate: indices that reach the threshold, in request order; best-of: the k best, best first; score: every scored index.",
+              "type": "array",
+              "items": {
+                "type": "integer"
+              }
+            },
+            "rejected": {
+              "description": "The other indices (failed images included), in request order.",
+              "type": "array",
+              "items": {
+                "type": "integer"
+              }
+            },
+            "threshold": {
+              "description": "gate: the bar applied, in the head's scale (a percentile resolved on this batch).",
+              "type": "number"
+            }
+          }
+        }
+      }
+    },
+    "busy": {
+      "title": "BridgeBusy",
+      "type": "object",
+      "additionalProperties": false,
+      "required": [
+        "type",
+        "id",
+        "retry_after_ms"
+      ],
+      "properties": {
+        "type": {
+          "const": "busy"
+        },
+        "id": {
+          "type": "string"
+        },
+        "retry_after_ms": {
+          "type": "integer",
+          "minimum": 0
+        }
+      }
+    },
+    "error": {
+      "title": "BridgeErrorMessage",
+      "type": "object",
+      "additionalProperties": false,
+      "required": [
+        "type",
+        "code",
+        "message"
+      ],
+      "properties": {
+        "type": {
+          "const": "error"
+        },
+        "id": {
+          "description": "The request it concerns, when there is one.",
+          "type": "string"
+        },
+        "code": {
+          "type": "string"
+        },
+        "message": {
+          "type": "string"
+        }
+      }
+    },
+    "errorBody": {
+      "title": "BridgeErrorBody",
+      "type": "object",
+      "additionalProperties": false,
+      "required": [
+        "code",
+        "message"
+      ],
+      "properties": {
+        "code": {
+          "type": "string"
+        },
+        "message": {
+          "type": "string"
+        }
+      }
+    }
+  }
+} as const;
