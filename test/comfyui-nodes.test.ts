@@ -42,7 +42,7 @@ describe('ComfyUI node pack', { skip: missing ?? false }, () => {
         CLIP_AGIQA_BRIDGE_URL: bridge.url, CLIP_AGIQA_BRIDGE_TOKEN: 'node-pack-token', TEST_IMAGES: JSON.stringify(cases),
       });
       assert.equal(r.status, 0, r.output);
-      assert.match(r.output, /Ran 11 tests/);
+      assert.match(r.output, /Ran 12 tests/);
     } finally {
       await bridge.close();
       await scorer.close();

@@ -110,6 +110,17 @@ class NodePackTest(unittest.TestCase):
         self.assertIs(blocked[3], sentinel)
         self.assertEqual(blocked[1].shape[0], len(CASES), "the rejected branch still runs")
 
+    def test_an_empty_rejected_branch_is_blocked(self):
+        sentinel = object()
+        original = nodes._execution_blocker
+        nodes._execution_blocker = lambda: sentinel
+        try:
+            out = run(nodes.CLIPAGIQAQualityGate().run(self.images, min(self.expected) - 1, "absolute", "block"))["result"]
+        finally:
+            nodes._execution_blocker = original
+        self.assertEqual(out[0].shape[0], len(CASES))
+        self.assertIs(out[1], sentinel)
+
     def test_best_of_n_in_score_order(self):
         latent, mask = markers(len(CASES))
         best, scores, best_latent, best_mask = run(nodes.CLIPAGIQABestOfN().run(self.images, 3, latent=latent, mask=mask))["result"]

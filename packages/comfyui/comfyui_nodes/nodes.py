@@ -100,11 +100,14 @@ class CLIPAGIQAQualityGate(_BridgeNode):
         if not passed and when_none_pass == "error":
             raise RuntimeError(f"CLIP-AGIQA Quality Gate: none of {batch} images reached {decision.get('threshold', threshold):.3f} on {decision['head']} "
                                f"(best {max((s for s in scores if not math.isnan(s)), default=float('nan')):.3f})")
+        # An empty IMAGE batch breaks most downstream nodes (SaveImage, PreviewImage index image 0), so a
+        # branch with nothing in it is blocked; only when_none_pass="empty" hands an empty batch on.
+        rejected_images = logic.select_images(images, rejected) if rejected else _execution_blocker()
         if not passed and when_none_pass == "block":
             blocked = _execution_blocker()
-            out = (blocked, logic.select_images(images, rejected), scores, blocked, blocked)
+            out = (blocked, rejected_images, scores, blocked, blocked)
         else:
-            out = (logic.select_images(images, passed), logic.select_images(images, rejected), scores,
+            out = (logic.select_images(images, passed), rejected_images, scores,
                    logic.select_latent(latent, passed, batch), logic.select_mask(mask, passed, batch))
         return {"ui": {"text": [text]}, "result": out}
 
