@@ -1,0 +1,128 @@
+import { randomInt } from 'node:crypto';
+
+import type { ComfyClient, ComfyImage, PromptRun, Workflow } from './client.js';
+
+/** The input of a node that plays the seed's role, e.g. KSampler.seed, or EmptyImage.color in a weight-free test. */
+export interface SeedTarget {
+  node: string;
+  input: string;
+}
+
+/** The seed inputs of a workflow: every integer input named seed or noise_seed. */
+export function findSeedTargets(workflow: Workflow): SeedTarget[] {
+  return Object.entries(workflow).flatMap(([node, n]) => Object.entries(n.inputs)
+    .filter(([name, value]) => (name === 'seed' || name === 'noise_seed') && typeof value === 'number').map(([input]) => ({ node, input })));
+}
+
+/** `"3"` (its seed or noise_seed input) or `"3.color"` -> a target, checked against the workflow. */
+export function parseSeedTarget(spec: string | SeedTarget, workflow: Workflow): SeedTarget {
+  const target = typeof spec === 'string' ? { node: spec.split('.')[0]!, input: spec.split('.')[1] ?? '' } : spec;
+  const node = workflow[target.node];
+  if (!node) throw new RangeError(`the workflow has no node ${target.node}`);
+  const input = target.input || (['seed', 'noise_seed'].find((k) => k in node.inputs) ?? '');
+  if (!(input in node.inputs)) throw new RangeError(`node ${target.node} (${node.class_type}) has no input ${target.input || 'seed/noise_seed'}`);
+  return { node: target.node, input };
+}
+
+export function withSeed(workflow: Workflow, targets: SeedTarget[], seed: number): Workflow {
+  const copy = structuredClone(workflow);
+  for (const t of targets) copy[t.node]!.inputs[t.input] = seed;
+  return copy;
+}
+
+/** Somewhere to run prompts: one ComfyUI, or a pool of them. */
+export interface PromptRunner {
+  run(workflow: Workflow): Promise<PromptRun>;
+}
+
+/** Several ComfyUI servers: each prompt goes to the least busy (by /queue), ties in turn. */
+export class ComfyPool implements PromptRunner {
+  private turn = 0;
+
+  constructor(readonly clients: ComfyClient[]) {
+    if (clients.length === 0) throw new RangeError('a pool needs at least one ComfyUI');
+  }
+
+  async pick(): Promise<ComfyClient> {
+    const loads = await Promise.all(this.clients.map((c) => c.load().catch(() => Infinity)));
+    const least = Math.min(...loads);
+    if (least === Infinity) throw new Error('no ComfyUI of the pool answers');
+    const candidates = this.clients.filter((_, i) => loads[i] === least);
+    return candidates[this.turn++ % candidates.length]!;
+  }
+
+  async run(workflow: Workflow): Promise<PromptRun> {
+    return (await this.pick()).run(workflow);
+  }
+}
+
+/** Scores images (encoded bytes) with one head; NaN for an image that cannot be scored. */
+export type ImageScorer = (images: Buffer[]) => Promise<number[]>;
+
+export interface Candidate {
+  seed: number;
+  promptId: string;
+  image: ComfyImage;
+  score: number;
+}
+
+export interface GenerationOptions {
+  runner: PromptRunner;
+  workflow: Workflow;
+  /** Seed inputs to vary ("3", "3.noise_seed", or targets); default: every seed/noise_seed input. */
+  seedNodes?: (string | SeedTarget)[];
+  score: ImageScorer;
+  /** Only images from these nodes are candidates (default: every image the prompt produced). */
+  outputNodes?: string[];
+  /** Largest seed to draw (default 2^32 - 1; e.g. 0xFFFFFF for a colour input). */
+  maxSeed?: number;
+  /** Seeds to use instead of random ones, in order. */
+  seeds?: number[];
+  onAttempt?: (attempt: { index: number; seed: number; best: Candidate | null; candidates: Candidate[] }) => void;
+}
+
+function targetsOf(o: GenerationOptions): SeedTarget[] {
+  const targets = o.seedNodes?.length ? o.seedNodes.map((s) => parseSeedTarget(s, o.workflow)) : findSeedTargets(o.workflow);
+  if (targets.length === 0) throw new RangeError('the workflow has no seed input: name one with seedNodes (node or node.input)');
+  return targets;
+}
+
+async function attempt(o: GenerationOptions, targets: SeedTarget[], index: number): Promise<Candidate[]> {
+  const seed = o.seeds?.[index] ?? randomInt(0, Math.min(o.maxSeed ?? 2 ** 32 - 1, 2 ** 48 - 1) + 1);
+  const run = await o.runner.run(withSeed(o.workflow, targets, seed));
+  const images = run.images.filter((im) => !o.outputNodes || (im.nodeId !== null && o.outputNodes.includes(im.nodeId)));
+  const scores = images.length ? await o.score(images.map((im) => im.bytes)) : [];
+  const candidates = images.map((image, k) => ({ seed, promptId: run.promptId, image, score: scores[k]! }));
+  o.onAttempt?.({ index, seed, best: rank(candidates)[0] ?? null, candidates });
+  return candidates;
+}
+
+const rank = (cs: Candidate[]) => cs.filter((c) => !Number.isNaN(c.score)).sort((a, b) => b.score - a.score);
+
+/** Runs n variations (fresh seeds) at once, scores every image, returns the winner and all, best first. */
+export async function bestOfN(o: GenerationOptions & { n: number }): Promise<{ winner: Candidate | null; ranked: Candidate[]; unscored: Candidate[] }> {
+  if (!Number.isInteger(o.n) || o.n < 1) throw new RangeError('n must be a positive integer');
+  const targets = targetsOf(o);
+  const all = (await Promise.all(Array.from({ length: o.n }, (_, i) => attempt(o, targets, i)))).flat();
+  const ranked = rank(all);
+  return { winner: ranked[0] ?? null, ranked, unscored: all.filter((c) => Number.isNaN(c.score)) };
+}
+
+/**
+ * Regenerates with fresh seeds until an image reaches the threshold or maxAttempts runs are spent;
+ * returns the first passing image, or else the best of all attempts, and every attempt.
+ */
+export async function rerollUntil(o: GenerationOptions & { threshold: number; maxAttempts: number }): Promise<{ passed: boolean; best: Candidate | null; attempts: { seed: number; candidates: Candidate[] }[] }> {
+  if (!Number.isInteger(o.maxAttempts) || o.maxAttempts < 1) throw new RangeError('maxAttempts must be a positive integer');
+  const targets = targetsOf(o);
+  const attempts: { seed: number; candidates: Candidate[] }[] = [];
+  let best: Candidate | null = null;
+  for (let i = 0; i < o.maxAttempts; i++) {
+    const candidates = await attempt(o, targets, i);
+    attempts.push({ seed: candidates[0]?.seed ?? NaN, candidates });
+    const top = rank(candidates)[0];
+    if (top && (!best || top.score > best.score)) best = top;
+    if (top && top.score >= o.threshold) return { passed: true, best: top, attempts };
+  }
+  return { passed: false, best, attempts };
+}

@@ -1,0 +1,169 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+
+import {
+  bestOfN, ComfyClient, ComfyExecutionError, ComfyPool, ComfyValidationError, comfyImageFrame, parseComfyFrame, rerollUntil, type ComfyEvent, type ImageScorer,
+  type Workflow,
+} from '@clip-agiqa/comfyui';
+import { createScorer, type Scorer } from '@clip-agiqa/core';
+
+import { ComfySimulator } from './comfyui-simulator.js';
+
+const colourWorkflow = (output = 'SaveImageWebsocket'): Workflow => ({
+  1: { class_type: 'EmptyImage', inputs: { width: 64, height: 48, batch_size: 1, color: 0 } },
+  2: { class_type: 'ImageInvert', inputs: { image: ['1', 0] } },
+  3: output === 'SaveImage' ? { class_type: 'SaveImage', inputs: { images: ['2', 0], filename_prefix: 'runs/candidate' } }
+    : { class_type: output, inputs: { images: ['2', 0] } },
+});
+const SEEDS = [0x102030, 0xff8000, 0x00ff00, 0x123456, 0xabcdef, 0x808080, 0xfedcba, 0x0000ff];
+
+describe('ComfyUI workflow runner (against the protocol simulator)', () => {
+  let scorer: Scorer;
+  let score: ImageScorer;
+  let sim: ComfySimulator;
+  const clients: ComfyClient[] = [];
+  const client = (url: string, o: ConstructorParameters<typeof ComfyClient>[1] = {}) => {
+    const c = new ComfyClient(url, { reconnect: { baseMs: 50, capMs: 200 }, ...o });
+    clients.push(c);
+    return c;
+  };
+  before(async () => {
+    scorer = await createScorer({ model: '' + (await import('@clip-agiqa/core')).DEMO_MODEL_DIR });
+    score = async (images) => (await scorer.score(images)).map((o) => ('scores' in o ? o.scores.quality! : NaN));
+    sim = await ComfySimulator.start();
+  });
+  after(async () => {
+    await Promise.all(clients.map((c) => c.close()));
+    await sim.stop();
+    await scorer.close();
+  });
+
+  it('best-of-8 returns the true best by score, every candidate ranked, from websocket image frames', async () => {
+    const events: string[] = [];
+    const c = client(sim.url, { onEvent: (e: ComfyEvent) => void events.push(e.type) });
+    const result = await bestOfN({ runner: c, workflow: colourWorkflow(), n: 8, seedNodes: ['1.color'], seeds: SEEDS, score });
+    assert.equal(result.ranked.length, 8);
+    assert.deepEqual(new Set(result.ranked.map((r) => r.seed)), new Set(SEEDS));
+    const independent = await score(result.ranked.map((r) => r.image.bytes));
+    result.ranked.forEach((r, i) => assert.equal(r.score, independent[i]));
+    for (let i = 1; i < 8; i++) assert.ok(result.ranked[i - 1]!.score >= result.ranked[i]!.score);
+    assert.equal(result.winner, result.ranked[0]);
+    assert.equal(result.winner!.image.nodeId, '3', 'images are attributed to their node from the frame metadata');
+    for (const type of ['status', 'execution_start', 'execution_cached', 'executing', 'progress', 'execution_success']) assert.ok(events.includes(type), type);
+  });
+
+  it('reroll stops at the first passing attempt and never exceeds maxAttempts', async () => {
+    const c = client(sim.url);
+    const scores = (await bestOfN({ runner: c, workflow: colourWorkflow(), n: 4, seedNodes: ['1.color'], seeds: SEEDS.slice(0, 4), score }))
+      .ranked.reduce((m, r) => m.set(r.seed, r.score), new Map<number, number>());
+    // Seeds in an order whose first score reaching the bar is the third: the two worst, the best, the other.
+    const byScore = SEEDS.slice(0, 4).sort((a, b) => scores.get(a)! - scores.get(b)!);
+    assert.ok(new Set(scores.values()).size === 4, 'distinct scores');
+    const order = [byScore[0]!, byScore[1]!, byScore[3]!, byScore[2]!];
+    const r = await rerollUntil({ runner: c, workflow: colourWorkflow(), seedNodes: ['1.color'], seeds: order, score, threshold: scores.get(byScore[3]!)!, maxAttempts: 4 });
+    assert.equal(r.passed, true);
+    assert.equal(r.attempts.length, 3);
+    assert.equal(r.best!.seed, byScore[3]);
+    const never = await rerollUntil({ runner: c, workflow: colourWorkflow(), seedNodes: ['1.color'], seeds: SEEDS, score, threshold: 1e9, maxAttempts: 3 });
+    assert.equal(never.passed, false);
+    assert.equal(never.attempts.length, 3);
+    assert.equal(never.best!.score, Math.max(...never.attempts.map((a) => a.candidates[0]!.score)), 'keeps the best attempt');
+  });
+
+  it('collects SaveImage outputs through /history and /view', async () => {
+    const run = await client(sim.url).run(colourWorkflow('SaveImage'));
+    assert.equal(run.images.length, 1);
+    assert.equal(run.images[0]!.file?.subfolder, 'runs');
+    assert.equal(run.images[0]!.bytes.subarray(1, 4).toString(), 'PNG');
+    assert.deepEqual(Object.keys(run.outputs), ['3']);
+  });
+
+  it('reports validation errors with node errors, and execution errors with the node and message', async () => {
+    const c = client(sim.url);
+    const broken = colourWorkflow();
+    delete broken['1']!.inputs.width;
+    await assert.rejects(c.run(broken), (e: unknown) => e instanceof ComfyValidationError
+      && Object.keys(e.nodeErrors).includes('1') && /Required input is missing/.test(e.message));
+    await assert.rejects(c.run({ ...colourWorkflow(), 9: { class_type: 'NoSuchNode', inputs: {} } }), /NoSuchNode does not exist/);
+    await assert.rejects(c.run({ 1: { class_type: 'EmptyImage', inputs: { width: 8, height: 8, batch_size: 1, color: 0 } } }), /has no outputs/i);
+    await c.uploadImage(Buffer.from('this is text, not a PNG'), 'broken.png');
+    await assert.rejects(c.run({ 1: { class_type: 'LoadImage', inputs: { image: 'broken.png' } }, 2: { class_type: 'SaveImageWebsocket', inputs: { images: ['1', 0] } } }),
+      (e: unknown) => e instanceof ComfyExecutionError && e.nodeId === '1' && e.nodeType === 'LoadImage' && /UnidentifiedImageError/.test(e.message));
+  });
+
+  it('interrupts a running prompt', async () => {
+    const slow = await ComfySimulator.start({ nodeDelayMs: 200 });
+    try {
+      const c = client(slow.url);
+      const running = c.run(colourWorkflow());
+      await new Promise((r) => setTimeout(r, 100));
+      await c.interrupt();
+      await assert.rejects(running, (e: unknown) => e instanceof ComfyExecutionError && e.interrupted);
+    } finally {
+      await slow.stop();
+    }
+  });
+
+  it('survives a server restart mid-run: reconnects, re-syncs with /history and queues the lost prompt again', async () => {
+    const flaky = await ComfySimulator.start({ nodeDelayMs: 150 });
+    try {
+      const c = client(flaky.url);
+      const running = c.run(colourWorkflow());
+      await new Promise((r) => setTimeout(r, 200));
+      await flaky.restart(); // a real restart loses the queue and the history
+      const run = await running;
+      assert.equal(run.resubmitted, 1);
+      assert.equal(run.images.length, 1);
+    } finally {
+      await flaky.stop();
+    }
+  });
+
+  it('detects a dead connection itself (ComfyUI sends no heartbeat) and finishes the run from /history', async () => {
+    const hung = await ComfySimulator.start({ nodeDelayMs: 100 });
+    try {
+      const c = client(hung.url, { heartbeatMs: 100 });
+      const running = c.run(colourWorkflow('SaveImage'));
+      await new Promise((r) => setTimeout(r, 50));
+      hung.freezeSockets();
+      const run = await running;
+      assert.equal(run.images.length, 1, 'the image came from /history + /view after the reconnect');
+    } finally {
+      await hung.stop();
+    }
+  });
+
+  it('reads type-1 frames from servers without preview metadata, and text frames', async () => {
+    const old = await ComfySimulator.start({ noFeatureFlags: true });
+    try {
+      const run = await client(old.url).run(colourWorkflow());
+      assert.equal(run.images.length, 1);
+      assert.equal(run.images[0]!.nodeId, '3', 'attributed to the node executing at the time');
+    } finally {
+      await old.stop();
+    }
+    const text = Buffer.concat([Buffer.from([0, 0, 0, 3, 0, 0, 0, 1]), Buffer.from('7width: 64')]);
+    assert.deepEqual(parseComfyFrame(text), { kind: 'text', nodeId: '7', text: 'width: 64' });
+    const jpeg = parseComfyFrame(comfyImageFrame(Buffer.from([0xff, 0xd8, 0xff]), 'image/jpeg'));
+    assert.equal(jpeg?.kind === 'image' && jpeg.mime, 'image/jpeg');
+    assert.equal(parseComfyFrame(Buffer.from([0, 0, 0, 9, 0, 0, 0, 0])), null);
+  });
+
+  it('dispatches to the least busy server of a pool', async () => {
+    const busy = await ComfySimulator.start({ nodeDelayMs: 300 });
+    const idle = await ComfySimulator.start();
+    try {
+      const busyClient = client(busy.url);
+      const backlog = [busyClient.run(colourWorkflow()), busyClient.run(colourWorkflow())];
+      await new Promise((r) => setTimeout(r, 50));
+      const pool = new ComfyPool([client(busy.url), client(idle.url)]);
+      assert.equal((await pool.pick()).baseUrl, idle.url);
+      const result = await bestOfN({ runner: pool, workflow: colourWorkflow(), n: 2, seedNodes: ['1.color'], seeds: SEEDS.slice(0, 2), score });
+      assert.equal(result.ranked.length, 2);
+      await Promise.all(backlog);
+    } finally {
+      await busy.stop();
+      await idle.stop();
+    }
+  });
+});

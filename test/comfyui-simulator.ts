@@ -1,0 +1,383 @@
+// A ComfyUI protocol simulator for tests: the HTTP routes and websocket messages of ComfyUI 0.8.0, in
+// the order a real server sends them (status broadcasts, execution_start, execution_cached, executing
+// per node, binary image frames, executed, execution_success / _error / _interrupted, then
+// executing{node:null}), with its validation error shapes and its history. A handful of weight-free
+// nodes run for real (images rendered with sharp).
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+import { comfyImageFrame } from '@clip-agiqa/comfyui';
+import sharp from 'sharp';
+import { WebSocketServer, type WebSocket } from 'ws';
+
+type Img = { width: number; height: number; rgb: Buffer };
+type Prompt = Record<string, { class_type: string; inputs: Record<string, unknown> }>;
+type Item = { number: number; id: string; prompt: Prompt; extra: { client_id?: string }; outputs: string[] };
+
+interface NodeDef {
+  required: Record<string, { type: string; max?: number }>;
+  output: string[];
+  outputNode?: boolean;
+  run(inputs: Record<string, unknown>, ctx: { sim: ComfySimulator; item: Item; node: string }): Promise<{ outputs?: unknown[]; ui?: Record<string, unknown> }>;
+}
+
+class ExecutionFailure extends Error {
+  constructor(readonly type: string, message: string) { super(message); }
+}
+
+async function png(im: Img): Promise<Buffer> {
+  return sharp(im.rgb, { raw: { width: im.width, height: im.height, channels: 3 } }).png().toBuffer();
+}
+
+const NODES: Record<string, NodeDef> = {
+  EmptyImage: {
+    required: { width: { type: 'INT' }, height: { type: 'INT' }, batch_size: { type: 'INT' }, color: { type: 'INT', max: 0xffffff } },
+    output: ['IMAGE'],
+    async run(i) {
+      const [w, h, n, c] = [Number(i.width), Number(i.height), Number(i.batch_size), Number(i.color)];
+      const rgb = Buffer.alloc(w * h * 3);
+      for (let p = 0; p < w * h; p++) rgb.set([(c >> 16) & 255, (c >> 8) & 255, c & 255], p * 3);
+      return { outputs: [Array.from({ length: n }, () => ({ width: w, height: h, rgb }))] };
+    },
+  },
+  LoadImage: {
+    required: { image: { type: 'STRING' } },
+    output: ['IMAGE', 'MASK'],
+    async run(i, { sim }) {
+      const bytes = sim.files.get(`input//${String(i.image)}`)!;
+      try {
+        const { data, info } = await sharp(bytes).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+        return { outputs: [[{ width: info.width, height: info.height, rgb: data }], null] };
+      } catch {
+        throw new ExecutionFailure('PIL.UnidentifiedImageError', `cannot identify image file '${String(i.image)}'`);
+      }
+    },
+  },
+  ImageInvert: {
+    required: { image: { type: 'IMAGE' } },
+    output: ['IMAGE'],
+    async run(i) {
+      return { outputs: [(i.image as Img[]).map((im) => ({ ...im, rgb: Buffer.from(im.rgb.map((v) => 255 - v)) }))] };
+    },
+  },
+  SaveImage: {
+    required: { images: { type: 'IMAGE' }, filename_prefix: { type: 'STRING' } },
+    output: [], outputNode: true,
+    async run(i, { sim }) {
+      const images = [];
+      for (const im of i.images as Img[]) {
+        const [subfolder, prefix] = String(i.filename_prefix).includes('/') ? String(i.filename_prefix).split('/') : ['', String(i.filename_prefix)];
+        const filename = `${prefix}_${String(++sim.counter).padStart(5, '0')}_.png`;
+        sim.files.set(`output/${subfolder}/${filename}`, await png(im));
+        images.push({ filename, subfolder, type: 'output' });
+      }
+      return { ui: { images } };
+    },
+  },
+  PreviewImage: {
+    required: { images: { type: 'IMAGE' } },
+    output: [], outputNode: true,
+    async run(i, { sim }) {
+      const images = [];
+      for (const im of i.images as Img[]) {
+        const filename = `ComfyUI_temp_${randomUUID().slice(0, 5)}_${String(++sim.counter).padStart(5, '0')}_.png`;
+        sim.files.set(`temp//${filename}`, await png(im));
+        images.push({ filename, subfolder: '', type: 'temp' });
+      }
+      return { ui: { images } };
+    },
+  },
+  SaveImageWebsocket: {
+    required: { images: { type: 'IMAGE' } },
+    output: [], outputNode: true,
+    async run(i, { sim, item, node }) {
+      const images = i.images as Img[];
+      for (const [k, im] of images.entries()) {
+        const bytes = await png(im);
+        const meta = sim.wantsMetadata(item.extra.client_id);
+        const progress = { type: 'progress', data: { value: k + 1, max: images.length, prompt_id: item.id, node } };
+        if (meta) {
+          sim.sendBinary(item.extra.client_id, comfyImageFrame(bytes, 'image/png', { node_id: node, prompt_id: item.id }));
+          sim.send(item.extra.client_id, progress);
+        } else {
+          sim.send(item.extra.client_id, progress);
+          sim.sendBinary(item.extra.client_id, comfyImageFrame(bytes, 'image/png'));
+        }
+      }
+      return {};
+    },
+  },
+};
+
+export interface SimulatorOptions {
+  /** Time each node takes (default 5 ms). */
+  nodeDelayMs?: number;
+  /** Behave like a server that predates preview metadata (always type-1 frames). */
+  noFeatureFlags?: boolean;
+}
+
+export class ComfySimulator {
+  readonly files = new Map<string, Buffer>();
+  counter = 0;
+  private http!: Server;
+  private wss!: WebSocketServer;
+  private readonly sockets = new Map<string, WebSocket>();
+  private readonly metadata = new Set<string>();
+  private queue: Item[] = [];
+  private running: Item | null = null;
+  private history = new Map<string, Record<string, unknown>>();
+  private number = 0;
+  private interruptFlag = false;
+  private pumping = false;
+  port = 0;
+
+  private constructor(readonly o: SimulatorOptions) {}
+
+  static async start(o: SimulatorOptions = {}, port = 0): Promise<ComfySimulator> {
+    const sim = new ComfySimulator(o);
+    await sim.listen(port);
+    return sim;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  private async listen(port: number): Promise<void> {
+    this.http = createServer((req, res) => void this.route(req, res).catch((e: Error) => { res.writeHead(500, { 'content-type': 'text/plain' }).end(`500 Internal Server Error\n\n${e.message}`); }));
+    this.wss = new WebSocketServer({ noServer: true });
+    this.http.on('upgrade', (req, socket, head) => {
+      const u = new URL(req.url ?? '/', 'http://x');
+      if (u.pathname !== '/ws' && u.pathname !== '/api/ws') return socket.destroy();
+      this.wss.handleUpgrade(req, socket, head, (ws) => this.onSocket(ws, u.searchParams.get('clientId') ?? randomUUID().replace(/-/g, '')));
+    });
+    await new Promise<void>((r) => this.http.listen(port, '127.0.0.1', r));
+    this.port = (this.http.address() as AddressInfo).port;
+  }
+
+  /** Simulates a server restart: every connection drops; unless keepState, the queue and history are gone, as on a real restart. */
+  async restart(keepState = false): Promise<void> {
+    await this.stop();
+    if (!keepState) {
+      this.queue = [];
+      this.history = new Map();
+      this.running = null;
+    }
+    await this.listen(this.port);
+  }
+
+  /** Stops reading from every websocket (a hung server or a dead link): pings go unanswered. */
+  freezeSockets(): void {
+    for (const ws of this.sockets.values()) (ws as unknown as { _socket: { pause(): void } })._socket.pause();
+  }
+
+  async stop(): Promise<void> {
+    for (const ws of this.wss.clients) ws.terminate();
+    this.sockets.clear();
+    await new Promise<void>((r) => { this.http.close(() => r()); this.http.closeAllConnections(); });
+  }
+
+  wantsMetadata(clientId?: string): boolean {
+    return !!clientId && this.metadata.has(clientId);
+  }
+
+  send(clientId: string | undefined, message: object): void {
+    const ws = clientId ? this.sockets.get(clientId) : undefined;
+    if (ws?.readyState === ws?.OPEN) ws?.send(JSON.stringify(message));
+  }
+
+  sendBinary(clientId: string | undefined, frame: Buffer): void {
+    const targets = clientId ? [this.sockets.get(clientId)] : [...this.sockets.values()];
+    for (const ws of targets) if (ws?.readyState === ws?.OPEN) ws?.send(frame);
+  }
+
+  private broadcastStatus(): void {
+    const message = JSON.stringify({ type: 'status', data: { status: { exec_info: { queue_remaining: this.queue.length + (this.running ? 1 : 0) } } } });
+    for (const ws of this.sockets.values()) ws.send(message);
+  }
+
+  private onSocket(ws: WebSocket, clientId: string): void {
+    this.sockets.get(clientId)?.close();
+    this.sockets.set(clientId, ws);
+    ws.send(JSON.stringify({ type: 'status', data: { status: { exec_info: { queue_remaining: this.queue.length + (this.running ? 1 : 0) } }, sid: clientId } }));
+    let first = true;
+    ws.on('message', (data, isBinary) => {
+      if (isBinary || !first) return;
+      first = false;
+      try {
+        const m = JSON.parse(data.toString()) as { type?: string; data?: { supports_preview_metadata?: boolean } };
+        if (m.type === 'feature_flags' && !this.o.noFeatureFlags) {
+          if (m.data?.supports_preview_metadata) this.metadata.add(clientId);
+          ws.send(JSON.stringify({ type: 'feature_flags', data: { supports_preview_metadata: true, max_upload_size: 104857600 } }));
+        }
+      } catch { /* other client text is ignored */ }
+    });
+    ws.on('close', () => { if (this.sockets.get(clientId) === ws) this.sockets.delete(clientId); });
+  }
+
+  private json(res: ServerResponse, status: number, body: unknown): void {
+    res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+  }
+
+  private async body(req: IncomingMessage): Promise<Buffer> {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    return Buffer.concat(chunks);
+  }
+
+  private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const u = new URL(req.url ?? '/', 'http://x');
+    const path = u.pathname.replace(/^\/api(?=\/)/, '');
+    if (req.method === 'POST' && path === '/prompt') return this.postPrompt(JSON.parse((await this.body(req)).toString()) as Record<string, unknown>, res);
+    if (req.method === 'GET' && path === '/queue') {
+      const item = (i: Item) => [i.number, i.id, i.prompt, i.extra, i.outputs];
+      return this.json(res, 200, { queue_running: this.running ? [item(this.running)] : [], queue_pending: this.queue.map(item) });
+    }
+    if (req.method === 'GET' && path.startsWith('/history/')) {
+      const id = decodeURIComponent(path.slice('/history/'.length));
+      return this.json(res, 200, this.history.has(id) ? { [id]: this.history.get(id) } : {});
+    }
+    if (req.method === 'GET' && path === '/view') {
+      const file = this.files.get(`${u.searchParams.get('type') ?? 'output'}/${u.searchParams.get('subfolder') ?? ''}/${u.searchParams.get('filename') ?? ''}`);
+      if (!file) return void res.writeHead(404).end();
+      return void res.writeHead(200, { 'content-type': 'image/png' }).end(file);
+    }
+    if (req.method === 'POST' && path === '/upload/image') {
+      const form = await new Request('http://x/', { method: 'POST', headers: { 'content-type': req.headers['content-type']! }, body: await this.body(req) }).formData();
+      const file = form.get('image') as File;
+      const subfolder = String(form.get('subfolder') ?? '');
+      this.files.set(`input/${subfolder}/${file.name}`, Buffer.from(await file.arrayBuffer()));
+      return this.json(res, 200, { name: file.name, subfolder, type: 'input' });
+    }
+    if (req.method === 'POST' && path === '/interrupt') {
+      const body = (await this.body(req)).toString();
+      const target = body ? (JSON.parse(body) as { prompt_id?: string }).prompt_id : undefined;
+      if (this.running && (!target || target === this.running.id)) this.interruptFlag = true;
+      return void res.writeHead(200).end();
+    }
+    if (req.method === 'GET' && path === '/system_stats') return this.json(res, 200, { system: { comfyui_version: '0.8.0' }, devices: [{ name: 'cpu', type: 'cpu' }] });
+    return void res.writeHead(404).end();
+  }
+
+  private validate(prompt: Prompt): { error: Record<string, unknown>; node_errors: Record<string, unknown> } | null {
+    const fail = (type: string, message: string) => ({ error: { type, message, details: '', extra_info: {} }, node_errors: {} });
+    for (const n of Object.values(prompt)) {
+      if (!NODES[n.class_type]) return fail('invalid_prompt', `Cannot execute because node ${n.class_type} does not exist.`);
+    }
+    const outputs = Object.entries(prompt).filter(([, n]) => NODES[n.class_type]!.outputNode).map(([id]) => id);
+    if (outputs.length === 0) return fail('prompt_no_outputs', 'Prompt has no outputs');
+    const nodeErrors: Record<string, unknown> = {};
+    for (const [id, n] of Object.entries(prompt)) {
+      const errors = [];
+      for (const [name, spec] of Object.entries(NODES[n.class_type]!.required)) {
+        const v = n.inputs[name];
+        if (v === undefined) errors.push({ type: 'required_input_missing', message: 'Required input is missing', details: name, extra_info: { input_name: name } });
+        else if (spec.max !== undefined && typeof v === 'number' && v > spec.max) {
+          errors.push({ type: 'value_bigger_than_max', message: `Value ${v} bigger than max of ${spec.max}`, details: `${name}`, extra_info: { input_name: name, received_value: v } });
+        } else if (n.class_type === 'LoadImage' && name === 'image' && !this.files.has(`input//${String(v)}`)) {
+          errors.push({ type: 'custom_validation_failed', message: 'Custom validation failed for node', details: `image - Invalid image file: ${String(v)}`, extra_info: {} });
+        }
+      }
+      if (errors.length) nodeErrors[id] = { errors, dependent_outputs: outputs, class_type: n.class_type };
+    }
+    return Object.keys(nodeErrors).length
+      ? { error: { type: 'prompt_outputs_failed_validation', message: 'Prompt outputs failed validation', details: '', extra_info: {} }, node_errors: nodeErrors }
+      : null;
+  }
+
+  private postPrompt(body: Record<string, unknown>, res: ServerResponse): void {
+    if (!body.prompt) return this.json(res, 400, { error: { type: 'no_prompt', message: 'No prompt provided', details: '', extra_info: {} }, node_errors: {} });
+    const prompt = body.prompt as Prompt;
+    const invalid = this.validate(prompt);
+    if (invalid) return this.json(res, 400, invalid);
+    const id = typeof body.prompt_id === 'string' ? body.prompt_id : randomUUID();
+    const item: Item = { number: this.number++, id, prompt, extra: { client_id: body.client_id as string | undefined },
+      outputs: Object.entries(prompt).filter(([, n]) => NODES[n.class_type]!.outputNode).map(([k]) => k) };
+    this.queue.push(item);
+    this.json(res, 200, { prompt_id: id, number: item.number, node_errors: {} });
+    this.broadcastStatus();
+    void this.pump();
+  }
+
+  private async pump(): Promise<void> {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      while (this.queue.length) {
+        const item = this.queue.shift()!;
+        this.running = item;
+        this.broadcastStatus();
+        await this.execute(item);
+      }
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private order(prompt: Prompt): string[] {
+    const done = new Set<string>();
+    const out: string[] = [];
+    const visit = (id: string) => {
+      if (done.has(id)) return;
+      done.add(id);
+      for (const v of Object.values(prompt[id]!.inputs)) if (Array.isArray(v) && typeof v[0] === 'string') visit(v[0]);
+      out.push(id);
+    };
+    Object.keys(prompt).sort((a, b) => Number(b) - Number(a)).forEach(visit);
+    return out;
+  }
+
+  private async execute(item: Item): Promise<void> {
+    const client = item.extra.client_id;
+    const messages: [string, Record<string, unknown>][] = [];
+    const event = (type: string, data: Record<string, unknown>) => {
+      messages.push([type, data]);
+      this.send(client, { type, data });
+    };
+    const generation = this.http;
+    event('execution_start', { prompt_id: item.id, timestamp: Date.now() });
+    event('execution_cached', { nodes: [], prompt_id: item.id, timestamp: Date.now() });
+    const values = new Map<string, unknown[]>();
+    const outputs: Record<string, Record<string, unknown>> = {};
+    const executed: string[] = [];
+    let status: 'success' | 'error' = 'success';
+    for (const node of this.order(item.prompt)) {
+      if (this.http !== generation) return; // the server "restarted": this run is gone
+      const n = item.prompt[node]!;
+      if (this.interruptFlag) {
+        this.interruptFlag = false;
+        event('execution_interrupted', { prompt_id: item.id, node_id: node, node_type: n.class_type, executed, timestamp: Date.now() });
+        status = 'error';
+        break;
+      }
+      this.send(client, { type: 'executing', data: { node, display_node: node, prompt_id: item.id } });
+      await new Promise((r) => setTimeout(r, this.o.nodeDelayMs ?? 5));
+      if (this.http !== generation) return;
+      const inputs = Object.fromEntries(Object.entries(n.inputs).map(([k, v]) => [k, Array.isArray(v) ? values.get(String(v[0]))?.[Number(v[1])] : v]));
+      try {
+        const r = await NODES[n.class_type]!.run(inputs, { sim: this, item, node });
+        values.set(node, r.outputs ?? []);
+        if (r.ui) {
+          outputs[node] = r.ui;
+          this.send(client, { type: 'executed', data: { node, display_node: node, output: r.ui, prompt_id: item.id } });
+        }
+        executed.push(node);
+      } catch (e) {
+        const f = e as ExecutionFailure;
+        event('execution_error', { prompt_id: item.id, node_id: node, node_type: n.class_type, executed, exception_message: f.message,
+          exception_type: f.type ?? 'Exception', traceback: [], current_inputs: {}, current_outputs: executed, timestamp: Date.now() });
+        status = 'error';
+        break;
+      }
+    }
+    if (status === 'success') event('execution_success', { prompt_id: item.id, timestamp: Date.now() });
+    this.history.set(item.id, {
+      prompt: [item.number, item.id, item.prompt, item.extra, item.outputs], outputs,
+      status: { status_str: status, completed: status === 'success', messages }, meta: {},
+    });
+    this.running = null;
+    this.broadcastStatus();
+    this.send(client, { type: 'executing', data: { node: null, prompt_id: item.id } });
+  }
+}
