@@ -41,6 +41,7 @@ describe('ComfyUI workflow runner (against the protocol simulator)', () => {
   it('best-of-8 returns the true best by score, every candidate ranked, from websocket image frames', async () => {
     const events: string[] = [];
     const c = client(sim.url, { onEvent: (e: ComfyEvent) => void events.push(e.type) });
+    const connectionsBefore = sim.connections;
     const result = await bestOfN({ runner: c, workflow: colourWorkflow(), n: 8, seedNodes: ['1.color'], seeds: SEEDS, score });
     assert.equal(result.ranked.length, 8);
     assert.deepEqual(new Set(result.ranked.map((r) => r.seed)), new Set(SEEDS));
@@ -49,6 +50,7 @@ describe('ComfyUI workflow runner (against the protocol simulator)', () => {
     for (let i = 1; i < 8; i++) assert.ok(result.ranked[i - 1]!.score >= result.ranked[i]!.score);
     assert.equal(result.winner, result.ranked[0]);
     assert.equal(result.winner!.image.nodeId, '3', 'images are attributed to their node from the frame metadata');
+    assert.equal(sim.connections - connectionsBefore, 1, 'eight concurrent runs share one websocket (ComfyUI keeps one per client id)');
     for (const type of ['status', 'execution_start', 'execution_cached', 'executing', 'progress', 'execution_success']) assert.ok(events.includes(type), type);
   });
 

@@ -197,7 +197,11 @@ export class ComfySimulator {
     for (const ws of this.sockets.values()) ws.send(message);
   }
 
+  /** Websocket connections accepted so far. */
+  connections = 0;
+
   private onSocket(ws: WebSocket, clientId: string): void {
+    this.connections++;
     this.sockets.get(clientId)?.close();
     this.sockets.set(clientId, ws);
     ws.send(JSON.stringify({ type: 'status', data: { status: { exec_info: { queue_remaining: this.queue.length + (this.running ? 1 : 0) } }, sid: clientId } }));
@@ -351,6 +355,10 @@ export class ComfySimulator {
         status = 'error';
         break;
       }
+      const state = (st: string) => this.send(client, { type: 'progress_state', data: { prompt_id: item.id, nodes: {
+        ...Object.fromEntries(executed.map((id) => [id, { value: 1, max: 1, state: 'finished', node_id: id, prompt_id: item.id, display_node_id: id, parent_node_id: null, real_node_id: id }])),
+        [node]: { value: 0, max: 1, state: st, node_id: node, prompt_id: item.id, display_node_id: node, parent_node_id: null, real_node_id: node } } } });
+      state('running');
       this.send(client, { type: 'executing', data: { node, display_node: node, prompt_id: item.id } });
       await new Promise((r) => setTimeout(r, this.o.nodeDelayMs ?? 5));
       if (this.http !== generation) return;

@@ -5,6 +5,7 @@ import { DatasetError, ProtocolError } from '@clip-agiqa/train';
 import { ConfigError } from '@clip-agiqa/webhook';
 
 import { bridgeCommand, BRIDGE_USAGE } from './commands/bridge.js';
+import { comfyCommand, COMFY_USAGE } from './commands/comfy.js';
 import { infoCommand, INFO_USAGE } from './commands/info.js';
 import { scoreCommand, SCORE_USAGE } from './commands/score.js';
 import { serveCommand, SERVE_USAGE } from './commands/serve.js';
@@ -22,6 +23,7 @@ Commands:
   embed            fill the embedding cache for a dataset
   serve            run the webhook service (filter, rank, best-of-N, reroll)
   bridge           run the websocket bridge for the ComfyUI node pack
+  comfy            best-of-N and reroll over a ComfyUI workflow
 
 Run clip-agiqa <command> --help for its options.
 
@@ -37,7 +39,9 @@ ${EMBED_USAGE}
 
 ${SERVE_USAGE}
 
-${BRIDGE_USAGE}`;
+${BRIDGE_USAGE}
+
+${COMFY_USAGE}`;
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -63,6 +67,8 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
         return await serveCommand(rest, io);
       case 'bridge':
         return await bridgeCommand(rest, io);
+      case 'comfy':
+        return await comfyCommand(rest, io);
       case '--version':
       case '-v':
         io.stdout.write(`${version()}\n`);

@@ -140,9 +140,16 @@ export class ComfyClient {
 
   // ---- websocket --------------------------------------------------------------------------------
 
-  /** Opens the websocket (idempotent). */
-  async connect(): Promise<void> {
-    if (this.ws?.readyState === WebSocket.OPEN) return;
+  private connecting: Promise<void> | null = null;
+
+  /** Opens the websocket; concurrent callers share one connection (ComfyUI keeps one socket per client id). */
+  connect(): Promise<void> {
+    if (this.ws?.readyState === WebSocket.OPEN) return Promise.resolve();
+    this.connecting ??= this.open().finally(() => { this.connecting = null; });
+    return this.connecting;
+  }
+
+  private async open(): Promise<void> {
     const url = `${this.baseUrl.replace(/^http/, 'ws')}/ws?clientId=${encodeURIComponent(this.clientId)}`;
     const ws = new WebSocket(url);
     await new Promise<void>((resolve, reject) => {
