@@ -1,6 +1,6 @@
 import type { Tensor } from '../bundle/safetensors.js';
 import { LEVELS } from './clip-agiqa-mlp.js';
-import type { Head, HeadEntry } from './head.js';
+import { headFromImageScore, type Head, type HeadEntry } from './head.js';
 import { headTensor, l2normalise } from './tensors.js';
 
 /**
@@ -33,44 +33,31 @@ export function createClipAgiqaAnchoredHead(entry: HeadEntry, tensors: Map<strin
   for (let k = 0; k < categories * LEVELS; k++) anchors.set(l2normalise(features, k * d, d), k * d);
   const logits = new Float64Array(LEVELS);
 
-  return {
-    name: entry.name,
-    kind: entry.kind,
-    embedDim: d,
-    scoreRange: [entry.score_range[0]!, entry.score_range[1]!],
-    higherIsBetter: entry.higher_is_better,
-    trained: entry.trained,
-    score(embeds, count) {
-      const scores: number[] = [];
-      for (let n = 0; n < count; n++) {
-        const image = l2normalise(embeds, n * d, d);
-        let s = bias + r2b;
-        for (let c = 0; c < categories; c++) {
-          let max = -Infinity;
-          for (let l = 0; l < LEVELS; l++) {
-            const base = (c * LEVELS + l) * d;
-            let dot = 0;
-            for (let k = 0; k < d; k++) dot += image[k]! * anchors[base + k]!;
-            logits[l] = scale * dot;
-            max = Math.max(max, logits[l]!);
-          }
-          let total = 0;
-          let expected = 0;
-          for (let l = 0; l < LEVELS; l++) {
-            const e = Math.exp(logits[l]! - max);
-            total += e;
-            expected += e * values[l]!;
-          }
-          s += weights[c]! * (expected / total);
-        }
-        for (let j = 0; j < rank; j++) {
-          let h = r1b[j]!;
-          for (let k = 0; k < d; k++) h += r1w[j * d + k]! * image[k]!;
-          if (h > 0) s += r2w[j]! * h;
-        }
-        scores.push(s);
+  return headFromImageScore(entry, d, (image) => {
+    let s = bias + r2b;
+    for (let c = 0; c < categories; c++) {
+      let max = -Infinity;
+      for (let l = 0; l < LEVELS; l++) {
+        const base = (c * LEVELS + l) * d;
+        let dot = 0;
+        for (let k = 0; k < d; k++) dot += image[k]! * anchors[base + k]!;
+        logits[l] = scale * dot;
+        max = Math.max(max, logits[l]!);
       }
-      return scores;
-    },
-  };
+      let total = 0;
+      let expected = 0;
+      for (let l = 0; l < LEVELS; l++) {
+        const e = Math.exp(logits[l]! - max);
+        total += e;
+        expected += e * values[l]!;
+      }
+      s += weights[c]! * (expected / total);
+    }
+    for (let j = 0; j < rank; j++) {
+      let h = r1b[j]!;
+      for (let k = 0; k < d; k++) h += r1w[j * d + k]! * image[k]!;
+      if (h > 0) s += r2w[j]! * h;
+    }
+    return s;
+  });
 }

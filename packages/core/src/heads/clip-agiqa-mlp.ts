@@ -1,5 +1,5 @@
 import type { Tensor } from '../bundle/safetensors.js';
-import type { Head, HeadEntry } from './head.js';
+import { headFromImageScore, type Head, type HeadEntry } from './head.js';
 import { headTensor, l2normalise } from './tensors.js';
 
 export const LEVELS = 6;
@@ -32,27 +32,14 @@ export function createClipAgiqaMlpHead(entry: HeadEntry, tensors: Map<string, Te
     for (let k = 0; k < d; k++) w1Image[j * d + k] = w1[j * row + k]!;
   }
 
-  return {
-    name: entry.name,
-    kind: entry.kind,
-    embedDim: d,
-    scoreRange: [entry.score_range[0]!, entry.score_range[1]!],
-    higherIsBetter: entry.higher_is_better,
-    trained: entry.trained,
-    score(embeds, count) {
-      const scores: number[] = [];
-      for (let n = 0; n < count; n++) {
-        const image = l2normalise(embeds, n * d, d);
-        let s = b2;
-        for (let j = 0; j < hidden; j++) {
-          let h = folded[j]!;
-          const base = j * d;
-          for (let k = 0; k < d; k++) h += w1Image[base + k]! * image[k]!;
-          if (h > 0) s += w2[j]! * h;
-        }
-        scores.push(s);
-      }
-      return scores;
-    },
-  };
+  return headFromImageScore(entry, d, (image) => {
+    let s = b2;
+    for (let j = 0; j < hidden; j++) {
+      let h = folded[j]!;
+      const base = j * d;
+      for (let k = 0; k < d; k++) h += w1Image[base + k]! * image[k]!;
+      if (h > 0) s += w2[j]! * h;
+    }
+    return s;
+  });
 }

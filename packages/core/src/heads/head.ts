@@ -1,5 +1,6 @@
 import type { ModelBundleManifest } from '../generated/model-bundle.js';
 import type { Tensor } from '../bundle/safetensors.js';
+import { l2normalise } from './tensors.js';
 
 export type HeadEntry = ModelBundleManifest['heads'][number];
 
@@ -16,3 +17,17 @@ export interface Head {
 }
 
 export type HeadFactory = (entry: HeadEntry, tensors: Map<string, Tensor>, embedDim: number, source: string) => Head;
+
+/**
+ * A head from its manifest entry and a function that scores one L2-normalised image embedding
+ * (every CLIP-AGIQA head reads the image through its normalised embedding).
+ */
+export function headFromImageScore(entry: HeadEntry, embedDim: number, scoreImage: (image: Float64Array) => number): Head {
+  return {
+    name: entry.name, kind: entry.kind, embedDim, scoreRange: [entry.score_range[0], entry.score_range[1]],
+    higherIsBetter: entry.higher_is_better, trained: entry.trained,
+    score(embeds, count) {
+      return Array.from({ length: count }, (_, n) => scoreImage(l2normalise(embeds, n * embedDim, embedDim)));
+    },
+  };
+}
