@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { generateKeyPairSync, sign as edSign } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -8,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { compileSchema, createScorer, type Scorer } from '@clip-agiqa/core';
 import sharp from 'sharp';
 import {
-  ConfigError, JournalStore, loadConfig, signedHeaders, startService, verifyStandardWebhook, webhookVerdictSchema, type Service, type WebhookConfig, type WebhookVerdict,
+  ConfigError, falMessage, JournalStore, loadConfig, signedHeaders, startService, verifyStandardWebhook, webhookVerdictSchema, type Service, type WebhookConfig, type WebhookVerdict,
 } from '@clip-agiqa/webhook';
 
 import { DEMO_MODEL_DIR, IMAGES, tempDir, writePngBomb } from './helpers.js';
@@ -16,6 +17,7 @@ import { DEMO_MODEL_DIR, IMAGES, tempDir, writePngBomb } from './helpers.js';
 const SECRET = `whsec_${Buffer.from('inbound secret of the test route!').toString('base64')}`;
 const CALLBACK_SECRET = `whsec_${Buffer.from('callback secret of the service!!').toString('base64')}`;
 const TOKEN = 'token-of-the-bearer-route-0123456789';
+const falKeys = generateKeyPairSync('ed25519');
 const validateVerdict = compileSchema<WebhookVerdict>(webhookVerdictSchema);
 const image = (name: string) => readFileSync(join(IMAGES, name));
 const NAMES = ['landscape.jpg', 'portrait.jpg', 'square.png', 'wide.webp'];
@@ -67,6 +69,7 @@ describe('webhook service', () => {
         { path: 'jobs', verifier: 'standard-webhooks', secrets: [SECRET] },
         { path: 'token', verifier: 'bearer', tokens: [TOKEN] },
         { path: 'replicate', verifier: 'bearer', tokens: [TOKEN], adapter: 'replicate', policy: { mode: 'best-of-n' } },
+        { path: 'fal', verifier: 'fal', public_keys: [falKeys.publicKey.export({ format: 'jwk' }).x!], adapter: 'fal', policy: { mode: 'rank' } },
       ],
       callback: { secret: CALLBACK_SECRET, initial_backoff_ms: 50, max_backoff_ms: 200, max_attempts: 5, timeout_ms: 2000 },
       fetch: { allow: ['127.0.0.0/8'], max_bytes: 4 << 20 },
@@ -208,6 +211,20 @@ describe('webhook service', () => {
       output: [`${imagesUrl}/portrait.jpg`, `${imagesUrl}/wide.webp`] });
     assert.equal(done.status, 200);
     assert.equal((done.json as unknown as WebhookVerdict).order.length, 2);
+  });
+
+  it('verifies fal\'s ED25519 signatures and maps its results to jobs', async () => {
+    const body = JSON.stringify({ request_id: 'fal-req-1', status: 'OK', payload: { prompt: 'a lighthouse', images: [{ url: `${imagesUrl}/landscape.jpg` }, { url: `${imagesUrl}/square.png` }] } });
+    const ts = String(Math.floor(Date.now() / 1000));
+    const headers = {
+      'content-type': 'application/json', 'x-fal-webhook-request-id': 'fal-req-1', 'x-fal-webhook-user-id': 'user-1', 'x-fal-webhook-timestamp': ts,
+      'x-fal-webhook-signature': edSign(null, falMessage('fal-req-1', 'user-1', ts, body), falKeys.privateKey).toString('hex'),
+    };
+    const r = await fetch(`${service.url}/hooks/fal`, { method: 'POST', body, headers });
+    assert.equal(r.status, 200);
+    const v = await r.json() as WebhookVerdict;
+    assert.deepEqual(v.candidates.map((c) => c.id).sort(), ['fal-req-1-0', 'fal-req-1-1']);
+    assert.equal((await fetch(`${service.url}/hooks/fal`, { method: 'POST', body: body.replace('OK', 'OK '), headers })).status, 401);
   });
 
   it('serves health, readiness, Prometheus metrics and the OpenAPI document', async () => {
