@@ -257,10 +257,40 @@ describe('webhook service', () => {
     }
   });
 
+  it('downloads a job\'s images as soon as it is accepted, not when its turn to be scored comes', async () => {
+    const requested: string[] = [];
+    const slowImages = createServer((req, res) => {
+      requested.push(req.url!);
+      if (req.url === '/hang.png') return; // never answers: holds the only scoring slot until the fetch times out
+      res.end(image('square.png'));
+    });
+    const slowUrl = await listen(slowImages);
+    const own = await JournalStore.open(join(t.dir, 'early'));
+    const small = await startService({ scorer, store: own, log: () => undefined, config: {
+      port: 0, data_dir: join(t.dir, 'data'), routes: [{ path: 'token', verifier: 'bearer', tokens: [TOKEN] }], limits: { concurrency: 1 },
+      callback: { secret: CALLBACK_SECRET }, fetch: { allow: ['127.0.0.0/8'], timeout_ms: 1500 } } });
+    try {
+      const send = (id: string, file: string) => fetch(`${small.url}/hooks/token`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` },
+        body: JSON.stringify({ job_id: id, callback_url: `${receiverUrl}/early`, candidates: [{ url: `${slowUrl}/${file}` }], policy: { mode: 'rank' } }) });
+      assert.equal((await send('early-1', 'hang.png')).status, 202);
+      assert.equal((await send('early-2', 'second.png')).status, 202);
+      const deadline = Date.now() + 1000;
+      while (!requested.includes('/second.png') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      assert.ok(requested.includes('/second.png'), 'the second job\'s image was fetched while the first job held the scoring slot');
+      assert.equal(((await (await fetch(`${small.url}/jobs/early-2`)).json()) as { state: string }).state, 'queued');
+    } finally {
+      await small.close();
+      await own.close();
+      slowImages.closeAllConnections();
+      slowImages.close();
+    }
+  });
+
   it('answers 503 with Retry-After when the queue of accepted jobs is full', async () => {
     const hang = createServer(() => undefined);
     const hangUrl = await listen(hang);
-    const small = await startService({ scorer, store, log: () => undefined, config: {
+    const own = await JournalStore.open(join(t.dir, 'full'));
+    const small = await startService({ scorer, store: own, log: () => undefined, config: {
       port: 0, data_dir: join(t.dir, 'data'), routes: [{ path: 'token', verifier: 'bearer', tokens: [TOKEN] }], limits: { queue: 1 },
       callback: { secret: CALLBACK_SECRET }, fetch: { allow: ['127.0.0.0/8'], timeout_ms: 500 } } });
     try {
@@ -273,6 +303,7 @@ describe('webhook service', () => {
       assert.match(await full.text(), /QUEUE_FULL/);
     } finally {
       await small.close();
+      await own.close();
       hang.closeAllConnections();
       hang.close();
     }

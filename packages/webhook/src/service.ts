@@ -138,6 +138,8 @@ export async function startService(o: ServiceOptions): Promise<Service> {
   const replay = new ReplayGuard();
   const metrics = new Metrics();
   const scoring = new Semaphore(limits.concurrency);
+  const fetching = new Semaphore(16);
+  const prefetches = new Map<string, Promise<void>>();
   const queue: string[] = [];
   let active = 0;
   let hooksInFlight = 0;
@@ -178,25 +180,45 @@ export async function startService(o: ServiceOptions): Promise<Service> {
 
   // ---- asynchronous jobs: fetch, score, then deliver -------------------------------------------
 
+  /** Downloads a job's URL images into blobs (platform links expire: this starts as soon as the job is accepted). */
+  async function fetchCandidates(rec: JobRecord): Promise<void> {
+    const missing = rec.job.candidates.flatMap((cand, i) => (!rec.blobs[i] && !rec.fetchErrors[i] && cand.url ? [i] : []));
+    if (missing.length === 0) return;
+    await Promise.all(missing.map((i) => fetching.run(async () => {
+      try {
+        rec.blobs[i] = await o.store.putBlob(await fetchImage(rec.job.candidates[i]!.url!));
+      } catch (e) {
+        const err = e as FetchError;
+        rec.fetchErrors[i] = { code: err.code ?? 'NETWORK', message: err.message };
+        log({ level: 'warn', msg: err.code === 'BLOCKED_ADDRESS' ? 'refused image URL (SSRF guard)' : 'image fetch failed', job_id: rec.id, candidate: i, error: err.message });
+        metrics.inc('clip_agiqa_fetch_failures_total', { code: err.code ?? 'NETWORK' });
+      }
+    })));
+    await o.store.update({ ...rec, updatedAt: Date.now() });
+  }
+
+  function prefetch(rec: JobRecord): Promise<void> {
+    let p = prefetches.get(rec.id);
+    if (!p) {
+      p = track(fetchCandidates(rec).catch((e: Error) => log({ level: 'error', msg: 'prefetch failed', job_id: rec.id, error: e.message })))
+        .finally(() => prefetches.delete(rec.id));
+      prefetches.set(rec.id, p);
+    }
+    return p;
+  }
+
   async function processJob(id: string): Promise<void> {
     const rec = o.store.get(id);
     if (!rec || rec.state !== 'queued') return;
+    await prefetch(rec);
+    const current = o.store.get(id) ?? rec;
     const images: CandidateImage[] = [];
-    for (const [i, cand] of rec.job.candidates.entries()) {
-      if (!rec.blobs[i] && !rec.fetchErrors[i] && cand.url) {
-        try {
-          rec.blobs[i] = await o.store.putBlob(await fetchImage(cand.url));
-        } catch (e) {
-          const err = e as FetchError;
-          rec.fetchErrors[i] = { code: err.code ?? 'NETWORK', message: err.message };
-          log({ level: 'warn', msg: err.code === 'BLOCKED_ADDRESS' ? 'refused image URL (SSRF guard)' : 'image fetch failed', job_id: id, candidate: i, error: err.message });
-          metrics.inc('clip_agiqa_fetch_failures_total', { code: err.code ?? 'NETWORK' });
-        }
-      }
-      images.push(rec.blobs[i] ? await o.store.readBlob(rec.blobs[i]) : rec.fetchErrors[i] ?? { code: 'MISSING', message: 'no image' });
+    for (const [i] of current.job.candidates.entries()) {
+      const blob = current.blobs[i];
+      images.push(blob ? await o.store.readBlob(blob) : current.fetchErrors[i] ?? { code: 'MISSING', message: 'no image' });
     }
-    const verdict = await score(rec.job, images);
-    const next: JobRecord = { ...rec, state: 'scored', verdict, updatedAt: Date.now(), delivery: { ...rec.delivery, nextAt: Date.now() } };
+    const verdict = await score(current.job, images);
+    const next: JobRecord = { ...current, state: 'scored', verdict, updatedAt: Date.now(), delivery: { ...rec.delivery, nextAt: Date.now() } };
     await o.store.update(next);
     await o.store.dropBlobs(next);
     log({ level: 'info', msg: 'job scored', job_id: id, verdict: verdict.type });
@@ -319,6 +341,7 @@ export async function startService(o: ServiceOptions): Promise<Service> {
     metrics.inc('clip_agiqa_jobs_accepted_total', { route: route.path });
     log({ level: 'info', msg: 'job accepted', job_id: job.job_id, route: route.path, candidates: job.candidates.length });
     send(res, 202, { job_id: job.job_id, state: 'queued', status_url: `/jobs/${encodeURIComponent(job.job_id)}` });
+    void prefetch(record);
     queue.push(job.job_id);
     pump();
   }
