@@ -18,12 +18,14 @@ async function listen(server: Server): Promise<string> {
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
+const serverLog: string[] = [];
+
 function startServe(config: string): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(process.execPath, [CLI, 'serve', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
   return new Promise((resolve, reject) => {
     let out = '';
     let err = '';
-    child.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
+    child.stderr!.on('data', (d: Buffer) => { err += d.toString(); serverLog.push(d.toString()); });
     child.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
       const m = /listening on (http:\/\/\S+)/.exec(out);
@@ -87,7 +89,7 @@ describe('webhook service crash safety', () => {
     accepting = true;
     ({ child, url } = await startServe(config));
     const delivered = () => new Set(deliveries.filter((d) => d.ok).map((d) => d.jobId));
-    assert.ok(await waitFor(() => accepted.every((id) => delivered().has(id)), 60_000), `delivered ${[...delivered()].length} of ${accepted.length}`);
+    assert.ok(await waitFor(() => accepted.every((id) => delivered().has(id)), 60_000), `delivered ${[...delivered()].length} of ${accepted.length}; server log:\n${serverLog.join('').split('\n').filter((l) => !l.includes('"info"')).slice(-20).join('\n')}`);
     for (const id of accepted) {
       const ids = new Set(deliveries.filter((d) => d.jobId === id).map((d) => d.id));
       assert.equal(ids.size, 1, `job ${id} was delivered under ${ids.size} webhook-ids`);

@@ -140,6 +140,7 @@ export async function startService(o: ServiceOptions): Promise<Service> {
   const scoring = new Semaphore(limits.concurrency);
   const fetching = new Semaphore(16);
   const prefetches = new Map<string, Promise<void>>();
+  const failures = new Map<string, number>();
   const queue: string[] = [];
   let active = 0;
   let hooksInFlight = 0;
@@ -186,7 +187,7 @@ export async function startService(o: ServiceOptions): Promise<Service> {
     if (missing.length === 0) return;
     await Promise.all(missing.map((i) => fetching.run(async () => {
       try {
-        rec.blobs[i] = await o.store.putBlob(await fetchImage(rec.job.candidates[i]!.url!));
+        rec.blobs[i] = await o.store.putBlob(rec.id, i, await fetchImage(rec.job.candidates[i]!.url!));
       } catch (e) {
         const err = e as FetchError;
         rec.fetchErrors[i] = { code: err.code ?? 'NETWORK', message: err.message };
@@ -225,12 +226,25 @@ export async function startService(o: ServiceOptions): Promise<Service> {
     scheduleDeliveries();
   }
 
+  /** A job whose processing failed (e.g. a disk error) is tried again with backoff, then left queued for the next start. */
+  function retryLater(id: string, e: Error): void {
+    const tries = (failures.get(id) ?? 0) + 1;
+    failures.set(id, tries);
+    if (tries > 5) {
+      log({ level: 'error', msg: 'job failed 5 times; it stays queued for the next start', job_id: id, error: e.message });
+      return;
+    }
+    log({ level: 'warn', msg: 'job failed; retrying', job_id: id, attempt: tries, error: e.message });
+    const timer = setTimeout(() => { if (!closing) { queue.push(id); pump(); } }, 200 * 2 ** tries);
+    timer.unref();
+  }
+
   function pump(): void {
     while (!closing && active < limits.concurrency && queue.length) {
       const id = queue.shift()!;
       active++;
       void track(processJob(id)
-        .catch((e: Error) => log({ level: 'error', msg: 'job failed; it stays queued for the next start', job_id: id, error: e.message }))
+        .catch((e: Error) => retryLater(id, e))
         .finally(() => { active--; pump(); }));
     }
   }
@@ -330,7 +344,7 @@ export async function startService(o: ServiceOptions): Promise<Service> {
     if (o.store.unfinished().filter((r) => r.state === 'queued').length >= limits.queue) {
       throw new HttpError(503, 'QUEUE_FULL', 'the job queue is full', { 'retry-after': '5' });
     }
-    const blobs = await Promise.all(inline.map((bytes) => (bytes ? o.store.putBlob(bytes) : null)));
+    const blobs = await Promise.all(inline.map((bytes, i) => (bytes ? o.store.putBlob(job.job_id, i, bytes) : null)));
     const stored: WebhookJob = { ...job, candidates: job.candidates.map(({ base64: _dropped, ...rest }) => rest) as WebhookJob['candidates'] };
     const now = Date.now();
     const record: JobRecord = {

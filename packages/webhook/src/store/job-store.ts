@@ -45,8 +45,8 @@ export interface JobStore {
   get(id: string): JobRecord | undefined;
   /** Jobs still to score or to deliver, oldest first. */
   unfinished(): JobRecord[];
-  /** Stores image bytes; returns their name. */
-  putBlob(bytes: Uint8Array): Promise<string>;
+  /** Stores the image of a job's candidate; returns its name (one blob per job and candidate, never shared). */
+  putBlob(jobId: string, candidate: number, bytes: Uint8Array): Promise<string>;
   readBlob(name: string): Promise<Buffer>;
   /** Forgets the blobs of a finished job. */
   dropBlobs(record: JobRecord): Promise<void>;

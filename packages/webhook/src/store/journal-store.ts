@@ -117,8 +117,9 @@ export class JournalStore implements JobStore {
     return [...this.jobs.values()].filter((r) => r.state === 'queued' || r.state === 'scored').sort((a, b) => a.acceptedAt - b.acceptedAt);
   }
 
-  async putBlob(bytes: Uint8Array): Promise<string> {
-    const name = createHash('sha256').update(bytes).digest('hex');
+  async putBlob(jobId: string, candidate: number, bytes: Uint8Array): Promise<string> {
+    // Named by job and candidate, not by content alone: dropping one job's blobs can never take another's.
+    const name = createHash('sha256').update(`${jobId}\0${candidate}\0`).update(bytes).digest('hex');
     const path = join(this.dir, 'blobs', name);
     const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
     const fh = await open(tmp, 'w');
@@ -139,8 +140,7 @@ export class JournalStore implements JobStore {
   }
 
   async dropBlobs(record: JobRecord): Promise<void> {
-    const inUse = new Set([...this.jobs.values()].filter((r) => r !== record && (r.state === 'queued')).flatMap((r) => r.blobs));
-    for (const name of record.blobs) if (name && !inUse.has(name)) await rm(join(this.dir, 'blobs', name), { force: true });
+    for (const name of record.blobs) if (name) await rm(join(this.dir, 'blobs', name), { force: true });
   }
 
   async close(): Promise<void> {
