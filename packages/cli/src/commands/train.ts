@@ -77,7 +77,7 @@ export async function trainCommand(argv: string[], io: CliIO): Promise<number> {
   const backend = await OrtBackend.create(threads);
   try {
     const embeddings = await embedWithProgress(dataset, scorer, { cacheDir: values.cache, views, seed }, io);
-    const model = await headModel(values.head, scorer.bundle, embeddings.dim, values.prompt, categories, dataset.scale);
+    const model = await headModel(values.head, scorer.bundle, embeddings.dim, values.prompt, categories, dataset.scale, io);
     const recipe = epochs ? { epochs } : {};
     const log = (line: string) => io.stderr.isTTY && io.stderr.write(`\r${line}   `);
     const common = { dataset, target: values.target, embeddings, model, backend, recipe, onLog: log };
@@ -113,8 +113,14 @@ export async function trainCommand(argv: string[], io: CliIO): Promise<number> {
   }
 }
 
-async function headModel(kind: string, bundle: Bundle, dim: number, prompt: string, categories: string[], scale: [number, number]): Promise<HeadModel> {
+async function headModel(kind: string, bundle: Bundle, dim: number, prompt: string, requested: string[], scale: [number, number], io: CliIO): Promise<HeadModel> {
   if (kind === 'mlp') return mlpHeadModel(await levelPromptEmbeddings(bundle, prompt), dim, PAPER_RECIPE.hidden);
+  // Without a text tower every category would start from the same stored level features, get the same
+  // gradients and stay identical: one category is then all there is to learn.
+  const categories = bundle.manifest.text_encoder ? requested : requested.slice(0, 1);
+  if (categories.length < requested.length) {
+    io.stderr.write(`clip-agiqa: ${bundle.manifest.name} has no text tower to encode each category's prompts; training one category (${categories[0]}).\n`);
+  }
   const levelInit = await levelPromptEmbeddings(bundle, categories.map(categoryPrompt));
   return anchoredHeadModel({ dim, categories, levelInit, levelValues: evenLevelValues(scale) });
 }
