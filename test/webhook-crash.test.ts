@@ -43,7 +43,11 @@ const waitFor = async (cond: () => boolean, ms: number) => {
 
 describe('webhook service crash safety', () => {
   const servers: Server[] = [];
-  after(() => servers.forEach((s) => { s.closeAllConnections(); s.close(); }));
+  const children: ChildProcess[] = [];
+  after(() => {
+    servers.forEach((s) => { s.closeAllConnections(); s.close(); });
+    children.forEach((c) => { if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL'); }); // a failed assertion must not leave a server behind
+  });
 
   it('loses no accepted job when killed with SIGKILL: after a restart every verdict is delivered, with one webhook-id per job', async () => {
     using t = tempDir();
@@ -71,6 +75,7 @@ describe('webhook service crash safety', () => {
     }));
 
     let { child, url } = await startServe(config);
+    children.push(child);
     const accepted: string[] = [];
     for (let i = 0; i < 12; i++) {
       const body = JSON.stringify({ job_id: `crash-${i}`, callback_url: `${receiverUrl}/in`, policy: { mode: 'best-of-n' },
@@ -88,6 +93,7 @@ describe('webhook service crash safety', () => {
 
     accepting = true;
     ({ child, url } = await startServe(config));
+    children.push(child);
     const delivered = () => new Set(deliveries.filter((d) => d.ok).map((d) => d.jobId));
     assert.ok(await waitFor(() => accepted.every((id) => delivered().has(id)), 60_000), `delivered ${[...delivered()].length} of ${accepted.length}; server log:\n${serverLog.join('').split('\n').filter((l) => !l.includes('"info"')).slice(-20).join('\n')}`);
     for (const id of accepted) {
