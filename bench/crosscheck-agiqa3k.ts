@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 
 import { createScorer } from '@clip-agiqa/core';
 import {
-  embedDataset, evaluate, headFromParams, initMlpParams, levelPromptEmbeddings, loadAgiqa3k, mean, mlpHeadModel, OrtBackend, PAPER_RECIPE,
+  embedDataset, evaluate, headFromParams, initMlpParams, levelPromptEmbeddings, loadAgiqa3k, mean, mlpHeadModel, OrtBackend, PAPER_RECIPE, pickRows,
   randomSplit, Rng, trainHead,
 } from '@clip-agiqa/train';
 
@@ -23,11 +23,7 @@ const textInit = await levelPromptEmbeddings(scorer.bundle);
 await scorer.close();
 const { dim } = embeddings;
 const split = randomSplit(dataset.samples.length, 42, 0.2, 0);
-const pick = (idx: number[]) => {
-  const out = new Float32Array(idx.length * dim);
-  idx.forEach((i, k) => out.set(embeddings.test.subarray(i * dim, (i + 1) * dim), k * dim));
-  return out;
-};
+const pick = (idx: number[]) => pickRows(embeddings.test, idx, dim);
 const mos = dataset.samples.map((s) => s.targets.quality!);
 const train = { embeds: pick(split.train), targets: Float64Array.from(split.train.map((i) => mos[i]!)) };
 const test = { embeds: pick(split.test), targets: split.test.map((i) => mos[i]!) };

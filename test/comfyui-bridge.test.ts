@@ -155,6 +155,8 @@ describe('ComfyUI bridge', () => {
     const junk = await c.score('junk', [Buffer.from('not an image at all'), file('square.png')]) as BridgeResult;
     assert.equal(junk.scores[0]!.error!.code, 'UNSUPPORTED_FORMAT');
     assert.deepEqual(junk.decision.rejected, [0]);
+    const short = await c.score('short', [Buffer.alloc(10)], { mode: 'score' }, [{ width: 4, height: 4 }]) as BridgeResult;
+    assert.equal(short.scores[0]!.error!.code, 'INVALID_PIXELS');
     const fine = await c.score('fine', [file('square.png')]);
     assert.equal(fine.type, 'result');
     c.close();

@@ -38,11 +38,12 @@ export interface RunResult {
   seconds: number;
 }
 
-const pick = (a: Float32Array, idx: number[], dim: number) => {
+/** Rows `idx` of a row-major [N, dim] matrix. */
+export function pickRows(a: Float32Array, idx: readonly number[], dim: number): Float32Array {
   const out = new Float32Array(idx.length * dim);
   idx.forEach((i, k) => out.set(a.subarray(i * dim, (i + 1) * dim), k * dim));
   return out;
-};
+}
 
 export class ProtocolError extends Error {}
 
@@ -55,8 +56,8 @@ async function run(o: ProtocolOptions, split: SplitIndices, kind: 'image' | 'pro
   }
   const mos = o.dataset.samples.map((s) => s.targets[o.target]!);
   const groups = o.dataset.samples.map((s) => s.group ?? s.id);
-  const sub = (idx: number[]) => ({ embeds: pick(o.embeddings.test, idx, dim), targets: Float64Array.from(idx.map((i) => mos[i]!)) });
-  const train = { ...sub(split.train), views: o.embeddings.train.map((v) => pick(v, split.train, dim)) };
+  const sub = (idx: number[]) => ({ embeds: pickRows(o.embeddings.test, idx, dim), targets: Float64Array.from(idx.map((i) => mos[i]!)) });
+  const train = { ...sub(split.train), views: o.embeddings.train.map((v) => pickRows(v, split.train, dim)) };
   const test = sub(split.test);
   const val = split.val.length ? sub(split.val) : null;
   const started = performance.now();

@@ -1,8 +1,8 @@
-import { randomUUID } from 'node:crypto';
+import { randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-import { compileSchema, isClipAgiqaError, Semaphore, sniffFormat, SAFE_FORMATS, type Scorer, type ScoreOutcome } from '@clip-agiqa/core';
+import { compileSchema, isClipAgiqaError, Semaphore, sniffFormat, SAFE_FORMATS, type Scorer, type ScoreOutcome, type SniffedFormat } from '@clip-agiqa/core';
 
 import { adapt } from './adapters.js';
 import { ed25519Key, verifyFalWebhook } from './auth/fal.js';
@@ -20,7 +20,6 @@ import { expandGrids, type CandidateImage, type FailedImage } from './grid.js';
 import { makeVerdict } from './verdict.js';
 
 const isImage = <T>(im: T | FailedImage): im is T => Buffer.isBuffer(im) || (typeof im === 'object' && im !== null && 'data' in im);
-import { timingSafeEqual } from 'node:crypto';
 
 const validateJob = compileSchema<WebhookJob>(webhookJobSchema);
 
@@ -109,13 +108,19 @@ function send(res: ServerResponse, status: number, body: unknown, headers: Recor
   res.end(text);
 }
 
+/** The sniffed container when it is not one the scorer decodes, else null. */
+function unsupportedFormat(bytes: Uint8Array): SniffedFormat | null {
+  const format = sniffFormat(bytes);
+  return (SAFE_FORMATS as readonly string[]).includes(format) ? null : format;
+}
+
 /** Inline base64 -> bytes that look like an image, or a 422 naming the candidate. */
 function decodeInline(b64: string, id: string, maxBytes: number): Buffer {
   const bytes = Buffer.from(b64, 'base64');
   if (bytes.length === 0) throw new HttpError(422, 'NOT_AN_IMAGE', `candidate ${id}: empty or invalid base64`);
   if (bytes.length > maxBytes) throw new HttpError(413, 'IMAGE_TOO_LARGE', `candidate ${id}: ${bytes.length} bytes exceeds the ${maxBytes}-byte limit`);
-  const format = sniffFormat(bytes);
-  if (!(SAFE_FORMATS as readonly string[]).includes(format)) throw new HttpError(422, 'NOT_AN_IMAGE', `candidate ${id}: the bytes are not a supported image (${format})`);
+  const format = unsupportedFormat(bytes);
+  if (format) throw new HttpError(422, 'NOT_AN_IMAGE', `candidate ${id}: the bytes are not a supported image (${format})`);
   return bytes;
 }
 
@@ -160,20 +165,21 @@ export async function startService(o: ServiceOptions): Promise<Service> {
   async function fetchImage(url: string): Promise<Buffer> {
     const r = await safeFetch(url, fetchOptions);
     if (r.status < 200 || r.status >= 300) throw new FetchError('HTTP_STATUS', `${url}: HTTP ${r.status}`);
-    const format = sniffFormat(r.body);
-    if (!(SAFE_FORMATS as readonly string[]).includes(format)) throw new FetchError('NOT_AN_IMAGE', `${url}: the body is not a supported image (${format})`);
+    const format = unsupportedFormat(r.body);
+    if (format) throw new FetchError('NOT_AN_IMAGE', `${url}: the body is not a supported image (${format})`);
     return r.body;
   }
 
   async function score(job: WebhookJob, candidateImages: CandidateImage[]): Promise<WebhookVerdict> {
     const started = performance.now();
-    const { ids, images } = await scoring.run(async () => {
+    const { ids, outcomes } = await scoring.run(async () => {
       const expanded = await expandGrids(job.candidates.map((cand, i) => cand.id ?? String(i)), candidateImages, job.candidates.map((cand) => cand.grid), o.scorer);
       const inputs = expanded.images.flatMap((im, i) => (isImage(im) ? [{ id: expanded.ids[i]!, image: im }] : []));
-      return { ...expanded, scored: inputs.length ? await o.scorer.score(inputs) : [] };
-    }).then((r) => ({ ids: r.ids, images: r.images.map((im) => (isImage(im) ? r.scored.shift()! : { error: im })) }));
+      const scored = inputs.length ? await o.scorer.score(inputs) : [];
+      let k = 0;
+      return { ids: expanded.ids, outcomes: expanded.images.map((im): ScoreOutcome | { error: FailedImage } => (isImage(im) ? scored[k++]! : { error: im })) };
+    });
     metrics.observeScoring((performance.now() - started) / 1000);
-    const outcomes: (ScoreOutcome | { error: { code: string; message: string } })[] = images;
     const verdict = makeVerdict(job, ids, outcomes, o.scorer.model);
     metrics.inc('clip_agiqa_verdicts_total', { type: verdict.type });
     return verdict;
@@ -341,7 +347,7 @@ export async function startService(o: ServiceOptions): Promise<Service> {
 
     if (!callback) throw new HttpError(422, 'NO_CALLBACK_SECRET', 'asynchronous jobs need the service\'s callback secret configured');
     if (closing) throw new HttpError(503, 'SHUTTING_DOWN', 'the service is shutting down', { 'retry-after': '5' });
-    if (o.store.unfinished().filter((r) => r.state === 'queued').length >= limits.queue) {
+    if (queue.length + active >= limits.queue) {
       throw new HttpError(503, 'QUEUE_FULL', 'the job queue is full', { 'retry-after': '5' });
     }
     const blobs = await Promise.all(inline.map((bytes, i) => (bytes ? o.store.putBlob(job.job_id, i, bytes) : null)));

@@ -1,4 +1,4 @@
-import { isFailure, type ModelInfo, type ScoreOutcome } from '@clip-agiqa/core';
+import type { ModelInfo, ScoreOutcome } from '@clip-agiqa/core';
 
 import type { WebhookJob } from './generated/webhook-job.js';
 import type { WebhookVerdict } from './generated/webhook-verdict.js';
@@ -41,4 +41,3 @@ export function makeVerdict(job: WebhookJob, ids: string[], outcomes: (ScoreOutc
   };
 }
 
-export { isFailure };

@@ -2,7 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-import { compileSchema, isClipAgiqaError, type RawPixels, type Scorer, type ScoreOutcome } from '@clip-agiqa/core';
+import { compileSchema, isClipAgiqaError, type Scorer } from '@clip-agiqa/core';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 
 import { bridgeClientMessageSchema, type BridgeClientMessage, type BridgeScoreRequest } from '../generated/bridge-client-message.js';
@@ -171,26 +171,17 @@ export async function startBridge(o: BridgeOptions): Promise<Bridge> {
   }
 
   async function answer(c: Client, request: BridgeScoreRequest, frames: Buffer[]): Promise<void> {
-    const outcomes: (ScoreOutcome | null)[] = frames.map(() => null);
-    const inputs: { id: string; image: Uint8Array | RawPixels }[] = [];
-    request.images.forEach((spec, i) => {
-      const bytes = frames[i]!;
-      if (spec.format === 'rgb') {
-        if (bytes.length !== spec.width! * spec.height! * 3) {
-          outcomes[i] = { id: String(i), index: i, error: { code: 'BAD_PIXELS', message: `image ${i}: ${bytes.length} bytes, expected ${spec.width}x${spec.height}x3` } } as unknown as ScoreOutcome;
-          return;
-        }
-        inputs.push({ id: String(i), image: { data: bytes, width: spec.width!, height: spec.height!, channels: 3 } });
-      } else inputs.push({ id: String(i), image: bytes });
-    });
+    // Raw pixels whose length does not fit their shape come back from the scorer as INVALID_PIXELS failures.
+    const inputs = request.images.map((spec, i) => ({
+      id: String(i),
+      image: spec.format === 'rgb' ? { data: frames[i]!, width: spec.width!, height: spec.height!, channels: 3 as const } : frames[i]!,
+    }));
     try {
-      const scored = inputs.length ? await o.scorer.score(inputs) : [];
-      for (const s of scored) outcomes[Number(s.id)] = s;
-      const all = outcomes as ScoreOutcome[];
+      const outcomes = await o.scorer.score(inputs);
       send(c, {
         type: 'result', id: request.id,
-        scores: all.map((s, index) => ('scores' in s ? { index, scores: s.scores } : { index, error: { code: s.error.code, message: s.error.message } })),
-        decision: decide(request.policy, all, o.scorer.model),
+        scores: outcomes.map((s, index) => ('scores' in s ? { index, scores: s.scores } : { index, error: { code: s.error.code, message: s.error.message } })),
+        decision: decide(request.policy, outcomes, o.scorer.model),
       });
     } catch (e) {
       fail(c, isClipAgiqaError(e) ? e.code : 'INTERNAL', (e as Error).message, request.id);

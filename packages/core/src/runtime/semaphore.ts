@@ -15,11 +15,6 @@ export class Semaphore {
     await new Promise<void>((resolve) => this.waiters.push(resolve));
   }
 
-  /** Callers waiting for a permit. */
-  get waiting(): number {
-    return this.waiters.length;
-  }
-
   release(): void {
     const next = this.waiters.shift();
     if (next) next();
