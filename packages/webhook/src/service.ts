@@ -68,7 +68,7 @@ export async function startService(o: ServiceOptions): Promise<Service> {
   metrics.gauge('clip_agiqa_pending_deliveries', () => deliveries?.pending ?? 0);
 
   const hooks = {
-    config, store: o.store, queue, replay: new ReplayGuard(), fetchImage, score, metrics, log,
+    config, store: o.store, queue, replay: new ReplayGuard(o.store, config.idempotency.retention_hours * 3600_000), fetchImage, score, metrics, log,
     inFlight: new Slots(limits.concurrency + limits.sync_waiting), isClosing: () => closing,
   };
   const router = new Router()

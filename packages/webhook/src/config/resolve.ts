@@ -37,6 +37,7 @@ export interface ResolvedConfig {
   fetch: FetchConfig;
   limits: LimitsConfig;
   allowUnsigned: boolean;
+  idempotency: Defaulted<NonNullable<WebhookConfig['idempotency']>>;
 }
 
 /** What each verifier needs on its route, beyond the schema. */
@@ -60,5 +61,6 @@ export function resolveConfig(config: WebhookConfig): ResolvedConfig {
     host: c.host!, port: c.port!, dataDir: c.data_dir, routes: c.routes,
     callback: (c.callback as CallbackConfig | undefined) ?? null,
     fetch: c.fetch as FetchConfig, limits: c.limits as LimitsConfig, allowUnsigned,
+    idempotency: c.idempotency as ResolvedConfig['idempotency'],
   };
 }

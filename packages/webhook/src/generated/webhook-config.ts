@@ -54,6 +54,12 @@ export interface WebhookConfig {
     sync_waiting?: number;
   };
   /**
+   * Answers to accepted messages (by webhook-id, fal request id or Idempotency-Key) are kept this long: a retry within it gets the original answer without new work. Longer than senders retry (Svix: about 28 hours).
+   */
+  idempotency?: {
+    retention_hours?: number;
+  };
+  /**
    * Must be true for any route with verifier unsigned.
    */
   allow_unsigned?: boolean;
@@ -256,6 +262,19 @@ export const webhookConfigSchema = {
         }
       },
       "default": {}
+    },
+    "idempotency": {
+      "description": "Answers to accepted messages (by webhook-id, fal request id or Idempotency-Key) are kept this long: a retry within it gets the original answer without new work. Longer than senders retry (Svix: about 28 hours).",
+      "type": "object",
+      "additionalProperties": false,
+      "default": {},
+      "properties": {
+        "retention_hours": {
+          "type": "number",
+          "exclusiveMinimum": 0,
+          "default": 72
+        }
+      }
     },
     "allow_unsigned": {
       "description": "Must be true for any route with verifier unsigned.",
