@@ -11,8 +11,10 @@ export type { ComfyEvent, ComfyImage, PromptRun } from './prompts.js';
 export interface ComfyClientOptions {
   /** Ping interval: ComfyUI sends no heartbeat, so a connection that stops answering pings is dropped and re-made (default 10 s). */
   heartbeatMs?: number;
-  /** Reconnection: attempts before giving up, first delay and cap (default 8, 250 ms, 5 s). */
+  /** Reconnection after a drop: how long to keep trying, first delay and cap of the backoff (default 120 s, 250 ms, 5 s). */
   reconnect?: ReconnectPolicy;
+  /** Fail awaited prompts when a connected server sends nothing for this long (default 300 s; 0: never). */
+  stallTimeoutMs?: number;
   /** Times a prompt lost by a restarted server is queued again (default 2). */
   maxResubmits?: number;
   /** Timeout of each HTTP request (default 30 s). */
@@ -38,11 +40,17 @@ export class ComfyClient {
   constructor(baseUrl: string, o: ComfyClientOptions = {}) {
     this.http = new ComfyHttp(baseUrl, this.clientId, o.requestTimeoutMs);
     this.baseUrl = this.http.baseUrl;
-    this.prompts = new PromptTracker(this.http, { ...(o.maxResubmits !== undefined ? { maxResubmits: o.maxResubmits } : {}), ...(o.onEvent ? { onEvent: o.onEvent } : {}) });
+    this.prompts = new PromptTracker(this.http, {
+      ...(o.maxResubmits !== undefined ? { maxResubmits: o.maxResubmits } : {}),
+      ...(o.stallTimeoutMs !== undefined ? { stallTimeoutMs: o.stallTimeoutMs } : {}),
+      ...(o.onEvent ? { onEvent: o.onEvent } : {}),
+    });
     this.socket = new ComfySocket(`${this.baseUrl.replace(/^http/, 'ws')}/ws?clientId=${encodeURIComponent(this.clientId)}`, {
       ...(o.heartbeatMs !== undefined ? { heartbeatMs: o.heartbeatMs } : {}),
       ...(o.reconnect ? { reconnect: o.reconnect } : {}),
       onMessage: (data, isBinary) => this.prompts.onMessage(data, isBinary),
+      onOpen: () => this.prompts.connectionChanged(true),
+      onDrop: () => this.prompts.connectionChanged(false),
       onReconnected: () => this.prompts.resync(),
       onLost: (reason) => this.prompts.failAll(new ComfyConnectionError(`lost ComfyUI at ${this.baseUrl} and ${reason}`)),
     });
@@ -101,6 +109,7 @@ export class ComfyClient {
   }
 
   async close(): Promise<void> {
+    this.prompts.stop();
     this.socket.close();
   }
 }

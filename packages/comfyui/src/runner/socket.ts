@@ -3,11 +3,25 @@ import { WebSocket } from 'ws';
 import { ComfyConnectionError } from './errors.js';
 
 export interface ReconnectPolicy {
-  /** Attempts before giving up (default 8). */
-  attempts?: number;
+  /** How long to keep trying after a drop before giving up (default 120 s: a ComfyUI restart with custom nodes takes 20-60 s). */
+  timeoutMs?: number;
   /** First delay and cap of the exponential backoff (default 250 ms, 5 s). */
   baseMs?: number;
   capMs?: number;
+  /** Longest wait for one websocket handshake: a frozen server accepts connections but never answers (default 10 s). */
+  handshakeMs?: number;
+}
+
+/** The waits before each reconnection attempt: doubling from baseMs up to capMs, until timeoutMs is spent. */
+export function reconnectDelays(policy: ReconnectPolicy = {}): number[] {
+  const { timeoutMs = 120_000, baseMs = 250, capMs = 5000 } = policy;
+  const delays: number[] = [];
+  let total = 0;
+  for (let delay = Math.max(1, baseMs); total + delay <= timeoutMs; delay = Math.min(capMs, delay * 2)) {
+    delays.push(delay);
+    total += delay;
+  }
+  return delays;
 }
 
 export interface ComfySocketOptions {
@@ -15,6 +29,9 @@ export interface ComfySocketOptions {
   heartbeatMs?: number;
   reconnect?: ReconnectPolicy;
   onMessage: (data: Buffer, isBinary: boolean) => void;
+  /** Called when the connection drops (before reconnecting) and whenever one opens. */
+  onDrop?: () => void;
+  onOpen?: () => void;
   /** Called after each successful reconnection; a rejection counts as a failed attempt. */
   onReconnected: () => Promise<void>;
   /** Called once reconnection is given up, with why. */
@@ -42,11 +59,12 @@ export class ComfySocket {
   }
 
   private async open(): Promise<void> {
-    const ws = new WebSocket(this.url);
+    const ws = new WebSocket(this.url, { handshakeTimeout: this.o.reconnect?.handshakeMs ?? 10_000 });
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
       ws.once('error', (e) => reject(new ComfyConnectionError(`cannot open ${this.url}: ${e.message}`)));
     });
+    this.o.onOpen?.();
     this.ws = ws;
     ws.send(JSON.stringify({ type: 'feature_flags', data: { supports_preview_metadata: true } }));
     let alive = true;
@@ -71,11 +89,13 @@ export class ComfySocket {
 
   private reconnect(): Promise<void> {
     this.reconnecting ??= (async () => {
-      const { attempts = 8, baseMs = 250, capMs = 5000 } = this.o.reconnect ?? {};
-      let delay = baseMs;
-      for (let i = 0; i < attempts && !this.closed; i++) {
+      this.o.onDrop?.();
+      const started = performance.now();
+      const deadline = started + (this.o.reconnect?.timeoutMs ?? 120_000);
+      for (const delay of reconnectDelays(this.o.reconnect)) {
+        if (this.closed) return;
         await new Promise((r) => setTimeout(r, delay));
-        delay = Math.min(capMs, delay * 2);
+        if (this.closed || performance.now() > deadline) break;
         try {
           await this.connect();
           await this.o.onReconnected();
@@ -84,7 +104,7 @@ export class ComfySocket {
           // try again
         }
       }
-      this.o.onLost(`could not reconnect after ${attempts} attempts`);
+      if (!this.closed) this.o.onLost(`could not reconnect within ${((performance.now() - started) / 1000).toFixed(1)} s (raise the reconnect timeout if it restarts slowly)`);
     })().finally(() => { this.reconnecting = null; });
     return this.reconnecting;
   }
