@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
 import {
-  createScorer, DeviceError, InputError, isFailure, UsageError, type ImageInput, type Scorer, type ScoreResult,
+  createScorer, DeviceError, InputError, isFailure, UsageError, type ImageInput, type ModelBundleManifest, type Precision, type Scorer, type ScoreResult,
 } from '@clip-agiqa/core';
 import sharp from 'sharp';
 
-import { copyDemoBundle, DEMO_MODEL_DIR, goldenPixels, IMAGES, reference, tempDir } from './helpers.js';
+import { copyDemoBundle, DEMO_MODEL_DIR, goldenPixels, IMAGES, python, pythonUnavailable, reference, tempDir } from './helpers.js';
 
 const ref = reference();
 const goldens = goldenPixels();
@@ -17,6 +17,31 @@ const paths = names.map((n) => join(IMAGES, n));
 
 /** Tolerance of raw-file scores against the PyTorch reference (which decodes with PIL). */
 const RAW_FILE_TOLERANCE = 1e-4;
+
+/** Scores the fixture images alone, then in batches of each size (forwards and reversed): each score must stay within 1e-5. */
+async function assertBatchInvariant(model: string, precision: Precision, batchSizes: number[]): Promise<void> {
+  const single = await createScorer({ model, precision, batchSize: 1 });
+  const alone: number[] = [];
+  try {
+    for (const p of paths) alone.push((await single.score(p)).scores.quality!);
+  } finally {
+    await single.close();
+  }
+  for (const batchSize of batchSizes) {
+    const s = await createScorer({ model, precision, batchSize });
+    try {
+      for (const order of [paths, [...paths].reverse()]) {
+        for (const o of await s.score(order)) {
+          assert.ok(!isFailure(o));
+          const i = paths.indexOf(o.id);
+          assert.ok(Math.abs(o.scores.quality! - alone[i]!) <= 1e-5, `${precision} batch ${batchSize}: ${o.id} ${o.scores.quality} vs ${alone[i]} alone`);
+        }
+      }
+    } finally {
+      await s.close();
+    }
+  }
+}
 
 describe('scorer', () => {
   let scorer: Scorer;
@@ -56,25 +81,9 @@ describe('scorer', () => {
     }
   });
 
-  it('gives the same score alone, in any batch, and on every run', async () => {
-    const alone = [];
-    for (const p of paths) alone.push((await scorer.score(p)).scores.quality!);
-    for (const batchSize of [1, 3, 8, 16]) {
-      const s = await createScorer({ model: DEMO_MODEL_DIR, batchSize });
-      try {
-        for (let run = 0; run < 2; run++) {
-          const order = run === 0 ? paths : [...paths].reverse();
-          const outcomes = await s.score(order);
-          for (const o of outcomes) {
-            const i = paths.indexOf(o.id);
-            assert.ok(!isFailure(o));
-            assert.ok(Math.abs(o.scores.quality! - alone[i]!) <= 1e-5, `batch ${batchSize}: ${o.id} ${o.scores.quality} vs ${alone[i]}`);
-          }
-        }
-      } finally {
-        await s.close();
-      }
-    }
+  it('gives the same score alone, in any batch, and on every run, at every precision the bundle ships', async () => {
+    assert.deepEqual(scorer.bundle.precisions(), ['fp32', 'int8']);
+    for (const precision of scorer.bundle.precisions()) await assertBatchInvariant(DEMO_MODEL_DIR, precision, [1, 3, 8, 16]);
   });
 
   it('accepts paths, encoded bytes, raw RGB(A) pixels, sharp pipelines, AVIF and TIFF alike', async () => {
@@ -211,6 +220,21 @@ describe('reduced-precision towers', () => {
       await int8.close();
     }
     await assert.rejects(createScorer({ model: DEMO_MODEL_DIR, precision: 'fp16' }), (e: Error & { code?: string }) => e.code === 'BUNDLE_MISSING_FILE');
+  });
+
+  it('gives the same score alone and in any batch at every precision the exporter produces', { skip: pythonUnavailable() ?? false }, async () => {
+    using t = tempDir();
+    const listed = python(['-c', 'import sys; sys.path.insert(0, "tools/export"); from clip_agiqa_export.precision import PRECISIONS; print(",".join(PRECISIONS))']);
+    assert.equal(listed.status, 0, listed.stderr);
+    const precisions = listed.stdout.trim();
+    const r = python(['tools/export', '--tiny', '--seed', '3', '--no-text', '--precisions', precisions, '--guard-images', IMAGES, '--out', t.dir]);
+    assert.equal(r.status, 0, r.stderr);
+    const manifest = JSON.parse(readFileSync(join(t.dir, 'manifest.json'), 'utf8')) as ModelBundleManifest;
+    assert.deepEqual(Object.keys(manifest.image_encoder.files).sort(), ['fp32', ...precisions.split(',')].sort());
+    for (const precision of Object.keys(manifest.image_encoder.files) as Precision[]) {
+      if (precision !== 'fp32') assert.ok(manifest.image_encoder.accuracy![precision]!.max_batch_diff! <= 1e-5);
+      await assertBatchInvariant(t.dir, precision, [3, 8]);
+    }
   });
 });
 

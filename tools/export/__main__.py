@@ -32,7 +32,7 @@ from clip_agiqa_export.onnx_export import (  # noqa: E402
 )
 from clip_agiqa_export.preprocess import normalise, preprocess_file  # noqa: E402
 from clip_agiqa_export.goldens import golden_images  # noqa: E402
-from clip_agiqa_export.precision import PRECISIONS, cosine_guard, make_variant  # noqa: E402
+from clip_agiqa_export.precision import BATCH_TOLERANCE, METHODS, PRECISIONS, cosine_guard, make_variant  # noqa: E402
 from clip_agiqa_export.tiny import RANDOM_ARCHS, tiny_bpe, write_tokenizer  # noqa: E402
 
 DEFAULT_PROMPT = "a photo of {level} quality."
@@ -61,7 +61,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--license", default="MIT", help="licence of the weights")
     p.add_argument("--precisions", default="", help=f"comma-separated reduced-precision image towers to add: {', '.join(PRECISIONS)}")
     p.add_argument("--guard-images", help="folder of images for the reduced-precision accuracy guard (default: random inputs)")
-    p.add_argument("--min-cosine", type=float, default=0.99, help="fail if a variant's embeddings fall below this cosine to fp32")
+    p.add_argument("--min-cosine", type=float, default=0.995, help="fail if a variant's embeddings fall below this cosine to fp32")
     p.add_argument("--save-torch", metavar="DIR", help="also save the PyTorch model (Hugging Face folder), e.g. for reference benchmarks")
     p.add_argument("--goldens-images", help="folder of images to compute reference outputs for")
     p.add_argument("--goldens-out", help="where to write pixels.safetensors and reference.json")
@@ -147,9 +147,14 @@ def main(argv: list[str]) -> int:
             make_variant(precision, os.path.join(out, "image_encoder.onnx"), os.path.join(out, file))
             guard = cosine_guard(os.path.join(out, "image_encoder.onnx"), os.path.join(out, file), guard_inputs)
             guard["inputs"] = "images" if (args.guard_images or golden_tensors) else "random normal"
-            print(f"{precision} tower: cosine to fp32 min {guard['min_cosine']:.5f} mean {guard['mean_cosine']:.5f}", file=sys.stderr)
+            guard["method"] = METHODS[precision]
+            print(f"{precision} tower: cosine to fp32 min {guard['min_cosine']:.5f} mean {guard['mean_cosine']:.5f}; "
+                  f"alone vs in a batch max |diff| {guard['max_batch_diff']:.1e}", file=sys.stderr)
             if guard["min_cosine"] < args.min_cosine:
                 raise SystemExit(f"{precision} tower falls to cosine {guard['min_cosine']:.4f} < {args.min_cosine}")
+            if guard["max_batch_diff"] > BATCH_TOLERANCE:
+                raise SystemExit(f"{precision} tower gives an image a different embedding in a batch than alone "
+                                 f"({guard['max_batch_diff']:.2g} > {BATCH_TOLERANCE:g})")
             variants[precision] = {"file": file, "guard": guard}
 
         text_encoder = None

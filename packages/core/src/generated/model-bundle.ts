@@ -101,6 +101,14 @@ export interface ModelBundleManifest {
              * What the guard was measured on: images, or random normal tensors.
              */
             inputs?: string;
+            /**
+             * Largest difference between an image's embedding computed alone and inside its batch.
+             */
+            max_batch_diff?: number;
+            /**
+             * How the tower was reduced, e.g. which quantisation.
+             */
+            method?: string;
           }
         | undefined;
     };
@@ -399,6 +407,15 @@ export const modelBundleSchema = {
               },
               "inputs": {
                 "description": "What the guard was measured on: images, or random normal tensors.",
+                "type": "string"
+              },
+              "max_batch_diff": {
+                "description": "Largest difference between an image's embedding computed alone and inside its batch.",
+                "type": "number",
+                "minimum": 0
+              },
+              "method": {
+                "description": "How the tower was reduced, e.g. which quantisation.",
                 "type": "string"
               }
             }
