@@ -6,7 +6,7 @@ import { inputId, inputSource, type ImageInput } from './image/input.js';
 import { clipPixels, DEFAULT_LIMITS, normaliseInto, preprocessConfig, type DecodeLimits, type PreprocessConfig } from './image/preprocess.js';
 import { MicroBatcher } from './runtime/batcher.js';
 import type { Device, ExecutionDevice } from './runtime/device.js';
-import { ImageTower } from './runtime/image-tower.js';
+import { openTower } from './runtime/tower-pool.js';
 import { Semaphore } from './runtime/semaphore.js';
 import {
   filterRanking, rankOutcomes, validateFilterPolicy, type BestOfResult, type FilterPolicy, type FilterResult, type Ranking,
@@ -112,7 +112,7 @@ export async function createScorer(options: ScorerOptions): Promise<Scorer> {
   const manifest = bundle.manifest;
   const cfg = preprocessConfig(manifest.preprocess, options.resampler);
   const towerPath = bundle.imageEncoderPath(precision);
-  const tower = await ImageTower.open(towerPath, { input: manifest.image_encoder.input, output: manifest.image_encoder.output },
+  const tower = await openTower(towerPath, { input: manifest.image_encoder.input, output: manifest.image_encoder.output },
     cfg.size, manifest.backbone.embed_dim, { device: options.device, threads: options.threads });
   const device = tower.device;
   const batchSize = options.batchSize ?? (device === 'cpu' ? 8 : 16);

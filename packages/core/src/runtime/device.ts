@@ -13,6 +13,8 @@ export interface SessionOptions {
   device?: Device;
   /** Intra-op threads for the CPU provider (default: ONNX Runtime's choice, one per core). */
   threads?: number;
+  /** Let idle intra-op threads spin for work (ONNX Runtime's default). Off where sessions share cores. */
+  spinning?: boolean;
 }
 
 export interface OpenedSession {
@@ -28,13 +30,14 @@ export function compiledDevices(): ExecutionDevice[] {
   return AUTO_ORDER.filter((d) => names.has(d));
 }
 
-function sessionOptions(device: ExecutionDevice, threads: number | undefined, quiet: boolean): ort.InferenceSession.SessionOptions {
+function sessionOptions(device: ExecutionDevice, options: SessionOptions, quiet: boolean): ort.InferenceSession.SessionOptions {
   return {
     executionProviders: [device],
     graphOptimizationLevel: 'all',
     executionMode: 'sequential',
     interOpNumThreads: 1,
-    ...(threads ? { intraOpNumThreads: threads } : {}),
+    ...(options.threads ? { intraOpNumThreads: options.threads } : {}),
+    ...(options.spinning === false ? { extra: { session: { intra_op: { allow_spinning: '0' } } } } : {}),
     logSeverityLevel: quiet ? 4 : 3,
   };
 }
@@ -56,7 +59,7 @@ export async function openSession(modelPath: string, options: SessionOptions = {
   const skipped: OpenedSession['skipped'] = [];
   for (const d of candidates) {
     try {
-      const session = await ort.InferenceSession.create(modelPath, sessionOptions(d, options.threads, device === 'auto' && d !== 'cpu'));
+      const session = await ort.InferenceSession.create(modelPath, sessionOptions(d, options, device === 'auto' && d !== 'cpu'));
       return { session, device: d, skipped };
     } catch (e) {
       if (device !== 'auto') {

@@ -1,0 +1,51 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+
+import { loadBundle } from '@clip-agiqa/core';
+
+// The built module: the tower's worker thread runs compiled JavaScript.
+import { ImageTower } from '../packages/core/dist/runtime/image-tower.js';
+import { poolPlan, POOL_MAX_MODEL_BYTES, TowerPool } from '../packages/core/dist/runtime/tower-pool.js';
+import { DEMO_MODEL_DIR } from './helpers.js';
+
+const bundle = await loadBundle(DEMO_MODEL_DIR);
+const { image_encoder: io, preprocess, backbone } = bundle.manifest;
+const plane = 3 * preprocess.size ** 2;
+
+function pixels(count: number): Float32Array {
+  const x = new Float32Array(count * plane);
+  for (let i = 0; i < x.length; i++) x[i] = Math.sin(i * 0.37) * 1.5;
+  return x;
+}
+
+describe('tower pool', () => {
+  it('splits a batch over several towers and returns the embeddings in input order', async () => {
+    for (const precision of bundle.precisions()) {
+      const path = bundle.imageEncoderPath(precision);
+      const single = await ImageTower.open(path, io, preprocess.size, backbone.embed_dim, { threads: 1 });
+      const pool = await TowerPool.open(path, io, preprocess.size, backbone.embed_dim, {}, { workers: 3, threadsPerWorker: 2 });
+      try {
+        for (const count of [1, 2, 7]) {
+          const expected = (await single.embed(pixels(count), count)).embeds;
+          const got = (await pool.embed(pixels(count), count)).embeds;
+          assert.equal(got.length, count * backbone.embed_dim);
+          const worst = got.reduce((m, v, i) => Math.max(m, Math.abs(v - expected[i]!)), 0);
+          assert.ok(worst <= 1e-5, `${precision}, ${count} images: max |diff| ${worst}`);
+        }
+        await assert.rejects(pool.embed(new Float32Array(plane), 2), (e: Error & { code?: string }) => e.code === 'SHAPE_MISMATCH');
+      } finally {
+        await single.close();
+        await pool.close();
+      }
+    }
+  });
+
+  it('pools small towers on CPUs only, one session per thread', () => {
+    const small = bundle.imageEncoderPath('int8');
+    assert.deepEqual(poolPlan(small, { threads: 4 }), { workers: 4, threadsPerWorker: 4 });
+    assert.equal(poolPlan(small, { threads: 1 }).workers, 1);
+    assert.equal(poolPlan(small, { threads: 4, device: 'cuda' }).workers, 1);
+    assert.equal(poolPlan(small, { threads: 4, device: 'auto' }).workers, 1);
+    assert.ok(POOL_MAX_MODEL_BYTES < 344e6, 'an fp32 ViT-B/16 tower (344 MB) keeps one session');
+  });
+});
