@@ -2,8 +2,10 @@
 import * as ort from 'onnxruntime-node';
 
 import {
-  clipPixels, createScorer, isFailure, loadBundle, openSession, preprocessConfig, type Device, type Precision, type Resampler,
+  clipPixels, createScorer, isFailure, loadBundle, openSession, preprocessConfig, type Bundle, type Device, type Precision, type Resampler,
 } from '@clip-agiqa/core';
+// Not part of core's public API: the bench times the tower exactly as the scorer opens it.
+import { openTower } from '../packages/core/dist/runtime/tower-pool.js';
 
 export interface ScorerTask {
   mode: 'scorer';
@@ -45,19 +47,19 @@ export type ChildResult = ScorerResult | GuardResult | GemmResult | { error: str
 const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))]!;
 const peakRssMb = () => process.resourceUsage().maxRSS / 1024;
 
-async function towerAlone(path: string, threads: number, device: Device, batch: number, images: number): Promise<number> {
-  const { session } = await openSession(path, { threads, device });
-  const input = session.inputNames[0]!;
-  const x = new ort.Tensor('float32', new Float32Array(batch * 3 * 224 * 224).map(() => Math.random() * 2 - 1), [batch, 3, 224, 224]);
-  await session.run({ [input]: x });
+/** The tower as the scorer runs it (one session, or one per core for small towers), fed ready tensors. */
+async function towerAlone(path: string, bundle: Bundle, threads: number, device: Device, batch: number, images: number): Promise<number> {
+  const { image_encoder: io, preprocess, backbone } = bundle.manifest;
+  const tower = await openTower(path, { input: io.input, output: io.output }, preprocess.size, backbone.embed_dim, { threads, device });
+  const x = new Float32Array(batch * 3 * preprocess.size ** 2).map(() => Math.random() * 2 - 1);
+  await tower.embed(x.slice(), batch);
   const runs = Math.max(1, Math.round(images / batch));
   const started = performance.now();
-  for (let i = 0; i < runs; i++) await session.run({ [input]: x });
+  for (let i = 0; i < runs; i++) await tower.embed(x.slice(), batch);
   const rate = (runs * batch) / ((performance.now() - started) / 1000);
-  await session.release();
+  await tower.close();
   return rate;
 }
-
 async function scorerTask(t: ScorerTask): Promise<ScorerResult> {
   const cfg = preprocessConfig((await loadBundle(t.model, { verifyChecksums: false })).manifest.preprocess, t.resampler);
   const preprocessStart = performance.now();
@@ -80,12 +82,13 @@ async function scorerTask(t: ScorerTask): Promise<ScorerResult> {
       await scorer.score(image);
       latencies.push(performance.now() - s);
     }
-    const towerPath = scorer.bundle.imageEncoderPath(t.precision);
+    const { bundle } = scorer;
+    const towerPath = bundle.imageEncoderPath(t.precision);
     const device = scorer.device;
     await scorer.close();
     return {
       images: t.images.length, failed: outcomes.filter(isFailure).length, device, e2e_images_per_s: t.images.length / seconds,
-      tower_images_per_s: await towerAlone(towerPath, t.threads, device, t.batchSize, t.towerImages),
+      tower_images_per_s: await towerAlone(towerPath, bundle, t.threads, device, t.batchSize, t.towerImages),
       latency_p50_ms: latencies.length ? percentile(latencies, 0.5) : null,
       latency_p95_ms: latencies.length ? percentile(latencies, 0.95) : null,
       preprocess_ms_per_image: preprocessMs,

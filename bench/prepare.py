@@ -1,9 +1,14 @@
 """Builds what the benchmark needs, once, into a cache folder:
 - a ViT-B/16-shaped CLIP-AGIQA bundle with random weights (speed does not depend on their values), with an
   int8 tower, and its PyTorch twin for the reference runs;
-- gemm-vit-mlp.onnx: four ViT-B/16 MLP blocks without activations over a batch of 8 (1576x768 @ 768x3072 @
+- the same image tower in the transformers.js layout (transformersjs/clip-vit-b-16: config.json,
+  preprocessor_config.json, onnx/vision_model.onnx and onnx/vision_model_quantized.onnx, the latter
+  quantised the way transformers.js models usually are: ONNX Runtime's dynamic quantisation, one
+  activation scale per tensor);
+- gemm-vit-mlp4.onnx: four ViT-B/16 MLP blocks without activations over a batch of 8 (1576x768 @ 768x3072 @
   3072x768, four times): the dense-math rate ONNX Runtime reaches on this machine, with compute dominating the
-  cost of moving inputs and outputs in and out of JavaScript.
+  cost of moving inputs and outputs in and out of JavaScript; gemm-vit-mlp4.int8.onnx: the same products
+  quantised as the int8 tower's are (dynamic u8s8, per-channel weights).
 
   python3 bench/prepare.py CACHE_DIR
 """
@@ -11,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import warnings
@@ -18,38 +24,75 @@ import warnings
 warnings.filterwarnings("ignore")
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-# int8 for CPUs; fp16 for the GPU rows (CPUs run it through casts, slowly, so the CPU rows skip it).
-PRECISIONS = "int8,fp16"
+sys.path.insert(0, os.path.join(ROOT, "tools", "export"))
+
+from clip_agiqa_export.precision import METHODS  # noqa: E402
+
 # int8 for CPUs; fp16 for the GPU rows (CPUs run it through casts, slowly, so the CPU rows skip it).
 PRECISIONS = "int8,fp16"
 GEMM_ROWS, GEMM_INNER, GEMM_COLS, GEMM_BLOCKS = 8 * 197, 768, 3072, 4
+TRANSFORMERS_JS_ID = "clip-vit-b-16"
+GEMM_INT8 = "gemm-vit-mlp4.int8.onnx"
+
+
+def bundle_is_current(bundle: str) -> bool:
+    manifest = os.path.join(bundle, "manifest.json")
+    if not os.path.exists(manifest):
+        return False
+    encoder = json.load(open(manifest))["image_encoder"]
+    return all(p in encoder["files"] and encoder.get("accuracy", {}).get(p, {}).get("method") == METHODS[p] for p in PRECISIONS.split(","))
+
+
+def write_transformers_js(cache: str, bundle: str, torch_dir: str) -> None:
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from transformers import CLIPImageProcessor
+
+    from clip_agiqa_export import CLIP_MEAN, CLIP_STD
+
+    folder = os.path.join(cache, "transformersjs", TRANSFORMERS_JS_ID)
+    if os.path.exists(os.path.join(folder, "onnx", "vision_model_quantized.onnx")):
+        return
+    os.makedirs(os.path.join(folder, "onnx"), exist_ok=True)
+    shutil.copyfile(os.path.join(torch_dir, "config.json"), os.path.join(folder, "config.json"))
+    CLIPImageProcessor(size={"shortest_edge": 224}, crop_size={"height": 224, "width": 224}, resample=3, do_center_crop=True,
+                       image_mean=list(CLIP_MEAN), image_std=list(CLIP_STD)).save_pretrained(folder)
+    fp32 = os.path.join(folder, "onnx", "vision_model.onnx")
+    shutil.copyfile(os.path.join(bundle, "image_encoder.onnx"), fp32)
+    quantize_dynamic(fp32, os.path.join(folder, "onnx", "vision_model_quantized.onnx"), weight_type=QuantType.QInt8)
+
+
+def write_gemm(path: str) -> None:
+    import torch
+
+    class MatMul(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.up = torch.nn.ParameterList(torch.nn.Parameter(torch.randn(GEMM_INNER, GEMM_COLS) / GEMM_INNER ** 0.5) for _ in range(GEMM_BLOCKS))
+            self.down = torch.nn.ParameterList(torch.nn.Parameter(torch.randn(GEMM_COLS, GEMM_INNER) / GEMM_COLS ** 0.5) for _ in range(GEMM_BLOCKS))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            for up, down in zip(self.up, self.down):
+                x = (x @ up) @ down
+            return x
+
+    torch.onnx.export(MatMul(), (torch.randn(GEMM_ROWS, GEMM_INNER),), path, input_names=["x"], output_names=["y"],
+                      opset_version=17, dynamo=False)
 
 
 def main(cache: str) -> None:
     bundle = os.path.join(cache, "vit-b-16")
-    manifest = os.path.join(bundle, "manifest.json")
-    have = json.load(open(manifest))["image_encoder"]["files"] if os.path.exists(manifest) else {}
-    if any(p not in have for p in PRECISIONS.split(",")):
+    torch_dir = os.path.join(cache, "vit-b-16-torch")
+    if not bundle_is_current(bundle):
+        shutil.rmtree(os.path.join(cache, "transformersjs"), ignore_errors=True)
         subprocess.run([sys.executable, os.path.join(ROOT, "tools", "export"), "--random", "vit-b-16", "--seed", "0",
-                        "--no-text", "--precisions", PRECISIONS, "--save-torch", os.path.join(cache, "vit-b-16-torch"),
-                        "--out", bundle], check=True)
+                        "--no-text", "--precisions", PRECISIONS, "--save-torch", torch_dir, "--out", bundle], check=True)
+    write_transformers_js(cache, bundle, torch_dir)
     gemm = os.path.join(cache, "gemm-vit-mlp4.onnx")
     if not os.path.exists(gemm):
-        import torch
-
-        class MatMul(torch.nn.Module):
-            def __init__(self) -> None:
-                super().__init__()
-                self.up = torch.nn.ParameterList(torch.nn.Parameter(torch.randn(GEMM_INNER, GEMM_COLS) / GEMM_INNER ** 0.5) for _ in range(GEMM_BLOCKS))
-                self.down = torch.nn.ParameterList(torch.nn.Parameter(torch.randn(GEMM_COLS, GEMM_INNER) / GEMM_COLS ** 0.5) for _ in range(GEMM_BLOCKS))
-
-            def forward(self, x: torch.Tensor) -> torch.Tensor:
-                for up, down in zip(self.up, self.down):
-                    x = (x @ up) @ down
-                return x
-
-        torch.onnx.export(MatMul(), (torch.randn(GEMM_ROWS, GEMM_INNER),), gemm, input_names=["x"], output_names=["y"],
-                          opset_version=17, dynamo=False)
+        write_gemm(gemm)
+    if not os.path.exists(os.path.join(cache, GEMM_INT8)):
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+        quantize_dynamic(gemm, os.path.join(cache, GEMM_INT8), weight_type=QuantType.QInt8, per_channel=True)
 
 
 if __name__ == "__main__":
