@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
-import { compileSchema, createScorer, type Scorer } from '@clip-agiqa/core';
+import { createScorer, type Scorer } from '@clip-agiqa/core';
+import { compileSchema } from '@clip-agiqa/core/internal';
 import {
   bridgeClientMessageSchema, bridgeServerMessageSchema, encodeImageFrame, percentile, startBridge, type Bridge, type BridgeClientMessage,
   type BridgeErrorMessage, type BridgeResult, type BridgeServerMessage,

@@ -5,8 +5,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createDeflate } from 'node:zlib';
 
-import { pngChunk } from '@clip-agiqa/cli';
-import { DEMO_MODEL_DIR, parseSafetensors } from '@clip-agiqa/core';
+import { DEMO_MODEL_DIR } from '@clip-agiqa/core';
+import { parseSafetensors, pngChunk } from '@clip-agiqa/core/internal';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const IMAGES = join(ROOT, 'test/fixtures/images');

@@ -3,7 +3,9 @@ import { resolveModel } from './bundle/resolve.js';
 import { ClipAgiqaError, InputError, UsageError } from './errors.js';
 import type { Head } from './heads/head.js';
 import { inputId, inputSource, type ImageInput } from './image/input.js';
-import { clipPixels, DEFAULT_LIMITS, normaliseInto, preprocessConfig, type DecodeLimits, type PreprocessConfig } from './image/preprocess.js';
+import {
+  clipPixels, decodeRgb, DEFAULT_LIMITS, normaliseInto, preprocessConfig, type DecodeLimits, type PreprocessConfig, type RgbImage,
+} from './image/preprocess.js';
 import { MicroBatcher } from './runtime/batcher.js';
 import type { Device, ExecutionDevice } from './runtime/device.js';
 import { ImageTower } from './runtime/image-tower.js';
@@ -52,6 +54,10 @@ export interface ModelInfo {
   /** True when the tower or a head has random weights: scores then mean nothing. */
   untrained: boolean;
   precision: Precision;
+  /** Length of the image tower's embeddings. */
+  embedDim: number;
+  /** Side of the square the tower sees (after the shortest-edge resize and centre crop). */
+  imageSize: number;
   heads: HeadInfo[];
 }
 
@@ -80,6 +86,13 @@ export interface Scorer {
   score(inputs: readonly ImageInput[]): Promise<ScoreOutcome[]>;
   /** Image embeddings (the tower's output, before normalisation), one per input. */
   embed(input: ImageInput): Promise<Float32Array>;
+  /**
+   * Decodes an image as scoring does, before the resize: EXIF orientation applied, alpha flattened onto the
+   * bundle's background, this scorer's decode limits enforced. For callers that crop or tile images themselves.
+   */
+  decode(input: ImageInput): Promise<RgbImage>;
+  /** Scores `count` embeddings ([count, embedDim], as `embed` returns them) with one head (default: the first). */
+  scoreEmbeddings(embeds: Float32Array, count: number, head?: string): number[];
   rank(inputs: readonly ImageInput[], options?: { head?: string }): Promise<Ranking>;
   filter(inputs: readonly ImageInput[], policy: FilterPolicy): Promise<FilterResult>;
   bestOf(inputs: readonly ImageInput[], options?: { head?: string }): Promise<BestOfResult>;
@@ -189,6 +202,8 @@ export async function createScorer(options: ScorerOptions): Promise<Scorer> {
       manifestSha256: bundle.manifestSha256,
       untrained: bundle.untrained,
       precision,
+      embedDim: dim,
+      imageSize: cfg.size,
       heads: heads.map(headInfo),
     },
     device,
@@ -196,6 +211,12 @@ export async function createScorer(options: ScorerOptions): Promise<Scorer> {
     score: ((input: ImageInput | readonly ImageInput[]) =>
       Array.isArray(input) ? scoreAll(input) : scoreOne(input as ImageInput, 0)) as Scorer['score'],
     embed: async (input) => (await embedOne(input, 0)).slice(),
+    decode: (input) => decodeRgb(inputSource(input), inputId(input, 0), cfg, limits),
+    scoreEmbeddings(embeds, count, name) {
+      const head = rankingHead(name);
+      if (embeds.length !== count * dim) throw new UsageError('SHAPE_MISMATCH', `${embeds.length} values are not ${count} embeddings of ${dim}`);
+      return head.score(embeds, count);
+    },
     stats: () => ({ ...stats }),
     rank,
     async filter(inputs, policy) {

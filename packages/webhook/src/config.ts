@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 
-import { compileSchema } from '@clip-agiqa/core';
+import { compileSchema } from '@clip-agiqa/core/internal';
 
 import { webhookConfigSchema, type WebhookConfig } from './generated/webhook-config.js';
 import { webhookJobSchema } from './generated/webhook-job.js';

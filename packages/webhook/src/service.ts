@@ -2,7 +2,8 @@ import { randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-import { compileSchema, isClipAgiqaError, Semaphore, sniffFormat, SAFE_FORMATS, type Scorer, type ScoreOutcome, type SniffedFormat } from '@clip-agiqa/core';
+import { isClipAgiqaError, type Scorer, type ScoreOutcome } from '@clip-agiqa/core';
+import { compileSchema, Semaphore, sniffFormat, SAFE_FORMATS, type SniffedFormat } from '@clip-agiqa/core/internal';
 
 import { adapt } from './adapters.js';
 import { ed25519Key, verifyFalWebhook } from './auth/fal.js';
