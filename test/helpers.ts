@@ -41,6 +41,16 @@ export function copyDemoBundle(to: string): string {
   return to;
 }
 
+/** The demo bundle with its quality head marked lower-is-better (as an artefact or distortion head is). */
+export function lowerIsBetterBundle(to: string): string {
+  copyDemoBundle(to);
+  const path = join(to, 'manifest.json');
+  const manifest = JSON.parse(readFileSync(path, 'utf8')) as { heads: { higher_is_better: boolean }[] };
+  manifest.heads[0]!.higher_is_better = false;
+  writeFileSync(path, JSON.stringify(manifest, null, 2));
+  return to;
+}
+
 export function pixelDiff(a: Uint8Array, b: Uint8Array): { mean: number; max: number } {
   if (a.length !== b.length) throw new Error(`length ${a.length} != ${b.length}`);
   let sum = 0;

@@ -3,7 +3,7 @@ import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:pat
 import { parseArgs } from 'node:util';
 
 import {
-  createScorer, DEMO_MODEL_DIR, DEVICES, isFailure, modelStamp, PRECISIONS, rankOutcomes, RESAMPLERS, toScoreRecord, withScoreMetadata,
+  createScorer, DEMO_MODEL_DIR, DEVICES, isFailure, modelStamp, passes, PRECISIONS, rankOutcomes, RESAMPLERS, toScoreRecord, withScoreMetadata,
   type Device, type Precision, type Resampler, type ScoreOutcome, type ScoreRecord,
 } from '@clip-agiqa/core';
 
@@ -122,7 +122,7 @@ export async function scoreCommand(argv: string[], io: CliIO): Promise<number> {
     const csvChunks: string[] = values.csv ? [csvHeader(heads, threshold !== undefined, top !== undefined)] : [];
     let sideEffectFailures = 0;
 
-    const passes = (s: number) => (rankHead.higherIsBetter ? s >= threshold! : s <= threshold!);
+    const passesThreshold = (o: ScoreOutcome) => passes(o, { head: rankHead.name, threshold }, scorer.model.heads);
     const emit = async (record: ScoreRecord) => {
       if (values.json) io.stdout.write(`${JSON.stringify(record)}\n`);
       else io.stdout.write(textRow(record, heads));
@@ -141,7 +141,7 @@ export async function scoreCommand(argv: string[], io: CliIO): Promise<number> {
       }
     };
     const extras = (o: ScoreOutcome) =>
-      !isFailure(o) && threshold !== undefined ? { passed: passes(o.scores[rankHead.name]!) } : {};
+      !isFailure(o) && threshold !== undefined ? { passed: passesThreshold(o) } : {};
 
     // Results print in input order as they complete; with --top they print once all are ranked.
     const outcomes: (ScoreOutcome | undefined)[] = new Array(files.length);
@@ -181,7 +181,7 @@ export async function scoreCommand(argv: string[], io: CliIO): Promise<number> {
       ? `; ${rankHead.name} mean ${(headScores.reduce((a, b) => a + b, 0) / headScores.length).toFixed(3)}, ` +
         `min ${headScores.reduce((a, b) => Math.min(a, b)).toFixed(3)}, max ${headScores.reduce((a, b) => Math.max(a, b)).toFixed(3)}`
       : '';
-    const passed = threshold !== undefined ? `; ${all.filter((o) => !isFailure(o) && passes(o.scores[rankHead.name]!)).length} passed ${threshold}` : '';
+    const passed = threshold !== undefined ? `; ${all.filter(passesThreshold).length} passed ${threshold}` : '';
     const rate = scored / Math.max(progress.elapsedSeconds, 1e-3);
     io.stderr.write(`clip-agiqa: ${scored} scored, ${failed} failed in ${formatSeconds(progress.elapsedSeconds)} (${rate.toFixed(1)} img/s on ${scorer.device})${stats}${passed}\n`);
     return failed > 0 || sideEffectFailures > 0 ? 1 : 0;
