@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
 import { bestOfN, ComfyClient, rerollUntil, startBridge, type BridgeResult, type Workflow } from '@clip-agiqa/comfyui';
-import { createScorer, decide, passes, rank, UsageError, type Decidable, type HeadDirection, type Scorer } from '@clip-agiqa/core';
+import { createScorer, decide, fromWirePolicy, passes, rank, UsageError, type Decidable, type HeadDirection, type Scorer } from '@clip-agiqa/core';
 
 import { TestClient } from './bridge-client.js';
 import { ComfySimulator } from './comfyui-simulator.js';
@@ -45,6 +45,15 @@ describe('decisions (core)', () => {
     assert.equal(passes(candidates[0]!, { head: 'artefacts', threshold: 0.5 }, heads), true);
     assert.equal(passes(candidates[2]!, { head: 'artefacts', threshold: 0.5 }, heads), false);
     assert.equal(passes(candidates[3]!, {}, heads), false, 'a failed candidate never passes');
+  });
+
+  it('reads wire policies, deprecated spellings as their current names', () => {
+    assert.deepEqual(fromWirePolicy({ mode: 'gate', head: 'artefacts', threshold: 0.5 }), fromWirePolicy({ mode: 'filter', head: 'artefacts', threshold: 0.5 }));
+    assert.deepEqual(fromWirePolicy({ mode: 'filter', head: 'artefacts', threshold: 0.5 }), { mode: 'filter', policy: { head: 'artefacts', threshold: 0.5 } });
+    assert.deepEqual(fromWirePolicy({ mode: 'filter', threshold: 40, threshold_kind: 'percentile' }).policy, { percentile: 40 });
+    assert.deepEqual(fromWirePolicy({ mode: 'best-of-n' }), { mode: 'best-of', policy: { topK: 1 } });
+    assert.deepEqual(fromWirePolicy({ mode: 'reroll-if-none-pass', thresholds: { quality: 3 } }), { mode: 'reroll-if-none-pass', policy: { thresholds: { quality: 3 } } });
+    assert.deepEqual(fromWirePolicy({ mode: 'rank', head: 'quality', threshold: 3 }), { mode: 'rank', policy: { head: 'quality' } }, 'rank passes every scored candidate');
   });
 
   it('refuses policies it cannot apply', () => {
@@ -101,8 +110,10 @@ describe('a head where lower is better, through the adapters', () => {
       assert.deepEqual(best.decision.order, lowestFirst());
       assert.deepEqual(best.decision.passed, lowestFirst().slice(0, 2));
       const bar = (scores[lowestFirst()[1]!]! + scores[lowestFirst()[2]!]!) / 2;
+      const filter = await c.score('f', images, { mode: 'filter', threshold: bar }) as BridgeResult;
+      assert.deepEqual(filter.decision.passed, lowestFirst().slice(0, 2).sort());
       const gate = await c.score('g', images, { mode: 'gate', threshold: bar }) as BridgeResult;
-      assert.deepEqual(gate.decision.passed, lowestFirst().slice(0, 2).sort());
+      assert.deepEqual(gate.decision, filter.decision, 'gate, the deprecated spelling, is filter');
     } finally {
       c.close();
       await bridge.close();

@@ -1,4 +1,5 @@
 import { UsageError } from './errors.js';
+import type { WirePolicy } from './generated/defs.js';
 
 /**
  * Which candidates pass, and which wins. Every criterion given must hold; with none, every scored
@@ -121,4 +122,28 @@ export function decide(candidates: readonly Decidable[], policy: Policy, heads: 
     head: head.name, order, passed, rejected: candidates.map((_, i) => i).filter((i) => !kept.has(i)), best: order[0] ?? null,
     ...(bar === undefined ? {} : { percentileBar: bar }),
   };
+}
+
+/** The modes of a wire policy under their current names (gate is filter, best-of-n is best-of). */
+export type PolicyMode = 'score' | 'rank' | 'filter' | 'best-of' | 'reroll-if-none-pass';
+
+const RENAMED: Record<string, PolicyMode> = { gate: 'filter', 'best-of-n': 'best-of' };
+
+/**
+ * A wire policy (schemas/defs.schema.json#/$defs/policy) in core's terms: its mode, with deprecated
+ * spellings renamed, and the Policy that decides. score and rank pass every scored candidate; filter and
+ * reroll-if-none-pass apply the bars; best-of keeps the k best (default 1).
+ */
+export function fromWirePolicy(wire: WirePolicy): { mode: PolicyMode; policy: Policy } {
+  const mode = RENAMED[wire.mode] ?? (wire.mode as PolicyMode);
+  const policy: Policy = wire.head === undefined ? {} : { head: wire.head };
+  if (mode === 'filter' || mode === 'reroll-if-none-pass') {
+    if (wire.threshold !== undefined) {
+      if (wire.threshold_kind === 'percentile') policy.percentile = wire.threshold;
+      else policy.threshold = wire.threshold;
+    }
+    if (wire.thresholds) policy.thresholds = Object.fromEntries(Object.entries(wire.thresholds).filter((e): e is [string, number] => e[1] !== undefined));
+  }
+  if (mode === 'best-of') policy.topK = wire.k ?? 1;
+  return { mode, policy };
 }

@@ -7,8 +7,9 @@ export { createScorer } from './scorer.js';
 export type { Scorer, ScorerOptions, ScorerStats, ModelInfo, HeadInfo } from './scorer.js';
 
 // Decisions: which candidates pass and which wins, under one Policy, honouring each head's direction
-export { decide, passes, percentile, rank, validatePolicy } from './decision.js';
-export type { Decidable, Decision, HeadDirection, Policy } from './decision.js';
+export { decide, fromWirePolicy, passes, percentile, rank, validatePolicy } from './decision.js';
+export type { Decidable, Decision, HeadDirection, Policy, PolicyMode } from './decision.js';
+export type { WireError, WirePolicy } from './generated/defs.js';
 
 // Results: one outcome per input, rankings and pass/fail decisions over them
 export { isFailure, rankOutcomes, filterRanking } from './results.js';

@@ -26,5 +26,7 @@ export { Semaphore } from './runtime/semaphore.js';
 export { MicroBatcher } from './runtime/batcher.js';
 
 // Wire formats
-export { compileSchema } from './validation.js';
+export { addSchemas, compileSchema } from './validation.js';
+export { defsSchema } from './generated/defs.js';
+export type { WireError, WirePolicy } from './generated/defs.js';
 export type { ValidationResult } from './validation.js';
