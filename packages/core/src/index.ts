@@ -21,7 +21,7 @@ export type { Head } from './heads/head.js';
 export { createHead, headKinds } from './heads/registry.js';
 export type { HeadEntry } from './heads/head.js';
 
-export type { ImageInput, ImageSource, LabelledImage, RawPixels } from './image/input.js';
+export type { ImageInput, ImageSource, LabelledImage, RawPixels, ResolvedSource } from './image/input.js';
 export { clipPixels, cropRgb, decodeRgb, normaliseInto, preprocessConfig, shortestEdgeSize, DEFAULT_LIMITS, RESAMPLERS } from './image/preprocess.js';
 export type { PreprocessConfig, DecodeLimits, Resampler, RgbImage } from './image/preprocess.js';
 export { pilBicubicResize } from './image/pil-bicubic.js';
