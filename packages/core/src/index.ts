@@ -10,16 +10,28 @@ export type { Bundle, LoadBundleOptions, Precision } from './bundle/load.js';
 export { downloadBundle } from './bundle/download.js';
 export type { DownloadOptions } from './bundle/download.js';
 export { resolveModel, defaultCacheDir } from './bundle/resolve.js';
+export type { ResolveOptions } from './bundle/resolve.js';
+export { importModel } from './bundle/import/import-model.js';
+export type { ImportOptions, ImportResult } from './bundle/import/import-model.js';
+export { parseHubRef, hubEndpoint } from './bundle/import/hub.js';
+export type { HubOptions, HubProgress, HubRef } from './bundle/import/hub.js';
+export { CLIP_IQA_PAIRS, CLIP_LOGIT_SCALE } from './bundle/import/zero-shot-heads.js';
+export type { ZeroShotOptions } from './bundle/import/zero-shot-heads.js';
 export { parseSafetensors } from './bundle/safetensors.js';
+export { writeSafetensors } from './bundle/safetensors-writer.js';
 export type { Tensor } from './bundle/safetensors.js';
 export { sha256File } from './bundle/checksum.js';
 export { DEMO_MODEL_DIR } from './demo.js';
 
 export { ClipTokenizer } from './text/tokenizer.js';
+export { encodeTexts } from './text/text-tower.js';
+export type { TextEncoderEntry } from './text/text-tower.js';
 
 export type { Head } from './heads/head.js';
 export { createHead, headKinds } from './heads/registry.js';
-export type { HeadEntry } from './heads/head.js';
+export { DEFAULT_PROMPT, LEVEL_WORDS, levelPrompts } from './heads/levels.js';
+export type { HeadEntry, HeadProvenance } from './heads/head.js';
+export { headProvenance } from './heads/head.js';
 
 export type { ImageInput, ImageSource, LabelledImage, RawPixels } from './image/input.js';
 export { clipPixels, cropRgb, decodeRgb, normaliseInto, preprocessConfig, shortestEdgeSize, DEFAULT_LIMITS, RESAMPLERS } from './image/preprocess.js';
@@ -32,7 +44,7 @@ export { openSession, compiledDevices, DEVICES } from './runtime/device.js';
 export { Semaphore } from './runtime/semaphore.js';
 export type { Device, ExecutionDevice, SessionOptions } from './runtime/device.js';
 
-export { ClipAgiqaError, InputError, BundleError, DeviceError, UsageError, isClipAgiqaError } from './errors.js';
+export { ClipAgiqaError, InputError, BundleError, ImportError, DeviceError, UsageError, isClipAgiqaError } from './errors.js';
 export type { ErrorCode, ErrorJSON } from './errors.js';
 
 export { compileSchema } from './validation.js';

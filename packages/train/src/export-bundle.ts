@@ -1,11 +1,11 @@
 import { copyFile, mkdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
-import { loadBundle, sha256File, type Bundle, type ModelBundleManifest } from '@clip-agiqa/core';
+import { loadBundle, sha256File, writeSafetensors, type Bundle, type ModelBundleManifest } from '@clip-agiqa/core';
 
 import { headEntry, type HeadModel, type Params } from './head-model.js';
 import { LEVEL_WORDS } from './prompts.js';
-import { writeSafetensors } from './safetensors-writer.js';
+
 
 export interface TrainedHead {
   name: string;
