@@ -6,6 +6,7 @@ import { ConfigError } from '@clip-agiqa/webhook';
 
 import { bridgeCommand, BRIDGE_USAGE } from './commands/bridge.js';
 import { comfyCommand, COMFY_USAGE } from './commands/comfy.js';
+import { importCommand, IMPORT_USAGE } from './commands/import.js';
 import { infoCommand, INFO_USAGE } from './commands/info.js';
 import { scoreCommand, SCORE_USAGE } from './commands/score.js';
 import { serveCommand, SERVE_USAGE } from './commands/serve.js';
@@ -17,6 +18,7 @@ const USAGE = `Usage: clip-agiqa <command> [options]
 
 Commands:
   score PATHS...   score images (files, folders, globs) with a CLIP-AGIQA model
+  import SOURCE    import a CLIP (hf:OWNER/NAME or a transformers.js folder) with zero-shot heads
   info             describe a model bundle
   train            train and evaluate a CLIP-AGIQA head on a dataset
   eval             evaluate a bundle's head on a dataset
@@ -28,6 +30,8 @@ Commands:
 Run clip-agiqa <command> --help for its options.
 
 ${SCORE_USAGE}
+
+${IMPORT_USAGE}
 
 ${INFO_USAGE}
 
@@ -55,6 +59,8 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
     switch (command) {
       case 'score':
         return await scoreCommand(rest, io);
+      case 'import':
+        return await importCommand(rest, io);
       case 'info':
         return await infoCommand(rest, io);
       case 'train':

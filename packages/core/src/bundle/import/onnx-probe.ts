@@ -28,7 +28,7 @@ export async function runProbe(session: ort.InferenceSession, path: string, feed
   try {
     out = await session.run(feeds, [output]);
   } catch (e) {
-    throw onError(((e as Error).message ?? String(e)).split('\n')[0]!.replace(/\u001b\[[0-9;]*m/g, ''));
+    throw onError(((e as Error).message ?? String(e)).split('\n')[0]!.split('\u001b')[0]!);
   }
   const t = out[output]!;
   if (t.type !== 'float32' || t.dims.length !== 2 || t.dims[0] !== rows) {
