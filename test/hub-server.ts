@@ -12,10 +12,12 @@ interface RepoFile { path: string; data: Buffer; sha256: string; blobId: string;
 export interface HubServer {
   endpoint: string;
   commit: string;
-  /** Every request's method and URL, in order. */
+  /** Every request's method and URL (and its Range header, if any), in order. */
   requests: string[];
   /** The next download of this file stops after half its bytes (the connection is cut). */
   cutNext(path: string): void;
+  /** From now on this file is served with one byte changed (the listing keeps the true checksums). */
+  corrupt(path: string): void;
   close(): Promise<void>;
 }
 
@@ -67,7 +69,7 @@ export async function startHubServer(repo: string, dir: string, options: { lfs?:
   const revisionOk = (rev: string) => rev === 'main' || rev === commit;
 
   const server = createServer((req, res) => {
-    requests.push(`${req.method} ${req.url}`);
+    requests.push(`${req.method} ${req.url}${req.headers.range ? ` (${req.headers.range})` : ''}`);
     const url = new URL(req.url ?? '/', 'http://hub.local');
     const api = /^\/api\/models\/([^/]+\/[^/]+)\/revision\/([^/]+)$/.exec(url.pathname);
     if (api) {
@@ -108,6 +110,11 @@ export async function startHubServer(repo: string, dir: string, options: { lfs?:
   return {
     endpoint: `http://127.0.0.1:${port}`, commit, requests,
     cutNext: (path) => void cuts.add(path),
+    corrupt(path) {
+      const f = byPath.get(path)!;
+      f.data = Buffer.from(f.data);
+      f.data[f.data.length >> 1] ^= 0xff;
+    },
     close: () => new Promise<void>((r) => {
       server.closeAllConnections();
       server.close(() => r());
