@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -6,7 +7,7 @@ import { describe, it } from 'node:test';
 import { createScorer, importModel, ImportError, type ErrorCode } from '@clip-agiqa/core';
 
 import { startHubServer } from './hub-server.js';
-import { DEMO_MODEL_DIR, ROOT, tempDir } from './helpers.js';
+import { CLI, DEMO_MODEL_DIR, IMAGES, ROOT, tempDir } from './helpers.js';
 
 /**
  * The demo bundle's towers rearranged into the transformers.js layout (its text tower takes no
@@ -114,6 +115,31 @@ describe('importing a folder: what it reads and what it refuses', () => {
       assert.throws(() => readFileSync(join(t.dir, 'bundle/manifest.json')), 'no half-written bundle is left');
     });
   }
+
+  it('trains on an imported CLIP: the trained head becomes the default, the zero-shot heads stay', async () => {
+    using t = tempDir();
+    const { bundle } = await importModel(demoLayout(join(t.dir, 'src')), { out: join(t.dir, 'imported') });
+    const names = ['landscape.jpg', 'portrait.jpg', 'square.png', 'wide.webp', 'grey.png', 'small-upscaled.jpg', 'exif-rotated.jpg', 'alpha.png'];
+    writeFileSync(join(t.dir, 'ratings.csv'), `path,mos\n${names.map((n, i) => `${join(IMAGES, n)},${1 + i * 0.4}`).join('\n')}\n`);
+    const out = join(t.dir, 'trained');
+    const r = spawnSync(process.execPath, [CLI, 'train', '--model', bundle.dir, '--dataset', 'csv', '--data', join(t.dir, 'ratings.csv'), '--epochs', '2',
+      '--out', out, '--report', join(t.dir, 'report.json'), '--cache', join(t.dir, 'cache')], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const scorer = await createScorer({ model: out });
+    try {
+      assert.deepEqual(scorer.model.heads.map((h) => [h.name, h.provenance]), [['quality', 'trained'], ['clip-iqa', 'zero-shot'], ['levels', 'zero-shot']]);
+      const ranked = await scorer.rank([join(IMAGES, 'landscape.jpg'), join(IMAGES, 'square.png')]);
+      assert.equal(ranked.head, 'quality');
+      const imported = await createScorer({ model: bundle.dir });
+      const again = (await imported.score(join(IMAGES, 'landscape.jpg'))).scores;
+      await imported.close();
+      const { scores } = await scorer.score(join(IMAGES, 'landscape.jpg'));
+      assert.equal(scores['clip-iqa'], again['clip-iqa']);
+      assert.equal(scores.levels, again.levels);
+    } finally {
+      await scorer.close();
+    }
+  });
 
   it('refuses to write into a folder that is not empty', async () => {
     using t = tempDir();
