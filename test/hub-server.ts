@@ -112,8 +112,9 @@ export async function startHubServer(repo: string, dir: string, options: { lfs?:
     cutNext: (path) => void cuts.add(path),
     corrupt(path) {
       const f = byPath.get(path)!;
+      const at = f.data.length >> 1;
       f.data = Buffer.from(f.data);
-      f.data[f.data.length >> 1] ^= 0xff;
+      f.data[at] = f.data[at]! ^ 0xff;
     },
     close: () => new Promise<void>((r) => {
       server.closeAllConnections();

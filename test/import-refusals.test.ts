@@ -141,6 +141,22 @@ describe('importing a folder: what it reads and what it refuses', () => {
     }
   });
 
+  it('clip-agiqa import: --help shows the road to a score, mistakes exit 2, refusals exit 1 with their code', () => {
+    using t = tempDir();
+    const run = (...args: string[]) => spawnSync(process.execPath, [CLI, 'import', ...args], { encoding: 'utf8' });
+    const help = run('--help');
+    assert.equal(help.status, 0);
+    assert.match(help.stdout, /hf:Xenova\/clip-vit-base-patch16/);
+    assert.match(help.stdout, /Then: clip-agiqa score --model DIR/);
+    assert.equal(run(join(t.dir, 'x')).status, 2, 'a folder needs --out');
+    assert.equal(run('hf:nope', '--out', join(t.dir, 'o')).status, 2, 'not OWNER/NAME');
+    const src = demoLayout(join(t.dir, 'src'));
+    rmSync(join(src, 'onnx/vision_model.onnx'));
+    const refused = run(src, '--out', join(t.dir, 'out'));
+    assert.equal(refused.status, 1);
+    assert.match(refused.stderr, /\[MISSING_VISION_MODEL\] .*onnx\/vision_model\.onnx/);
+  });
+
   it('refuses to write into a folder that is not empty', async () => {
     using t = tempDir();
     mkdirSync(join(t.dir, 'bundle'));
