@@ -1,8 +1,7 @@
 import { join } from 'node:path';
-
 import { readFile } from 'node:fs/promises';
 
-import { DEFAULT_PROMPT, encodeTexts, levelPrompts, parseSafetensors, type Bundle } from '@clip-agiqa/core';
+import { BundleError, DEFAULT_PROMPT, encodeTexts, levelPrompts, parseSafetensors, type Bundle } from '@clip-agiqa/core';
 
 export { DEFAULT_PROMPT, LEVEL_WORDS } from '@clip-agiqa/core';
 
@@ -23,7 +22,7 @@ export function categoryPrompt(category: string): string {
 async function storedLevelFeatures(bundle: Bundle): Promise<Float32Array> {
   const head = bundle.manifest.heads.find((h) => h.kind === 'clip-agiqa-mlp');
   if (!head?.tensors.text_features) {
-    throw new RangeError(`bundle ${bundle.manifest.name} has neither a text tower nor a clip-agiqa-mlp head to take level features from`);
+    throw new BundleError('BUNDLE_MISSING_FILE', `bundle ${bundle.manifest.name} has neither a text tower nor a clip-agiqa-mlp head to take level features from`);
   }
   const path = join(bundle.dir, head.file);
   return parseSafetensors(await readFile(path), path).get(head.tensors.text_features)!.data.slice();
