@@ -216,7 +216,14 @@ describe('importing from the hub (loopback server, HF_ENDPOINT)', () => {
       assert.equal(pinned.source, `hf:acme/clip@${hub.commit}`);
       await importModel('hf:acme/clip', options);
     });
-    // The server is gone: the revision's last resolution and the complete snapshot serve the import.
+    // The server is gone: the revision's last resolution and the complete snapshot serve the import;
+    // an error answer from a server is not taken for being offline.
+    const other = await startHubServer('acme/other', demoLayout(join(t.dir, 'other')));
+    try {
+      await assert.rejects(importModel('hf:acme/clip', { endpoint: other.endpoint, cacheDir }), (e: Error & { code?: string }) => e.code === 'DOWNLOAD_FAILED' && /404/.test(e.message));
+    } finally {
+      await other.close();
+    }
     const offline = await importModel('hf:acme/clip', { endpoint: 'http://127.0.0.1:9', cacheDir });
     assert.equal(offline.source, `hf:acme/clip@${commit}`);
     assert.equal(offline.imported, false);

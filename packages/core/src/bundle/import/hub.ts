@@ -55,6 +55,9 @@ export function hubEndpoint(options: HubOptions = {}): string {
   return (options.endpoint ?? process.env.HF_ENDPOINT ?? 'https://huggingface.co').replace(/\/+$/, '');
 }
 
+/** Failures to reach the hub at all (as opposed to its answers): the cache may stand in for it. */
+const unreachable = new WeakSet<Error>();
+
 function failure(input: string, message: string, cause?: unknown): BundleError {
   return new BundleError('DOWNLOAD_FAILED', message, { input, cause });
 }
@@ -80,7 +83,9 @@ async function request(url: string, options: HubOptions, headers: Record<string,
     response = await fetch(url, { redirect: 'follow', signal: abort.signal, headers: { ...headers, ...(token ? { authorization: `Bearer ${token}` } : {}) } });
   } catch (e) {
     clearTimeout(timeout);
-    throw failure(url, `request failed: ${(e as Error).message}${(e as { cause?: Error }).cause ? ` (${(e as { cause: Error }).cause.message})` : ''}`, e);
+    const error = failure(url, `request failed: ${(e as Error).message}${(e as { cause?: Error }).cause ? ` (${(e as { cause: Error }).cause.message})` : ''}`, e);
+    unreachable.add(error);
+    throw error;
   }
   const done = () => clearTimeout(timeout);
   if (!(response.ok || response.status === 206)) {
@@ -197,7 +202,8 @@ export function repoCacheDir(cacheDir: string, repo: string): string {
  * Downloads the files of a hub repository that `select` picks from its file list, pinned to the commit
  * the revision resolves to, into `<cacheDir>/hub/models--OWNER--NAME/snapshots/<commit>/`. Each file is
  * checked against the hub's sha256 (LFS) or git blob id, and its sha256 recorded. A complete snapshot is
- * reused; when the hub cannot be reached, the commit the revision last resolved to is used from the cache.
+ * reused; when the hub cannot be reached (no answer, not an error answer), the commit the revision last
+ * resolved to is used from the cache.
  */
 export async function hubSnapshot(ref: HubRef, cacheDir: string, select: (files: HubFile[]) => HubFile[], options: HubOptions = {}): Promise<HubSnapshot> {
   const repoDir = repoCacheDir(cacheDir, ref.repo);
@@ -206,6 +212,7 @@ export async function hubSnapshot(ref: HubRef, cacheDir: string, select: (files:
   try {
     listing = await hubRevision(ref, options);
   } catch (e) {
+    if (!unreachable.has(e as Error)) throw e;
     const commit = await readFile(refFile, 'utf8').catch(() => null);
     const cached = commit && await cachedSnapshot(join(repoDir, 'snapshots', commit.trim()), []);
     if (cached) return cached;
