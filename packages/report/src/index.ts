@@ -1,0 +1,11 @@
+export { esc, num, page, scriptJson, table } from './html.js';
+export { binCounts, extent, histogram, lineChart, scale, scatter, ticks } from './svg.js';
+export type { Cut, HistogramOptions, LineChartOptions, ScatterOptions, Series } from './svg.js';
+export { modelKind, renderModelStamp, stampOf } from './model-stamp.js';
+export type { ModelKind, ModelStamp } from './model-stamp.js';
+export { MAX_THUMBNAIL_SIZE, thumbnail, thumbnails, THUMBNAIL_DEFAULTS } from './thumbnails.js';
+export type { Thumbnail, ThumbnailOptions, ThumbnailSet } from './thumbnails.js';
+export { partitionRecords, renderScoreReport } from './score-report.js';
+export type { ReportCut, ReportHead, ScorePartition, ScoreReportData } from './score-report.js';
+export { buildScoreReport } from './build-score-report.js';
+export type { BuildScoreReportOptions } from './build-score-report.js';
