@@ -7,6 +7,7 @@ import { ConfigError } from '@clip-agiqa/webhook';
 import { bridgeCommand, BRIDGE_USAGE } from './commands/bridge.js';
 import { comfyCommand, COMFY_USAGE } from './commands/comfy.js';
 import { infoCommand, INFO_USAGE } from './commands/info.js';
+import { reportCommand, REPORT_USAGE } from './commands/report.js';
 import { scoreCommand, SCORE_USAGE } from './commands/score.js';
 import { serveCommand, SERVE_USAGE } from './commands/serve.js';
 import { embedCommand, EMBED_USAGE, evalCommand, EVAL_USAGE } from './commands/evaluate.js';
@@ -18,6 +19,7 @@ const USAGE = `Usage: clip-agiqa <command> [options]
 Commands:
   score PATHS...   score images (files, folders, globs) with a CLIP-AGIQA model
   info             describe a model bundle
+  report FILE      an HTML report of saved score --json lines
   train            train and evaluate a CLIP-AGIQA head on a dataset
   eval             evaluate a bundle's head on a dataset
   embed            fill the embedding cache for a dataset
@@ -30,6 +32,8 @@ Run clip-agiqa <command> --help for its options.
 ${SCORE_USAGE}
 
 ${INFO_USAGE}
+
+${REPORT_USAGE}
 
 ${TRAIN_USAGE}
 
@@ -57,6 +61,8 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
         return await scoreCommand(rest, io);
       case 'info':
         return await infoCommand(rest, io);
+      case 'report':
+        return await reportCommand(rest, io);
       case 'train':
         return await trainCommand(rest, io);
       case 'eval':

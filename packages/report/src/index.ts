@@ -9,3 +9,4 @@ export { partitionRecords, renderScoreReport } from './score-report.js';
 export type { ReportCut, ReportHead, ScorePartition, ScoreReportData } from './score-report.js';
 export { buildScoreReport } from './build-score-report.js';
 export type { BuildScoreReportOptions } from './build-score-report.js';
+export { parseScoreRecords } from './records.js';

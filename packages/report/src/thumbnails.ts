@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 
-import { Semaphore, sniffFormat, UNSAFE_FORMATS } from '@clip-agiqa/core';
+import { DEFAULT_LIMITS, Semaphore, sniffFormat, UNSAFE_FORMATS } from '@clip-agiqa/core';
 import sharp from 'sharp';
 
 export interface ThumbnailOptions {
@@ -18,7 +18,7 @@ export interface ThumbnailOptions {
   maxPixels?: number;
 }
 
-export const THUMBNAIL_DEFAULTS = { size: 192, quality: 60, maxCount: 2000, maxBytes: 16 << 20, concurrency: 4, maxPixels: 64_000_000 } as const;
+export const THUMBNAIL_DEFAULTS = { size: 192, quality: 60, maxCount: 2000, maxBytes: 16 << 20, concurrency: 4, maxPixels: DEFAULT_LIMITS.maxPixels } as const;
 export const MAX_THUMBNAIL_SIZE = 256;
 
 export type Thumbnail = { dataUri: string; width: number; height: number } | { missing: string };
