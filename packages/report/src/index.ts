@@ -10,3 +10,10 @@ export type { ReportCut, ReportHead, ScorePartition, ScoreReportData } from './s
 export { buildScoreReport } from './build-score-report.js';
 export type { BuildScoreReportOptions } from './build-score-report.js';
 export { parseScoreRecords } from './records.js';
+export { renderTrainingReport } from './training-report.js';
+export type { BreakdownRow, Correlations, EpochPoint, TrainingReportData, TrainingRun } from './training-report.js';
+export { ServiceActivity } from './activity.js';
+export type { ActivityOptions, ActivitySnapshot, ErrorEntry, VerdictEntry } from './activity.js';
+export { renderStatusPage } from './status-page.js';
+export type { StatusPageData } from './status-page.js';
+export { isLoopbackHost, presentedSecret, STATUS_CHALLENGE, STATUS_PAGE_HEADERS } from './status-http.js';

@@ -172,8 +172,8 @@ export interface ScatterOptions {
   xLabel: string;
   yLabel: string;
   points: { x: number; y: number }[];
-  /** A fitted curve y = curve(x), drawn over the x range. */
-  curve?: { name: string; fn: (x: number) => number };
+  /** A fitted curve, as points in x order (e.g. the logistic mapping sampled over the x range). */
+  curve?: { name: string; points: { x: number; y: number }[] };
 }
 
 export function scatter(o: ScatterOptions): string {
@@ -185,10 +185,8 @@ export function scatter(o: ScatterOptions): string {
   const dots = o.points.map((p) => `<circle cx="${x(p.x).toFixed(1)}" cy="${y(p.y).toFixed(1)}" r="2.5"/>`).join('');
   let curve = '';
   if (o.curve) {
-    const steps = 80;
-    const pts = Array.from({ length: steps + 1 }, (_, i) => x0 + ((x1 - x0) * i) / steps).map((v) => [v, o.curve!.fn(v)] as const)
-      .filter(([, v]) => Number.isFinite(v) && v >= y0 - (y1 - y0) && v <= y1 + (y1 - y0));
-    const d = pts.map(([a, b], k) => `${k ? 'L' : 'M'}${x(a).toFixed(1)} ${Math.min(f.height - f.bottom, Math.max(f.top, y(b))).toFixed(1)}`).join('');
+    const clampY = (v: number) => Math.min(f.height - f.bottom, Math.max(f.top, y(v)));
+    const d = o.curve.points.filter((p) => Number.isFinite(p.y)).map((p, k) => `${k ? 'L' : 'M'}${x(p.x).toFixed(1)} ${clampY(p.y).toFixed(1)}`).join('');
     curve = `<path class="fit" d="${d}" fill="none" stroke="#a40e26" stroke-width="2.5"/>` +
       `<g transform="translate(${f.left + 8} ${f.top + 4})"><line x1="0" x2="18" y1="0" y2="0" stroke="#a40e26" stroke-width="3"/><text x="22" y="4">${esc(o.curve.name)}</text></g>`;
   }

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 
-import { DEFAULT_LIMITS, Semaphore, sniffFormat, UNSAFE_FORMATS } from '@clip-agiqa/core';
+import { DEFAULT_LIMITS, Semaphore, sniffFormat, UNSAFE_FORMATS, type RawPixels } from '@clip-agiqa/core';
 import sharp from 'sharp';
 
 export interface ThumbnailOptions {
@@ -35,18 +35,26 @@ export interface ThumbnailSet {
  * A small WebP data URI of one image (EXIF orientation applied). SVG and PDF are never rendered: they
  * can reference external resources and the page must not.
  */
-export async function thumbnail(source: string | Uint8Array, o: ThumbnailOptions = {}): Promise<Thumbnail> {
+export async function thumbnail(source: string | Uint8Array | RawPixels, o: ThumbnailOptions = {}): Promise<Thumbnail> {
   const size = Math.min(o.size ?? THUMBNAIL_DEFAULTS.size, MAX_THUMBNAIL_SIZE);
-  let bytes: Uint8Array;
-  try {
-    bytes = typeof source === 'string' ? await readFile(source) : source;
-  } catch (e) {
-    return { missing: (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'image no longer at this path' : `unreadable: ${(e as Error).message}` };
+  let input: Uint8Array;
+  let raw: { width: number; height: number; channels: 1 | 2 | 3 | 4 } | undefined;
+  if (typeof source === 'string') {
+    try {
+      input = await readFile(source);
+    } catch (e) {
+      return { missing: (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'image no longer at this path' : `unreadable: ${(e as Error).message}` };
+    }
+  } else if (source instanceof Uint8Array) {
+    input = source;
+  } else {
+    input = source.data;
+    raw = { width: source.width, height: source.height, channels: source.channels };
   }
-  const format = sniffFormat(bytes);
+  const format = raw ? 'raw' : sniffFormat(input);
   if ((UNSAFE_FORMATS as readonly string[]).includes(format)) return { missing: `${format} is not rendered` };
   try {
-    const { data, info } = await sharp(bytes, { limitInputPixels: o.maxPixels ?? THUMBNAIL_DEFAULTS.maxPixels, animated: false })
+    const { data, info } = await sharp(input, { limitInputPixels: o.maxPixels ?? THUMBNAIL_DEFAULTS.maxPixels, animated: false, ...(raw ? { raw } : {}) })
       .rotate()
       .resize(size, size, { fit: 'inside', withoutEnlargement: true })
       .webp({ quality: o.quality ?? THUMBNAIL_DEFAULTS.quality, effort: 2 })
