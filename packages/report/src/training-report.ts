@@ -115,5 +115,5 @@ ${d.aggregate ? `<section id="aggregate" aria-labelledby="aggregate-h"><h2 id="a
 ${d.runs.map(runSection).join('\n')}
 ${otherTable}
 </main>`;
-  return page({ title: d.title, body, style: 'details { margin: 8px 0; } summary { cursor: pointer; color: var(--accent); }' });
+  return page({ title: d.title, body, style: 'details { margin: 8px 0; } summary { cursor: pointer; color: var(--accent); } table.metrics, table.breakdown, table.aggregate { width: auto; min-width: 50%; }' });
 }
