@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { encodeImageFrame, startBridge, type Bridge } from '@clip-agiqa/comfyui';
 import { createScorer, type Scorer } from '@clip-agiqa/core';
 import { isLoopbackHost, presentedSecret, ServiceActivity } from '@clip-agiqa/report';
+import { MemoryStore, startService, type Service } from '@clip-agiqa/webhook';
 import { WebSocket } from 'ws';
 
 import { browserUnavailable, launchChromium, type HeadlessChromium } from './browser.js';
@@ -145,6 +146,70 @@ describe('bridge status page in headless Chromium', { skip: browserUnavailable()
     assert.deepEqual(errors, ['UNKNOWN_REQUEST', 'BAD_POLICY'], 'the refused request, then its orphaned image frame; newest first');
     assert.deepEqual(await tab.locator('#errors tbody tr td:nth-child(2)').allInnerTexts(), ['comfy-b', 'comfy-b']);
     await tab.screenshot({ path: join(process.env.REPORT_SCREENSHOTS ?? tmpdir(), 'status.png'), fullPage: true });
+    await tab.close();
+  });
+});
+
+describe('webhook status pages in headless Chromium', { skip: browserUnavailable() ?? false }, () => {
+  const OPERATOR = 'operator-secret-of-the-status-page';
+  const TENANT_A = 'token-of-tenant-a-0123456789';
+  const TENANT_B = 'token-of-tenant-b-0123456789';
+  let chrome: HeadlessChromium;
+  let scorer: Scorer;
+  let service: Service;
+  before(async () => {
+    chrome = await launchChromium();
+    scorer = await createScorer({ model: DEMO_MODEL_DIR });
+    service = await startService({
+      scorer, store: new MemoryStore(), log: () => {}, statusPage: { token: OPERATOR },
+      config: { port: 0, data_dir: '/nonexistent', routes: [{ path: 'tenant-a', verifier: 'bearer', tokens: [TENANT_A] }, { path: 'tenant-b', verifier: 'bearer', tokens: [TENANT_B] }] },
+    });
+  });
+  after(async () => {
+    await service?.close();
+    await scorer?.close();
+    await chrome?.close();
+  });
+
+  const post = (route: string, token: string, body: unknown) =>
+    fetch(`${service.url}/hooks/${route}`, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` } });
+  const inline = (names: string[]) => names.map((n) => ({ id: n, base64: readFileSync(join(IMAGES, n)).toString('base64') }));
+
+  it('the operator sees every route; a tenant sees only its own route, with its own token', async () => {
+    assert.equal((await post('tenant-a', TENANT_A, { job_id: 'a-1', candidates: inline(['landscape.jpg', 'square.png']), policy: { mode: 'best-of-n' } })).status, 200);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal((await post('tenant-b', TENANT_B, { job_id: 'b-1', candidates: inline(['wide.webp']), policy: { mode: 'rank' } })).status, 200);
+    assert.equal((await post('tenant-b', 'wrong-token-of-tenant-b-000000', { job_id: 'b-2', candidates: inline(['wide.webp']), policy: { mode: 'rank' } })).status, 401);
+
+    const get = (path: string, token?: string) => fetch(`${service.url}${path}`, token ? { headers: { authorization: `Bearer ${token}` } } : {});
+    assert.equal((await get('/status')).status, 401);
+    assert.equal((await get('/status', TENANT_A)).status, 401, 'a tenant token does not open the whole-service page');
+    assert.equal((await get('/status/tenant-b', TENANT_A)).status, 401, 'nor another tenant\'s page');
+    assert.equal((await get('/status/tenant-a', TENANT_A)).status, 200);
+    assert.equal((await get('/status/nope', OPERATOR)).status, 404);
+
+    const tab = await chrome.context.newPage();
+    await tab.setExtraHTTPHeaders({ authorization: basic('operator', OPERATOR) });
+    for (let i = 0; i < 20; i++) {
+      await tab.goto(`${service.url}/status`);
+      if (await tab.locator('#recent tbody tr:nth-child(2) img').count() === 2) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.deepEqual(await tab.locator('#recent tbody tr td:nth-child(2)').allInnerTexts(), ['tenant-b', 'tenant-a']);
+    assert.match(await tab.locator('#recent tbody tr:nth-child(2) td:nth-child(4)').innerText(), /^bestof\.selected: 2 of 2 passed, winner (landscape\.jpg|square\.png)$/);
+    assert.equal(await tab.locator('#recent tbody tr:nth-child(2) img.kept').count(), 2);
+    assert.deepEqual(await tab.locator('#errors tbody tr td:nth-child(3)').allInnerTexts(), ['BAD_TOKEN']);
+    const gauges = await tab.locator('#gauges li').allInnerTexts();
+    assert.ok(gauges.some((g) => /^0\s+jobs queued or scoring$/.test(g)), gauges.join(' | '));
+    assert.ok(gauges.some((g) => /^3\s+images scored$/.test(g)), gauges.join(' | '));
+    await tab.screenshot({ path: join(process.env.REPORT_SCREENSHOTS ?? tmpdir(), 'webhook-status.png'), fullPage: true });
+
+    await tab.setExtraHTTPHeaders({ authorization: `Bearer ${TENANT_A}` });
+    await tab.goto(`${service.url}/status/tenant-a`);
+    assert.match(await tab.locator('h1').innerText(), /\(route tenant-a\)$/);
+    assert.deepEqual(await tab.locator('#recent tbody tr td:nth-child(2)').allInnerTexts(), ['tenant-a'], 'tenant-b\'s verdicts stay hidden');
+    assert.equal(await tab.locator('#errors').count(), 0, 'and so do its errors');
+    assert.ok((await tab.locator('#gauges li').allInnerTexts()).some((g) => /^2\s+images scored$/.test(g)), 'counts are the route\'s own');
     await tab.close();
   });
 });

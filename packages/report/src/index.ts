@@ -16,4 +16,4 @@ export { ServiceActivity } from './activity.js';
 export type { ActivityOptions, ActivitySnapshot, ErrorEntry, VerdictEntry } from './activity.js';
 export { renderStatusPage } from './status-page.js';
 export type { StatusPageData } from './status-page.js';
-export { isLoopbackHost, presentedSecret, STATUS_CHALLENGE, STATUS_PAGE_HEADERS } from './status-http.js';
+export { isLoopbackHost, presentedSecret, presentsSecret, STATUS_CHALLENGE, STATUS_PAGE_HEADERS } from './status-http.js';

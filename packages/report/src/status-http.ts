@@ -1,4 +1,5 @@
 /** HTTP pieces shared by the services' status pages. */
+import { timingSafeEqual } from 'node:crypto';
 
 /**
  * The secret a request presents: `Authorization: Bearer T`, or Basic with T as the password (any user
@@ -13,6 +14,14 @@ export function presentedSecret(authorization: string | undefined): string | nul
   const decoded = Buffer.from(basic[1]!, 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
   return colon >= 0 ? decoded.slice(colon + 1) : null;
+}
+
+/** Whether the request's Authorization header presents one of the accepted secrets (compared in constant time). */
+export function presentsSecret(authorization: string | undefined, accepted: readonly string[]): boolean {
+  const secret = presentedSecret(authorization);
+  if (secret === null) return false;
+  const offered = Buffer.from(secret);
+  return accepted.some((a) => { const b = Buffer.from(a); return b.length === offered.length && timingSafeEqual(b, offered); });
 }
 
 /** Headers of a status page reply: never cached, never framed, no referrer. */

@@ -1,8 +1,7 @@
-import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 import type { Scorer } from '@clip-agiqa/core';
-import { isLoopbackHost, presentedSecret, renderStatusPage, ServiceActivity, stampOf, STATUS_CHALLENGE, STATUS_PAGE_HEADERS } from '@clip-agiqa/report';
+import { isLoopbackHost, presentsSecret, renderStatusPage, ServiceActivity, stampOf, STATUS_CHALLENGE, STATUS_PAGE_HEADERS } from '@clip-agiqa/report';
 
 import type { BridgeResult } from '../generated/bridge-server-message.js';
 
@@ -13,12 +12,6 @@ export interface BridgeStatusOptions {
   /** Live numbers: clients, images waiting, being scored… */
   gauges: () => [string, number][];
 }
-
-const sameSecret = (a: string, b: string) => {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-};
 
 /**
  * The bridge's read-only status page (GET /status): what it is doing, the latest verdicts with small
@@ -50,8 +43,7 @@ export function bridgeStatus(o: BridgeStatusOptions) {
         res.writeHead(403, { 'content-type': 'text/plain' }).end('the status page needs a bridge token when the bridge listens beyond loopback\n');
         return;
       }
-      const secret = presentedSecret(req.headers.authorization);
-      if (o.token && !(secret !== null && sameSecret(secret, o.token))) {
+      if (o.token && !presentsSecret(req.headers.authorization, [o.token])) {
         res.writeHead(401, { 'content-type': 'text/plain', ...STATUS_CHALLENGE }).end('the bridge token is required\n');
         return;
       }
