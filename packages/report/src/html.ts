@@ -12,11 +12,6 @@ export function num(x: number | undefined | null, digits = 3): string {
   return x === undefined || x === null || !Number.isFinite(x) ? '–' : x.toFixed(digits);
 }
 
-/** JSON for embedding inside <script type="application/json">: `<` cannot close the element. */
-export function scriptJson(value: unknown): string {
-  return JSON.stringify(value).replace(/</g, '\\u003c');
-}
-
 export interface PageOptions {
   title: string;
   body: string;

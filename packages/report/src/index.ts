@@ -1,4 +1,4 @@
-export { esc, num, page, scriptJson, table } from './html.js';
+export { esc, num, page, table } from './html.js';
 export { binCounts, extent, histogram, lineChart, scale, scatter, ticks } from './svg.js';
 export type { Cut, HistogramOptions, LineChartOptions, ScatterOptions, Series } from './svg.js';
 export { modelKind, renderModelStamp, stampOf } from './model-stamp.js';

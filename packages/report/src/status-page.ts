@@ -30,6 +30,8 @@ function uptime(startedAt: string, now: string): string {
   return s < 120 ? `${s} s` : s < 7200 ? `${Math.round(s / 60)} min` : `${(s / 3600).toFixed(1)} h`;
 }
 
+const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
+
 /** The read-only status page of a running service; pure: everything shown comes in `d`. */
 export function renderStatusPage(d: StatusPageData): string {
   const a = d.activity;
@@ -58,9 +60,9 @@ ${stamp('page', [['as of', esc(d.now)], ['reloads', refresh ? `every ${refresh} 
 <main>
 <section aria-labelledby="now-h"><h2 id="now-h">Now</h2><ul class="gauges" id="gauges">${gauges.map(([k, v]) => `<li><span class="v">${esc(v)}</span>${esc(k)}</li>`).join('')}</ul></section>
 <section aria-labelledby="recent-h"><h2 id="recent-h">Recent verdicts</h2>
-${a.recent.length ? table(`The latest ${a.recent.length} answered requests, newest first (UTC)`, ['time', 'scope', 'request', 'verdict', 'scores', 'images'], recentRows, ' id="recent"') : '<p class="muted" id="recent-empty">No requests answered yet.</p>'}</section>
+${a.recent.length ? table(`The latest ${plural(a.recent.length, 'answered request')}, newest first (UTC)`, ['time', 'scope', 'request', 'verdict', 'scores', 'images'], recentRows, ' id="recent"') : '<p class="muted" id="recent-empty">No requests answered yet.</p>'}</section>
 <section aria-labelledby="errors-h"><h2 id="errors-h">Errors</h2>
-${a.errors.length ? table(`The latest ${a.errors.length} errors, newest first (UTC)`, ['time', 'scope', 'code', 'message'], errorRows, ' id="errors"') : '<p class="muted" id="errors-empty">No errors.</p>'}</section>
+${a.errors.length ? table(`The latest ${plural(a.errors.length, 'error')}, newest first (UTC)`, ['time', 'scope', 'code', 'message'], errorRows, ' id="errors"') : '<p class="muted" id="errors-empty">No errors.</p>'}</section>
 </main>`;
   return page({ title, body, style: STATUS_STYLE, ...(refresh ? { refreshSeconds: refresh } : {}) });
 }

@@ -106,7 +106,11 @@ export function histogram(o: HistogramOptions): string {
   const bins = o.bins ?? 30;
   const data = extent(o.values);
   const cutValues = (o.cuts ?? []).map((c) => c.value);
-  const [lo, hi] = o.domain && o.domain[1] > o.domain[0] ? extent([...o.domain, ...data, ...cutValues]) : extent([...data, ...cutValues], 0.02);
+  // The data's extent (with the cuts), padded, within the head's scale when one is given: scores often
+  // cluster in a small part of the scale, and the bars should resolve them.
+  let [lo, hi] = extent([...data, ...cutValues], 0.08);
+  if (o.domain && o.domain[1] > o.domain[0]) [lo, hi] = [Math.max(lo, o.domain[0]), Math.min(hi, o.domain[1])];
+  if (!(hi > lo)) [lo, hi] = extent([lo, hi]);
   const counts = binCounts(o.values, lo, hi, bins);
   const maxCount = Math.max(1, ...counts);
   const x = scale([lo, hi], [f.left, f.width - f.right]);
