@@ -22,6 +22,7 @@ import { safeFetch, type Resolver } from './net/safe-fetch.js';
 import { openApiDocument } from './openapi.js';
 import { hookHandler } from './routes/hooks.js';
 import { jobStatusHandler } from './routes/jobs.js';
+import { statusPages, type StatusPageOptions } from './routes/status.js';
 import type { JobStore } from './store/job-store.js';
 
 export type { LogLine };
@@ -34,6 +35,8 @@ export interface ServiceOptions {
   resolve?: Resolver;
   /** Structured logs, one object per line (JSON on stderr by default). */
   log?: Log;
+  /** Serve read-only HTML status pages at GET /status and /status/<route> (default off). */
+  statusPage?: StatusPageOptions;
 }
 
 export interface Service {
@@ -53,7 +56,8 @@ export async function startService(o: ServiceOptions): Promise<Service> {
   const metrics = new Metrics();
   const fetchOptions = { maxBytes: fetchCfg.max_bytes, timeoutMs: fetchCfg.timeout_ms, maxRedirects: fetchCfg.max_redirects, allow: parseAllowList(fetchCfg.allow), resolve: o.resolve };
   const fetchImage = imageFetcher(fetchOptions);
-  const score = jobScorer(o.scorer, limits.concurrency, metrics);
+  const status = o.statusPage && statusPages(o.statusPage, config, o.scorer, (): [string, number][] => [['jobs queued or scoring', queue.depth], ['deliveries pending', deliveries?.pending ?? 0]]);
+  const score = status ? status.recording(jobScorer(o.scorer, limits.concurrency, metrics)) : jobScorer(o.scorer, limits.concurrency, metrics);
   let closing = false;
 
   const deliveries = callback && new DeliveryScheduler({
@@ -78,6 +82,7 @@ export async function startService(o: ServiceOptions): Promise<Service> {
     .add('GET', '/openapi.json', (_req, res) => send(res, 200, openApiDocument(config.routes)))
     .add('GET', '/jobs/:id', jobStatusHandler(o.store));
   for (const route of config.routes) router.add('POST', `/hooks/${route.path}`, hookHandler(hooks, route));
+  if (status) router.add('GET', '/status', status.all).add('GET', '/status/:route', status.route);
 
   const server = createHttpServer(router, {
     onRequest(req) {
@@ -88,6 +93,8 @@ export async function startService(o: ServiceOptions): Promise<Service> {
       if (unexpected) log({ level: 'error', msg: 'request failed', error: (cause as Error)?.stack ?? String(cause) });
       metrics.inc('clip_agiqa_responses_total', { status: String(err.status) });
       if (err.status === 401) log({ level: 'warn', msg: 'request refused', code: err.code, path: req.url });
+      const hook = /^\/hooks\/([^?]+)/.exec(req.url ?? '');
+      if (status && hook) status.recordError(decodeURIComponent(hook[1]!), err.code, err.message);
     },
   });
   await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));

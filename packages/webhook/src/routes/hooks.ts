@@ -72,13 +72,13 @@ export function hookHandler(ctx: HookContext, route: Route): Handler {
     if (!checked.ok) throw new HttpError(422, 'SCHEMA_VIOLATION', 'the job does not match webhook-job.schema.json', {}, checked.errors);
     const job = checked.value;
     const inline = job.candidates.map((cand, i) => (cand.base64 !== undefined ? decodeInline(cand.base64, cand.id ?? String(i), fetchCfg.max_bytes) : null));
-    if (!job.callback_url) return answerNow(ctx, job, inline);
+    if (!job.callback_url) return answerNow(ctx, route, job, inline);
     return acceptJob(ctx, route, job, inline, createHash('sha256').update(body).digest('hex'));
   }
 }
 
 /** Synchronous mode: the verdict is the response. */
-async function answerNow(ctx: HookContext, job: WebhookJob, inline: (Buffer | null)[]): Promise<Answer> {
+async function answerNow(ctx: HookContext, route: Route, job: WebhookJob, inline: (Buffer | null)[]): Promise<Answer> {
   const images = await Promise.all(job.candidates.map(async (cand, i) => {
     if (inline[i]) return inline[i];
     try {
@@ -89,7 +89,7 @@ async function answerNow(ctx: HookContext, job: WebhookJob, inline: (Buffer | nu
       return { code: err.code ?? 'NETWORK', message: err.message };
     }
   }));
-  const verdict = await ctx.score(job, images);
+  const verdict = await ctx.score(job, images, route.path);
   const undecodable = verdict.candidates.filter((cand) => cand.error && cand.error.code !== 'NETWORK');
   if (undecodable.length === verdict.candidates.length) {
     throw new HttpError(422, 'NO_USABLE_IMAGE', 'no candidate could be scored', {}, undecodable.map((cand) => ({ id: cand.id, ...cand.error })));
