@@ -5,7 +5,7 @@ import type { Scorer } from '@clip-agiqa/core';
 
 import { ReplayGuard } from './auth/replay-guard.js';
 import { signedHeaders } from './auth/standard-webhooks.js';
-import { resolveConfig } from './config/resolve.js';
+import { checkPolicies, resolveConfig } from './config/resolve.js';
 import type { WebhookConfig } from './generated/webhook-config.js';
 import { Slots } from './http/limit.js';
 import { send } from './http/respond.js';
@@ -48,28 +48,35 @@ export interface Service {
 
 export async function startService(o: ServiceOptions): Promise<Service> {
   const config = resolveConfig(o.config);
+  checkPolicies(config, o.scorer.model);
   const { limits, fetch: fetchCfg, callback } = config;
   const log = o.log ?? stderrLog;
   const metrics = new Metrics();
   const fetchOptions = { maxBytes: fetchCfg.max_bytes, timeoutMs: fetchCfg.timeout_ms, maxRedirects: fetchCfg.max_redirects, allow: parseAllowList(fetchCfg.allow), resolve: o.resolve };
+  const callbackAllow = parseAllowList(callback.allow);
+  const secrets = new Map(config.routes.map((r) => [r.path, r.callback_secret ?? callback.secret]));
   const fetchImage = imageFetcher(fetchOptions);
   const score = jobScorer(o.scorer, limits.concurrency, metrics);
   let closing = false;
 
-  const deliveries = callback && new DeliveryScheduler({
+  const deliveries = new DeliveryScheduler({
     store: o.store, callback, log, metrics,
-    post: async (url, webhookId, body) => (await safeFetch(url, {
-      ...fetchOptions, maxRedirects: 0, timeoutMs: callback.timeout_ms, method: 'POST', body,
-      headers: { 'content-type': 'application/json', ...signedHeaders(callback.secret, webhookId, body) },
-    })).status,
+    post: async (record, body) => {
+      const secret = secrets.get(record.route);
+      if (!secret) throw new Error(`route ${record.route} has no callback secret any more`);
+      return (await safeFetch(record.delivery.url, {
+        maxBytes: 1 << 16, maxRedirects: 0, timeoutMs: callback.timeout_ms, allow: callbackAllow, resolve: o.resolve, method: 'POST', body,
+        headers: { 'content-type': 'application/json', ...signedHeaders(secret, record.delivery.webhookId, body) },
+      })).status;
+    },
   });
-  const queue = new JobQueue({ store: o.store, concurrency: limits.concurrency, fetchImage, score, log, metrics, onScored: () => deliveries?.schedule() });
+  const queue = new JobQueue({ store: o.store, concurrency: limits.concurrency, fetchImage, score, log, metrics, onScored: () => deliveries.schedule() });
   metrics.gauge('clip_agiqa_queue_depth', () => queue.depth);
-  metrics.gauge('clip_agiqa_pending_deliveries', () => deliveries?.pending ?? 0);
+  metrics.gauge('clip_agiqa_pending_deliveries', () => deliveries.pending);
 
   const hooks = {
     config, store: o.store, queue, replay: new ReplayGuard(o.store, config.idempotency.retention_hours * 3600_000), fetchImage, score, metrics, log,
-    inFlight: new Slots(limits.concurrency + limits.sync_waiting), isClosing: () => closing,
+    inFlight: new Slots(limits.concurrency + limits.sync_waiting), isClosing: () => closing, model: o.scorer.model, callbackAllow,
   };
   const router = new Router()
     .add('GET', '/healthz', (_req, res) => send(res, 200, { ok: true }))
@@ -96,7 +103,7 @@ export async function startService(o: ServiceOptions): Promise<Service> {
   // Resume what the last run left: jobs to score, verdicts to deliver.
   const resumed = await queue.resume();
   log({ level: 'info', msg: 'listening', port, resumed_jobs: resumed, pending_deliveries: (await o.store.unfinished()).length - resumed });
-  deliveries?.schedule();
+  deliveries.schedule();
 
   return {
     url: `http://${config.host}:${port}`,
@@ -106,7 +113,7 @@ export async function startService(o: ServiceOptions): Promise<Service> {
     async close() {
       closing = true;
       await new Promise<void>((resolve) => { server.close(() => resolve()); server.closeIdleConnections(); });
-      await Promise.all([queue.close(), deliveries?.close()]);
+      await Promise.all([queue.close(), deliveries.close()]);
     },
   };
 }

@@ -19,19 +19,26 @@ export interface WebhookConfig {
    * @minItems 1
    */
   routes: [Route, ...Route[]];
+  /**
+   * Signed delivery of asynchronous verdicts: the secret that signs events (a route's callback_secret overrides it), retries, and the private ranges callbacks may reach.
+   */
   callback?: {
     /**
-     * whsec_ secret that signs delivered events (Standard Webhooks).
+     * whsec_ secret (at least 16 bytes) that signs delivered events (Standard Webhooks), for routes without their own callback_secret.
      */
-    secret: string;
+    secret?: string;
     max_attempts?: number;
     initial_backoff_ms?: number;
     max_backoff_ms?: number;
     timeout_ms?: number;
+    /**
+     * CIDR ranges that callbacks may reach although they are private, e.g. 10.0.0.0/8 for a receiver on the internal network. Image URLs have their own list (fetch.allow).
+     */
+    allow?: string[];
   };
   fetch?: {
     /**
-     * CIDR ranges that image URLs and callbacks may reach although they are private, e.g. 10.0.0.0/8.
+     * CIDR ranges that image URLs may reach although they are private, e.g. 10.0.0.0/8 for an internal image store. Callbacks have their own list (callback.allow).
      */
     allow?: string[];
     max_bytes?: number;
@@ -97,6 +104,10 @@ export interface Route {
    * Where verdicts of this route's jobs go when the payload names none.
    */
   callback_url?: string;
+  /**
+   * whsec_ secret (at least 16 bytes) that signs this route's delivered events, so one tenant's events never verify at another's receiver; callback.secret when absent.
+   */
+  callback_secret?: string;
   /**
    * replicate, fal: every output image is a 2x2 grid of four candidates.
    */
@@ -170,12 +181,9 @@ export const webhookConfigSchema = {
     "callback": {
       "type": "object",
       "additionalProperties": false,
-      "required": [
-        "secret"
-      ],
       "properties": {
         "secret": {
-          "description": "whsec_ secret that signs delivered events (Standard Webhooks).",
+          "description": "whsec_ secret (at least 16 bytes) that signs delivered events (Standard Webhooks), for routes without their own callback_secret.",
           "type": "string",
           "pattern": "^(whsec_)?[A-Za-z0-9+/=]{16,}$"
         },
@@ -199,15 +207,25 @@ export const webhookConfigSchema = {
           "type": "integer",
           "minimum": 1,
           "default": 10000
+        },
+        "allow": {
+          "description": "CIDR ranges that callbacks may reach although they are private, e.g. 10.0.0.0/8 for a receiver on the internal network. Image URLs have their own list (fetch.allow).",
+          "type": "array",
+          "items": {
+            "type": "string"
+          },
+          "default": []
         }
-      }
+      },
+      "default": {},
+      "description": "Signed delivery of asynchronous verdicts: the secret that signs events (a route's callback_secret overrides it), retries, and the private ranges callbacks may reach."
     },
     "fetch": {
       "type": "object",
       "additionalProperties": false,
       "properties": {
         "allow": {
-          "description": "CIDR ranges that image URLs and callbacks may reach although they are private, e.g. 10.0.0.0/8.",
+          "description": "CIDR ranges that image URLs may reach although they are private, e.g. 10.0.0.0/8 for an internal image store. Callbacks have their own list (callback.allow).",
           "type": "array",
           "items": {
             "type": "string"
@@ -346,6 +364,11 @@ export const webhookConfigSchema = {
           "description": "Where verdicts of this route's jobs go when the payload names none.",
           "type": "string",
           "pattern": "^https?://"
+        },
+        "callback_secret": {
+          "description": "whsec_ secret (at least 16 bytes) that signs this route's delivered events, so one tenant's events never verify at another's receiver; callback.secret when absent.",
+          "type": "string",
+          "pattern": "^(whsec_)?[A-Za-z0-9+/=]{16,}$"
         },
         "split_grids": {
           "description": "replicate, fal: every output image is a 2x2 grid of four candidates.",

@@ -1,12 +1,15 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
-import { compileSchema } from '@clip-agiqa/core';
+import type { BlockList } from 'node:net';
+
+import { compileSchema, type ModelInfo } from '@clip-agiqa/core';
 
 import { adapt } from '../adapters.js';
 import type { Answer, ReplayGuard } from '../auth/replay-guard.js';
 import { verifierFor } from '../auth/verifier.js';
 import type { ResolvedConfig } from '../config/resolve.js';
+import { callbackUrlProblem, unknownHeads } from '../config/rules.js';
 import { HttpError, type FetchError } from '../errors.js';
 import type { Route } from '../generated/webhook-config.js';
 import { webhookJobSchema, type WebhookJob } from '../generated/webhook-job.js';
@@ -35,6 +38,8 @@ export interface HookContext {
   /** Hook requests in progress, across routes. */
   inFlight: Slots;
   isClosing(): boolean;
+  model: ModelInfo;
+  callbackAllow: BlockList;
 }
 
 /** POST /hooks/<path>: verify, adapt and validate the payload, then answer with the verdict (sync) or accept the job (async). */
@@ -71,6 +76,14 @@ export function hookHandler(ctx: HookContext, route: Route): Handler {
     const checked = validateJob(adapted.job);
     if (!checked.ok) throw new HttpError(422, 'SCHEMA_VIOLATION', 'the job does not match webhook-job.schema.json', {}, checked.errors);
     const job = checked.value;
+    const unknown = unknownHeads(job.policy, ctx.model);
+    if (unknown.length) {
+      throw new HttpError(422, 'UNKNOWN_HEAD', `the policy names unknown head(s) ${unknown.join(', ')}; the model has ${ctx.model.heads.map((h) => h.name).join(', ')}`);
+    }
+    if (job.callback_url !== undefined) {
+      const problem = callbackUrlProblem(job.callback_url, ctx.callbackAllow);
+      if (problem) throw new HttpError(422, 'INVALID_CALLBACK_URL', `callback_url ${problem}`);
+    }
     const inline = job.candidates.map((cand, i) => (cand.base64 !== undefined ? decodeInline(cand.base64, cand.id ?? String(i), fetchCfg.max_bytes) : null));
     if (!job.callback_url) return answerNow(ctx, job, inline);
     return acceptJob(ctx, route, job, inline, createHash('sha256').update(body).digest('hex'));
@@ -99,7 +112,9 @@ async function answerNow(ctx: HookContext, job: WebhookJob, inline: (Buffer | nu
 
 /** Asynchronous mode: the job is stored (durably) before the 202, then queued. */
 async function acceptJob(ctx: HookContext, route: Route, job: WebhookJob, inline: (Buffer | null)[], requestHash: string): Promise<Answer> {
-  if (!ctx.config.callback) throw new HttpError(422, 'NO_CALLBACK_SECRET', 'asynchronous jobs need the service\'s callback secret configured');
+  if (!(route.callback_secret ?? ctx.config.callback.secret)) {
+    throw new HttpError(422, 'NO_CALLBACK_SECRET', `asynchronous jobs need a callback secret: set callback_secret on route ${route.path} or callback.secret`);
+  }
   if (ctx.isClosing()) throw new HttpError(503, 'SHUTTING_DOWN', 'the service is shutting down', { 'retry-after': '5' });
   if (ctx.queue.depth >= ctx.config.limits.queue) throw new HttpError(503, 'QUEUE_FULL', 'the job queue is full', { 'retry-after': '5' });
   const existing = await ctx.store.get(job.job_id);
