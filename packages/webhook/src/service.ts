@@ -42,8 +42,12 @@ export interface Service {
   readonly metrics: Metrics;
   /** The routes served; more can be added before requests need them. */
   readonly router: Router;
-  /** Stops accepting, lets jobs being scored finish, and leaves the rest (already on disk) for the next start. */
-  close(): Promise<void>;
+  /**
+   * Stops accepting, lets requests and jobs in progress finish for up to `graceMs` (limits.shutdown_grace_ms
+   * by default), then closes the remaining connections and stops waiting; unfinished jobs stay stored
+   * for the next start.
+   */
+  close(graceMs?: number): Promise<void>;
 }
 
 export async function startService(o: ServiceOptions): Promise<Service> {
@@ -51,8 +55,10 @@ export async function startService(o: ServiceOptions): Promise<Service> {
   checkPolicies(config, o.scorer.model);
   const { limits, fetch: fetchCfg, callback } = config;
   const log = o.log ?? stderrLog;
+  // Aborts image downloads and deliveries still running when the shutdown grace period is over.
+  const shutdown = new AbortController();
   const metrics = new Metrics();
-  const fetchOptions = { maxBytes: fetchCfg.max_bytes, timeoutMs: fetchCfg.timeout_ms, maxRedirects: fetchCfg.max_redirects, allow: parseAllowList(fetchCfg.allow), resolve: o.resolve };
+  const fetchOptions = { maxBytes: fetchCfg.max_bytes, timeoutMs: fetchCfg.timeout_ms, maxRedirects: fetchCfg.max_redirects, allow: parseAllowList(fetchCfg.allow), resolve: o.resolve, signal: shutdown.signal };
   const callbackAllow = parseAllowList(callback.allow);
   const secrets = new Map(config.routes.map((r) => [r.path, r.callback_secret ?? callback.secret]));
   const fetchImage = imageFetcher(fetchOptions);
@@ -65,7 +71,7 @@ export async function startService(o: ServiceOptions): Promise<Service> {
       const secret = secrets.get(record.route);
       if (!secret) throw new Error(`route ${record.route} has no callback secret any more`);
       return (await safeFetch(record.delivery.url, {
-        maxBytes: 1 << 16, maxRedirects: 0, timeoutMs: callback.timeout_ms, allow: callbackAllow, resolve: o.resolve, method: 'POST', body,
+        maxBytes: 1 << 16, maxRedirects: 0, timeoutMs: callback.timeout_ms, allow: callbackAllow, resolve: o.resolve, signal: shutdown.signal, method: 'POST', body,
         headers: { 'content-type': 'application/json', ...signedHeaders(secret, record.delivery.webhookId, body) },
       })).status;
     },
@@ -76,7 +82,7 @@ export async function startService(o: ServiceOptions): Promise<Service> {
 
   const hooks = {
     config, store: o.store, queue, replay: new ReplayGuard(o.store, config.idempotency.retention_hours * 3600_000), fetchImage, score, metrics, log,
-    inFlight: new Slots(limits.concurrency + limits.sync_waiting), isClosing: () => closing, model: o.scorer.model, callbackAllow,
+    inFlight: new Slots(limits.concurrency + limits.sync_waiting), uploads: new Slots(limits.uploads), isClosing: () => closing, model: o.scorer.model, callbackAllow,
   };
   const router = new Router()
     .add('GET', '/healthz', (_req, res) => send(res, 200, { ok: true }))
@@ -86,7 +92,7 @@ export async function startService(o: ServiceOptions): Promise<Service> {
     .add('GET', '/jobs/:id', jobStatusHandler(o.store));
   for (const route of config.routes) router.add('POST', `/hooks/${route.path}`, hookHandler(hooks, route));
 
-  const server = createHttpServer(router, {
+  const server = createHttpServer(router, { headersMs: limits.headers_timeout_ms, requestMs: limits.headers_timeout_ms + limits.body_timeout_ms + 5000 }, {
     onRequest(req) {
       const path = new URL(req.url ?? '/', 'http://service').pathname;
       metrics.inc('clip_agiqa_requests_total', { path: path.startsWith('/hooks/') ? '/hooks' : path.startsWith('/jobs/') ? '/jobs' : path });
@@ -110,10 +116,21 @@ export async function startService(o: ServiceOptions): Promise<Service> {
     server,
     metrics,
     router,
-    async close() {
+    async close(graceMs = limits.shutdown_grace_ms) {
       closing = true;
-      await new Promise<void>((resolve) => { server.close(() => resolve()); server.closeIdleConnections(); });
-      await Promise.all([queue.close(), deliveries.close()]);
+      const drained = Promise.all([
+        new Promise<void>((resolve) => { server.close(() => resolve()); server.closeIdleConnections(); }),
+        queue.close(), deliveries.close(),
+      ]);
+      let timer: NodeJS.Timeout | undefined;
+      const graceOver = new Promise<'late'>((resolve) => { timer = setTimeout(() => resolve('late'), graceMs); });
+      const outcome = await Promise.race([drained, graceOver]);
+      clearTimeout(timer);
+      if (outcome === 'late') {
+        log({ level: 'warn', msg: `shutdown grace of ${graceMs} ms over: closing the remaining connections`, open_jobs: queue.depth });
+        server.closeAllConnections();
+        shutdown.abort();
+      }
     },
   };
 }

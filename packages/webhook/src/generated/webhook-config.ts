@@ -46,6 +46,9 @@ export interface WebhookConfig {
     max_redirects?: number;
   };
   limits?: {
+    /**
+     * Largest request body a hook takes, unless its route sets body_bytes. A job carrying image URLs needs kilobytes; raise it on routes that send images inline (base64).
+     */
     body_bytes?: number;
     /**
      * Jobs scored at once.
@@ -59,6 +62,22 @@ export interface WebhookConfig {
      * Hook requests in progress beyond the scoring slots (concurrency); more get 429 with Retry-After.
      */
     sync_waiting?: number;
+    /**
+     * Time a client has to send a request's headers.
+     */
+    headers_timeout_ms?: number;
+    /**
+     * Time a client has to send a hook request's body once its headers are in; slower uploads get 408 and are cut off.
+     */
+    body_timeout_ms?: number;
+    /**
+     * Hook bodies read at once before their signature could be checked; more get 503 with Retry-After. Bearer routes check the token before reading and do not count.
+     */
+    uploads?: number;
+    /**
+     * On SIGTERM: time to finish requests and jobs in progress before the remaining connections are closed (unfinished jobs stay stored for the next start).
+     */
+    shutdown_grace_ms?: number;
   };
   /**
    * Answers to accepted messages (by webhook-id, fal request id or Idempotency-Key) are kept this long: a retry within it gets the original answer without new work. Longer than senders retry (Svix: about 28 hours).
@@ -99,6 +118,10 @@ export interface Route {
    * How the payload maps to a job: generic (the job schema), replicate (a prediction), fal (a queue result).
    */
   adapter?: 'generic' | 'replicate' | 'fal';
+  /**
+   * Largest request body this route takes (limits.body_bytes when absent); raise it for inline base64 images.
+   */
+  body_bytes?: number;
   policy?: Policy;
   /**
    * Where verdicts of this route's jobs go when the payload names none.
@@ -256,9 +279,10 @@ export const webhookConfigSchema = {
       "additionalProperties": false,
       "properties": {
         "body_bytes": {
+          "description": "Largest request body a hook takes, unless its route sets body_bytes. A job carrying image URLs needs kilobytes; raise it on routes that send images inline (base64).",
           "type": "integer",
           "minimum": 1024,
-          "default": 67108864
+          "default": 262144
         },
         "concurrency": {
           "description": "Jobs scored at once.",
@@ -277,6 +301,30 @@ export const webhookConfigSchema = {
           "type": "integer",
           "minimum": 0,
           "default": 32
+        },
+        "headers_timeout_ms": {
+          "description": "Time a client has to send a request's headers.",
+          "type": "integer",
+          "minimum": 100,
+          "default": 10000
+        },
+        "body_timeout_ms": {
+          "description": "Time a client has to send a hook request's body once its headers are in; slower uploads get 408 and are cut off.",
+          "type": "integer",
+          "minimum": 100,
+          "default": 30000
+        },
+        "uploads": {
+          "description": "Hook bodies read at once before their signature could be checked; more get 503 with Retry-After. Bearer routes check the token before reading and do not count.",
+          "type": "integer",
+          "minimum": 1,
+          "default": 64
+        },
+        "shutdown_grace_ms": {
+          "description": "On SIGTERM: time to finish requests and jobs in progress before the remaining connections are closed (unfinished jobs stay stored for the next start).",
+          "type": "integer",
+          "minimum": 0,
+          "default": 10000
         }
       },
       "default": {}
@@ -355,6 +403,11 @@ export const webhookConfigSchema = {
             "fal"
           ],
           "default": "generic"
+        },
+        "body_bytes": {
+          "description": "Largest request body this route takes (limits.body_bytes when absent); raise it for inline base64 images.",
+          "type": "integer",
+          "minimum": 1024
         },
         "policy": {
           "description": "Policy of jobs whose payload has none (replicate, fal).",

@@ -13,7 +13,7 @@ import { callbackUrlProblem, unknownHeads } from '../config/rules.js';
 import { HttpError, type FetchError } from '../errors.js';
 import type { Route } from '../generated/webhook-config.js';
 import { webhookJobSchema, type WebhookJob } from '../generated/webhook-job.js';
-import { readBody } from '../http/body.js';
+import { declaredTooLarge, readBody } from '../http/body.js';
 import { send } from '../http/respond.js';
 import type { Handler } from '../http/router.js';
 import { decodeInline, type ImageFetcher } from '../jobs/images.js';
@@ -37,6 +37,8 @@ export interface HookContext {
   log: Log;
   /** Hook requests in progress, across routes. */
   inFlight: Slots;
+  /** Hook bodies being read before their signature could be checked, across routes. */
+  uploads: Slots;
   isClosing(): boolean;
   model: ModelInfo;
   callbackAllow: BlockList;
@@ -44,21 +46,35 @@ export interface HookContext {
 
 /** POST /hooks/<path>: verify, adapt and validate the payload, then answer with the verdict (sync) or accept the job (async). */
 export function hookHandler(ctx: HookContext, route: Route): Handler {
-  const verify = verifierFor(route);
+  const verifier = verifierFor(route);
   const { limits, fetch: fetchCfg } = ctx.config;
+  const bodyLimit = route.body_bytes ?? limits.body_bytes;
   return async (req, res) => {
-    // Requests being read, verified or scored at once are bounded, and so is the memory their bodies hold.
+    // Authentication before work: what the headers can prove is checked before a byte of the body is read.
+    verifier.checkHeaders(req.headers);
+    const tooLarge = declaredTooLarge(req, bodyLimit);
+    if (tooLarge) throw tooLarge;
+    // A body whose signature is still unknown holds an upload slot, never a scoring slot.
+    const upload = verifier.headersAuthenticate ? null : ctx.uploads;
+    if (upload && !upload.tryAcquire()) throw new HttpError(503, 'TOO_MANY_UPLOADS', 'too many uploads in progress; retry later', { 'retry-after': '1' });
+    let body: Buffer;
+    let messageId: string | null;
+    try {
+      body = await readBody(req, bodyLimit, limits.body_timeout_ms);
+      messageId = verifier.verify(req.headers, body);
+    } finally {
+      upload?.release();
+    }
+    // Requests being verified or scored at once are bounded, and so is the memory their bodies hold.
     if (!ctx.inFlight.tryAcquire()) throw new HttpError(429, 'BUSY', 'too many requests in progress; retry later', { 'retry-after': '1' });
     try {
-      await handle(req, res);
+      await handle(req, res, body, messageId);
     } finally {
       ctx.inFlight.release();
     }
   };
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const body = await readBody(req, limits.body_bytes);
-    const messageId = verify(req.headers, body);
+  async function handle(req: IncomingMessage, res: ServerResponse, body: Buffer, messageId: string | null): Promise<void> {
     const key = messageKey(route, messageId, req.headers['idempotency-key']);
     const answer = await ctx.replay.once(key, () => process(body));
     send(res, answer.status, answer.body, answer.replayed ? { 'idempotent-replayed': 'true' } : {});
