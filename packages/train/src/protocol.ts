@@ -1,3 +1,5 @@
+import { ClipAgiqaError } from '@clip-agiqa/core';
+
 import type { Dataset } from './datasets/dataset.js';
 import type { Embeddings } from './embed/cache.js';
 import type { MatmulBackend } from './linalg.js';
@@ -45,7 +47,20 @@ export function pickRows(a: Float32Array, idx: readonly number[], dim: number): 
   return out;
 }
 
-export class ProtocolError extends Error {}
+/** A dataset too small for the evaluation protocol asked for. */
+export class ProtocolError extends ClipAgiqaError<'DATASET_TOO_SMALL'> {
+  constructor(message: string) {
+    super('DATASET_TOO_SMALL', message);
+  }
+}
+
+/**
+ * Cached random-resized-crop views per image under the paper protocol by default. The official code
+ * draws a fresh RandomResizedCrop(0.08-1) + flip every epoch; with cached embeddings, epoch e trains on
+ * view e mod PAPER_VIEWS, so over 100 epochs each view is seen 10 times. Each view costs one more
+ * image-tower pass per image, once (the cache keeps it).
+ */
+export const PAPER_VIEWS = 10;
 
 async function run(o: ProtocolOptions, split: SplitIndices, kind: 'image' | 'prompt', seed: number): Promise<{ result: RunResult; params: Params }> {
   const { dim } = o.embeddings;

@@ -3,7 +3,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 
 import type { BlockList } from 'node:net';
 
-import { compileSchema, type ModelInfo } from '@clip-agiqa/core';
+import type { ModelInfo } from '@clip-agiqa/core';
+import { compileSchema } from '@clip-agiqa/core/internal';
 
 import { adapt } from '../adapters.js';
 import type { Answer, ReplayGuard } from '../auth/replay-guard.js';
