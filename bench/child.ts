@@ -1,11 +1,8 @@
 // One benchmark measurement in its own process, so that its peak RSS is its own. Prints one JSON line.
 import * as ort from 'onnxruntime-node';
 
-import {
-  clipPixels, createScorer, isFailure, loadBundle, openSession, preprocessConfig, type Bundle, type Device, type Precision, type Resampler,
-} from '@clip-agiqa/core';
-// Not part of core's public API: the bench times the tower exactly as the scorer opens it.
-import { openTower } from '../packages/core/dist/runtime/tower-pool.js';
+import { createScorer, isFailure, loadBundle, type Bundle, type Device, type Precision, type Resampler } from '@clip-agiqa/core';
+import { clipPixels, openSession, openTower, preprocessConfig } from '@clip-agiqa/core/internal';
 
 export interface ScorerTask {
   mode: 'scorer';

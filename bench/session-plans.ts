@@ -7,9 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 import { loadBundle } from '@clip-agiqa/core';
-
-// Not part of core's public API: the plans are the tower pool's own.
-import { openTower, type PoolPlan, type Tower } from '../packages/core/dist/runtime/tower-pool.js';
+import { openTower, type PoolPlan, type Tower } from '@clip-agiqa/core/internal';
 import { cpuInfo, describeCpu } from './cpu.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');

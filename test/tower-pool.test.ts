@@ -2,10 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
 import { loadBundle } from '@clip-agiqa/core';
+import { openTower, poolPlan, POOL_MAX_MODEL_BYTES, TowerPool } from '@clip-agiqa/core/internal';
 
-// The built module: the tower's worker thread runs compiled JavaScript.
-import { ImageTower } from '../packages/core/dist/runtime/image-tower.js';
-import { poolPlan, POOL_MAX_MODEL_BYTES, TowerPool } from '../packages/core/dist/runtime/tower-pool.js';
 import { DEMO_MODEL_DIR } from './helpers.js';
 
 const bundle = await loadBundle(DEMO_MODEL_DIR);
@@ -22,7 +20,7 @@ describe('tower pool', () => {
   it('splits a batch over several towers and returns the embeddings in input order', async () => {
     for (const precision of bundle.precisions()) {
       const path = bundle.imageEncoderPath(precision);
-      const single = await ImageTower.open(path, io, preprocess.size, backbone.embed_dim, { threads: 1 });
+      const single = await openTower(path, io, preprocess.size, backbone.embed_dim, { threads: 1 });
       const pool = await TowerPool.open(path, io, preprocess.size, backbone.embed_dim, {}, { workers: 3, threadsPerWorker: 2 });
       try {
         for (const count of [1, 2, 7]) {
