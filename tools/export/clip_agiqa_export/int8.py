@@ -28,12 +28,13 @@ SCAN_AXES = "per_image/axis0"
 
 
 def per_image(model: onnx.ModelProto) -> onnx.ModelProto:
-    """Wraps a [N,...] -> [N,D] graph in a Scan over N: every image runs alone, whatever the batch."""
+    """Wraps a graph from one [N,...] input to [N,...] outputs in a Scan over N: every image runs alone,
+    whatever the batch."""
     g = model.graph
-    if len(g.input) != 1 or len(g.output) != 1:
-        raise ValueError("per_image expects a graph with one input and one output")
-    inp, out = g.input[0], g.output[0]
-    rename = {inp.name: "per_image/pixels", out.name: "per_image/embeds"}
+    if len(g.input) != 1:
+        raise ValueError(f"per_image expects a graph with one input, this one has {len(g.input)}")
+    inp = g.input[0]
+    rename = {inp.name: "per_image/pixels", **{o.name: f"per_image/{o.name}" for o in g.output}}
     inner = []
     for node in g.node:
         node = onnx.NodeProto.FromString(node.SerializeToString())
@@ -41,17 +42,18 @@ def per_image(model: onnx.ModelProto) -> onnx.ModelProto:
         node.output[:] = [rename.get(o, o) for o in node.output]
         inner.append(node)
     image_dims = [d.dim_value or d.dim_param or None for d in inp.type.tensor_type.shape.dim[1:]]
+    squeezes = [helper.make_node("Squeeze", [rename[o.name], SCAN_AXES], [f"per_image/one/{o.name}"], name=f"per_image/Squeeze/{o.name}")
+                for o in g.output]
     body = helper.make_graph(
-        [helper.make_node("Unsqueeze", ["image", SCAN_AXES], ["per_image/pixels"], name="per_image/Unsqueeze"), *inner,
-         helper.make_node("Squeeze", ["per_image/embeds", SCAN_AXES], ["embedding"], name="per_image/Squeeze")],
+        [helper.make_node("Unsqueeze", ["image", SCAN_AXES], ["per_image/pixels"], name="per_image/Unsqueeze"), *inner, *squeezes],
         "per_image",
         [helper.make_tensor_value_info("image", inp.type.tensor_type.elem_type, image_dims)],
-        [helper.make_tensor_value_info("embedding", out.type.tensor_type.elem_type, None)],
+        [helper.make_tensor_value_info(f"per_image/one/{o.name}", o.type.tensor_type.elem_type, None) for o in g.output],
         # The weights live in the body so ONNX Runtime treats them as constants there and pre-packs them.
         initializer=[*g.initializer, numpy_helper.from_array(np.array([0], dtype=np.int64), SCAN_AXES)],
     )
-    scan = helper.make_node("Scan", [inp.name], [out.name], name="per_image", num_scan_inputs=1, body=body)
-    wrapped = helper.make_model(helper.make_graph([scan], g.name, [inp], [out]), opset_imports=list(model.opset_import),
+    scan = helper.make_node("Scan", [inp.name], [o.name for o in g.output], name="per_image", num_scan_inputs=1, body=body)
+    wrapped = helper.make_model(helper.make_graph([scan], g.name, [inp], list(g.output)), opset_imports=list(model.opset_import),
                                 producer_name=model.producer_name, producer_version=model.producer_version)
     wrapped.ir_version = model.ir_version
     return wrapped
@@ -63,9 +65,4 @@ def quantize_int8(fp32_path: str, out_path: str) -> None:
         quantize_dynamic(fp32_path, quantised, weight_type=QuantType.QInt8, per_channel=True, op_types_to_quantize=["MatMul"],
                          extra_options={"MatMulConstBOnly": True})
         onnx.save(per_image(onnx.load(quantised)), out_path)
-
-
-def is_per_image(path: str) -> bool:
-    nodes = onnx.load(path, load_external_data=False).graph.node
-    return len(nodes) == 1 and nodes[0].op_type == "Scan"
 
