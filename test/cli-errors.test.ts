@@ -64,6 +64,20 @@ describe('clip-agiqa error reporting', () => {
     assertReported(cli(['serve', '--config', config]), 1, /^clip-agiqa: [\s\S]*\/port must be integer/m);
   });
 
+  it('every command that scores takes the same model flags, checked the same way', () => {
+    using t = tempDir();
+    const file = join(t.dir, 'workflow.json');
+    writeFileSync(file, JSON.stringify(workflow));
+    const flags = ['--model DIR|URL', '--device D', '--threads N', '--precision P'];
+    for (const command of [['score'], ['train'], ['eval'], ['embed'], ['bridge'], ['serve'], ['comfy']]) {
+      const r = spawnSync(process.execPath, [CLI, ...command, '--help'], { cwd: ROOT, encoding: 'utf8' });
+      for (const flag of flags) assert.ok(r.stdout.includes(flag), `${command.join(' ')} --help lacks ${flag}:\n${r.stdout}`);
+    }
+    assertReported(cli(['score', '--device', 'tpu', join(IMAGES, 'square.png')]), 2, /--device must be one of cpu, cuda, webgpu, auto/);
+    assertReported(cli(['bridge', '--precision', 'fp8']), 2, /--precision must be one of fp32, int8, fp16, bf16/);
+    assertReported(cli(['comfy', 'best-of', '--workflow', file, '--n', '1', '--threads', '0']), 2, /--threads must be a positive integer/);
+  });
+
   it('an unexpected error is one line; --verbose adds its stack', () => {
     const missing = join(ROOT, 'no-such-workflow.json');
     assertReported(cli(['comfy', 'best-of', '--workflow', missing, '--n', '1']), 1, /^clip-agiqa: ENOENT: .*no-such-workflow\.json'\nRun again with --verbose/m);

@@ -34,7 +34,7 @@ export type { Bundle, LoadBundleOptions, Precision } from './bundle/load.js';
 export { downloadBundle } from './bundle/download.js';
 export type { DownloadOptions } from './bundle/download.js';
 export { resolveModel, defaultCacheDir } from './bundle/resolve.js';
-export { DEMO_MODEL_DIR } from './demo.js';
+export { DEMO_MODEL_DIR, untrainedWarning } from './demo.js';
 export { modelBundleSchema } from './generated/model-bundle.js';
 export type { ModelBundleManifest } from './generated/model-bundle.js';
 
