@@ -7,13 +7,13 @@ import { startBridge } from '@clip-agiqa/comfyui';
 import { createScorer } from '@clip-agiqa/core';
 import sharp from 'sharp';
 
-import { DEMO_MODEL_DIR, lowerIsBetterBundle, pythonUnavailable, ROOT, tempDir } from './helpers.js';
+import { DEMO_MODEL_DIR, lowerIsBetterBundle, PYTHON, pythonUnavailable, ROOT, tempDir } from './helpers.js';
 
 const missing = pythonUnavailable(['torch', 'numpy', 'aiohttp', 'PIL']);
 
 function runPython(args: string[], env: Record<string, string>): Promise<{ status: number | null; output: string }> {
   return new Promise((resolve) => {
-    const child = spawn('python3', args, { cwd: ROOT, env: { ...process.env, ...env } });
+    const child = spawn(PYTHON, args, { cwd: ROOT, env: { ...process.env, ...env } });
     let output = '';
     child.stdout.on('data', (d: Buffer) => { output += d.toString(); });
     child.stderr.on('data', (d: Buffer) => { output += d.toString(); });

@@ -8,6 +8,7 @@ import {
 } from './image/preprocess.js';
 import { MicroBatcher } from './runtime/batcher.js';
 import type { Device, ExecutionDevice } from './runtime/device.js';
+import { modelArgument } from './model-argument.js';
 import { ImageTower } from './runtime/image-tower.js';
 import { Semaphore } from './runtime/semaphore.js';
 import {
@@ -16,8 +17,8 @@ import {
 } from './results.js';
 
 export interface ScorerOptions {
-  /** A bundle folder, an http(s) URL of a published bundle (downloaded once, checksums verified), or a loaded bundle. */
-  model: string | Bundle;
+  /** A bundle folder (path or file: URL), an http(s) URL of a published bundle (downloaded once, checksums verified), or a loaded bundle. */
+  model: string | URL | Bundle;
   /** Execution device (default cpu). `auto` picks the best that starts; an explicit device never falls back. */
   device?: Device;
   /** Intra-op threads of the CPU provider. */
@@ -113,14 +114,15 @@ function headInfo(h: Head): HeadInfo {
 }
 
 export async function createScorer(options: ScorerOptions): Promise<Scorer> {
+  const model = modelArgument(options);
   assertPositiveInt('batchSize', options.batchSize);
   assertPositiveInt('concurrency', options.concurrency);
   const maxWaitMs = options.maxWaitMs ?? 0;
   if (!(maxWaitMs >= 0)) throw new UsageError('INVALID_ARGUMENT', `maxWaitMs must be >= 0, got ${maxWaitMs}`);
   const limits: DecodeLimits = { ...DEFAULT_LIMITS, ...options.limits };
-  const bundle = typeof options.model === 'string'
-    ? await loadBundle(await resolveModel(options.model, { cacheDir: options.cacheDir }), { verifyChecksums: options.verifyChecksums })
-    : options.model;
+  const bundle = typeof model === 'string'
+    ? await loadBundle(await resolveModel(model, { cacheDir: options.cacheDir }), { verifyChecksums: options.verifyChecksums })
+    : model;
   const precision = options.precision ?? 'fp32';
   const manifest = bundle.manifest;
   const cfg = preprocessConfig(manifest.preprocess, options.resampler);
@@ -155,7 +157,7 @@ export async function createScorer(options: ScorerOptions): Promise<Scorer> {
     const id = inputId(input, index);
     const work = slots.run(async () => {
       const decodeStart = performance.now();
-      const rgb = await clipPixels(inputSource(input), id, cfg, limits);
+      const rgb = await clipPixels(inputSource(input, id), id, cfg, limits);
       stats.decodeMs += performance.now() - decodeStart;
       return batcher.push(rgb);
     });
