@@ -213,7 +213,10 @@ export async function createScorer(options: ScorerOptions): Promise<Scorer> {
     score: ((input: ImageInput | readonly ImageInput[]) =>
       Array.isArray(input) ? scoreAll(input) : scoreOne(input as ImageInput, 0)) as Scorer['score'],
     embed: async (input) => (await embedOne(input, 0)).slice(),
-    decode: (input) => decodeRgb(inputSource(input), inputId(input, 0), cfg, limits),
+    decode(input) {
+      const id = inputId(input, 0);
+      return decodeRgb(inputSource(input, id), id, cfg, limits);
+    },
     scoreEmbeddings(embeds, count, name) {
       const head = rankingHead(name);
       if (embeds.length !== count * dim) throw new UsageError('SHAPE_MISMATCH', `${embeds.length} values are not ${count} embeddings of ${dim}`);
