@@ -5,9 +5,13 @@
 export { readManifest, parseManifest, listedFiles, resolveInside } from './bundle/load.js';
 export type { FileEntry } from './bundle/load.js';
 export { parseSafetensors } from './bundle/safetensors.js';
+export { writeSafetensors } from './bundle/safetensors-writer.js';
 export { sha256, sha256File } from './bundle/checksum.js';
 export { createHead } from './heads/registry.js';
 export { ClipTokenizer } from './text/tokenizer.js';
+export { encodeTexts } from './text/text-tower.js';
+export type { TextEncoderEntry } from './text/text-tower.js';
+export { DEFAULT_PROMPT, LEVEL_WORDS, levelPrompts } from './heads/levels.js';
 
 // Images
 export {

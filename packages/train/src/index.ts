@@ -30,7 +30,6 @@ export type { SelectionMetrics } from './selection.js';
 export { PAPER_VIEWS, paperProtocol, pickRows, ProtocolError, rigorousProtocol } from './protocol.js';
 export type { Evaluation, ProtocolOptions, RunResult, Summary } from './protocol.js';
 export { CATEGORY_PROMPTS, categoryPrompt, DEFAULT_CATEGORIES, DEFAULT_PROMPT, LEVEL_WORDS, levelPromptEmbeddings } from './prompts.js';
-export { writeSafetensors } from './safetensors-writer.js';
 export { writeTrainedBundle } from './export-bundle.js';
 export type { TrainedHead } from './export-bundle.js';
 export { paperMarkdown, rigorousMarkdown } from './report.js';
