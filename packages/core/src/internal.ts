@@ -29,6 +29,10 @@ export type { OpenedSession, SessionOptions } from './runtime/device.js';
 export { Semaphore } from './runtime/semaphore.js';
 export { MicroBatcher } from './runtime/batcher.js';
 
+// Utilities: atomic writes, JSON-line logs, constant-time comparison, header access
+export { constantTimeEqual, fsyncDir, header, jsonLineLog, writeAtomically } from './util/index.js';
+export type { HeaderBag, Log, LogLine } from './util/index.js';
+
 // Wire formats
 export { addSchemas, compileSchema } from './validation.js';
 export { defsSchema } from './generated/defs.js';

@@ -1,10 +1,11 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { basename, isAbsolute, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
 import {
   isFailure, modelStamp, passes, rankOutcomes, RESAMPLERS, toScoreRecord, withScoreMetadata, type Resampler, type ScoreOutcome, type ScoreRecord,
 } from '@clip-agiqa/core';
+import { writeAtomically } from '@clip-agiqa/core/internal';
 
 import { CliUsageError, parseNumber, positiveInteger, type CliIO } from '../io.js';
 import { expandPaths, PathError } from '../paths.js';
@@ -59,13 +60,6 @@ function metadataTarget(path: string, values: Values): string {
   if (values['in-place']) return path;
   const rel = relative(process.cwd(), resolve(path));
   return join(values['out-dir']!, rel.startsWith('..') || isAbsolute(rel) ? basename(path) : rel);
-}
-
-async function writeAtomically(path: string, data: Buffer | string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.${process.pid}.tmp`;
-  await writeFile(tmp, data);
-  await rename(tmp, path);
 }
 
 export async function scoreCommand(argv: string[], io: CliIO): Promise<number> {
