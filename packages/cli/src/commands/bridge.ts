@@ -13,12 +13,14 @@ number of ComfyUI instances. Protocol: schemas/bridge-*-message.schema.json. GET
 Options:
   --host H               (default 127.0.0.1)   --port N  (default 8790)
   --token T              shared token clients must present (default: $CLIP_AGIQA_BRIDGE_TOKEN, else none)
+  --status-page          serve a read-only HTML status page at GET /status (asks for the token; without
+                         a token only on a loopback host)
 ${SCORER_FLAGS_HELP}`;
 
 export async function bridgeCommand(argv: string[], io: CliIO): Promise<number> {
   const { values } = parseArgs({ args: argv, strict: true, options: {
     ...SCORER_FLAGS, host: { type: 'string', default: '127.0.0.1' }, port: { type: 'string' }, token: { type: 'string' },
-    help: { type: 'boolean', short: 'h', default: false },
+    'status-page': { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false },
   } });
   if (values.help) {
     io.stdout.write(`${BRIDGE_USAGE}\n`);
@@ -27,7 +29,7 @@ export async function bridgeCommand(argv: string[], io: CliIO): Promise<number> 
   const port = parseNumber('port', values.port, (n) => n === 0 || positiveInteger(n), 'a port number') ?? 8790;
   const token = values.token ?? process.env.CLIP_AGIQA_BRIDGE_TOKEN;
   const scorer = await scorerFromFlags(values, io);
-  const bridge = await startBridge({ scorer, host: values.host, port, ...(token ? { token } : {}) });
+  const bridge = await startBridge({ scorer, host: values.host, port, statusPage: values['status-page'], ...(token ? { token } : {}) });
   io.stdout.write(`clip-agiqa bridge: listening on ${bridge.url} (model ${scorer.model.name}${scorer.model.untrained ? ', untrained' : ''})\n`);
   await new Promise<void>((resolve) => {
     process.once('SIGTERM', () => resolve());
