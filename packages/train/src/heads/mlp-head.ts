@@ -4,8 +4,8 @@ import { HEAD_KIND_TENSORS, LEVELS } from '@clip-agiqa/core/internal';
 import {
   dropoutMask, linearInit, normaliseRows, normaliseRowsBackward, type Dropout, type HeadModel, type Step,
 } from './head-model.js';
-import type { MatmulBackend } from './linalg.js';
-import type { Rng } from './rng.js';
+import type { MatmulBackend } from '../fitting/linalg.js';
+import type { Rng } from '../rng.js';
 
 
 /**

@@ -4,7 +4,7 @@ import { HEAD_KIND_TENSORS, LEVELS } from '@clip-agiqa/core/internal';
 import {
   dropoutMask, linearInit, normaliseRows, normaliseRowsBackward, type Dropout, type HeadModel, type Params, type Step,
 } from './head-model.js';
-import type { MatmulBackend } from './linalg.js';
+import type { MatmulBackend } from '../fitting/linalg.js';
 
 const ANCHORED_TENSORS = HEAD_KIND_TENSORS['clip-agiqa-anchored'];
 

@@ -1,8 +1,8 @@
 import type { Head, HeadEntry } from '@clip-agiqa/core';
 import { createHead, NORM_EPS } from '@clip-agiqa/core/internal';
 
-import type { MatmulBackend } from './linalg.js';
-import type { Rng } from './rng.js';
+import type { MatmulBackend } from '../fitting/linalg.js';
+import type { Rng } from '../rng.js';
 
 /** A head's trainable parameters, by name. */
 export type Params = Record<string, Float32Array>;

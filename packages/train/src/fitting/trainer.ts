@@ -4,9 +4,9 @@ import { ClipAgiqaError } from '@clip-agiqa/core';
 import { writeAtomically } from '@clip-agiqa/core/internal';
 
 import type { MatmulBackend } from './linalg.js';
-import { cloneParams, type HeadModel, type Params } from './head-model.js';
-import { mlpHeadModel, normaliseEmbeddings, type MlpParams } from './mlp-head.js';
-import { Rng } from './rng.js';
+import { cloneParams, type HeadModel, type Params } from '../heads/head-model.js';
+import { mlpHeadModel, normaliseEmbeddings, type MlpParams } from '../heads/mlp-head.js';
+import { Rng } from '../rng.js';
 
 /** The paper's recipe (the official code's defaults). */
 export const PAPER_RECIPE = {

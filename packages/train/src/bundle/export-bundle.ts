@@ -4,8 +4,8 @@ import { dirname, join } from 'node:path';
 import { headProvenance, loadBundle, UsageError, type Bundle, type ModelBundleManifest } from '@clip-agiqa/core';
 import { sha256File, towerFiles, writeSafetensors } from '@clip-agiqa/core/internal';
 
-import { headEntry, type HeadModel, type Params } from './head-model.js';
-import { LEVEL_WORDS } from './prompts.js';
+import { headEntry, type HeadModel, type Params } from '../heads/head-model.js';
+import { LEVEL_WORDS } from '../heads/prompts.js';
 
 
 export interface TrainedHead {
