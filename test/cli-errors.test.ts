@@ -5,7 +5,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 
-import { CLI, IMAGES, ROOT, tempDir } from './helpers.js';
+import { CLI, IMAGES, ROOT, tempDir } from './support/helpers.js';
 
 function cli(args: string[]): { status: number | null; stderr: string } {
   const r = spawnSync(process.execPath, [CLI, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });

@@ -8,7 +8,7 @@ import { scoreRecordSchema, type ScoreRecord } from '@clip-agiqa/core';
 import { compileSchema } from '@clip-agiqa/core/internal';
 import sharp from 'sharp';
 
-import { CLI, IMAGES, python, pythonUnavailable, ROOT, tempDir, writePngBomb } from './helpers.js';
+import { CLI, IMAGES, python, pythonUnavailable, ROOT, tempDir, writePngBomb } from './support/helpers.js';
 
 const validateRecord = compileSchema<ScoreRecord>(scoreRecordSchema);
 

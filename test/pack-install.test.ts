@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 
 import { createScorer } from '@clip-agiqa/core';
 
-import { DEMO_MODEL_DIR, IMAGES, ROOT, tempDir } from './helpers.js';
+import { DEMO_MODEL_DIR, IMAGES, ROOT, tempDir } from './support/helpers.js';
 
 const WORKSPACES = ['core', 'train', 'webhook', 'comfyui', 'cli'];
 const IMAGE = join(IMAGES, 'landscape.jpg');

@@ -10,8 +10,8 @@ import { buildScoreReport, parseScoreRecords } from '@clip-agiqa/report';
 import type { Page } from 'playwright-core';
 import sharp from 'sharp';
 
-import { browserUnavailable, launchChromium, type HeadlessChromium } from './browser.js';
-import { CLI, IMAGES, tempDir } from './helpers.js';
+import { browserUnavailable, launchChromium, type HeadlessChromium } from './support/browser.js';
+import { CLI, IMAGES, tempDir } from './support/helpers.js';
 
 const skip = browserUnavailable() ?? false;
 const shots = tempDir('clip-agiqa-report-shots-');

@@ -10,8 +10,8 @@ import { isLoopbackHost, presentedSecret, ServiceActivity } from '@clip-agiqa/re
 import { MemoryStore, startService, type Service } from '@clip-agiqa/webhook';
 import { WebSocket } from 'ws';
 
-import { browserUnavailable, launchChromium, type HeadlessChromium } from './browser.js';
-import { DEMO_MODEL_DIR, IMAGES } from './helpers.js';
+import { browserUnavailable, launchChromium, type HeadlessChromium } from './support/browser.js';
+import { DEMO_MODEL_DIR, IMAGES } from './support/helpers.js';
 
 const TOKEN = 'status-page-secret';
 const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;

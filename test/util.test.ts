@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 
 import { constantTimeEqual, header, jsonLineLog, writeAtomically } from '@clip-agiqa/core/internal';
 
-import { tempDir } from './helpers.js';
+import { tempDir } from './support/helpers.js';
 
 describe('core utilities', () => {
   it('writes files whole: concurrent writers of one path, with or without fsync, leave no temporaries', async () => {

@@ -6,8 +6,8 @@ import { after, before, describe, it } from 'node:test';
 import { createScorer, type Scorer } from '@clip-agiqa/core';
 import { blockedReason, ConfigError, MemoryStore, parseAllowList, resolveConfig, startService, type WebhookConfig } from '@clip-agiqa/webhook';
 
-import { DEMO_MODEL_DIR, ROOT } from './helpers.js';
-import { CALLBACK_SECRET, image, loopback, postBearer, readAll, SECRET, TOKEN, until } from './webhook-helpers.js';
+import { DEMO_MODEL_DIR, ROOT } from './support/helpers.js';
+import { CALLBACK_SECRET, image, loopback, postBearer, readAll, SECRET, TOKEN, until } from './support/webhook-helpers.js';
 
 const base = (extra: Partial<WebhookConfig> = {}): WebhookConfig => ({
   port: 0, data_dir: 'unused', routes: [{ path: 'jobs', verifier: 'standard-webhooks', secrets: [SECRET] }], ...extra,

@@ -8,7 +8,7 @@ import { after, describe, it } from 'node:test';
 
 import { signedHeaders, verifyStandardWebhook } from '@clip-agiqa/webhook';
 
-import { CLI, IMAGES, tempDir } from './helpers.js';
+import { CLI, IMAGES, tempDir } from './support/helpers.js';
 
 const SECRET = `whsec_${Buffer.from('inbound secret of the crash test').toString('base64')}`;
 const CALLBACK_SECRET = `whsec_${Buffer.from('callback secret of the crash run').toString('base64')}`;

@@ -8,8 +8,8 @@ import { after, before, describe, it } from 'node:test';
 import { createScorer, type Scorer } from '@clip-agiqa/core';
 import { MemoryStore, signedHeaders, startService, type Service, type WebhookConfig } from '@clip-agiqa/webhook';
 
-import { CLI, DEMO_MODEL_DIR, tempDir } from './helpers.js';
-import { image, loopback, postBearer, postSigned, SECRET, TOKEN } from './webhook-helpers.js';
+import { CLI, DEMO_MODEL_DIR, tempDir } from './support/helpers.js';
+import { image, loopback, postBearer, postSigned, SECRET, TOKEN } from './support/webhook-helpers.js';
 
 /** Opens a connection, sends a hook request's headers and then one body byte per `everyMs`: a client that holds an upload. */
 function slowUpload(url: string, path: string, headers: Record<string, string>, everyMs = 500): { socket: Socket; answer: Promise<string> } {

@@ -5,8 +5,8 @@ import { after, before, describe, it } from 'node:test';
 import { createScorer, type Scorer } from '@clip-agiqa/core';
 import { JournalStore, startService, type Service, type WebhookConfig } from '@clip-agiqa/webhook';
 
-import { DEMO_MODEL_DIR, tempDir } from './helpers.js';
-import { CALLBACK_SECRET, image, loopback, postBearer, postSigned, readAll, SECRET, TOKEN, until } from './webhook-helpers.js';
+import { DEMO_MODEL_DIR, tempDir } from './support/helpers.js';
+import { CALLBACK_SECRET, image, loopback, postBearer, postSigned, readAll, SECRET, TOKEN, until } from './support/webhook-helpers.js';
 
 // Senders retry until they get a 2xx (Stripe, Svix): a message id is spent only by an accepted request.
 describe('webhook idempotency', () => {

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 
 import { DeliveryScheduler, JobQueue, MemoryStore, Metrics, type JobRecord, type LogLine, type WebhookVerdict } from '@clip-agiqa/webhook';
 
-import { jobRecord } from './webhook-store-suite.js';
+import { jobRecord } from './support/webhook-store-suite.js';
 
 const verdictOf = (id: string): WebhookVerdict => ({
   type: 'quality.scored', job_id: id, policy: { mode: 'rank' }, model: { name: 'm', untrained: true }, candidates: [{ id: '0', passed: true, scores: { quality: 1 } }], passed: ['0'], order: ['0'],

@@ -13,7 +13,7 @@ import {
   ConfigError, falMessage, JournalStore, loadConfig, signedHeaders, startService, verifyStandardWebhook, webhookVerdictSchema, type Service, type WebhookConfig, type WebhookVerdict,
 } from '@clip-agiqa/webhook';
 
-import { DEMO_MODEL_DIR, IMAGES, tempDir, writePngBomb } from './helpers.js';
+import { DEMO_MODEL_DIR, IMAGES, tempDir, writePngBomb } from './support/helpers.js';
 
 const SECRET = `whsec_${Buffer.from('inbound secret of the test route!').toString('base64')}`;
 const CALLBACK_SECRET = `whsec_${Buffer.from('callback secret of the service!!').toString('base64')}`;

@@ -8,7 +8,7 @@ import { createDeflate } from 'node:zlib';
 import { DEMO_MODEL_DIR } from '@clip-agiqa/core';
 import { parseSafetensors, pngChunk } from '@clip-agiqa/core/internal';
 
-export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
 export const IMAGES = join(ROOT, 'test/fixtures/images');
 export const GOLDENS = join(ROOT, 'test/fixtures/goldens');
 export const AGIQA3K = join(ROOT, '../shared/datasets/agiqa-3k');
