@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 
-import { CLI, IMAGES, ROOT, tempDir } from './support/helpers.js';
+import { CLI, closedPort, IMAGES, ROOT, tempDir } from './support/helpers.js';
 
 function cli(args: string[]): { status: number | null; stderr: string } {
   const r = spawnSync(process.execPath, [CLI, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
@@ -19,14 +18,6 @@ function assertReported(r: { status: number | null; stderr: string }, status: nu
   assert.equal(r.status, status, r.stderr);
   assert.match(r.stderr, pattern);
   assert.doesNotMatch(r.stderr, STACK, `a stack trace reached the user:\n${r.stderr}`);
-}
-
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 const workflow = { 1: { class_type: 'EmptyImage', inputs: { width: 8, height: 8, batch_size: 1, color: 0 } }, 2: { class_type: 'SaveImageWebsocket', inputs: { images: ['1', 0] } } };
