@@ -217,6 +217,9 @@ describe('importing from the hub (loopback server, HF_ENDPOINT)', () => {
       const options = { endpoint: hub.endpoint, cacheDir };
       await assert.rejects(importModel('hf:acme/nothing', options), (e: Error & { code?: string }) => e.code === 'DOWNLOAD_FAILED' && /404/.test(e.message));
       await assert.rejects(importModel('hf:acme/clip@v9', options), (e: Error & { code?: string }) => e.code === 'DOWNLOAD_FAILED' && /404/.test(e.message));
+      const fp32Only = await importModel(`hf:acme/clip@${hub.commit}`, { ...options, precisions: [] });
+      assert.deepEqual(Object.keys(fp32Only.bundle.manifest.image_encoder.files), ['fp32']);
+      assert.ok(!hub.requests.some((r) => r.includes('quantized')), 'a variant not asked for is not downloaded');
       const pinned = await importModel(`hf:acme/clip@${hub.commit}`, options);
       assert.equal(pinned.source, `hf:acme/clip@${hub.commit}`);
       const saved = process.env.HF_ENDPOINT;
