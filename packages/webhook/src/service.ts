@@ -16,7 +16,7 @@ import { imageFetcher } from './jobs/images.js';
 import { JobQueue } from './jobs/queue.js';
 import { jobScorer } from './jobs/scoring.js';
 import { stderrLog, type Log, type LogLine } from './log.js';
-import { Metrics } from './metrics.js';
+import { Metrics, statusClass } from './metrics.js';
 import { parseAllowList } from './net/ip.js';
 import { safeFetch, type Resolver } from './net/safe-fetch.js';
 import { openApiDocument } from './openapi.js';
@@ -57,7 +57,7 @@ export async function startService(o: ServiceOptions): Promise<Service> {
   const log = o.log ?? stderrLog;
   // Aborts image downloads and deliveries still running when the shutdown grace period is over.
   const shutdown = new AbortController();
-  const metrics = new Metrics();
+  const metrics = new Metrics({ processMetrics: true });
   const fetchOptions = { maxBytes: fetchCfg.max_bytes, timeoutMs: fetchCfg.timeout_ms, maxRedirects: fetchCfg.max_redirects, allow: parseAllowList(fetchCfg.allow), resolve: o.resolve, signal: shutdown.signal };
   const callbackAllow = parseAllowList(callback.allow);
   const secrets = new Map(config.routes.map((r) => [r.path, r.callback_secret ?? callback.secret]));
@@ -77,8 +77,8 @@ export async function startService(o: ServiceOptions): Promise<Service> {
     },
   });
   const queue = new JobQueue({ store: o.store, concurrency: limits.concurrency, fetchImage, score, log, metrics, onScored: () => deliveries.schedule() });
-  metrics.gauge('clip_agiqa_queue_depth', () => queue.depth);
-  metrics.gauge('clip_agiqa_pending_deliveries', () => deliveries.pending);
+  metrics.gauge('clip_agiqa_queue_depth', 'Asynchronous jobs waiting or being processed.', () => queue.depth);
+  metrics.gauge('clip_agiqa_pending_deliveries', 'Verdicts waiting for delivery (at the last scan).', () => deliveries.pending);
 
   const hooks = {
     config, store: o.store, queue, replay: new ReplayGuard(o.store, config.idempotency.retention_hours * 3600_000), fetchImage, score, metrics, log,
@@ -87,19 +87,17 @@ export async function startService(o: ServiceOptions): Promise<Service> {
   const router = new Router()
     .add('GET', '/healthz', (_req, res) => send(res, 200, { ok: true }))
     .add('GET', '/readyz', (_req, res) => (closing ? send(res, 503, { ready: false }) : send(res, 200, { ready: true, model: o.scorer.model.name })))
-    .add('GET', '/metrics', (_req, res) => send(res, 200, metrics.render()))
+    .add('GET', '/metrics', async (_req, res) => send(res, 200, await metrics.render(), { 'content-type': metrics.contentType }))
     .add('GET', '/openapi.json', (_req, res) => send(res, 200, openApiDocument(config.routes)))
     .add('GET', '/jobs/:id', jobStatusHandler(o.store));
   for (const route of config.routes) router.add('POST', `/hooks/${route.path}`, hookHandler(hooks, route));
 
   const server = createHttpServer(router, { headersMs: limits.headers_timeout_ms, requestMs: limits.headers_timeout_ms + limits.body_timeout_ms + 5000 }, {
-    onRequest(req) {
-      const path = new URL(req.url ?? '/', 'http://service').pathname;
-      metrics.inc('clip_agiqa_requests_total', { path: path.startsWith('/hooks/') ? '/hooks' : path.startsWith('/jobs/') ? '/jobs' : path });
+    onResponse(_req, template, status) {
+      metrics.requests.inc({ route: template ?? 'unmatched', status: statusClass(status) });
     },
     onError(req, err, cause, unexpected) {
       if (unexpected) log({ level: 'error', msg: 'request failed', error: (cause as Error)?.stack ?? String(cause) });
-      metrics.inc('clip_agiqa_responses_total', { status: String(err.status) });
       if (err.status === 401) log({ level: 'warn', msg: 'request refused', code: err.code, path: req.url });
     },
   });

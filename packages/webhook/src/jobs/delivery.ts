@@ -88,14 +88,14 @@ export class DeliveryScheduler {
     const current = (await this.o.store.get(rec.id)) ?? rec;
     if (error === null) {
       await this.o.store.update({ ...current, state: 'delivered', updatedAt: Date.now(), delivery: { ...current.delivery, attempts, deliveredAt: Date.now() } });
-      this.o.metrics.inc('clip_agiqa_deliveries_total', { outcome: 'delivered' });
+      this.o.metrics.deliveries.inc({ outcome: 'delivered' });
       this.o.log({ level: 'info', msg: 'verdict delivered', job_id: rec.id, webhook_id: rec.delivery.webhookId, attempts });
       return;
     }
     const dead = attempts >= this.o.callback.max_attempts;
     await this.o.store.update({ ...current, state: dead ? 'dead' : 'scored', updatedAt: Date.now(),
       delivery: { ...current.delivery, attempts, lastError: error, nextAt: Date.now() + this.backoff(attempts) } });
-    this.o.metrics.inc('clip_agiqa_delivery_retries_total');
+    this.o.metrics.deliveryRetries.inc();
     this.o.log({ level: dead ? 'error' : 'warn', msg: dead ? 'delivery abandoned' : 'delivery failed; will retry', job_id: rec.id, attempts, error });
   }
 }

@@ -77,7 +77,7 @@ export class JobQueue {
         const err = e as FetchError;
         rec.fetchErrors[i] = { code: err.code ?? 'NETWORK', message: err.message };
         this.o.log({ level: 'warn', msg: err.code === 'BLOCKED_ADDRESS' ? 'refused image URL (SSRF guard)' : 'image fetch failed', job_id: rec.id, candidate: i, error: err.message });
-        this.o.metrics.inc('clip_agiqa_fetch_failures_total', { code: err.code ?? 'NETWORK' });
+        this.o.metrics.fetchFailures.inc({ code: err.code ?? 'NETWORK' });
       }
     })));
     await this.o.store.update({ ...rec, updatedAt: Date.now() });

@@ -23,9 +23,9 @@ export function jobScorer(scorer: Scorer, concurrency: number, metrics: Metrics)
       let k = 0;
       return { ids: expanded.ids, outcomes: expanded.images.map((im): ScoreOutcome | { error: FailedImage } => (isImage(im) ? scored[k++]! : { error: im })) };
     });
-    metrics.observeScoring((performance.now() - started) / 1000);
+    metrics.scoringSeconds.observe((performance.now() - started) / 1000);
     const verdict = makeVerdict(job, ids, outcomes, scorer.model);
-    metrics.inc('clip_agiqa_verdicts_total', { type: verdict.type });
+    metrics.verdicts.inc({ type: verdict.type });
     return verdict;
   };
 }

@@ -148,7 +148,7 @@ async function acceptJob(ctx: HookContext, route: Route, job: WebhookJob, inline
     delivery: { url: job.callback_url!, webhookId: `msg_${randomUUID().replace(/-/g, '')}`, attempts: 0, nextAt: 0 }, requestHash,
   };
   if (!(await ctx.store.accept(record))) throw duplicate(job.job_id);
-  ctx.metrics.inc('clip_agiqa_jobs_accepted_total', { route: route.path });
+  ctx.metrics.jobsAccepted.inc({ route: route.path });
   ctx.log({ level: 'info', msg: 'job accepted', job_id: job.job_id, route: route.path, candidates: job.candidates.length });
   ctx.queue.enqueue(record);
   return acceptedAnswer(record);

@@ -1,0 +1,44 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+
+import { createScorer, type Scorer } from '@clip-agiqa/core';
+import { MemoryStore, startService, type Service } from '@clip-agiqa/webhook';
+
+import { DEMO_MODEL_DIR } from './helpers.js';
+import { image, postBearer, TOKEN } from './webhook-helpers.js';
+
+describe('webhook metrics', { timeout: 120_000 }, () => {
+  let scorer: Scorer;
+  let service: Service;
+  before(async () => {
+    scorer = await createScorer({ model: DEMO_MODEL_DIR });
+    service = await startService({ scorer, store: new MemoryStore(), log: () => undefined,
+      config: { port: 0, data_dir: 'unused', routes: [{ path: 'token', verifier: 'bearer', tokens: [TOKEN] }], limits: { body_bytes: 1 << 20 } } });
+  });
+  after(async () => { await service.close(); await scorer.close(); });
+  const scrape = async () => (await fetch(`${service.url}/metrics`)).text();
+
+  it('labels requests by route template and status class, never by raw path', async () => {
+    const r = await postBearer(service.url, 'token', { job_id: 'm1', candidates: [{ base64: image('square.png').toString('base64') }], policy: { mode: 'rank' } });
+    assert.equal(r.status, 200);
+    await fetch(`${service.url}/jobs/some-job-id`);
+    const text = await scrape();
+    assert.match(text, /clip_agiqa_requests_total\{route="\/hooks\/token",status="2xx"\} 1/);
+    assert.match(text, /clip_agiqa_requests_total\{route="\/jobs\/:id",status="4xx"\} 1/);
+    assert.doesNotMatch(text, /some-job-id/);
+  });
+
+  it('stays the same size and cheap to scrape after 3,000 requests to unknown paths', async () => {
+    const before = await scrape();
+    for (let i = 0; i < 3000; i += 100) {
+      await Promise.all(Array.from({ length: 100 }, (_, k) => fetch(`${service.url}/probe-${i + k}/${Math.random().toString(36).slice(2)}`).then((r) => r.arrayBuffer())));
+    }
+    const started = performance.now();
+    const text = await scrape();
+    const ms = performance.now() - started;
+    assert.doesNotMatch(text, /probe-/);
+    assert.match(text, /clip_agiqa_requests_total\{route="unmatched",status="4xx"\} 3000/);
+    assert.ok(Math.abs(text.length - before.length) < 2000, `the exposition grew from ${before.length} to ${text.length} bytes`);
+    assert.ok(ms < 500, `a scrape took ${ms.toFixed(0)} ms`);
+  });
+});
