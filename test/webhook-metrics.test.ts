@@ -21,10 +21,10 @@ describe('webhook metrics', { timeout: 120_000 }, () => {
   it('labels requests by route template and status class, never by raw path', async () => {
     const r = await postBearer(service.url, 'token', { job_id: 'm1', candidates: [{ base64: image('square.png').toString('base64') }], policy: { mode: 'rank' } });
     assert.equal(r.status, 200);
-    await fetch(`${service.url}/jobs/some-job-id`);
+    await fetch(`${service.url}/jobs/token/some-job-id`);
     const text = await scrape();
     assert.match(text, /clip_agiqa_requests_total\{route="\/hooks\/token",status="2xx"\} 1/);
-    assert.match(text, /clip_agiqa_requests_total\{route="\/jobs\/:id",status="4xx"\} 1/);
+    assert.match(text, /clip_agiqa_requests_total\{route="\/jobs\/:route\/:id",status="4xx"\} 1/);
     assert.doesNotMatch(text, /some-job-id/);
   });
 

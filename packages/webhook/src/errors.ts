@@ -20,7 +20,11 @@ export class VerificationError extends HttpError {
 
 /** An image URL (or callback URL) the service refuses to fetch, or a fetch that failed. */
 export class FetchError extends Error {
-  constructor(readonly code: 'BLOCKED_ADDRESS' | 'BAD_URL' | 'TOO_LARGE' | 'TIMEOUT' | 'TOO_MANY_REDIRECTS' | 'HTTP_STATUS' | 'NETWORK' | 'NOT_AN_IMAGE', message: string) {
+  /**
+   * `message` is safe to show the sender (it never names an address a host resolved to); `detail`
+   * adds what only the operator's logs should see.
+   */
+  constructor(readonly code: 'BLOCKED_ADDRESS' | 'BAD_URL' | 'TOO_LARGE' | 'TIMEOUT' | 'TOO_MANY_REDIRECTS' | 'HTTP_STATUS' | 'NETWORK' | 'NOT_AN_IMAGE' | 'OVER_BUDGET', message: string, readonly detail?: string) {
     super(message);
     this.name = 'FetchError';
   }

@@ -15,7 +15,7 @@ import { DeliveryScheduler } from './jobs/delivery.js';
 import { imageFetcher } from './jobs/images.js';
 import { JobQueue } from './jobs/queue.js';
 import { jobScorer } from './jobs/scoring.js';
-import { stderrLog, type Log, type LogLine } from './log.js';
+import { masked, stderrLog, type Log, type LogLine } from './log.js';
 import { Metrics, statusClass } from './metrics.js';
 import { parseAllowList } from './net/ip.js';
 import { safeFetch, type Resolver } from './net/safe-fetch.js';
@@ -54,7 +54,7 @@ export async function startService(o: ServiceOptions): Promise<Service> {
   const config = resolveConfig(o.config);
   checkPolicies(config, o.scorer.model);
   const { limits, fetch: fetchCfg, callback } = config;
-  const log = o.log ?? stderrLog;
+  const log = masked(o.log ?? stderrLog);
   // Aborts image downloads and deliveries still running when the shutdown grace period is over.
   const shutdown = new AbortController();
   const metrics = new Metrics({ processMetrics: true });
@@ -89,7 +89,7 @@ export async function startService(o: ServiceOptions): Promise<Service> {
     .add('GET', '/readyz', (_req, res) => (closing ? send(res, 503, { ready: false }) : send(res, 200, { ready: true, model: o.scorer.model.name })))
     .add('GET', '/metrics', async (_req, res) => send(res, 200, await metrics.render(), { 'content-type': metrics.contentType }))
     .add('GET', '/openapi.json', (_req, res) => send(res, 200, openApiDocument(config.routes)))
-    .add('GET', '/jobs/:id', jobStatusHandler(o.store));
+    .add('GET', '/jobs/:route/:id', jobStatusHandler(o.store, config.routes, (r) => secrets.get(r.path)));
   for (const route of config.routes) router.add('POST', `/hooks/${route.path}`, hookHandler(hooks, route));
 
   const server = createHttpServer(router, { headersMs: limits.headers_timeout_ms, requestMs: limits.headers_timeout_ms + limits.body_timeout_ms + 5000 }, {

@@ -1,4 +1,5 @@
 import type { CallbackConfig } from '../config/resolve.js';
+import { FetchError } from '../errors.js';
 import type { Log } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { JobRecord, JobStore } from '../store/job-store.js';
@@ -77,12 +78,15 @@ export class DeliveryScheduler {
 
   private async deliver(rec: JobRecord): Promise<void> {
     const event = { type: rec.verdict!.type, timestamp: new Date().toISOString(), data: rec.verdict };
+    // `error` is kept with the job and shown to its reader: a code, never the URL or an address; `detail` goes to the logs.
     let error: string | null = null;
+    let detail: string | undefined;
     try {
       const status = await this.o.post(rec, JSON.stringify(event));
       if (status < 200 || status >= 300) error = `HTTP ${status}`;
     } catch (e) {
-      error = (e as Error).message;
+      error = e instanceof FetchError ? e.code : 'NETWORK';
+      detail = e instanceof FetchError && e.detail ? `${e.message} (${e.detail})` : (e as Error).message;
     }
     const attempts = rec.delivery.attempts + 1;
     const current = (await this.o.store.get(rec.id)) ?? rec;
@@ -96,6 +100,6 @@ export class DeliveryScheduler {
     await this.o.store.update({ ...current, state: dead ? 'dead' : 'scored', updatedAt: Date.now(),
       delivery: { ...current.delivery, attempts, lastError: error, nextAt: Date.now() + this.backoff(attempts) } });
     this.o.metrics.deliveryRetries.inc();
-    this.o.log({ level: dead ? 'error' : 'warn', msg: dead ? 'delivery abandoned' : 'delivery failed; will retry', job_id: rec.id, attempts, error });
+    this.o.log({ level: dead ? 'error' : 'warn', msg: dead ? 'delivery abandoned' : 'delivery failed; will retry', job_id: rec.id, attempts, error, ...(detail ? { detail } : {}) });
   }
 }

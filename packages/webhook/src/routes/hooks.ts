@@ -8,6 +8,7 @@ import { compileSchema } from '@clip-agiqa/core/internal';
 
 import { adapt } from '../adapters.js';
 import type { Answer, ReplayGuard } from '../auth/replay-guard.js';
+import { readToken } from '../auth/read-token.js';
 import { verifierFor } from '../auth/verifier.js';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { callbackUrlProblem, unknownHeads } from '../config/rules.js';
@@ -23,6 +24,7 @@ import type { ScoreJob } from '../jobs/scoring.js';
 import type { Log } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { JobRecord, JobStore } from '../store/job-store.js';
+import { recordId } from './jobs.js';
 import type { Slots } from '../http/limit.js';
 
 const validateJob = compileSchema<WebhookJob>(webhookJobSchema);
@@ -129,35 +131,36 @@ async function answerNow(ctx: HookContext, job: WebhookJob, inline: (Buffer | nu
 
 /** Asynchronous mode: the job is stored (durably) before the 202, then queued. */
 async function acceptJob(ctx: HookContext, route: Route, job: WebhookJob, inline: (Buffer | null)[], requestHash: string): Promise<Answer> {
-  if (!(route.callback_secret ?? ctx.config.callback.secret)) {
-    throw new HttpError(422, 'NO_CALLBACK_SECRET', `asynchronous jobs need a callback secret: set callback_secret on route ${route.path} or callback.secret`);
-  }
+  const secret = route.callback_secret ?? ctx.config.callback.secret;
+  if (!secret) throw new HttpError(422, 'NO_CALLBACK_SECRET', `asynchronous jobs need a callback secret: set callback_secret on route ${route.path} or callback.secret`);
+  const id = recordId(route.path, job.job_id);
   if (ctx.isClosing()) throw new HttpError(503, 'SHUTTING_DOWN', 'the service is shutting down', { 'retry-after': '5' });
   if (ctx.queue.depth >= ctx.config.limits.queue) throw new HttpError(503, 'QUEUE_FULL', 'the job queue is full', { 'retry-after': '5' });
-  const existing = await ctx.store.get(job.job_id);
+  const existing = await ctx.store.get(id);
   if (existing) {
     // The same request again (a sender's retry, with or without a message id): the original answer.
-    if (existing.route === route.path && existing.requestHash === requestHash) return acceptedAnswer(existing);
+    if (existing.requestHash === requestHash) return acceptedAnswer(existing, secret);
     throw duplicate(job.job_id);
   }
-  const blobs = await Promise.all(inline.map((bytes, i) => (bytes ? ctx.store.putBlob(job.job_id, i, bytes) : null)));
+  const blobs = await Promise.all(inline.map((bytes, i) => (bytes ? ctx.store.putBlob(id, i, bytes) : null)));
   const stored: WebhookJob = { ...job, candidates: job.candidates.map(({ base64: _dropped, ...rest }) => rest) as WebhookJob['candidates'] };
   const now = Date.now();
   const record: JobRecord = {
-    id: job.job_id, route: route.path, state: 'queued', job: stored, blobs, fetchErrors: blobs.map(() => null), acceptedAt: now, updatedAt: now,
+    id, route: route.path, state: 'queued', job: stored, blobs, fetchErrors: blobs.map(() => null), acceptedAt: now, updatedAt: now,
     delivery: { url: job.callback_url!, webhookId: `msg_${randomUUID().replace(/-/g, '')}`, attempts: 0, nextAt: 0 }, requestHash,
   };
   if (!(await ctx.store.accept(record))) throw duplicate(job.job_id);
   ctx.metrics.jobsAccepted.inc({ route: route.path });
   ctx.log({ level: 'info', msg: 'job accepted', job_id: job.job_id, route: route.path, candidates: job.candidates.length });
   ctx.queue.enqueue(record);
-  return acceptedAnswer(record);
+  return acceptedAnswer(record, secret);
 }
 
 const duplicate = (id: string) => new HttpError(409, 'DUPLICATE_JOB', `job ${id} was already accepted with another body`);
 
-function acceptedAnswer(record: JobRecord): Answer {
-  return { status: 202, body: { job_id: record.job.job_id, state: 'queued', status_url: `/jobs/${encodeURIComponent(record.id)}` } };
+function acceptedAnswer(record: JobRecord, callbackSecret: string): Answer {
+  const statusUrl = `/jobs/${record.route}/${encodeURIComponent(record.job.job_id)}`;
+  return { status: 202, body: { job_id: record.job.job_id, state: 'queued', status_url: statusUrl, read_token: readToken(callbackSecret, record.id) } };
 }
 
 /** The key a message is remembered by: the sender's signed message id, else an Idempotency-Key header; per route. */

@@ -27,7 +27,8 @@ export class JournalStore implements JobStore {
   ) {}
 
   static async open(dir: string, opts: { keepFinished?: number } = {}): Promise<JournalStore> {
-    mkdirSync(join(dir, 'blobs'), { recursive: true });
+    // Jobs carry callback URLs and images: readable by the service's user only.
+    mkdirSync(join(dir, 'blobs'), { recursive: true, mode: 0o700 });
     const jobs = new Map<string, JobRecord>();
     for (const record of readLines<JobRecord>(join(dir, 'journal.jsonl'))) {
       jobs.delete(record.id); // re-insert: map order follows the last change
@@ -104,7 +105,7 @@ export class JournalStore implements JobStore {
     const name = createHash('sha256').update(`${jobId}\0${candidate}\0`).update(bytes).digest('hex');
     const path = join(this.dir, 'blobs', name);
     const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-    const fh = await open(tmp, 'w');
+    const fh = await open(tmp, 'w', 0o600);
     try {
       await fh.writeFile(bytes);
       await fh.sync();
