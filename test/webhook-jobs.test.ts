@@ -13,6 +13,11 @@ const until = async (cond: () => boolean | Promise<boolean>, ms = 5000) => {
   while (!(await cond()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
   return cond();
 };
+/** Downloads that always bring the 5 bytes 'image', a 10x10 picture. */
+const fakeImages = (onDownload: (url: string) => void = () => undefined) => ({
+  download: async (url: string) => { onDownload(url); return { bytes: Buffer.from('image'), pixels: 100, release: () => undefined }; },
+  pixels: async () => 100,
+});
 const callback = { secret: 'unused', max_attempts: 3, initial_backoff_ms: 5, max_backoff_ms: 20, timeout_ms: 1000 };
 
 describe('job queue (with an in-memory store)', () => {
@@ -22,8 +27,13 @@ describe('job queue (with an in-memory store)', () => {
     const fetched: string[] = [];
     const queue = new JobQueue({
       store, concurrency: 1, metrics: new Metrics(), log: () => undefined,
-      fetchImage: async (url) => { fetched.push(url); return Buffer.from('image'); },
-      score: async (job, images) => { assert.deepEqual(images, [Buffer.from('image')]); return verdictOf(job.job_id); },
+      images: fakeImages((url) => fetched.push(url)),
+      score: async (job, images) => {
+        const [only] = images;
+        assert.ok(only && !('code' in only));
+        assert.deepEqual([only.bytes, only.pixels, await only.load()], [5, 100, Buffer.from('image')]);
+        return verdictOf(job.job_id);
+      },
       onScored: (r) => scored.push(r.id),
     });
     const rec = jobRecord('q1');
@@ -43,7 +53,7 @@ describe('job queue (with an in-memory store)', () => {
     const logs: LogLine[] = [];
     const options = {
       store, concurrency: 2, metrics: new Metrics(), log: (l: LogLine) => void logs.push(l), retryBaseMs: 1, onScored: () => undefined,
-      fetchImage: async () => Buffer.from('image'),
+      images: fakeImages(),
       score: async (job: JobRecord['job']) => { if (failures-- > 0) throw new Error('disk full'); return verdictOf(job.job_id); },
     };
     await store.accept(jobRecord('left-by-last-run'));

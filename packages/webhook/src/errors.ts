@@ -24,7 +24,7 @@ export class FetchError extends Error {
    * `message` is safe to show the sender (it never names an address a host resolved to); `detail`
    * adds what only the operator's logs should see.
    */
-  constructor(readonly code: 'BLOCKED_ADDRESS' | 'BAD_URL' | 'TOO_LARGE' | 'TIMEOUT' | 'TOO_MANY_REDIRECTS' | 'HTTP_STATUS' | 'NETWORK' | 'NOT_AN_IMAGE' | 'OVER_BUDGET', message: string, readonly detail?: string) {
+  constructor(readonly code: 'BLOCKED_ADDRESS' | 'BAD_URL' | 'TOO_LARGE' | 'TIMEOUT' | 'TOO_MANY_REDIRECTS' | 'HTTP_STATUS' | 'NETWORK' | 'NOT_AN_IMAGE' | 'TOO_MANY_PIXELS' | 'CORRUPT_IMAGE', message: string, readonly detail?: string) {
     super(message);
     this.name = 'FetchError';
   }

@@ -12,7 +12,8 @@ import { send } from './http/respond.js';
 import { Router } from './http/router.js';
 import { createHttpServer } from './http/server.js';
 import { DeliveryScheduler } from './jobs/delivery.js';
-import { imageFetcher } from './jobs/images.js';
+import { ImageSource } from './jobs/images.js';
+import { MemoryBudget } from './jobs/memory-budget.js';
 import { JobQueue } from './jobs/queue.js';
 import { jobScorer } from './jobs/scoring.js';
 import { masked, stderrLog, type Log, type LogLine } from './log.js';
@@ -61,8 +62,9 @@ export async function startService(o: ServiceOptions): Promise<Service> {
   const fetchOptions = { maxBytes: fetchCfg.max_bytes, timeoutMs: fetchCfg.timeout_ms, maxRedirects: fetchCfg.max_redirects, allow: parseAllowList(fetchCfg.allow), resolve: o.resolve, signal: shutdown.signal };
   const callbackAllow = parseAllowList(callback.allow);
   const secrets = new Map(config.routes.map((r) => [r.path, r.callback_secret ?? callback.secret]));
-  const fetchImage = imageFetcher(fetchOptions);
-  const score = jobScorer(o.scorer, limits.concurrency, metrics);
+  const budget = new MemoryBudget(limits.memory_bytes);
+  const images = new ImageSource(fetchOptions, budget, fetchCfg.max_pixels);
+  const score = jobScorer(o.scorer, limits.concurrency, metrics, budget);
   let closing = false;
 
   const deliveries = new DeliveryScheduler({
@@ -76,12 +78,14 @@ export async function startService(o: ServiceOptions): Promise<Service> {
       })).status;
     },
   });
-  const queue = new JobQueue({ store: o.store, concurrency: limits.concurrency, fetchImage, score, log, metrics, onScored: () => deliveries.schedule() });
+  const queue = new JobQueue({ store: o.store, concurrency: limits.concurrency, images, score, log, metrics, onScored: () => deliveries.schedule() });
   metrics.gauge('clip_agiqa_queue_depth', 'Asynchronous jobs waiting or being processed.', () => queue.depth);
+  metrics.gauge('clip_agiqa_memory_reserved_bytes', 'Bytes reserved in the memory budget (downloads, decoded pixels, grid crops).', () => budget.inUse);
+  metrics.gauge('clip_agiqa_memory_reserved_peak_bytes', 'The most bytes ever reserved at once in the memory budget.', () => budget.peak);
   metrics.gauge('clip_agiqa_pending_deliveries', 'Verdicts waiting for delivery (at the last scan).', () => deliveries.pending);
 
   const hooks = {
-    config, store: o.store, queue, replay: new ReplayGuard(o.store, config.idempotency.retention_hours * 3600_000), fetchImage, score, metrics, log,
+    config, store: o.store, queue, replay: new ReplayGuard(o.store, config.idempotency.retention_hours * 3600_000), images, score, metrics, log,
     inFlight: new Slots(limits.concurrency + limits.sync_waiting), uploads: new Slots(limits.uploads), isClosing: () => closing, model: o.scorer.model, callbackAllow,
   };
   const router = new Router()

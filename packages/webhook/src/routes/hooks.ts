@@ -18,9 +18,9 @@ import { webhookJobSchema, type WebhookJob } from '../generated/webhook-job.js';
 import { declaredTooLarge, readBody } from '../http/body.js';
 import { send } from '../http/respond.js';
 import type { Handler } from '../http/router.js';
-import { decodeInline, type ImageFetcher } from '../jobs/images.js';
+import { decodeInline, type HeldImage, type ImageSource } from '../jobs/images.js';
 import type { JobQueue } from '../jobs/queue.js';
-import type { ScoreJob } from '../jobs/scoring.js';
+import type { ScoreJob, ScoringInput } from '../jobs/scoring.js';
 import type { Log } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { JobRecord, JobStore } from '../store/job-store.js';
@@ -34,7 +34,7 @@ export interface HookContext {
   store: JobStore;
   queue: JobQueue;
   replay: ReplayGuard;
-  fetchImage: ImageFetcher;
+  images: ImageSource;
   score: ScoreJob;
   metrics: Metrics;
   log: Log;
@@ -111,17 +111,31 @@ export function hookHandler(ctx: HookContext, route: Route): Handler {
 
 /** Synchronous mode: the verdict is the response. */
 async function answerNow(ctx: HookContext, job: WebhookJob, inline: (Buffer | null)[]): Promise<Answer> {
-  const images = await Promise.all(job.candidates.map(async (cand, i) => {
-    if (inline[i]) return inline[i];
+  const waitMs = ctx.config.limits.memory_wait_ms;
+  const settled = await Promise.allSettled(job.candidates.map(async (cand, i): Promise<ScoringInput> => {
+    const bytes = inline[i];
+    if (bytes) {
+      const pixels = await measured(ctx, bytes, `candidate ${cand.id ?? i}`);
+      return typeof pixels === 'number' ? { bytes: bytes.length, pixels, load: async () => bytes } : pixels;
+    }
+    let image: HeldImage;
     try {
-      return await ctx.fetchImage(cand.url!);
+      image = await ctx.images.download(cand.url!, waitMs);
     } catch (e) {
+      if (e instanceof HttpError) throw e; // the memory budget: the whole request is answered with it
       const err = e as FetchError;
-      if (err.code === 'BLOCKED_ADDRESS') ctx.log({ level: 'warn', msg: 'refused image URL (SSRF guard)', job_id: job.job_id, candidate: i, error: err.message });
+      if (err.code === 'BLOCKED_ADDRESS') ctx.log({ level: 'warn', msg: 'refused image URL (SSRF guard)', job_id: job.job_id, candidate: i, error: err.message, detail: err.detail });
       return { code: err.code ?? 'NETWORK', message: err.message };
     }
+    return { bytes: image.bytes.length, pixels: image.pixels, load: async () => image.bytes, done: () => image.release() };
   }));
-  const verdict = await ctx.score(job, images);
+  const refusal = settled.find((s) => s.status === 'rejected');
+  if (refusal) {
+    for (const s of settled) if (s.status === 'fulfilled' && !('code' in s.value)) s.value.done?.();
+    throw (refusal as PromiseRejectedResult).reason;
+  }
+  const images = settled.map((s) => (s as PromiseFulfilledResult<ScoringInput>).value);
+  const verdict = await ctx.score(job, images, waitMs);
   const undecodable = verdict.candidates.filter((cand) => cand.error && cand.error.code !== 'NETWORK');
   if (undecodable.length === verdict.candidates.length) {
     throw new HttpError(422, 'NO_USABLE_IMAGE', 'no candidate could be scored', {}, undecodable.map((cand) => ({ id: cand.id, ...cand.error })));
@@ -142,11 +156,14 @@ async function acceptJob(ctx: HookContext, route: Route, job: WebhookJob, inline
     if (existing.requestHash === requestHash) return acceptedAnswer(existing, secret);
     throw duplicate(job.job_id);
   }
-  const blobs = await Promise.all(inline.map((bytes, i) => (bytes ? ctx.store.putBlob(id, i, bytes) : null)));
+  const pixels = await Promise.all(inline.map((bytes, i) => (bytes ? measured(ctx, bytes, `candidate ${job.candidates[i]!.id ?? i}`) : null)));
+  const blobs = await Promise.all(inline.map((bytes, i) => (bytes && typeof pixels[i] === 'number' ? ctx.store.putBlob(id, i, bytes) : null)));
   const stored: WebhookJob = { ...job, candidates: job.candidates.map(({ base64: _dropped, ...rest }) => rest) as WebhookJob['candidates'] };
   const now = Date.now();
   const record: JobRecord = {
-    id, route: route.path, state: 'queued', job: stored, blobs, fetchErrors: blobs.map(() => null), acceptedAt: now, updatedAt: now,
+    id, route: route.path, state: 'queued', job: stored, blobs, acceptedAt: now, updatedAt: now,
+    fetchErrors: pixels.map((p) => (p !== null && typeof p !== 'number' ? p : null)),
+    sizes: pixels.map((p, i) => (typeof p === 'number' ? { bytes: inline[i]!.length, pixels: p } : null)),
     delivery: { url: job.callback_url!, webhookId: `msg_${randomUUID().replace(/-/g, '')}`, attempts: 0, nextAt: 0 }, requestHash,
   };
   if (!(await ctx.store.accept(record))) throw duplicate(job.job_id);
@@ -154,6 +171,16 @@ async function acceptJob(ctx: HookContext, route: Route, job: WebhookJob, inline
   ctx.log({ level: 'info', msg: 'job accepted', job_id: job.job_id, route: route.path, candidates: job.candidates.length });
   ctx.queue.enqueue(record);
   return acceptedAnswer(record, secret);
+}
+
+/** An image's pixel count from its header, or why it cannot be scored. */
+async function measured(ctx: HookContext, bytes: Buffer, name: string): Promise<number | { code: string; message: string }> {
+  try {
+    return await ctx.images.pixels(bytes, name);
+  } catch (e) {
+    const err = e as FetchError;
+    return { code: err.code, message: err.message };
+  }
 }
 
 const duplicate = (id: string) => new HttpError(409, 'DUPLICATE_JOB', `job ${id} was already accepted with another body`);
