@@ -61,7 +61,7 @@ describe('webhook memory budget', { timeout: 180_000 }, () => {
     const budget = 8 << 20;
     const service = await startService({ scorer, store: new MemoryStore(), log: () => undefined, config: {
       port: 0, data_dir: dir.dir, routes: [{ path: 'token', verifier: 'bearer', tokens: [TOKEN], body_bytes: 16 << 20 }],
-      limits: { memory_bytes: budget, concurrency: 4 }, fetch: { max_pixels: 20_000_000, max_bytes: 4 << 20 },
+      limits: { memory_bytes: budget, concurrency: 4 }, fetch: { max_pixels: 20_000_000, max_bytes: 8 << 20 },
     } });
     try {
       // 1000x1000 grids: 3 MB of pixels + 3 MB of crops each, so the 8 MB budget takes one at a time.
