@@ -18,7 +18,7 @@ const fakeImages = (onDownload: (url: string) => void = () => undefined) => ({
   download: async (url: string) => { onDownload(url); return { bytes: Buffer.from('image'), pixels: 100, release: () => undefined }; },
   pixels: async () => 100,
 });
-const callback = { secret: 'unused', max_attempts: 3, initial_backoff_ms: 5, max_backoff_ms: 20, timeout_ms: 1000 };
+const callback = { max_attempts: 3, initial_backoff_ms: 5, max_backoff_ms: 20, concurrency: 8 };
 
 describe('job queue (with an in-memory store)', () => {
   it('fetches, scores and stores the verdict of an accepted job, then hands it to delivery', async () => {
@@ -79,6 +79,19 @@ describe('delivery scheduler (with an in-memory store)', () => {
     assert.deepEqual(new Set(posts.map((p) => p.id)), new Set(['msg_d1']));
     assert.equal((JSON.parse(posts[0]!.body) as { data: WebhookVerdict }).data.job_id, 'd1');
     assert.equal((await store.get('d1'))!.delivery.attempts, 3);
+    await d.close();
+  });
+
+  it('posts to receivers at most callback.concurrency at a time, however many verdicts are due', async () => {
+    const store = new MemoryStore();
+    let open = 0;
+    let most = 0;
+    const d = new DeliveryScheduler({ store, callback: { ...callback, concurrency: 4 }, metrics: new Metrics(), log: () => undefined,
+      post: async () => { open++; most = Math.max(most, open); await new Promise((r) => setTimeout(r, 20)); open--; return 200; } });
+    for (let i = 0; i < 40; i++) await store.accept({ ...jobRecord(`many-${i}`), state: 'scored', verdict: verdictOf(`many-${i}`) });
+    d.schedule();
+    assert.ok(await until(async () => (await store.unfinished()).length === 0));
+    assert.equal(most, 4);
     await d.close();
   });
 

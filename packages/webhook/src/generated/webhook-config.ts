@@ -35,6 +35,10 @@ export interface WebhookConfig {
      * CIDR ranges that callbacks may reach although they are private, e.g. 10.0.0.0/8 for a receiver on the internal network. Image URLs have their own list (fetch.allow).
      */
     allow?: string[];
+    /**
+     * Deliveries in flight at once (after a restart many verdicts can be due together).
+     */
+    concurrency?: number;
   };
   fetch?: {
     /**
@@ -253,6 +257,12 @@ export const webhookConfigSchema = {
             "type": "string"
           },
           "default": []
+        },
+        "concurrency": {
+          "description": "Deliveries in flight at once (after a restart many verdicts can be due together).",
+          "type": "integer",
+          "minimum": 1,
+          "default": 8
         }
       },
       "default": {},

@@ -10,14 +10,14 @@ export type PostEvent = (record: JobRecord, body: string) => Promise<number>;
 
 export interface DeliveryOptions {
   store: JobStore;
-  callback: Pick<CallbackConfig, 'max_attempts' | 'initial_backoff_ms' | 'max_backoff_ms'>;
+  callback: Pick<CallbackConfig, 'max_attempts' | 'initial_backoff_ms' | 'max_backoff_ms' | 'concurrency'>;
   post: PostEvent;
   log: Log;
   metrics: Metrics;
 }
 
 /**
- * Delivers stored verdicts to their callbacks: every attempt with the job's one webhook-id, failures
+ * Delivers stored verdicts to their callbacks, at most `concurrency` at once: every attempt with the job's one webhook-id, failures
  * retried with jittered exponential backoff until `max_attempts`, then the job is dead. State lives in
  * the store, so a restart resumes where the last run stopped.
  */
@@ -61,6 +61,7 @@ export class DeliveryScheduler {
     this.pending = scored.length;
     const due = scored.filter((r) => !this.delivering.has(r.id));
     for (const rec of due.filter((r) => r.delivery.nextAt <= now)) {
+      if (this.delivering.size >= this.o.callback.concurrency) break; // the next finished delivery scans again
       this.delivering.add(rec.id);
       void this.work.track(this.deliver(rec)
         .catch((e: Error) => this.o.log({ level: 'error', msg: 'delivery bookkeeping failed', job_id: rec.id, error: e.message }))

@@ -29,6 +29,23 @@ import type { Slots } from '../http/limit.js';
 
 const validateJob = compileSchema<WebhookJob>(webhookJobSchema);
 
+/** Deeper payloads are refused: serialising them again (verdicts echo metadata) would overflow the stack. */
+const MAX_DEPTH = 32;
+
+/** How deep arrays and objects nest in a parsed JSON value (iteratively: the value may be deeper than the stack). */
+function depth(value: unknown): number {
+  let most = 0;
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length) {
+    const [v, d] = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    most = Math.max(most, d + 1);
+    if (most > MAX_DEPTH) return most;
+    for (const child of Object.values(v)) stack.push([child, d + 1]);
+  }
+  return most;
+}
+
 export interface HookContext {
   config: ResolvedConfig;
   store: JobStore;
@@ -90,6 +107,7 @@ export function hookHandler(ctx: HookContext, route: Route): Handler {
     } catch (e) {
       throw new HttpError(400, 'MALFORMED_JSON', `the body is not JSON: ${(e as Error).message}`);
     }
+    if (depth(payload) > MAX_DEPTH) throw new HttpError(422, 'TOO_DEEP', `the payload nests deeper than ${MAX_DEPTH} levels`);
     const adapted = adapt(route, payload);
     if ('ignored' in adapted) return { status: 200, body: { ignored: true, reason: adapted.ignored } };
     const checked = validateJob(adapted.job);
