@@ -23,6 +23,7 @@ import { safeFetch, type Resolver } from './net/safe-fetch.js';
 import { openApiDocument } from './openapi.js';
 import { hookHandler } from './routes/hooks.js';
 import { jobStatusHandler } from './routes/jobs.js';
+import { statusPages, type StatusPageOptions } from './routes/status.js';
 import type { JobStore } from './store/job-store.js';
 
 export type { LogLine };
@@ -35,6 +36,8 @@ export interface ServiceOptions {
   resolve?: Resolver;
   /** Structured logs, one object per line (JSON on stderr by default). */
   log?: Log;
+  /** Serve read-only HTML status pages at GET /status and /status/<route> (default off). */
+  statusPage?: StatusPageOptions;
 }
 
 export interface Service {
@@ -64,7 +67,9 @@ export async function startService(o: ServiceOptions): Promise<Service> {
   const secrets = new Map(config.routes.map((r) => [r.path, r.callback_secret ?? callback.secret]));
   const budget = new MemoryBudget(limits.memory_bytes);
   const images = new ImageSource(fetchOptions, budget, fetchCfg.max_pixels);
-  const score = jobScorer(o.scorer, limits.concurrency, metrics, budget);
+  const status = o.statusPage && statusPages(o.statusPage, config, o.scorer, (): [string, number][] => [['jobs queued or scoring', queue.depth], ['deliveries pending', deliveries.pending]]);
+  const scoreJob = jobScorer(o.scorer, limits.concurrency, metrics, budget);
+  const score = status ? status.recording(scoreJob) : scoreJob;
   let closing = false;
 
   const deliveries = new DeliveryScheduler({
@@ -95,6 +100,7 @@ export async function startService(o: ServiceOptions): Promise<Service> {
     .add('GET', '/openapi.json', (_req, res) => send(res, 200, openApiDocument(config.routes)))
     .add('GET', '/jobs/:route/:id', jobStatusHandler(o.store, config.routes, (r) => secrets.get(r.path)));
   for (const route of config.routes) router.add('POST', `/hooks/${route.path}`, hookHandler(hooks, route));
+  if (status) router.add('GET', '/status', status.all).add('GET', '/status/:route', status.route);
 
   const server = createHttpServer(router, { headersMs: limits.headers_timeout_ms, requestMs: limits.headers_timeout_ms + limits.body_timeout_ms + 5000 }, {
     onResponse(_req, template, status) {
@@ -103,6 +109,8 @@ export async function startService(o: ServiceOptions): Promise<Service> {
     onError(req, err, cause, unexpected) {
       if (unexpected) log({ level: 'error', msg: 'request failed', error: (cause as Error)?.stack ?? String(cause) });
       if (err.status === 401) log({ level: 'warn', msg: 'request refused', code: err.code, path: req.url });
+      const hook = /^\/hooks\/([a-z0-9_-]+)(?:\?|$)/.exec(req.url ?? '');
+      if (status && hook) status.recordError(hook[1]!, err.code, err.message);
     },
   });
   await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));

@@ -3,14 +3,16 @@ import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:pat
 import { parseArgs } from 'node:util';
 
 import {
-  createScorer, DEMO_MODEL_DIR, DEVICES, isFailure, modelStamp, passes, PRECISIONS, rankOutcomes, RESAMPLERS, toScoreRecord, withScoreMetadata,
+  createScorer, DEFAULT_LIMITS, DEMO_MODEL_DIR, DEVICES, isFailure, modelStamp, passes, PRECISIONS, rankOutcomes, RESAMPLERS, toScoreRecord, withScoreMetadata,
   type Device, type Precision, type Resampler, type ScoreOutcome, type ScoreRecord,
 } from '@clip-agiqa/core';
+import { stampOf } from '@clip-agiqa/report';
 
 import { CliUsageError, parseNumber, positiveInteger, type CliIO } from '../io.js';
 import { expandPaths, PathError } from '../paths.js';
 import { formatSeconds, Progress } from '../progress.js';
 import { csvHeader, csvRow, textRow } from '../records.js';
+import { writeScoreReport } from '../html-report.js';
 
 export const SCORE_USAGE = `Usage: clip-agiqa score [options] PATHS...
 
@@ -27,6 +29,7 @@ Options:
   --top K                print only the K best, best first, with their rank
   --json                 one JSON object per line: {"path", "scores"} or {"path", "error"}
   --csv FILE             also write a CSV table to FILE
+  --html FILE            also write an HTML report: thumbnails ranked, histograms with the cut, failures
   --sidecar              write NAME.agiqa.json beside each scored image
   --write-metadata       record scores in image metadata (PNG iTXt, JPEG XMP), in copies under --out-dir
   --out-dir DIR          where --write-metadata puts the copies
@@ -48,6 +51,7 @@ const options = {
   top: { type: 'string' },
   json: { type: 'boolean', default: false },
   csv: { type: 'string' },
+  html: { type: 'string' },
   sidecar: { type: 'boolean', default: false },
   'write-metadata': { type: 'boolean', default: false },
   'out-dir': { type: 'string' },
@@ -67,7 +71,7 @@ function metadataTarget(path: string, values: Values): string {
   return join(values['out-dir']!, rel.startsWith('..') || isAbsolute(rel) ? basename(path) : rel);
 }
 
-async function writeAtomically(path: string, data: Buffer | string): Promise<void> {
+export async function writeAtomically(path: string, data: Buffer | string): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   const tmp = `${path}.${process.pid}.tmp`;
   await writeFile(tmp, data);
@@ -183,7 +187,15 @@ export async function scoreCommand(argv: string[], io: CliIO): Promise<number> {
       : '';
     const passed = threshold !== undefined ? `; ${all.filter(passesThreshold).length} passed ${threshold}` : '';
     const rate = scored / Math.max(progress.elapsedSeconds, 1e-3);
-    io.stderr.write(`clip-agiqa: ${scored} scored, ${failed} failed in ${formatSeconds(progress.elapsedSeconds)} (${rate.toFixed(1)} img/s on ${scorer.device})${stats}${passed}\n`);
+    const summary = `${scored} scored, ${failed} failed in ${formatSeconds(progress.elapsedSeconds)} (${rate.toFixed(1)} img/s on ${scorer.device})${stats}${passed}`;
+    io.stderr.write(`clip-agiqa: ${summary}\n`);
+    if (values.html) {
+      await writeScoreReport(values.html, {
+        records: all.map((o) => toScoreRecord(o, files[o.index]!, extras(o))), rankHead: rankHead.name, summary, model: stampOf(scorer.model, rankHead),
+        heads: scorer.model.heads.map((h) => ({ name: h.name, higherIsBetter: h.higherIsBetter, scoreRange: h.scoreRange })),
+        cut: { ...(threshold !== undefined ? { threshold } : {}), ...(top !== undefined ? { topK: top } : {}) },
+      }, { maxPixels: maxPixels ?? DEFAULT_LIMITS.maxPixels });
+    }
     return failed > 0 || sideEffectFailures > 0 ? 1 : 0;
   } finally {
     await scorer.close();

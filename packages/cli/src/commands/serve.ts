@@ -16,12 +16,15 @@ override the file, flags override both.
 
 Options:
   --config FILE      JSON configuration
-  --host H, --port N, --model DIR|URL, --data-dir DIR`;
+  --host H, --port N, --model DIR|URL, --data-dir DIR
+  --status-page      serve read-only HTML status pages: GET /status (the operator's token from
+                     $CLIP_AGIQA_STATUS_TOKEN) and GET /status/<route> (also that route's bearer tokens);
+                     without a token only on a loopback host`;
 
 export async function serveCommand(argv: string[], io: CliIO): Promise<number> {
   const { values } = parseArgs({ args: argv, strict: true, options: {
     config: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' }, model: { type: 'string' }, 'data-dir': { type: 'string' },
-    help: { type: 'boolean', short: 'h', default: false },
+    'status-page': { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false },
   } });
   if (values.help) {
     io.stdout.write(`${SERVE_USAGE}\n`);
@@ -42,7 +45,8 @@ export async function serveCommand(argv: string[], io: CliIO): Promise<number> {
   const store = await JournalStore.open(config.data_dir);
   let service;
   try {
-    service = await startService({ config, scorer, store });
+    const statusToken = process.env.CLIP_AGIQA_STATUS_TOKEN;
+    service = await startService({ config, scorer, store, ...(values['status-page'] ? { statusPage: statusToken ? { token: statusToken } : {} } : {}) });
     io.stdout.write(`clip-agiqa serve: listening on ${service.url}\n`);
     await stopped;
     io.stderr.write('clip-agiqa serve: shutting down, finishing jobs in progress\n');

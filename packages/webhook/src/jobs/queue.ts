@@ -111,7 +111,7 @@ export class JobQueue {
       const size = current.sizes?.[i] ?? await this.measure(load, `candidate ${i}`);
       return 'code' in size ? size : { ...size, load };
     }));
-    const verdict = await this.o.score(current.job, images, Infinity);
+    const verdict = await this.o.score(current.job, images, { waitMs: Infinity, route: current.route });
     const next: JobRecord = { ...current, state: 'scored', verdict, updatedAt: Date.now(), delivery: { ...rec.delivery, nextAt: Date.now() } };
     await this.o.store.update(next);
     await this.o.store.dropBlobs(next);

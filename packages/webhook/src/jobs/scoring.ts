@@ -18,7 +18,11 @@ export type ScoringInput = FailedImage | {
   done?(): void;
 };
 
-export type ScoreJob = (job: WebhookJob, images: ScoringInput[], waitMs: number) => Promise<WebhookVerdict>;
+/**
+ * Scores a job's images. `waitMs`: how long a candidate may wait for room in the memory budget;
+ * `route`: the hook route the job came in on (status pages group verdicts by it).
+ */
+export type ScoreJob = (job: WebhookJob, images: ScoringInput[], options: { waitMs: number; route?: string }) => Promise<WebhookVerdict>;
 
 const isFailed = (x: ScoringInput): x is FailedImage => 'code' in x;
 
@@ -55,7 +59,7 @@ export function jobScorer(scorer: Scorer, concurrency: number, metrics: Metrics,
     }
   }
 
-  return async (job, images, waitMs) => {
+  return async (job, images, { waitMs }) => {
     const started = performance.now();
     const parts = await slots.run(() => Promise.all(job.candidates.map((cand, i) => scoreCandidate(cand.id ?? String(i), images[i]!, cand.grid === '2x2', waitMs))));
     metrics.scoringSeconds.observe((performance.now() - started) / 1000);

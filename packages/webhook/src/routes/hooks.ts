@@ -122,13 +122,13 @@ export function hookHandler(ctx: HookContext, route: Route): Handler {
       if (problem) throw new HttpError(422, 'INVALID_CALLBACK_URL', `callback_url ${problem}`);
     }
     const inline = job.candidates.map((cand, i) => (cand.base64 !== undefined ? decodeInline(cand.base64, cand.id ?? String(i), fetchCfg.max_bytes) : null));
-    if (!job.callback_url) return answerNow(ctx, job, inline);
+    if (!job.callback_url) return answerNow(ctx, route, job, inline);
     return acceptJob(ctx, route, job, inline, createHash('sha256').update(body).digest('hex'));
   }
 }
 
 /** Synchronous mode: the verdict is the response. */
-async function answerNow(ctx: HookContext, job: WebhookJob, inline: (Buffer | null)[]): Promise<Answer> {
+async function answerNow(ctx: HookContext, route: Route, job: WebhookJob, inline: (Buffer | null)[]): Promise<Answer> {
   const waitMs = ctx.config.limits.memory_wait_ms;
   const settled = await Promise.allSettled(job.candidates.map(async (cand, i): Promise<ScoringInput> => {
     const bytes = inline[i];
@@ -153,7 +153,7 @@ async function answerNow(ctx: HookContext, job: WebhookJob, inline: (Buffer | nu
     throw (refusal as PromiseRejectedResult).reason;
   }
   const images = settled.map((s) => (s as PromiseFulfilledResult<ScoringInput>).value);
-  const verdict = await ctx.score(job, images, waitMs);
+  const verdict = await ctx.score(job, images, { waitMs, route: route.path });
   const undecodable = verdict.candidates.filter((cand) => cand.error && cand.error.code !== 'NETWORK');
   if (undecodable.length === verdict.candidates.length) {
     throw new HttpError(422, 'NO_USABLE_IMAGE', 'no candidate could be scored', {}, undecodable.map((cand) => ({ id: cand.id, ...cand.error })));
