@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -8,8 +7,8 @@ import { createScorer } from '@clip-agiqa/core';
 import { MemoryStore, startService, type WebhookVerdict } from '@clip-agiqa/webhook';
 import sharp from 'sharp';
 
-import { CLI, DEMO_MODEL_DIR, tempDir, writePngBomb } from './helpers.js';
-import { image, loopback, postBearer, TOKEN } from './webhook-helpers.js';
+import { DEMO_MODEL_DIR, tempDir, writePngBomb } from './helpers.js';
+import { image, loopback, postBearer, spawnServe, TOKEN } from './webhook-helpers.js';
 
 const rssOf = (pid: number) => {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -34,13 +33,8 @@ describe('webhook memory budget', { timeout: 180_000 }, () => {
       port: 0, data_dir: join(dir.dir, 'data'), routes: [{ path: 'token', verifier: 'bearer', tokens: [TOKEN] }],
       fetch: { allow: ['127.0.0.0/8'], max_bytes: 8 << 20 }, limits: { memory_bytes: budgetMb << 20 },
     }));
-    const child = spawn(process.execPath, [CLI, 'serve', '--config', file], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const { child, url } = await spawnServe(file);
     try {
-      const url = await new Promise<string>((resolve, reject) => {
-        let out = '';
-        child.stdout.on('data', (d: Buffer) => { out += d.toString(); const m = /listening on (\S+)/.exec(out); if (m) resolve(m[1]!); });
-        child.once('exit', (code) => reject(new Error(`serve exited with ${code}`)));
-      });
       await new Promise((r) => setTimeout(r, 500));
       const baseline = rssOf(child.pid!);
       const r = await postBearer(url, 'token', { job_id: 'endless', candidates: Array.from({ length: 64 }, (_, i) => ({ url: `${images.url}/${i}.png` })), policy: { mode: 'rank' } });

@@ -1,21 +1,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
-import { createScorer, type Scorer } from '@clip-agiqa/core';
-import { MemoryStore, startService, type Service } from '@clip-agiqa/webhook';
+import type { Service } from '@clip-agiqa/webhook';
 
-import { DEMO_MODEL_DIR } from './helpers.js';
-import { image, postBearer, TOKEN } from './webhook-helpers.js';
+import { bearerService, image, postBearer } from './webhook-helpers.js';
 
 describe('webhook metrics', { timeout: 120_000 }, () => {
-  let scorer: Scorer;
+  let running: Awaited<ReturnType<typeof bearerService>>;
   let service: Service;
-  before(async () => {
-    scorer = await createScorer({ model: DEMO_MODEL_DIR });
-    service = await startService({ scorer, store: new MemoryStore(), log: () => undefined,
-      config: { port: 0, data_dir: 'unused', routes: [{ path: 'token', verifier: 'bearer', tokens: [TOKEN] }], limits: { body_bytes: 1 << 20 } } });
-  });
-  after(async () => { await service.close(); await scorer.close(); });
+  before(async () => { running = await bearerService(); service = running.service; });
+  after(() => running[Symbol.asyncDispose]());
   const scrape = async () => (await fetch(`${service.url}/metrics`)).text();
 
   it('labels requests by route template and status class, never by raw path', async () => {
