@@ -20,6 +20,7 @@ export class JournalStore implements JobStore {
   private readonly jobs = new Map<string, JobRecord>();
   private readonly answers = new Map<string, AnswerLine>();
   private readonly claims = new Set<string>();
+  private answersSinceCompaction = 0;
 
   private constructor(
     private readonly dir: string, private readonly journal: AppendLog<JobRecord>, private readonly answerLog: AppendLog<AnswerLine>,
@@ -94,10 +95,18 @@ export class JournalStore implements JobStore {
         const line = { key, ...structuredClone(answer) };
         await this.answerLog.append(line);
         this.answers.set(key, line);
+        if (++this.answersSinceCompaction >= 10_000) await this.dropExpiredAnswers();
       }
     } finally {
       this.claims.delete(key);
     }
+  }
+
+  /** Forgets expired answers and rewrites their journal, so it stays the size of the retention window. */
+  private async dropExpiredAnswers(now = Date.now()): Promise<void> {
+    this.answersSinceCompaction = 0;
+    for (const [key, a] of this.answers) if (a.expiresAt <= now) this.answers.delete(key);
+    await this.answerLog.rewrite(this.answers.values());
   }
 
   async putBlob(jobId: string, candidate: number, bytes: Uint8Array): Promise<string> {
