@@ -162,7 +162,7 @@ describe('webhook status pages in headless Chromium', { skip: browserUnavailable
     scorer = await createScorer({ model: DEMO_MODEL_DIR });
     service = await startService({
       scorer, store: new MemoryStore(), log: () => {}, statusPage: { token: OPERATOR },
-      config: { port: 0, data_dir: '/nonexistent', routes: [{ path: 'tenant-a', verifier: 'bearer', tokens: [TENANT_A] }, { path: 'tenant-b', verifier: 'bearer', tokens: [TENANT_B] }] },
+      config: { port: 0, data_dir: '/nonexistent', routes: [{ path: 'tenant-a', verifier: 'bearer', tokens: [TENANT_A] }, { path: 'tenant-b', verifier: 'bearer', tokens: [TENANT_B] }], limits: { body_bytes: 8 << 20 } },
     });
   });
   after(async () => {
