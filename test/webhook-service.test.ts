@@ -6,7 +6,8 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
-import { compileSchema, createScorer, type Scorer } from '@clip-agiqa/core';
+import { createScorer, type Scorer } from '@clip-agiqa/core';
+import { compileSchema } from '@clip-agiqa/core/internal';
 import sharp from 'sharp';
 import {
   ConfigError, falMessage, JournalStore, loadConfig, signedHeaders, startService, verifyStandardWebhook, webhookVerdictSchema, type Service, type WebhookConfig, type WebhookVerdict,

@@ -1,4 +1,5 @@
-import { ClipAgiqaError, compileSchema, scoreRecordSchema, type ScoreRecord } from '@clip-agiqa/core';
+import { ClipAgiqaError, scoreRecordSchema, type ScoreRecord } from '@clip-agiqa/core';
+import { compileSchema } from '@clip-agiqa/core/internal';
 
 const validateRecord = compileSchema<ScoreRecord>(scoreRecordSchema);
 

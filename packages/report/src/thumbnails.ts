@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 
-import { DEFAULT_LIMITS, Semaphore, sniffFormat, UNSAFE_FORMATS, type RawPixels } from '@clip-agiqa/core';
+import { DEFAULT_LIMITS, type RawPixels } from '@clip-agiqa/core';
+import { Semaphore, sniffFormat, UNSAFE_FORMATS } from '@clip-agiqa/core/internal';
 import sharp from 'sharp';
 
 export interface ThumbnailOptions {

@@ -1,7 +1,8 @@
 import { copyFile, mkdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
-import { loadBundle, sha256File, UsageError, type Bundle, type ModelBundleManifest } from '@clip-agiqa/core';
+import { loadBundle, UsageError, type Bundle, type ModelBundleManifest } from '@clip-agiqa/core';
+import { sha256File } from '@clip-agiqa/core/internal';
 
 import { headEntry, type HeadModel, type Params } from './head-model.js';
 import { LEVEL_WORDS } from './prompts.js';

@@ -27,7 +27,7 @@ export { groupSplit, randomSplit } from './splits.js';
 export type { SplitIndices } from './splits.js';
 export { selectionMetrics } from './selection.js';
 export type { SelectionMetrics } from './selection.js';
-export { paperProtocol, pickRows, ProtocolError, rigorousProtocol, TRAIN_CURVE_ROWS } from './protocol.js';
+export { PAPER_VIEWS, paperProtocol, pickRows, ProtocolError, rigorousProtocol, TRAIN_CURVE_ROWS } from './protocol.js';
 export type { Correlations, EpochRecord, Evaluation, ProtocolOptions, RunResult, Summary } from './protocol.js';
 export { CATEGORY_PROMPTS, categoryPrompt, DEFAULT_CATEGORIES, DEFAULT_PROMPT, LEVEL_WORDS, levelPromptEmbeddings } from './prompts.js';
 export { writeSafetensors } from './safetensors-writer.js';

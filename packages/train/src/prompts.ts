@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 
-import { BundleError, ClipTokenizer, openSession, parseSafetensors, type Bundle } from '@clip-agiqa/core';
+import { BundleError, type Bundle } from '@clip-agiqa/core';
+import { ClipTokenizer, openSession, parseSafetensors } from '@clip-agiqa/core/internal';
 import { readFile } from 'node:fs/promises';
 import * as ort from 'onnxruntime-node';
 

@@ -74,6 +74,14 @@ export class ProtocolError extends ClipAgiqaError<'DATASET_TOO_SMALL'> {
   }
 }
 
+/**
+ * Cached random-resized-crop views per image under the paper protocol by default. The official code
+ * draws a fresh RandomResizedCrop(0.08-1) + flip every epoch; with cached embeddings, epoch e trains on
+ * view e mod PAPER_VIEWS, so over 100 epochs each view is seen 10 times. Each view costs one more
+ * image-tower pass per image, once (the cache keeps it).
+ */
+export const PAPER_VIEWS = 10;
+
 async function run(o: ProtocolOptions, split: SplitIndices, kind: 'image' | 'prompt', seed: number): Promise<{ result: RunResult; params: Params }> {
   const { dim } = o.embeddings;
   const tooSmall = (['train', 'test', 'val'] as const).filter((part) => (part !== 'val' || split.val.length > 0 || kind === 'prompt') && split[part].length < 2);

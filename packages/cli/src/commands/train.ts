@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { createScorer, DEMO_MODEL_DIR, DEVICES, PRECISIONS, type Device, type Precision } from '@clip-agiqa/core';
 import {
   anchoredHeadModel, categoryPrompt, DEFAULT_CATEGORIES, DEFAULT_PROMPT, evenLevelValues, levelPromptEmbeddings, mlpHeadModel, OrtBackend,
-  paperMarkdown, paperProtocol, PAPER_RECIPE, rigorousMarkdown, rigorousProtocol, writeTrainedBundle, type HeadModel,
+  paperMarkdown, paperProtocol, PAPER_RECIPE, PAPER_VIEWS, rigorousMarkdown, rigorousProtocol, writeTrainedBundle, type HeadModel,
 } from '@clip-agiqa/train';
 import type { Bundle } from '@clip-agiqa/core';
 
@@ -30,7 +30,10 @@ Options:
   --model DIR        bundle whose image tower is used (default: the untrained demo model)
   --out DIR          write a bundle with the trained head (paper protocol)
   --report FILE      JSON report (default: clip-agiqa-report.json; Markdown and HTML beside it)
-  --epochs N         (default 100)   --views K  random-resized-crop training views (default 0)
+  --epochs N         (default 100)
+  --views K          cached random-resized-crop + flip views per image, epoch e trains on view e mod K
+                     (default ${PAPER_VIEWS} under the paper protocol, as the official code crops every epoch:
+                     K more image-tower passes per image, once; 0 under rigorous; 0 = centre crop only)
   --seed N           seed of the crop views (default 0)   --splits N  rigorous splits (default 10)
   --limit N          use the first N samples only          --cache DIR  embedding cache
   --device D, --threads N, --precision P, --prompt TEMPLATE (default "${DEFAULT_PROMPT}")`;
@@ -61,7 +64,8 @@ export async function trainCommand(argv: string[], io: CliIO): Promise<number> {
   if (!DEVICES.includes(values.device as Device)) throw new CliUsageError(`--device must be one of ${DEVICES.join(', ')}`);
   if (!PRECISIONS.includes(values.precision as Precision)) throw new CliUsageError(`--precision must be one of ${PRECISIONS.join(', ')}`);
   const epochs = parseNumber('epochs', values.epochs, positiveInteger, 'a positive integer');
-  const views = parseNumber('views', values.views, (n) => Number.isInteger(n) && n >= 0, 'a non-negative integer') ?? 0;
+  const views = parseNumber('views', values.views, (n) => Number.isInteger(n) && n >= 0, 'a non-negative integer')
+    ?? (values.protocol === 'paper' ? PAPER_VIEWS : 0);
   const seed = parseNumber('seed', values.seed, Number.isInteger, 'an integer') ?? 0;
   const splits = parseNumber('splits', values.splits, positiveInteger, 'a positive integer') ?? 10;
   const limit = parseNumber('limit', values.limit, positiveInteger, 'a positive integer');

@@ -2,7 +2,8 @@ import { timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-import { compileSchema, isClipAgiqaError, type Scorer } from '@clip-agiqa/core';
+import { isClipAgiqaError, type Scorer } from '@clip-agiqa/core';
+import { compileSchema } from '@clip-agiqa/core/internal';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 
 import { bridgeClientMessageSchema, type BridgeClientMessage, type BridgeScoreRequest } from '../generated/bridge-client-message.js';

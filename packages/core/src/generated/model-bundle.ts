@@ -141,9 +141,9 @@ export interface Head {
    */
   name: string;
   /**
-   * clip-agiqa-mlp: the paper's head, [norm(image) || 6 norm(level texts)] -> Linear(7D,H) -> ReLU -> Linear(H,1). clip-agiqa-anchored: for each category, a softmax over scaled cosine similarities between norm(image) and six learnable level features, read out as an expected MOS on the level values, mixed across categories, plus a small MLP residual on norm(image).
+   * Which head this is; built in: clip-agiqa-mlp: the paper's head, [norm(image) || 6 norm(level texts)] -> Linear(7D,H) -> ReLU -> Linear(H,1). clip-agiqa-anchored: for each category, a softmax over scaled cosine similarities between norm(image) and six learnable level features, read out as an expected MOS on the level values, mixed across categories, plus a small MLP residual on norm(image). Other kinds load where the application registered them (registerHeadKind).
    */
-  kind: 'clip-agiqa-mlp' | 'clip-agiqa-anchored';
+  kind: string;
   file: Path;
   /**
    * Names of the head's tensors inside its safetensors file; which ones a head needs depends on its kind.
@@ -520,11 +520,9 @@ export const modelBundleSchema = {
           "pattern": "^[a-z][a-z0-9_-]*$"
         },
         "kind": {
-          "description": "clip-agiqa-mlp: the paper's head, [norm(image) || 6 norm(level texts)] -> Linear(7D,H) -> ReLU -> Linear(H,1). clip-agiqa-anchored: for each category, a softmax over scaled cosine similarities between norm(image) and six learnable level features, read out as an expected MOS on the level values, mixed across categories, plus a small MLP residual on norm(image).",
-          "enum": [
-            "clip-agiqa-mlp",
-            "clip-agiqa-anchored"
-          ]
+          "description": "Which head this is; built in: clip-agiqa-mlp: the paper's head, [norm(image) || 6 norm(level texts)] -> Linear(7D,H) -> ReLU -> Linear(H,1). clip-agiqa-anchored: for each category, a softmax over scaled cosine similarities between norm(image) and six learnable level features, read out as an expected MOS on the level values, mixed across categories, plus a small MLP residual on norm(image). Other kinds load where the application registered them (registerHeadKind).",
+          "type": "string",
+          "pattern": "^[a-z][a-z0-9-]*$"
         },
         "file": {
           "$ref": "#/$defs/path"

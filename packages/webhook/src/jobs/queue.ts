@@ -1,4 +1,4 @@
-import { Semaphore } from '@clip-agiqa/core';
+import { Semaphore } from '@clip-agiqa/core/internal';
 
 import type { FetchError } from '../errors.js';
 import type { CandidateImage } from '../grid.js';

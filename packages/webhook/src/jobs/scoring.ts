@@ -1,4 +1,5 @@
-import { Semaphore, type Scorer, type ScoreOutcome } from '@clip-agiqa/core';
+import type { Scorer, ScoreOutcome } from '@clip-agiqa/core';
+import { Semaphore } from '@clip-agiqa/core/internal';
 
 import type { WebhookJob } from '../generated/webhook-job.js';
 import type { WebhookVerdict } from '../generated/webhook-verdict.js';

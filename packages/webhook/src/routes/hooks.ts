@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
-import { compileSchema } from '@clip-agiqa/core';
+import { compileSchema } from '@clip-agiqa/core/internal';
 
 import { adapt } from '../adapters.js';
 import type { Answer, ReplayGuard } from '../auth/replay-guard.js';
