@@ -6,7 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 
 import type { ScoreRecord } from '@clip-agiqa/core';
-import { buildScoreReport, parseScoreRecords } from '@clip-agiqa/report';
+import { buildScoreReport, modelKind, parseScoreRecords } from '@clip-agiqa/report';
 import type { Page } from 'playwright-core';
 import sharp from 'sharp';
 
@@ -36,6 +36,16 @@ async function histogramX(page: Page, head: string, v: number): Promise<number> 
   const [lo, hi, left, right] = [a.lo, a.hi, a.plotLeft, a.plotRight].map(Number) as [number, number, number, number];
   return left + ((v - lo) / (hi - lo)) * (right - left);
 }
+
+describe('model stamp', () => {
+  it('tells untrained, zero-shot and trained apart', () => {
+    const head = (trained: boolean, kind = 'clip-agiqa-mlp') => ({ kind, trained });
+    assert.equal(modelKind({ untrained: true }, head(true)), 'untrained');
+    assert.equal(modelKind({ untrained: false }, head(false)), 'zero-shot');
+    assert.equal(modelKind({ untrained: false }, head(true, 'zero-shot-levels')), 'zero-shot');
+    assert.equal(modelKind({ untrained: false }, head(true)), 'trained');
+  });
+});
 
 describe('score report thumbnails', () => {
   const records: ScoreRecord[] = ['square.png', 'wide.webp', 'landscape.jpg'].map((f, i) => ({ path: join(IMAGES, f), scores: { quality: 3 - i } }));

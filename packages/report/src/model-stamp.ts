@@ -14,7 +14,8 @@ export interface ModelStamp {
 
 export function modelKind(model: Pick<ModelInfo, 'untrained'>, head?: Pick<HeadInfo, 'kind' | 'trained'>): ModelKind {
   if (model.untrained) return 'untrained';
-  return head && /zero[-_]?shot/i.test(head.kind) ? 'zero-shot' : 'trained';
+  // Real CLIP weights with a head nobody fitted to MOS: the prompts alone score (zero-shot).
+  return head && (!head.trained || /zero[-_]?shot/i.test(head.kind)) ? 'zero-shot' : 'trained';
 }
 
 export function stampOf(model: ModelInfo, head?: HeadInfo): ModelStamp {
