@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { loadBundle } from '@clip-agiqa/core';
 import { openTower, poolPlan, POOL_MAX_MODEL_BYTES, TowerPool } from '@clip-agiqa/core/internal';
 
-import { DEMO_MODEL_DIR } from './helpers.js';
+import { DEMO_MODEL_DIR } from './support/helpers.js';
 
 const bundle = await loadBundle(DEMO_MODEL_DIR);
 const { image_encoder: io, preprocess, backbone } = bundle.manifest;
