@@ -70,6 +70,7 @@ export class TowerPool implements Tower {
     if (pixels.length !== count * plane) {
       throw new UsageError('SHAPE_MISMATCH', `pixel tensor has ${pixels.length} values, ${count} images of 3x${this.size}x${this.size} need ${count * plane}`);
     }
+    if (count === 0) return { embeds: new Float32Array(0), runMs: 0 };
     const parts = Math.min(this.towers.length, count);
     const runs: Promise<{ embeds: Float32Array; runMs: number }>[] = [];
     for (let i = 0, start = 0; i < parts; i++) {
