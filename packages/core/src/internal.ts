@@ -29,7 +29,7 @@ export { openSession } from './runtime/device.js';
 export type { OpenedSession, SessionOptions } from './runtime/device.js';
 export { Semaphore } from './runtime/semaphore.js';
 export { MicroBatcher } from './runtime/batcher.js';
-export { openTower, poolPlan, POOL_MAX_MODEL_BYTES, TowerPool } from './runtime/tower-pool.js';
+export { openTower, poolPlan, TowerPool } from './runtime/tower-pool.js';
 export type { PoolPlan, Tower } from './runtime/tower-pool.js';
 
 // Utilities: atomic writes, JSON-line logs, constant-time comparison, header access

@@ -1,12 +1,8 @@
-import { statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 
 import { UsageError } from '../errors.js';
 import type { SessionOptions } from './device.js';
 import { ImageTower } from './image-tower.js';
-
-/** Towers up to this size get one session per thread; larger ones a single session. */
-export const POOL_MAX_MODEL_BYTES = 160 * 1024 * 1024;
 
 /** What the scorer needs of an image tower, one session or several. */
 export interface Tower {
@@ -23,17 +19,13 @@ export interface PoolPlan {
 }
 
 /**
- * How to run a tower on a CPU: one session per thread when the model is small enough to hold that many
- * times, each session free to use every thread (without spin-waiting, since they share the cores). A
- * batch is split so each session computes whole images; a lone image still gets every core. An image's
- * matrix products are small (197 rows for ViT-B/16), so threads that split one image spend a good share
- * of the time waiting on each other; sessions that each take whole images do not. Large fp32 towers keep
- * one session, whose memory would otherwise multiply.
+ * How to run a tower: one session with every thread. Measured on Zen 5 (2 cores, ViT-B/16, bench/session-plans.ts):
+ * one spin-waiting session was fastest at batch 1 and 8 for fp32 and int8; one session per thread with
+ * whole images each was within 5% at batch 8 and half as fast for a lone image. The pool stays available
+ * to measure other CPUs with.
  */
-export function poolPlan(path: string, options: SessionOptions): PoolPlan {
-  const threads = options.threads ?? availableParallelism();
-  if ((options.device ?? 'cpu') !== 'cpu' || threads < 2 || statSync(path).size > POOL_MAX_MODEL_BYTES) return { workers: 1, threadsPerWorker: threads };
-  return { workers: threads, threadsPerWorker: threads };
+export function poolPlan(options: SessionOptions): PoolPlan {
+  return { workers: 1, threadsPerWorker: options.threads ?? availableParallelism() };
 }
 
 /** Several towers, each on its own worker thread; a batch is split into contiguous runs of images, one per tower. */
@@ -95,6 +87,6 @@ export class TowerPool implements Tower {
 
 /** Opens the image tower as one session, or as a pool of sessions where that is faster (see poolPlan). */
 export async function openTower(path: string, io: { input: string; output: string }, size: number, embedDim: number,
-  options: SessionOptions, plan = poolPlan(path, options)): Promise<Tower> {
+  options: SessionOptions, plan = poolPlan(options)): Promise<Tower> {
   return plan.workers > 1 ? TowerPool.open(path, io, size, embedDim, options, plan) : ImageTower.open(path, io, size, embedDim, options);
 }
