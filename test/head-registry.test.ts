@@ -3,10 +3,10 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 
-import { BundleError, createScorer, headKinds, registerHeadKind, type Head, type ModelBundleManifest, type ScoreResult } from '@clip-agiqa/core';
+import { BundleError, createScorer, headKinds, headProvenance, registerHeadKind, type Head, type ModelBundleManifest, type ScoreResult } from '@clip-agiqa/core';
 import { parseSafetensors } from '@clip-agiqa/core/internal';
 
-import { copyDemoBundle, IMAGES, tempDir } from './helpers.js';
+import { copyDemoBundle, IMAGES, tempDir } from './support/helpers.js';
 
 /** The demo bundle with a second head of `kind` that reads the first D weights of the MLP head's first layer. */
 function bundleWithHead(dir: string, kind: string): string {
@@ -23,7 +23,7 @@ describe('head registry', () => {
     registerHeadKind('test-linear', (entry, tensors, embedDim): Head => {
       const w = tensors.get(entry.tensors.weight!)!.data.subarray(0, embedDim);
       return {
-        name: entry.name, kind: entry.kind, embedDim, scoreRange: entry.score_range, higherIsBetter: entry.higher_is_better, trained: entry.trained,
+        name: entry.name, kind: entry.kind, embedDim, scoreRange: entry.score_range, higherIsBetter: entry.higher_is_better, trained: entry.trained, provenance: headProvenance(entry),
         score: (embeds, count) => Array.from({ length: count }, (_, n) => w.reduce((s, wi, i) => s + wi * embeds[n * embedDim + i]!, 0)),
       };
     });

@@ -10,8 +10,8 @@ import { buildScoreReport, modelKind, parseScoreRecords } from '@clip-agiqa/repo
 import type { Page } from 'playwright-core';
 import sharp from 'sharp';
 
-import { browserUnavailable, launchChromium, type HeadlessChromium } from './browser.js';
-import { CLI, IMAGES, tempDir } from './helpers.js';
+import { browserUnavailable, launchChromium, type HeadlessChromium } from './support/browser.js';
+import { CLI, IMAGES, tempDir } from './support/helpers.js';
 
 const skip = browserUnavailable() ?? false;
 const shots = tempDir('clip-agiqa-report-shots-');
@@ -39,11 +39,10 @@ async function histogramX(page: Page, head: string, v: number): Promise<number> 
 
 describe('model stamp', () => {
   it('tells untrained, zero-shot and trained apart', () => {
-    const head = (trained: boolean, kind = 'clip-agiqa-mlp') => ({ kind, trained });
-    assert.equal(modelKind({ untrained: true }, head(true)), 'untrained');
-    assert.equal(modelKind({ untrained: false }, head(false)), 'zero-shot');
-    assert.equal(modelKind({ untrained: false }, head(true, 'zero-shot-levels')), 'zero-shot');
-    assert.equal(modelKind({ untrained: false }, head(true)), 'trained');
+    assert.equal(modelKind({ untrained: true }, { provenance: 'trained' }), 'untrained');
+    assert.equal(modelKind({ untrained: false }, { provenance: 'zero-shot' }), 'zero-shot');
+    assert.equal(modelKind({ untrained: false }, { provenance: 'trained' }), 'trained');
+    assert.equal(modelKind({ untrained: false }), 'trained');
   });
 });
 

@@ -10,8 +10,8 @@ import { isLoopbackHost, presentedSecret, ServiceActivity } from '@clip-agiqa/re
 import { MemoryStore, startService, type Service } from '@clip-agiqa/webhook';
 import { WebSocket } from 'ws';
 
-import { browserUnavailable, launchChromium, type HeadlessChromium } from './browser.js';
-import { DEMO_MODEL_DIR, IMAGES } from './helpers.js';
+import { browserUnavailable, launchChromium, type HeadlessChromium } from './support/browser.js';
+import { DEMO_MODEL_DIR, IMAGES } from './support/helpers.js';
 
 const TOKEN = 'status-page-secret';
 const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
@@ -172,7 +172,7 @@ describe('webhook status pages in headless Chromium', { skip: browserUnavailable
     scorer = await createScorer({ model: DEMO_MODEL_DIR });
     service = await startService({
       scorer, store: new MemoryStore(), log: () => {}, statusPage: { token: OPERATOR },
-      config: { port: 0, data_dir: '/nonexistent', routes: [{ path: 'tenant-a', verifier: 'bearer', tokens: [TENANT_A] }, { path: 'tenant-b', verifier: 'bearer', tokens: [TENANT_B] }] },
+      config: { port: 0, data_dir: '/nonexistent', limits: { body_bytes: 8 << 20 }, routes: [{ path: 'tenant-a', verifier: 'bearer', tokens: [TENANT_A] }, { path: 'tenant-b', verifier: 'bearer', tokens: [TENANT_B] }] },
     });
   });
   after(async () => {

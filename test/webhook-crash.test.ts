@@ -8,7 +8,7 @@ import { after, describe, it } from 'node:test';
 
 import { signedHeaders, verifyStandardWebhook } from '@clip-agiqa/webhook';
 
-import { CLI, IMAGES, tempDir } from './helpers.js';
+import { CLI, IMAGES, tempDir } from './support/helpers.js';
 
 const SECRET = `whsec_${Buffer.from('inbound secret of the crash test').toString('base64')}`;
 const CALLBACK_SECRET = `whsec_${Buffer.from('callback secret of the crash run').toString('base64')}`;
@@ -70,7 +70,7 @@ describe('webhook service crash safety', () => {
     const config = join(t.dir, 'serve.json');
     writeFileSync(config, JSON.stringify({
       port: 0, data_dir: join(t.dir, 'data'), routes: [{ path: 'jobs', verifier: 'standard-webhooks', secrets: [SECRET] }],
-      callback: { secret: CALLBACK_SECRET, initial_backoff_ms: 100, max_backoff_ms: 300, max_attempts: 100 },
+      callback: { secret: CALLBACK_SECRET, allow: ['127.0.0.0/8'], initial_backoff_ms: 100, max_backoff_ms: 300, max_attempts: 100 },
       fetch: { allow: ['127.0.0.0/8'] }, limits: { concurrency: 2 },
     }));
 

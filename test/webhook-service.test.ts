@@ -13,7 +13,7 @@ import {
   ConfigError, falMessage, JournalStore, loadConfig, signedHeaders, startService, verifyStandardWebhook, webhookVerdictSchema, type Service, type WebhookConfig, type WebhookVerdict,
 } from '@clip-agiqa/webhook';
 
-import { DEMO_MODEL_DIR, IMAGES, tempDir, writePngBomb } from './helpers.js';
+import { DEMO_MODEL_DIR, IMAGES, tempDir, writePngBomb } from './support/helpers.js';
 
 const SECRET = `whsec_${Buffer.from('inbound secret of the test route!').toString('base64')}`;
 const CALLBACK_SECRET = `whsec_${Buffer.from('callback secret of the service!!').toString('base64')}`;
@@ -72,7 +72,7 @@ describe('webhook service', () => {
         { path: 'replicate', verifier: 'bearer', tokens: [TOKEN], adapter: 'replicate', policy: { mode: 'best-of-n' } },
         { path: 'fal', verifier: 'fal', public_keys: [falKeys.publicKey.export({ format: 'jwk' }).x!], adapter: 'fal', policy: { mode: 'rank' } },
       ],
-      callback: { secret: CALLBACK_SECRET, initial_backoff_ms: 50, max_backoff_ms: 200, max_attempts: 5, timeout_ms: 2000 },
+      callback: { secret: CALLBACK_SECRET, allow: ['127.0.0.0/8'], initial_backoff_ms: 50, max_backoff_ms: 200, max_attempts: 5, timeout_ms: 2000 },
       fetch: { allow: ['127.0.0.0/8'], max_bytes: 4 << 20 },
       limits: { body_bytes: 8 << 20 },
     };
@@ -274,7 +274,7 @@ describe('webhook service', () => {
     const own = await JournalStore.open(join(t.dir, 'early'));
     const small = await startService({ scorer, store: own, log: () => undefined, config: {
       port: 0, data_dir: join(t.dir, 'data'), routes: [{ path: 'token', verifier: 'bearer', tokens: [TOKEN] }], limits: { concurrency: 1 },
-      callback: { secret: CALLBACK_SECRET }, fetch: { allow: ['127.0.0.0/8'], timeout_ms: 1500 } } });
+      callback: { secret: CALLBACK_SECRET, allow: ['127.0.0.0/8'] }, fetch: { allow: ['127.0.0.0/8'], timeout_ms: 1500 } } });
     try {
       const send = (id: string, file: string) => fetch(`${small.url}/hooks/token`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` },
         body: JSON.stringify({ job_id: id, callback_url: `${receiverUrl}/early`, candidates: [{ url: `${slowUrl}/${file}` }], policy: { mode: 'rank' } }) });
@@ -298,7 +298,7 @@ describe('webhook service', () => {
     const own = await JournalStore.open(join(t.dir, 'full'));
     const small = await startService({ scorer, store: own, log: () => undefined, config: {
       port: 0, data_dir: join(t.dir, 'data'), routes: [{ path: 'token', verifier: 'bearer', tokens: [TOKEN] }], limits: { queue: 1 },
-      callback: { secret: CALLBACK_SECRET }, fetch: { allow: ['127.0.0.0/8'], timeout_ms: 500 } } });
+      callback: { secret: CALLBACK_SECRET, allow: ['127.0.0.0/8'] }, fetch: { allow: ['127.0.0.0/8'], timeout_ms: 500 } } });
     try {
       const job = (id: string) => JSON.stringify({ job_id: id, callback_url: `${receiverUrl}/q`, candidates: [{ url: `${hangUrl}/slow.png` }], policy: { mode: 'rank' } });
       const send = (id: string) => fetch(`${small.url}/hooks/token`, { method: 'POST', body: job(id), headers: { authorization: `Bearer ${TOKEN}` } });

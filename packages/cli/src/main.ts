@@ -11,6 +11,7 @@ type Run = (argv: string[], io: CliIO) => Promise<number>;
  */
 const COMMANDS: Record<string, { summary: string; run: Run }> = {
   score: { summary: 'score images (files, folders, globs) with a CLIP-AGIQA model', run: async (a, io) => (await import('./commands/score.js')).scoreCommand(a, io) },
+  import: { summary: 'import a CLIP (hf:OWNER/NAME or a transformers.js folder) with zero-shot heads', run: async (a, io) => (await import('./commands/import.js')).importCommand(a, io) },
   info: { summary: 'describe a model bundle', run: async (a, io) => (await import('./commands/info.js')).infoCommand(a, io) },
   report: { summary: 'an HTML report of saved score --json lines', run: async (a, io) => (await import('./commands/report.js')).reportCommand(a, io) },
   train: { summary: 'train and evaluate a CLIP-AGIQA head on a dataset', run: async (a, io) => (await import('./commands/train.js')).trainCommand(a, io) },

@@ -25,7 +25,7 @@ export { scoreRecordSchema } from './generated/score-record.js';
 export type { ScoreRecord } from './generated/score-record.js';
 
 // Errors: every error the SDK throws on purpose has a name and a stable code
-export { ClipAgiqaError, InputError, BundleError, DeviceError, InferenceError, UsageError, isClipAgiqaError, isUsageError } from './errors.js';
+export { ClipAgiqaError, InputError, BundleError, ImportError, DeviceError, InferenceError, UsageError, isClipAgiqaError, isUsageError } from './errors.js';
 export type { ErrorCode, ErrorJSON } from './errors.js';
 
 // Model bundles: load a folder, fetch a published one, or use the bundled untrained demo
@@ -34,13 +34,23 @@ export type { Bundle, LoadBundleOptions, Precision } from './bundle/load.js';
 export { downloadBundle } from './bundle/download.js';
 export type { DownloadOptions } from './bundle/download.js';
 export { resolveModel, defaultCacheDir } from './bundle/resolve.js';
-export { DEMO_MODEL_DIR } from './demo.js';
+export { DEMO_MODEL_DIR, untrainedWarning } from './demo.js';
+export type { ResolveOptions } from './bundle/resolve.js';
+
+// Importing a CLIP (a transformers.js-layout folder or hf:OWNER/NAME) into a bundle with zero-shot heads
+export { importModel } from './bundle/import/import-model.js';
+export type { ImportOptions, ImportResult } from './bundle/import/import-model.js';
+export { parseHubRef, hubEndpoint } from './bundle/import/hub.js';
+export type { HubOptions, HubProgress, HubRef } from './bundle/import/hub.js';
+export { CLIP_IQA_PAIRS, CLIP_LOGIT_SCALE } from './bundle/import/zero-shot-heads.js';
+export type { ZeroShotOptions } from './bundle/import/zero-shot-heads.js';
 export { modelBundleSchema } from './generated/model-bundle.js';
 export type { ModelBundleManifest } from './generated/model-bundle.js';
 
 // Heads: add a head kind of your own, loadable from any bundle whose manifest names it
 export { registerHeadKind, headKinds } from './heads/registry.js';
-export type { Head, HeadEntry, HeadFactory } from './heads/head.js';
+export type { Head, HeadEntry, HeadFactory, HeadProvenance } from './heads/head.js';
+export { headProvenance } from './heads/head.js';
 export type { Tensor } from './bundle/safetensors.js';
 
 // Inputs and decoding

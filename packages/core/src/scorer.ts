@@ -1,7 +1,8 @@
 import { loadBundle, type Bundle, type Precision } from './bundle/load.js';
+import type { HubOptions } from './bundle/import/hub.js';
 import { resolveModel } from './bundle/resolve.js';
 import { ClipAgiqaError, InputError, UsageError } from './errors.js';
-import type { Head } from './heads/head.js';
+import type { Head, HeadProvenance } from './heads/head.js';
 import { inputId, inputSource, type ImageInput } from './image/input.js';
 import {
   clipPixels, decodeRgb, DEFAULT_LIMITS, normaliseInto, preprocessConfig, type DecodeLimits, type PreprocessConfig, type RgbImage,
@@ -17,7 +18,11 @@ import {
 } from './results.js';
 
 export interface ScorerOptions {
-  /** A bundle folder (path or file: URL), an http(s) URL of a published bundle (downloaded once, checksums verified), or a loaded bundle. */
+  /**
+   * A bundle folder (path or file: URL), an http(s) URL of a published bundle (downloaded once, checksums
+   * verified), `hf:OWNER/NAME[@REVISION]` (a CLIP in the transformers.js layout on the Hugging Face hub,
+   * imported into the cache on first use with its zero-shot heads), or a loaded bundle.
+   */
   model: string | URL | Bundle;
   /** Execution device (default cpu). `auto` picks the best that starts; an explicit device never falls back. */
   device?: Device;
@@ -36,8 +41,10 @@ export interface ScorerOptions {
   resampler?: PreprocessConfig['resampler'];
   /** Hash every bundle file at load (default true). */
   verifyChecksums?: boolean;
-  /** Where downloaded bundles are kept (default $CLIP_AGIQA_CACHE or ~/.cache/clip-agiqa). */
+  /** Where downloaded and imported bundles are kept (default $CLIP_AGIQA_CACHE or ~/.cache/clip-agiqa). */
   cacheDir?: string;
+  /** Progress of a first-use `hf:` download. */
+  onDownloadProgress?: HubOptions['onProgress'];
 }
 
 export interface HeadInfo {
@@ -46,6 +53,7 @@ export interface HeadInfo {
   scoreRange: readonly [number, number];
   higherIsBetter: boolean;
   trained: boolean;
+  provenance: HeadProvenance;
 }
 
 export interface ModelInfo {
@@ -110,7 +118,7 @@ function assertPositiveInt(name: string, value: number | undefined): void {
 }
 
 function headInfo(h: Head): HeadInfo {
-  return { name: h.name, kind: h.kind, scoreRange: h.scoreRange, higherIsBetter: h.higherIsBetter, trained: h.trained };
+  return { name: h.name, kind: h.kind, scoreRange: h.scoreRange, higherIsBetter: h.higherIsBetter, trained: h.trained, provenance: h.provenance };
 }
 
 export async function createScorer(options: ScorerOptions): Promise<Scorer> {
@@ -121,7 +129,7 @@ export async function createScorer(options: ScorerOptions): Promise<Scorer> {
   if (!(maxWaitMs >= 0)) throw new UsageError('INVALID_ARGUMENT', `maxWaitMs must be >= 0, got ${maxWaitMs}`);
   const limits: DecodeLimits = { ...DEFAULT_LIMITS, ...options.limits };
   const bundle = typeof model === 'string'
-    ? await loadBundle(await resolveModel(model, { cacheDir: options.cacheDir }), { verifyChecksums: options.verifyChecksums })
+    ? await loadBundle(await resolveModel(model, { cacheDir: options.cacheDir, hub: { onProgress: options.onDownloadProgress } }), { verifyChecksums: options.verifyChecksums })
     : model;
   const precision = options.precision ?? 'fp32';
   const manifest = bundle.manifest;
@@ -213,7 +221,7 @@ export async function createScorer(options: ScorerOptions): Promise<Scorer> {
     score: ((input: ImageInput | readonly ImageInput[]) =>
       Array.isArray(input) ? scoreAll(input) : scoreOne(input as ImageInput, 0)) as Scorer['score'],
     embed: async (input) => (await embedOne(input, 0)).slice(),
-    decode: (input) => {
+    decode(input) {
       const id = inputId(input, 0);
       return decodeRgb(inputSource(input, id), id, cfg, limits);
     },

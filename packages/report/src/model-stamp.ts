@@ -12,10 +12,9 @@ export interface ModelStamp {
   digest?: string;
 }
 
-export function modelKind(model: Pick<ModelInfo, 'untrained'>, head?: Pick<HeadInfo, 'kind' | 'trained'>): ModelKind {
+export function modelKind(model: Pick<ModelInfo, 'untrained'>, head?: Pick<HeadInfo, 'provenance'>): ModelKind {
   if (model.untrained) return 'untrained';
-  // Real CLIP weights with a head nobody fitted to MOS: the prompts alone score (zero-shot).
-  return head && (!head.trained || /zero[-_]?shot/i.test(head.kind)) ? 'zero-shot' : 'trained';
+  return head?.provenance ?? 'trained';
 }
 
 export function stampOf(model: ModelInfo, head?: HeadInfo): ModelStamp {

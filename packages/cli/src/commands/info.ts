@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 
-import { compiledDevices, DEMO_MODEL_DIR, loadBundle, resolveModel, type Bundle } from '@clip-agiqa/core';
+import { compiledDevices, DEMO_MODEL_DIR, headProvenance, loadBundle, resolveModel, untrainedWarning, type Bundle } from '@clip-agiqa/core';
 
 import type { CliIO } from '../io.js';
 
@@ -12,7 +12,7 @@ and every file with its checksum (all verified). Without --model: the untrained 
 function describe(b: Bundle): string {
   const m = b.manifest;
   const lines = [
-    `${m.name}${b.untrained ? '   [UNTRAINED: scores mean nothing]' : ''}`,
+    `${m.name}${b.untrained ? `   [${untrainedWarning({ name: m.name, untrained: true })}]` : ''}`,
     ...(m.description ? [`  ${m.description}`] : []),
     `  folder       ${b.dir}`,
     `  manifest     sha256 ${b.manifestSha256} (format ${m.format_version})`,
@@ -30,7 +30,9 @@ function describe(b: Bundle): string {
   ];
   for (const h of m.heads) {
     const t = h.training;
-    const provenance = !h.trained ? 'untrained' : t ? [t.dataset, t.target, t.protocol].filter(Boolean).join(' / ') : 'trained';
+    const kind = headProvenance(h);
+    const provenance = kind === 'zero-shot' ? `zero-shot (${(h.prompts ?? []).map((g) => g.join(' / ')).join('; ')})`
+      : kind === 'untrained' ? 'untrained' : t ? [t.dataset, t.target, t.protocol].filter(Boolean).join(' / ') : 'trained';
     const metrics = t?.metrics ? ` ${Object.entries(t.metrics).map(([k, v]) => `${k} ${v}`).join(', ')}` : '';
     lines.push(`    ${h.name.padEnd(12)} ${h.kind}, scale [${h.score_range.join(', ')}], ${h.higher_is_better ? 'higher is better' : 'lower is better'}; ${provenance}${metrics}`);
   }

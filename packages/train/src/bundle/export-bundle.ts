@@ -1,12 +1,12 @@
 import { copyFile, mkdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
-import { loadBundle, UsageError, type Bundle, type ModelBundleManifest } from '@clip-agiqa/core';
-import { sha256File } from '@clip-agiqa/core/internal';
+import { headProvenance, loadBundle, UsageError, type Bundle, type ModelBundleManifest } from '@clip-agiqa/core';
+import { sha256File, towerFiles, writeSafetensors } from '@clip-agiqa/core/internal';
 
-import { headEntry, type HeadModel, type Params } from './head-model.js';
-import { LEVEL_WORDS } from './prompts.js';
-import { writeSafetensors } from './safetensors-writer.js';
+import { headEntry, type HeadModel, type Params } from '../heads/head-model.js';
+import { LEVEL_WORDS } from '../heads/prompts.js';
+
 
 export interface TrainedHead {
   name: string;
@@ -19,13 +19,12 @@ export interface TrainedHead {
 
 /**
  * Writes a bundle with the source bundle's towers and the given trained heads, with checksums, and loads
- * it back to check it. What `clip-agiqa score --model OUT` then scores is exactly these heads.
+ * it back to check it. What `clip-agiqa score --model OUT` then scores is exactly these heads, the first
+ * of them being the default; the source's zero-shot heads (of an imported CLIP) follow them unchanged.
  */
 export async function writeTrainedBundle(source: Bundle, out: string, heads: TrainedHead[], name: string): Promise<Bundle> {
   const m = source.manifest;
-  const towerFiles = [...Object.values(m.image_encoder.files).filter((f): f is string => typeof f === 'string')];
-  if (m.text_encoder) towerFiles.push(m.text_encoder.file, m.text_encoder.tokenizer.vocab, m.text_encoder.tokenizer.merges);
-  for (const file of towerFiles) {
+  for (const file of towerFiles(m)) {
     await mkdir(dirname(join(out, file)), { recursive: true });
     await copyFile(join(source.dir, file), join(out, file));
   }
@@ -37,8 +36,12 @@ export async function writeTrainedBundle(source: Bundle, out: string, heads: Tra
     await writeFile(join(out, file), writeSafetensors(h.model.tensors(h.params), { kind: h.model.kind }));
     entries.push({ ...headEntry(h.model, h.name, h.scoreRange, file), levels: [...LEVEL_WORDS], prompt_template: h.promptTemplate, training: h.training });
   }
+  for (const z of m.heads.filter((h) => headProvenance(h) === 'zero-shot' && !heads.some((t) => t.name === h.name))) {
+    await copyFile(join(source.dir, z.file), join(out, z.file));
+    entries.push(z);
+  }
   const files: ModelBundleManifest['files'] = {};
-  for (const file of [...towerFiles, ...entries.map((e) => e.file)].sort()) {
+  for (const file of [...towerFiles(m), ...entries.map((e) => e.file)].sort()) {
     files[file] = { sha256: await sha256File(join(out, file)), bytes: (await stat(join(out, file))).size };
   }
   const backboneTrained = m.backbone.trained !== false;
