@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
-import { createScorer, DEMO_MODEL_DIR, parseSafetensors } from '@clip-agiqa/core';
+import { createScorer, DEMO_MODEL_DIR, parseSafetensors, type ImageInput } from '@clip-agiqa/core';
 
 const { values } = parseArgs({ options: {
   model: { type: 'string', default: DEMO_MODEL_DIR }, data: { type: 'string', default: '../shared/datasets/agiqa-3k' },
@@ -24,7 +24,7 @@ try {
   const { files, fp16 } = JSON.parse(r.stdout) as { files: Record<string, string>[]; fp16?: { mean: number; max: number; spread: number } };
   const official = parseSafetensors(readFileSync(join(work, 'official.safetensors')), 'official');
   const scorer = await createScorer({ model: values.model });
-  const quality = async (image: Parameters<typeof scorer.score>[0]) => (await scorer.score(image) as { scores: Record<string, number> }).scores.quality!;
+  const quality = async (image: ImageInput) => (await scorer.score(image)).scores.quality!;
   const originals: number[] = [];
   const rows: string[] = [];
   for (const kind of ['original', 'exif', 'alpha', 'cmyk', 'grey16', 'grey8']) {

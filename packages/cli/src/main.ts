@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
 
+import { isClipAgiqaError, isUsageError } from '@clip-agiqa/core/errors';
+
 import { CliUsageError, processIO, type CliIO } from './io.js';
 
 type Run = (argv: string[], io: CliIO) => Promise<number>;
@@ -25,6 +27,7 @@ Commands:
 ${Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(9)}${c.summary}`).join('\n')}
 
 Run clip-agiqa <command> --help (or clip-agiqa help <command>) for its options.
+--verbose (anywhere) prints the stack of an unexpected error.
 Without --model, commands use the untrained demo model, whose scores mean nothing.`;
 
 function version(): string {
@@ -32,8 +35,32 @@ function version(): string {
   return pkg.version;
 }
 
+/**
+ * What the user sees of an error, and the exit status: a usage error (bad flag, missing operand, unknown
+ * command) exits 2 with the usage hint; an error of the SDK exits 1 with its code, on one line; anything
+ * else is a bug or a system error: one line too, and its stack only with --verbose.
+ */
+export function reportError(e: unknown, io: CliIO, verbose = false): number {
+  const stack = verbose && e instanceof Error && e.stack ? `${e.stack}\n` : '';
+  if (isUsageError(e) || (e as NodeJS.ErrnoException | undefined)?.code?.startsWith?.('ERR_PARSE_ARGS')) {
+    io.stderr.write(`clip-agiqa: ${(e as Error).message}\nRun clip-agiqa --help for usage.\n${stack}`);
+    return 2;
+  }
+  if (isClipAgiqaError(e)) {
+    io.stderr.write(`clip-agiqa: [${e.code}] ${e.message}\n${stack}`);
+    return 1;
+  }
+  const message = e instanceof Error ? e.message : String(e);
+  io.stderr.write(`clip-agiqa: ${message}\n${stack || 'Run again with --verbose for the stack trace.\n'}`);
+  return 1;
+}
+
 /** Runs the CLI; resolves to the exit status. */
-export async function main(argv: string[], io: CliIO = processIO()): Promise<number> {
+export async function main(args: string[], io: CliIO = processIO()): Promise<number> {
+  const end = args.indexOf('--');
+  const options = end < 0 ? args : args.slice(0, end);
+  const verbose = options.includes('--verbose');
+  const argv = verbose ? [...options.filter((a) => a !== '--verbose'), ...(end < 0 ? [] : args.slice(end))] : args;
   const [command, ...rest] = argv;
   try {
     if (command !== undefined && Object.hasOwn(COMMANDS, command)) return await COMMANDS[command]!.run(rest, io);
@@ -55,22 +82,6 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
         throw new CliUsageError(`unknown command ${command}`);
     }
   } catch (e) {
-    if (e instanceof CliUsageError || (e as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
-      io.stderr.write(`clip-agiqa: ${(e as Error).message}\nRun clip-agiqa --help for usage.\n`);
-      return 2;
-    }
-    // Loaded only on this path: by now the command that threw has loaded them anyway.
-    const [{ isClipAgiqaError }, { DatasetError, ProtocolError }, { ConfigError }] = await Promise.all([
-      import('@clip-agiqa/core'), import('@clip-agiqa/train'), import('@clip-agiqa/webhook'),
-    ]);
-    if (e instanceof DatasetError || e instanceof ProtocolError || e instanceof ConfigError) {
-      io.stderr.write(`clip-agiqa: ${e.message}\n`);
-      return 1;
-    }
-    if (isClipAgiqaError(e)) {
-      io.stderr.write(`clip-agiqa: [${e.code}] ${e.message}\n`);
-      return e.code === 'INVALID_ARGUMENT' ? 2 : 1;
-    }
-    throw e;
+    return reportError(e, io, verbose);
   }
 }
