@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
-import { createScorer, DEMO_MODEL_DIR, parseSafetensors, type ImageInput } from '@clip-agiqa/core';
+import { createScorer, DEMO_MODEL_DIR, type ImageInput } from '@clip-agiqa/core';
+import { parseSafetensors } from '@clip-agiqa/core/internal';
 
 const { values } = parseArgs({ options: {
   model: { type: 'string', default: DEMO_MODEL_DIR }, data: { type: 'string', default: '../shared/datasets/agiqa-3k' },

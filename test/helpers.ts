@@ -5,8 +5,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createDeflate } from 'node:zlib';
 
-import { pngChunk } from '@clip-agiqa/cli';
-import { DEMO_MODEL_DIR, parseSafetensors } from '@clip-agiqa/core';
+import { DEMO_MODEL_DIR } from '@clip-agiqa/core';
+import { parseSafetensors, pngChunk } from '@clip-agiqa/core/internal';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const IMAGES = join(ROOT, 'test/fixtures/images');
@@ -38,6 +38,16 @@ export function tempDir(prefix = 'clip-agiqa-test-'): { dir: string; [Symbol.dis
 
 export function copyDemoBundle(to: string): string {
   cpSync(DEMO_MODEL_DIR, to, { recursive: true });
+  return to;
+}
+
+/** The demo bundle with its quality head marked lower-is-better (as an artefact or distortion head is). */
+export function lowerIsBetterBundle(to: string): string {
+  copyDemoBundle(to);
+  const path = join(to, 'manifest.json');
+  const manifest = JSON.parse(readFileSync(path, 'utf8')) as { heads: { higher_is_better: boolean }[] };
+  manifest.heads[0]!.higher_is_better = false;
+  writeFileSync(path, JSON.stringify(manifest, null, 2));
   return to;
 }
 

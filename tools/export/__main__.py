@@ -3,6 +3,7 @@
   python3 tools/export --checkpoint PATH --out DIR [--head FILE --head-name quality ...]
   python3 tools/export --tiny --seed 0 --out DIR [--goldens-images DIR --goldens-out DIR]
   python3 tools/export --checkpoint ViT-B-16.pt --tokenizer DIR --official RUN_DIR [--official-epoch N] --out DIR
+  python3 tools/export --random vit-b-16 --seed 0 --layout transformers-js --precisions int8 --out DIR
 
 RUN_DIR is the output folder of a training run of the official CLIP-AGIQA code (prompt_learner/ and
 regression/ checkpoints); its head becomes the bundle's trained head.
@@ -39,6 +40,7 @@ from clip_agiqa_export.preprocess import normalise, preprocess_file  # noqa: E40
 from clip_agiqa_export.goldens import golden_images  # noqa: E402
 from clip_agiqa_export.precision import PRECISIONS, cosine_guard, make_variant  # noqa: E402
 from clip_agiqa_export.tiny import RANDOM_ARCHS, tiny_bpe, write_tokenizer  # noqa: E402
+from clip_agiqa_export.transformers_js import write_transformers_js  # noqa: E402
 
 DEFAULT_PROMPT = "a photo of {level} quality."
 UNTRAINED_GAIN = 40.0
@@ -53,6 +55,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     src.add_argument("--random", choices=sorted(RANDOM_ARCHS), help="a randomly initialised CLIP of this shape (tests, benchmarks)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True, help="bundle folder to write")
+    p.add_argument("--layout", choices=["bundle", "transformers-js"], default="bundle",
+                   help="bundle (default), or the transformers.js / Optimum ONNX folder layout that `clip-agiqa import` reads")
     p.add_argument("--act", default="quick_gelu", choices=["quick_gelu", "gelu"], help="activation of state-dict checkpoints (OpenAI: quick_gelu)")
     p.add_argument("--heads", nargs=2, type=int, metavar=("VISION", "TEXT"),
                    help="attention heads of state-dict checkpoints (default: width // 64, as OpenAI and OpenCLIP)")
@@ -115,7 +119,6 @@ def main(argv: list[str]) -> int:
     torch.set_num_threads(1)  # bit-reproducible exports: reductions in one fixed order
     torch.use_deterministic_algorithms(True)
     out = os.path.abspath(args.out)
-    os.makedirs(os.path.join(out, "heads"), exist_ok=True)
     scratch = tempfile.mkdtemp(prefix="clip-agiqa-export-")
     try:
         random_arch = "tiny" if args.tiny else args.random
@@ -141,6 +144,15 @@ def main(argv: list[str]) -> int:
             except OfficialCheckpointError as e:
                 raise SystemExit(f"--official: {e}") from None
             print(f"imported the official head from {official[1]['checkpoint']}", file=sys.stderr)
+        if args.layout == "transformers-js":
+            if not tokenizer_dir:
+                raise SystemExit("the transformers.js layout needs a tokenizer: pass --tokenizer DIR")
+            write_transformers_js(model, tokenizer_dir, out, [p for p in args.precisions.split(",") if p], args.seed)
+            if args.save_torch:
+                model.save_pretrained(args.save_torch)
+            print(f"wrote {out}", file=sys.stderr)
+            return 0
+        os.makedirs(os.path.join(out, "heads"), exist_ok=True)
         vc = model.config.vision_config
         size = vc.image_size
         backbone.update(embed_dim=model.config.projection_dim, image_size=size, patch_size=vc.patch_size,

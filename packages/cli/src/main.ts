@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
 
-import { isClipAgiqaError, isUsageError } from '@clip-agiqa/core/errors';
-
 import { CliUsageError, processIO, type CliIO } from './io.js';
+import { reportError } from './report-error.js';
 
 type Run = (argv: string[], io: CliIO) => Promise<number>;
 
@@ -12,7 +11,9 @@ type Run = (argv: string[], io: CliIO) => Promise<number>;
  */
 const COMMANDS: Record<string, { summary: string; run: Run }> = {
   score: { summary: 'score images (files, folders, globs) with a CLIP-AGIQA model', run: async (a, io) => (await import('./commands/score.js')).scoreCommand(a, io) },
+  import: { summary: 'import a CLIP (hf:OWNER/NAME or a transformers.js folder) with zero-shot heads', run: async (a, io) => (await import('./commands/import.js')).importCommand(a, io) },
   info: { summary: 'describe a model bundle', run: async (a, io) => (await import('./commands/info.js')).infoCommand(a, io) },
+  report: { summary: 'an HTML report of saved score --json lines', run: async (a, io) => (await import('./commands/report.js')).reportCommand(a, io) },
   train: { summary: 'train and evaluate a CLIP-AGIQA head on a dataset', run: async (a, io) => (await import('./commands/train.js')).trainCommand(a, io) },
   eval: { summary: "evaluate a bundle's head on a dataset", run: async (a, io) => (await import('./commands/evaluate.js')).evalCommand(a, io) },
   embed: { summary: 'fill the embedding cache for a dataset', run: async (a, io) => (await import('./commands/evaluate.js')).embedCommand(a, io) },
@@ -33,26 +34,6 @@ Without --model, commands use the untrained demo model, whose scores mean nothin
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
   return pkg.version;
-}
-
-/**
- * What the user sees of an error, and the exit status: a usage error (bad flag, missing operand, unknown
- * command) exits 2 with the usage hint; an error of the SDK exits 1 with its code, on one line; anything
- * else is a bug or a system error: one line too, and its stack only with --verbose.
- */
-export function reportError(e: unknown, io: CliIO, verbose = false): number {
-  const stack = verbose && e instanceof Error && e.stack ? `${e.stack}\n` : '';
-  if (isUsageError(e) || (e as NodeJS.ErrnoException | undefined)?.code?.startsWith?.('ERR_PARSE_ARGS')) {
-    io.stderr.write(`clip-agiqa: ${(e as Error).message}\nRun clip-agiqa --help for usage.\n${stack}`);
-    return 2;
-  }
-  if (isClipAgiqaError(e)) {
-    io.stderr.write(`clip-agiqa: [${e.code}] ${e.message}\n${stack}`);
-    return 1;
-  }
-  const message = e instanceof Error ? e.message : String(e);
-  io.stderr.write(`clip-agiqa: ${message}\n${stack || 'Run again with --verbose for the stack trace.\n'}`);
-  return 1;
 }
 
 /** Runs the CLI; resolves to the exit status. */

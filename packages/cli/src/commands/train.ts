@@ -13,6 +13,7 @@ import { DATASET_HELP, embedWithProgress, loadDataset } from '../datasets.js';
 
 import { CliUsageError, parseNumber, positiveInteger, type CliIO } from '../io.js';
 import { formatSeconds } from '../progress.js';
+import { trainingReportHtml } from '../training-report.js';
 
 export const TRAIN_USAGE = `Usage: clip-agiqa train --dataset NAME --data PATH [options]
 
@@ -28,7 +29,7 @@ Options:
                      rigorous: 10 splits with a validation set, image-level and prompt-disjoint
   --model DIR        bundle whose image tower is used (default: the untrained demo model)
   --out DIR          write a bundle with the trained head (paper protocol)
-  --report FILE      JSON report (default: clip-agiqa-report.json; Markdown beside it)
+  --report FILE      JSON report (default: clip-agiqa-report.json; Markdown and HTML beside it)
   --epochs N         (default 100)
   --views K          cached random-resized-crop + flip views per image, epoch e trains on view e mod K
                      (default ${PAPER_VIEWS} under the paper protocol, as the official code crops every epoch:
@@ -88,10 +89,14 @@ export async function trainCommand(argv: string[], io: CliIO): Promise<number> {
     const title = `CLIP-AGIQA head (${model.kind}) on ${dataset.name} (${values.target}), tower ${scorer.model.name}${scorer.model.untrained ? ' [random weights]' : ''}`;
     let report: object;
     let markdown: string;
+    let html: string;
+    const facts: [string, string][] = [['protocol', values.protocol], ['dataset', `${dataset.name} (${dataset.samples.length} images)`], ['target', values.target],
+      ['head', model.kind], ['epochs', String(epochs ?? PAPER_RECIPE.epochs)], ['crop views', String(views)]];
     if (values.protocol === 'paper') {
       const { run, params } = await paperProtocol(common);
       report = { protocol: 'paper', head: model.kind, dataset: dataset.name, target: values.target, model: scorer.model, recipe, views, run };
       markdown = paperMarkdown(title, run);
+      html = trainingReportHtml({ title, dataset, model: scorer.model, facts, paper: run });
       if (values.out) {
         const scale = dataset.scale;
         await writeTrainedBundle(scorer.bundle, values.out, [{
@@ -105,10 +110,12 @@ export async function trainCommand(argv: string[], io: CliIO): Promise<number> {
       const result = await rigorousProtocol(common, splits);
       report = { protocol: 'rigorous', head: model.kind, dataset: dataset.name, target: values.target, model: scorer.model, recipe, views, ...result };
       markdown = rigorousMarkdown(title, result);
+      html = trainingReportHtml({ title, dataset, model: scorer.model, facts, rigorous: result });
     }
     await mkdir(dirname(values.report), { recursive: true });
     await writeFile(values.report, `${JSON.stringify(report, null, 2)}\n`);
     await writeFile(values.report.replace(/\.json$/, '') + '.md', markdown);
+    await writeFile(values.report.replace(/\.json$/, '') + '.html', html);
     io.stdout.write(`\n${markdown}\nreport: ${values.report}; ${formatSeconds((performance.now() - started) / 1000)} in all\n`);
     return 0;
   } finally {
