@@ -12,7 +12,8 @@ import { createScorer } from '@clip-agiqa/core';
 
 import { DEMO_MODEL_DIR, IMAGES, ROOT, tempDir } from './helpers.js';
 
-const WORKSPACES = ['core', 'train', 'webhook', 'comfyui', 'cli'];
+/** Every package of the repository, by folder name (root package.json's workspaces). */
+const WORKSPACES = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { workspaces: string[] }).workspaces.map((w) => w.split('/').pop()!);
 const IMAGE = join(IMAGES, 'landscape.jpg');
 
 interface PackedFile { filename: string; name: string; files: { path: string }[] }
