@@ -4,13 +4,12 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
 import { createScorer } from '@clip-agiqa/core';
 
-import { DEMO_MODEL_DIR, IMAGES, ROOT, tempDir } from './helpers.js';
+import { closedPort, DEMO_MODEL_DIR, IMAGES, ROOT, tempDir } from './support/helpers.js';
 
 /** Every package of the repository, by folder name (root package.json's workspaces). */
 const WORKSPACES = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { workspaces: string[] }).workspaces.map((w) => w.split('/').pop()!);
@@ -18,15 +17,6 @@ const IMAGE = join(IMAGES, 'landscape.jpg');
 
 interface PackedFile { filename: string; name: string; files: { path: string }[] }
 interface LockEntry { version?: string; dev?: boolean; link?: boolean; [key: string]: unknown }
-
-/** A loopback address nothing listens on. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /**
  * The environment of a user's shell without network: none of the npm_* settings `npm test` hands its
