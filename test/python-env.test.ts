@@ -26,3 +26,14 @@ describe('reference checks without their Python', () => {
     assert.match(r.stderr, /CI=true and a reference check cannot run: .*clip_agiqa_no_such_module.*\.ci\/python-venv/);
   });
 });
+
+describe('the virtual environment', () => {
+  it('is never committed: .venv is ignored as a folder and as a link', () => {
+    const tracked = spawnSync('git', ['ls-files', '--', '.venv'], { cwd: ROOT, encoding: 'utf8' });
+    assert.equal(tracked.status, 0, tracked.stderr);
+    assert.equal(tracked.stdout, '');
+    // A path that does not exist is checked as a file, as a symlink to a shared venv would be.
+    const ignored = spawnSync('git', ['check-ignore', '--no-index', '-q', 'nested/.venv'], { cwd: ROOT });
+    assert.equal(ignored.status, 0, '.venv is not ignored when it is not a folder');
+  });
+});
