@@ -6,8 +6,8 @@ import { describe, it } from 'node:test';
 
 import { createScorer, importModel, ImportError, type ErrorCode, type HubProgress } from '@clip-agiqa/core';
 
-import { startHubServer } from './hub-server.js';
-import { CLI, DEMO_MODEL_DIR, IMAGES, ROOT, tempDir } from './helpers.js';
+import { startHubServer } from './support/hub-server.js';
+import { CLI, DEMO_MODEL_DIR, IMAGES, ROOT, tempDir } from './support/helpers.js';
 
 /**
  * The demo bundle's towers rearranged into the transformers.js layout (its text tower takes no

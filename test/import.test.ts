@@ -7,8 +7,8 @@ import { after, before, describe, it } from 'node:test';
 
 import { createScorer, importModel, type Precision } from '@clip-agiqa/core';
 
-import { startHubServer } from './hub-server.js';
-import { CLI, GOLDENS, goldenPixels, python, pythonUnavailable, ROOT } from './helpers.js';
+import { startHubServer } from './support/hub-server.js';
+import { CLI, GOLDENS, goldenPixels, python, pythonUnavailable, ROOT } from './support/helpers.js';
 
 const skip = pythonUnavailable() ?? false;
 const TOLERANCE = 1e-5;

@@ -3,11 +3,11 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 
-import { clipPixels, InputError, loadBundle, preprocessConfig, shortestEdgeSize, sniffFormat } from '@clip-agiqa/core';
+import { InputError, loadBundle } from '@clip-agiqa/core';
+import { clipPixels, pilBicubicResize, preprocessConfig, shortestEdgeSize, sniffFormat } from '@clip-agiqa/core/internal';
 import sharp from 'sharp';
 
-import { pilBicubicResize } from '../packages/core/src/image/pil-bicubic.js';
-import { AGIQA3K, DEMO_MODEL_DIR, goldenPixels, IMAGES, ORDINARY, pixelDiff, python, pythonUnavailable, tempDir, writePngBomb } from './helpers.js';
+import { AGIQA3K, DEMO_MODEL_DIR, goldenPixels, IMAGES, ORDINARY, pixelDiff, python, pythonUnavailable, tempDir, writePngBomb } from './support/helpers.js';
 
 const manifest = (await loadBundle(DEMO_MODEL_DIR)).manifest;
 const exact = preprocessConfig(manifest.preprocess);

@@ -6,13 +6,14 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
-import { compileSchema, createScorer, type Scorer } from '@clip-agiqa/core';
+import { createScorer, type Scorer } from '@clip-agiqa/core';
+import { compileSchema } from '@clip-agiqa/core/internal';
 import sharp from 'sharp';
 import {
   ConfigError, falMessage, JournalStore, loadConfig, signedHeaders, startService, verifyStandardWebhook, webhookVerdictSchema, type Service, type WebhookConfig, type WebhookVerdict,
 } from '@clip-agiqa/webhook';
 
-import { DEMO_MODEL_DIR, IMAGES, tempDir, writePngBomb } from './helpers.js';
+import { DEMO_MODEL_DIR, IMAGES, tempDir, writePngBomb } from './support/helpers.js';
 
 const SECRET = `whsec_${Buffer.from('inbound secret of the test route!').toString('base64')}`;
 const CALLBACK_SECRET = `whsec_${Buffer.from('callback secret of the service!!').toString('base64')}`;
@@ -71,7 +72,7 @@ describe('webhook service', () => {
         { path: 'replicate', verifier: 'bearer', tokens: [TOKEN], adapter: 'replicate', policy: { mode: 'best-of-n' } },
         { path: 'fal', verifier: 'fal', public_keys: [falKeys.publicKey.export({ format: 'jwk' }).x!], adapter: 'fal', policy: { mode: 'rank' } },
       ],
-      callback: { secret: CALLBACK_SECRET, initial_backoff_ms: 50, max_backoff_ms: 200, max_attempts: 5, timeout_ms: 2000 },
+      callback: { secret: CALLBACK_SECRET, allow: ['127.0.0.0/8'], initial_backoff_ms: 50, max_backoff_ms: 200, max_attempts: 5, timeout_ms: 2000 },
       fetch: { allow: ['127.0.0.0/8'], max_bytes: 4 << 20 },
       limits: { body_bytes: 8 << 20 },
     };
@@ -168,7 +169,8 @@ describe('webhook service', () => {
     };
     const r = await post('jobs', job);
     assert.equal(r.status, 202, JSON.stringify(r.json));
-    assert.equal(r.json.status_url, '/jobs/job-async-1');
+    assert.equal(r.json.status_url, '/jobs/jobs/job-async-1');
+    const readToken = { authorization: `Bearer ${r.json.read_token as string}` };
     const deadline = Date.now() + 20_000;
     while (received.length < 3 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
     assert.equal(received.length, 3, 'two failed attempts and one success');
@@ -181,7 +183,7 @@ describe('webhook service', () => {
     assert.deepEqual(event.data.candidates.find((c) => c.id === 'ssrf')!.error!.code, 'BLOCKED_ADDRESS');
     let state: { state: string; delivery: { attempts: number } } | undefined;
     while (Date.now() < deadline) {
-      state = await (await fetch(`${service.url}/jobs/job-async-1`)).json() as typeof state;
+      state = await (await fetch(`${service.url}/jobs/jobs/job-async-1`, { headers: readToken })).json() as typeof state;
       if (state!.state === 'delivered') break;
       await new Promise((res) => setTimeout(res, 20));
     }
@@ -273,7 +275,7 @@ describe('webhook service', () => {
     const own = await JournalStore.open(join(t.dir, 'early'));
     const small = await startService({ scorer, store: own, log: () => undefined, config: {
       port: 0, data_dir: join(t.dir, 'data'), routes: [{ path: 'token', verifier: 'bearer', tokens: [TOKEN] }], limits: { concurrency: 1 },
-      callback: { secret: CALLBACK_SECRET }, fetch: { allow: ['127.0.0.0/8'], timeout_ms: 1500 } } });
+      callback: { secret: CALLBACK_SECRET, allow: ['127.0.0.0/8'] }, fetch: { allow: ['127.0.0.0/8'], timeout_ms: 1500 } } });
     try {
       const send = (id: string, file: string) => fetch(`${small.url}/hooks/token`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` },
         body: JSON.stringify({ job_id: id, callback_url: `${receiverUrl}/early`, candidates: [{ url: `${slowUrl}/${file}` }], policy: { mode: 'rank' } }) });
@@ -282,7 +284,7 @@ describe('webhook service', () => {
       const deadline = Date.now() + 1000;
       while (!requested.includes('/second.png') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
       assert.ok(requested.includes('/second.png'), 'the second job\'s image was fetched while the first job held the scoring slot');
-      assert.equal(((await (await fetch(`${small.url}/jobs/early-2`)).json()) as { state: string }).state, 'queued');
+      assert.equal(((await (await fetch(`${small.url}/jobs/token/early-2`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { state: string }).state, 'queued');
     } finally {
       await small.close();
       await own.close();
@@ -297,7 +299,7 @@ describe('webhook service', () => {
     const own = await JournalStore.open(join(t.dir, 'full'));
     const small = await startService({ scorer, store: own, log: () => undefined, config: {
       port: 0, data_dir: join(t.dir, 'data'), routes: [{ path: 'token', verifier: 'bearer', tokens: [TOKEN] }], limits: { queue: 1 },
-      callback: { secret: CALLBACK_SECRET }, fetch: { allow: ['127.0.0.0/8'], timeout_ms: 500 } } });
+      callback: { secret: CALLBACK_SECRET, allow: ['127.0.0.0/8'] }, fetch: { allow: ['127.0.0.0/8'], timeout_ms: 500 } } });
     try {
       const job = (id: string) => JSON.stringify({ job_id: id, callback_url: `${receiverUrl}/q`, candidates: [{ url: `${hangUrl}/slow.png` }], policy: { mode: 'rank' } });
       const send = (id: string) => fetch(`${small.url}/hooks/token`, { method: 'POST', body: job(id), headers: { authorization: `Bearer ${TOKEN}` } });

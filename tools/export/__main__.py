@@ -2,7 +2,11 @@
 
   python3 tools/export --checkpoint PATH --out DIR [--head FILE --head-name quality ...]
   python3 tools/export --tiny --seed 0 --out DIR [--goldens-images DIR --goldens-out DIR]
+  python3 tools/export --checkpoint ViT-B-16.pt --tokenizer DIR --official RUN_DIR [--official-epoch N] --out DIR
   python3 tools/export --random vit-b-16 --seed 0 --layout transformers-js --precisions int8 --out DIR
+
+RUN_DIR is the output folder of a training run of the official CLIP-AGIQA code (prompt_learner/ and
+regression/ checkpoints); its head becomes the bundle's trained head.
 
 PATH is a local Hugging Face CLIP folder or an OpenAI/OpenCLIP state dict. Every exported tower is run in
 PyTorch and ONNX Runtime on the same inputs; the export fails if they differ by more than 1e-4.
@@ -27,6 +31,7 @@ from clip_agiqa_export.bundle import head_entry, write_manifest  # noqa: E402
 from clip_agiqa_export.checkpoint import load_checkpoint  # noqa: E402
 from clip_agiqa_export.goldens import write_goldens  # noqa: E402
 from clip_agiqa_export.head import ClipAgiqaHead  # noqa: E402
+from clip_agiqa_export.official import OfficialCheckpointError, import_official  # noqa: E402
 from clip_agiqa_export.onnx_export import (  # noqa: E402
     ImageTower, TextTower, export_image_tower, export_text_tower, verification_inputs_image,
     verification_inputs_text, verify,
@@ -59,6 +64,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--no-text", action="store_true", help="do not export the text tower")
     p.add_argument("--head", action="append", default=[], metavar="NAME=FILE[:TRAINING_JSON]",
                    help="a trained clip-agiqa-mlp head (safetensors); repeatable")
+    p.add_argument("--official", metavar="RUN_DIR", help="import the head of a run of the official CLIP-AGIQA code "
+                   "(RUN_DIR/prompt_learner/model.pth.tar-N, RUN_DIR/regression/model.pth.tar-N)")
+    p.add_argument("--official-epoch", type=int, help="the saved epoch to import (default: model-best.pth.tar, else the last epoch)")
+    p.add_argument("--official-dataset", default="unspecified", help="the dataset the official run trained on, for the manifest")
+    p.add_argument("--official-head-name", default="quality", help="the bundle's name for the imported head")
     p.add_argument("--score-range", nargs=2, type=float, default=[0.0, 5.0], metavar=("LOW", "HIGH"))
     p.add_argument("--prompt", default=DEFAULT_PROMPT, help="template of the level prompts that initialise an untrained head")
     p.add_argument("--name", help="bundle name")
@@ -125,6 +135,15 @@ def main(argv: list[str]) -> int:
             tokenizer_dir = args.tokenizer or tokenizer_dir
             backbone = {"name": os.path.basename(os.path.normpath(args.checkpoint)), "architecture": "clip-vit",
                         "source": os.path.basename(args.checkpoint), "trained": True}
+        official = None
+        if args.official:  # before any export: a wrong checkpoint fails at once
+            if random_arch:
+                raise SystemExit("--official needs the CLIP weights the run trained on: pass --checkpoint")
+            try:
+                official = import_official(model, tokenizer_dir, args.official, args.official_epoch)
+            except OfficialCheckpointError as e:
+                raise SystemExit(f"--official: {e}") from None
+            print(f"imported the official head from {official[1]['checkpoint']}", file=sys.stderr)
         if args.layout == "transformers-js":
             if not tokenizer_dir:
                 raise SystemExit("the transformers.js layout needs a tokenizer: pass --tokenizer DIR")
@@ -185,6 +204,12 @@ def main(argv: list[str]) -> int:
             heads[name] = ClipAgiqaHead.load(file)
             shutil.copyfile(file, os.path.join(out, "heads", f"{name}.safetensors"))
             entries.append(head_entry(name, f"heads/{name}.safetensors", trained_on, args.score_range, args.prompt))
+        if official is not None:
+            name = args.official_head_name
+            heads[name], trained_on = official
+            trained_on["dataset"] = args.official_dataset
+            heads[name].save(os.path.join(out, "heads", f"{name}.safetensors"))
+            entries.append(head_entry(name, f"heads/{name}.safetensors", trained_on, args.score_range, "<16 learned context tokens> {level}."))
         if not heads:
             heads["quality"] = untrained_head(model, tokenizer_dir, args.prompt, args.seed, args.score_range)
             heads["quality"].save(os.path.join(out, "heads", "quality.safetensors"))

@@ -9,6 +9,7 @@ export type ErrorCode =
   | 'CORRUPT_IMAGE'
   | 'TOO_MANY_PIXELS'
   | 'INVALID_PIXELS'
+  | 'UNSUPPORTED_INPUT'
   // bundles
   | 'BUNDLE_NOT_FOUND'
   | 'BUNDLE_MISSING_FILE'

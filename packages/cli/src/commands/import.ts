@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 
-import { DEFAULT_PROMPT, importModel, PRECISIONS, type HubProgress, type ImportResult, type Precision } from '@clip-agiqa/core';
+import { importModel, PRECISIONS, type HubProgress, type ImportResult, type Precision } from '@clip-agiqa/core';
+import { DEFAULT_PROMPT } from '@clip-agiqa/core/internal';
 
 import { CliUsageError, parseNumber, type CliIO } from '../io.js';
 import { formatSeconds } from '../progress.js';

@@ -1,32 +1,33 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { basename, isAbsolute, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
 import {
-  createScorer, DEMO_MODEL_DIR, DEVICES, isFailure, PRECISIONS, rankOutcomes, RESAMPLERS, type Device, type Precision, type Resampler, type Scorer, type ScoreOutcome, type ScoreRecord,
+  DEFAULT_LIMITS, isFailure, modelStamp, passes, rankOutcomes, RESAMPLERS, toScoreRecord, withScoreMetadata, type Resampler, type ScoreOutcome, type ScoreRecord,
 } from '@clip-agiqa/core';
+import { writeAtomically } from '@clip-agiqa/core/internal';
+import { stampOf } from '@clip-agiqa/report';
 
 import { CliUsageError, parseNumber, positiveInteger, type CliIO } from '../io.js';
-import { withScoreMetadata } from '../metadata.js';
 import { expandPaths, PathError } from '../paths.js';
 import { formatSeconds, Progress } from '../progress.js';
-import { csvHeader, csvRow, textRow, toRecord } from '../records.js';
+import { csvHeader, csvRow, textRow } from '../records.js';
+import { writeScoreReport } from '../html-report.js';
+import { SCORER_FLAGS, SCORER_FLAGS_HELP, scorerFromFlags } from '../scorer-flags.js';
 
 export const SCORE_USAGE = `Usage: clip-agiqa score [options] PATHS...
 
 Scores images with a CLIP-AGIQA model. PATHS are files, folders (walked recursively) or globs.
 
 Options:
-  --model DIR|URL        model bundle folder or published bundle URL (default: the untrained demo model)
-  --device D             cpu (default), cuda, webgpu or auto
+${SCORER_FLAGS_HELP}
   --batch-size N         images per image-tower run (default 8 on CPU, 16 on GPUs)
-  --threads N            CPU threads for inference
-  --precision P          image tower precision the bundle ships: fp32 (default), int8, fp16, bf16
   --head NAME            head that --threshold and --top use (default: the first)
   --threshold X          mark each image passed/failed against X on that head's scale
   --top K                print only the K best, best first, with their rank
   --json                 one JSON object per line: {"path", "scores"} or {"path", "error"}
   --csv FILE             also write a CSV table to FILE
+  --html FILE            also write an HTML report: thumbnails ranked, histograms with the cut, failures
   --sidecar              write NAME.agiqa.json beside each scored image
   --write-metadata       record scores in image metadata (PNG iTXt, JPEG XMP), in copies under --out-dir
   --out-dir DIR          where --write-metadata puts the copies
@@ -38,16 +39,14 @@ Options:
 The exit status is 1 when any input failed, 2 on a usage error.`;
 
 const options = {
-  model: { type: 'string' },
-  device: { type: 'string', default: 'cpu' },
+  ...SCORER_FLAGS,
   'batch-size': { type: 'string' },
-  threads: { type: 'string' },
-  precision: { type: 'string', default: 'fp32' },
   head: { type: 'string' },
   threshold: { type: 'string' },
   top: { type: 'string' },
   json: { type: 'boolean', default: false },
   csv: { type: 'string' },
+  html: { type: 'string' },
   sidecar: { type: 'boolean', default: false },
   'write-metadata': { type: 'boolean', default: false },
   'out-dir': { type: 'string' },
@@ -67,17 +66,6 @@ function metadataTarget(path: string, values: Values): string {
   return join(values['out-dir']!, rel.startsWith('..') || isAbsolute(rel) ? basename(path) : rel);
 }
 
-async function writeAtomically(path: string, data: Buffer | string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.${process.pid}.tmp`;
-  await writeFile(tmp, data);
-  await rename(tmp, path);
-}
-
-function modelStamp(scorer: Scorer): NonNullable<Extract<ScoreRecord, { scores: unknown }>['model']> {
-  return { name: scorer.model.name, manifest_sha256: scorer.model.manifestSha256, trained: !scorer.model.untrained };
-}
-
 export async function scoreCommand(argv: string[], io: CliIO): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
   if (values.help) {
@@ -85,15 +73,12 @@ export async function scoreCommand(argv: string[], io: CliIO): Promise<number> {
     return 0;
   }
   if (positionals.length === 0) throw new CliUsageError('score needs at least one file, folder or glob');
-  if (!DEVICES.includes(values.device as Device)) throw new CliUsageError(`--device must be one of ${DEVICES.join(', ')}`);
-  if (!PRECISIONS.includes(values.precision as Precision)) throw new CliUsageError(`--precision must be one of ${PRECISIONS.join(', ')}`);
   if (!RESAMPLERS.includes(values.resampler as Resampler)) throw new CliUsageError(`--resampler must be one of ${RESAMPLERS.join(', ')}`);
   if (values['write-metadata'] && !values['in-place'] && !values['out-dir']) {
     throw new CliUsageError('--write-metadata needs --out-dir DIR for the copies, or --in-place');
   }
   if ((values['in-place'] || values['out-dir']) && !values['write-metadata']) throw new CliUsageError('--in-place and --out-dir go with --write-metadata');
   const batchSize = parseNumber('batch-size', values['batch-size'], positiveInteger, 'a positive integer');
-  const threads = parseNumber('threads', values.threads, positiveInteger, 'a positive integer');
   const top = parseNumber('top', values.top, positiveInteger, 'a positive integer');
   const threshold = parseNumber('threshold', values.threshold, () => true, 'a number');
   const maxPixels = parseNumber('max-pixels', values['max-pixels'], positiveInteger, 'a positive integer');
@@ -107,32 +92,26 @@ export async function scoreCommand(argv: string[], io: CliIO): Promise<number> {
   }
   if (files.length === 0) throw new CliUsageError(`no images found in ${positionals.join(' ')}`);
 
-  if (!values.model) io.stderr.write('clip-agiqa: no --model given, using the demo model: it is UNTRAINED and its scores mean nothing.\n');
-  const scorer = await createScorer({
-    model: values.model ?? DEMO_MODEL_DIR,
-    device: values.device as Device,
+  const scorer = await scorerFromFlags(values, io, {
     ...(batchSize ? { batchSize } : {}),
-    ...(threads ? { threads } : {}),
     resampler: values.resampler as Resampler,
-    precision: values.precision as Precision,
     limits: { ...(maxPixels ? { maxPixels } : {}), allowUnsafeFormats: values['allow-unsafe-formats'] },
   });
   try {
     const heads = scorer.model.heads.map((h) => h.name);
     const rankHead = scorer.model.heads.find((h) => h.name === (values.head ?? heads[0]));
     if (!rankHead) throw new CliUsageError(`--head: no head named ${values.head} (heads: ${heads.join(', ')})`);
-    if (scorer.model.untrained && values.model) io.stderr.write(`clip-agiqa: model ${scorer.model.name} is UNTRAINED: its scores mean nothing.\n`);
     const progress = new Progress(files.length, io.stderr, !values['no-progress'] && io.stderr.isTTY === true);
     const csvChunks: string[] = values.csv ? [csvHeader(heads, threshold !== undefined, top !== undefined)] : [];
     let sideEffectFailures = 0;
 
-    const passes = (s: number) => (rankHead.higherIsBetter ? s >= threshold! : s <= threshold!);
+    const passesThreshold = (o: ScoreOutcome) => passes(o, { head: rankHead.name, threshold }, scorer.model.heads);
     const emit = async (record: ScoreRecord) => {
       if (values.json) io.stdout.write(`${JSON.stringify(record)}\n`);
       else io.stdout.write(textRow(record, heads));
       if (values.csv) csvChunks.push(csvRow(record, heads, threshold !== undefined, top !== undefined));
       if (!('scores' in record)) return;
-      const stamped = { ...record, model: modelStamp(scorer) };
+      const stamped = { ...record, model: modelStamp(scorer.model) };
       try {
         if (values.sidecar) await writeAtomically(`${record.path}.agiqa.json`, `${JSON.stringify(stamped, null, 2)}\n`);
         if (values['write-metadata']) {
@@ -145,7 +124,7 @@ export async function scoreCommand(argv: string[], io: CliIO): Promise<number> {
       }
     };
     const extras = (o: ScoreOutcome) =>
-      !isFailure(o) && threshold !== undefined ? { passed: passes(o.scores[rankHead.name]!) } : {};
+      !isFailure(o) && threshold !== undefined ? { passed: passesThreshold(o) } : {};
 
     // Results print in input order as they complete; with --top they print once all are ranked.
     const outcomes: (ScoreOutcome | undefined)[] = new Array(files.length);
@@ -161,7 +140,7 @@ export async function scoreCommand(argv: string[], io: CliIO): Promise<number> {
           while (nextToPrint < files.length && outcomes[nextToPrint]) {
             const ready = outcomes[nextToPrint]!;
             nextToPrint++;
-            await emit(toRecord(ready, files[ready.index]!, extras(ready)));
+            await emit(toScoreRecord(ready, files[ready.index]!, extras(ready)));
           }
         });
         await printing;
@@ -173,8 +152,8 @@ export async function scoreCommand(argv: string[], io: CliIO): Promise<number> {
     const all = outcomes as ScoreOutcome[];
     if (top !== undefined) {
       const ranking = rankOutcomes(all, rankHead.name, rankHead.higherIsBetter);
-      for (const r of ranking.ranked.slice(0, top)) await emit(toRecord(r, files[r.index]!, { ...extras(r), rank: r.rank }));
-      for (const f of ranking.failed) await emit(toRecord(f, files[f.index]!));
+      for (const r of ranking.ranked.slice(0, top)) await emit(toScoreRecord(r, files[r.index]!, { ...extras(r), rank: r.rank }));
+      for (const f of ranking.failed) await emit(toScoreRecord(f, files[f.index]!));
     }
     if (values.csv) await writeAtomically(values.csv, csvChunks.join(''));
 
@@ -185,9 +164,17 @@ export async function scoreCommand(argv: string[], io: CliIO): Promise<number> {
       ? `; ${rankHead.name} mean ${(headScores.reduce((a, b) => a + b, 0) / headScores.length).toFixed(3)}, ` +
         `min ${headScores.reduce((a, b) => Math.min(a, b)).toFixed(3)}, max ${headScores.reduce((a, b) => Math.max(a, b)).toFixed(3)}`
       : '';
-    const passed = threshold !== undefined ? `; ${all.filter((o) => !isFailure(o) && passes(o.scores[rankHead.name]!)).length} passed ${threshold}` : '';
+    const passed = threshold !== undefined ? `; ${all.filter(passesThreshold).length} passed ${threshold}` : '';
     const rate = scored / Math.max(progress.elapsedSeconds, 1e-3);
-    io.stderr.write(`clip-agiqa: ${scored} scored, ${failed} failed in ${formatSeconds(progress.elapsedSeconds)} (${rate.toFixed(1)} img/s on ${scorer.device})${stats}${passed}\n`);
+    const summary = `${scored} scored, ${failed} failed in ${formatSeconds(progress.elapsedSeconds)} (${rate.toFixed(1)} img/s on ${scorer.device})${stats}${passed}`;
+    io.stderr.write(`clip-agiqa: ${summary}\n`);
+    if (values.html) {
+      await writeScoreReport(values.html, {
+        records: all.map((o) => toScoreRecord(o, files[o.index]!, extras(o))), rankHead: rankHead.name, summary, model: stampOf(scorer.model, rankHead),
+        heads: scorer.model.heads.map((h) => ({ name: h.name, higherIsBetter: h.higherIsBetter, scoreRange: h.scoreRange })),
+        cut: { ...(threshold !== undefined ? { threshold } : {}), ...(top !== undefined ? { topK: top } : {}) },
+      }, { maxPixels: maxPixels ?? DEFAULT_LIMITS.maxPixels });
+    }
     return failed > 0 || sideEffectFailures > 0 ? 1 : 0;
   } finally {
     await scorer.close();

@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
 
-import { UsageError } from '@clip-agiqa/core';
+import { passes, rank, UsageError, type HeadDirection } from '@clip-agiqa/core';
 
 import type { ComfyClient, ComfyImage, PromptRun, Workflow } from './client.js';
 import { ComfyConnectionError, WorkflowError } from './errors.js';
@@ -81,6 +81,8 @@ export interface GenerationOptions {
   maxSeed?: number;
   /** Seeds to use instead of random ones, in order. */
   seeds?: number[];
+  /** Whether a higher score is better, as the scoring head says (default true). */
+  higherIsBetter?: boolean;
   onAttempt?: (attempt: { index: number; seed: number; best: Candidate | null; candidates: Candidate[] }) => void;
 }
 
@@ -96,36 +98,43 @@ async function attempt(o: GenerationOptions, targets: SeedTarget[], index: numbe
   const images = run.images.filter((im) => !o.outputNodes || (im.nodeId !== null && o.outputNodes.includes(im.nodeId)));
   const scores = images.length ? await o.score(images.map((im) => im.bytes)) : [];
   const candidates = images.map((image, k) => ({ seed, promptId: run.promptId, image, score: scores[k]! }));
-  o.onAttempt?.({ index, seed, best: rank(candidates)[0] ?? null, candidates });
+  o.onAttempt?.({ index, seed, best: ranked(o, candidates)[0] ?? null, candidates });
   return candidates;
 }
 
-const rank = (cs: Candidate[]) => cs.filter((c) => !Number.isNaN(c.score)).sort((a, b) => b.score - a.score);
+// Candidates carry one score: they are decided on as a one-head model whose direction the options give.
+const SCORE = 'score';
+const headOf = (o: GenerationOptions): HeadDirection => ({ name: SCORE, higherIsBetter: o.higherIsBetter ?? true });
+const asDecidable = (c: Candidate) => ({ scores: { [SCORE]: c.score } });
+
+/** The scored candidates, best first (ties keep generation order). */
+function ranked(o: GenerationOptions, cs: Candidate[]): Candidate[] {
+  return rank(cs.map(asDecidable), headOf(o)).map((i) => cs[i]!);
+}
 
 /** Runs n variations (fresh seeds) at once, scores every image, returns the winner and all, best first. */
 export async function bestOfN(o: GenerationOptions & { n: number }): Promise<{ winner: Candidate | null; ranked: Candidate[]; unscored: Candidate[] }> {
   if (!Number.isInteger(o.n) || o.n < 1) throw new UsageError('INVALID_ARGUMENT', `n must be a positive integer, got ${o.n}`);
   const targets = targetsOf(o);
   const all = (await Promise.all(Array.from({ length: o.n }, (_, i) => attempt(o, targets, i)))).flat();
-  const ranked = rank(all);
-  return { winner: ranked[0] ?? null, ranked, unscored: all.filter((c) => Number.isNaN(c.score)) };
+  const best = ranked(o, all);
+  return { winner: best[0] ?? null, ranked: best, unscored: all.filter((c) => Number.isNaN(c.score)) };
 }
 
 /**
- * Regenerates with fresh seeds until an image reaches the threshold or maxAttempts runs are spent;
+ * Regenerates with fresh seeds until an image reaches the threshold (>= where higher is better, <= otherwise) or maxAttempts runs are spent;
  * returns the first passing image, or else the best of all attempts, and every attempt.
  */
 export async function rerollUntil(o: GenerationOptions & { threshold: number; maxAttempts: number }): Promise<{ passed: boolean; best: Candidate | null; attempts: { seed: number; candidates: Candidate[] }[] }> {
   if (!Number.isInteger(o.maxAttempts) || o.maxAttempts < 1) throw new UsageError('INVALID_ARGUMENT', `maxAttempts must be a positive integer, got ${o.maxAttempts}`);
   const targets = targetsOf(o);
   const attempts: { seed: number; candidates: Candidate[] }[] = [];
-  let best: Candidate | null = null;
+  const policy = { threshold: o.threshold };
   for (let i = 0; i < o.maxAttempts; i++) {
     const candidates = await attempt(o, targets, i);
     attempts.push({ seed: candidates[0]?.seed ?? NaN, candidates });
-    const top = rank(candidates)[0];
-    if (top && (!best || top.score > best.score)) best = top;
-    if (top && top.score >= o.threshold) return { passed: true, best: top, attempts };
+    const top = ranked(o, candidates)[0];
+    if (top && passes(asDecidable(top), policy, [headOf(o)])) return { passed: true, best: top, attempts };
   }
-  return { passed: false, best, attempts };
+  return { passed: false, best: ranked(o, attempts.flatMap((a) => a.candidates))[0] ?? null, attempts };
 }

@@ -145,9 +145,9 @@ export interface Head {
    */
   name: string;
   /**
-   * clip-agiqa-mlp: the paper's head, [norm(image) || 6 norm(level texts)] -> Linear(7D,H) -> ReLU -> Linear(H,1). clip-agiqa-anchored: for each category, a softmax over scaled cosine similarities between norm(image) and six learnable level features, read out as an expected MOS on the level values, mixed across categories, plus a small MLP residual on norm(image). clip-zero-shot: no learnt weights; for each group of prompts, a softmax over 100 x cos(image, prompt text embedding) (the scale CLIP was trained with) read out as the expected prompt value, averaged over the groups (CLIP-IQA's antonym pairs, or the six level prompts).
+   * Which head this is; built in: clip-agiqa-mlp: the paper's head, [norm(image) || 6 norm(level texts)] -> Linear(7D,H) -> ReLU -> Linear(H,1). clip-agiqa-anchored: for each category, a softmax over scaled cosine similarities between norm(image) and six learnable level features, read out as an expected MOS on the level values, mixed across categories, plus a small MLP residual on norm(image). clip-zero-shot: no learnt weights; for each group of prompts, a softmax over 100 x cos(image, prompt text embedding) (the scale CLIP was trained with) read out as the expected prompt value, averaged over the groups (CLIP-IQA's antonym pairs, or the six level prompts). Other kinds load where the application registered them (registerHeadKind).
    */
-  kind: 'clip-agiqa-mlp' | 'clip-agiqa-anchored' | 'clip-zero-shot';
+  kind: string;
   file: Path;
   /**
    * Names of the head's tensors inside its safetensors file; which ones a head needs depends on its kind.
@@ -538,12 +538,9 @@ export const modelBundleSchema = {
           "pattern": "^[a-z][a-z0-9_-]*$"
         },
         "kind": {
-          "description": "clip-agiqa-mlp: the paper's head, [norm(image) || 6 norm(level texts)] -> Linear(7D,H) -> ReLU -> Linear(H,1). clip-agiqa-anchored: for each category, a softmax over scaled cosine similarities between norm(image) and six learnable level features, read out as an expected MOS on the level values, mixed across categories, plus a small MLP residual on norm(image). clip-zero-shot: no learnt weights; for each group of prompts, a softmax over 100 x cos(image, prompt text embedding) (the scale CLIP was trained with) read out as the expected prompt value, averaged over the groups (CLIP-IQA's antonym pairs, or the six level prompts).",
-          "enum": [
-            "clip-agiqa-mlp",
-            "clip-agiqa-anchored",
-            "clip-zero-shot"
-          ]
+          "description": "Which head this is; built in: clip-agiqa-mlp: the paper's head, [norm(image) || 6 norm(level texts)] -> Linear(7D,H) -> ReLU -> Linear(H,1). clip-agiqa-anchored: for each category, a softmax over scaled cosine similarities between norm(image) and six learnable level features, read out as an expected MOS on the level values, mixed across categories, plus a small MLP residual on norm(image). clip-zero-shot: no learnt weights; for each group of prompts, a softmax over 100 x cos(image, prompt text embedding) (the scale CLIP was trained with) read out as the expected prompt value, averaged over the groups (CLIP-IQA's antonym pairs, or the six level prompts). Other kinds load where the application registered them (registerHeadKind).",
+          "type": "string",
+          "pattern": "^[a-z][a-z0-9-]*$"
         },
         "file": {
           "$ref": "#/$defs/path"

@@ -1,10 +1,9 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 
-import {
-  decodeRgb, preprocessConfig, type Scorer,
-} from '@clip-agiqa/core';
+import type { RgbImage, Scorer } from '@clip-agiqa/core';
+import { writeAtomically } from '@clip-agiqa/core/internal';
 
 import type { Dataset } from '../datasets/dataset.js';
 import { Rng } from '../rng.js';
@@ -36,15 +35,8 @@ async function cached(path: string, dim: number): Promise<Float32Array | null> {
   return new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
 }
 
-let writes = 0;
-
-/** Writes atomically; identical images of a dataset may store the same entry at once, each from its own temporary file. */
-async function store(path: string, value: Float32Array): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.${process.pid}.${writes++}.tmp`;
-  await writeFile(tmp, Buffer.from(value.buffer, value.byteOffset, value.byteLength));
-  await rename(tmp, path);
-}
+/** Identical images of a dataset may store the same entry at once: each write is whole, from its own temporary file. */
+const store = (path: string, value: Float32Array) => writeAtomically(path, new Uint8Array(value.buffer, value.byteOffset, value.byteLength));
 
 /**
  * Runs the bundle's image tower over a dataset, with the scorer's own preprocessing, and caches every
@@ -52,9 +44,8 @@ async function store(path: string, value: Float32Array): Promise<void> {
  * an interrupted one resumes where it stopped.
  */
 export async function embedDataset(dataset: Dataset, o: EmbedOptions): Promise<Embeddings> {
-  const dim = o.scorer.bundle.manifest.backbone.embed_dim;
-  const size = o.scorer.bundle.manifest.preprocess.size;
-  const cfg = preprocessConfig(o.scorer.bundle.manifest.preprocess);
+  const dim = o.scorer.model.embedDim;
+  const size = o.scorer.model.imageSize;
   const views = o.trainViews ?? 0;
   const seed = o.seed ?? 0;
   const root = join(o.cacheDir, `${o.scorer.model.manifestSha256}-${o.scorer.model.precision}`);
@@ -78,13 +69,13 @@ export async function embedDataset(dataset: Dataset, o: EmbedOptions): Promise<E
       await store(testPath, vector);
     }
     test.set(vector, i * dim);
-    let rgb: Awaited<ReturnType<typeof decodeRgb>> | undefined;
+    let rgb: RgbImage | undefined;
     for (let v = 0; v < views; v++) {
       const path = join(root, `train-s${seed}-v${v}`, `${key}.f32`);
       let view = await cached(path, dim);
       if (!view) {
         hit = false;
-        rgb ??= await decodeRgb(bytes, sample.id, cfg);
+        rgb ??= await o.scorer.decode({ id: sample.id, image: bytes });
         const pixels = trainingView(rgb, size, new Rng(viewSeed(key, v, seed)));
         view = await o.scorer.embed({ id: `${sample.id}#view${v}`, image: { data: pixels, width: size, height: size, channels: 3 } });
         await store(path, view);
