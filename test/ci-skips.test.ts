@@ -4,9 +4,9 @@ import { describe, it } from 'node:test';
 
 import { ROOT } from './support/helpers.js';
 
-/** Asks test/helpers.ts, in a fresh process with the given CI value, about a Python module that does not exist. */
+/** Asks test/support/helpers.ts, in a fresh process with the given CI value, about a Python module that does not exist. */
 function askForMissingModule(ci: string | undefined): { status: number | null; stdout: string; stderr: string } {
-  const script = "import { pythonUnavailable } from './test/helpers.ts'; console.log('reason:', pythonUnavailable(['clip_agiqa_no_such_module']));";
+  const script = "import { pythonUnavailable } from './test/support/helpers.ts'; console.log('reason:', pythonUnavailable(['clip_agiqa_no_such_module']));";
   const env = { ...process.env };
   if (ci === undefined) delete env.CI;
   else env.CI = ci;
