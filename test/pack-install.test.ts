@@ -11,7 +11,7 @@ import { createScorer } from '@clip-agiqa/core';
 
 import { closedPort, DEMO_MODEL_DIR, IMAGES, ROOT, tempDir } from './support/helpers.js';
 
-const WORKSPACES = ['core', 'train', 'webhook', 'comfyui', 'cli'];
+const WORKSPACES = ['core', 'report', 'train', 'webhook', 'comfyui', 'cli'];
 const IMAGE = join(IMAGES, 'landscape.jpg');
 
 interface PackedFile { filename: string; name: string; files: { path: string }[] }

@@ -107,6 +107,26 @@ describe('webhook idempotency', () => {
     assert.equal(await verdictCount(s.service.url), 0, 'nothing was scored after the restart');
   });
 
+  it('answers a retry that arrives while the first delivery is still being processed with 409 IN_PROGRESS', async () => {
+    await using s = await open(join(t.dir, 'concurrent'));
+    let release!: () => void;
+    hold = new Promise((r) => { release = r; });
+    try {
+      const first = postSigned(s.service.url, 'jobs', syncJob('twice'), 'msg_twice');
+      await new Promise((r) => setTimeout(r, 200));
+      const second = await postSigned(s.service.url, 'jobs', syncJob('twice'), 'msg_twice');
+      assert.equal(second.status, 409, JSON.stringify(second.json));
+      assert.equal((second.json.error as { code: string }).code, 'IN_PROGRESS');
+      assert.equal(second.headers.get('retry-after'), '1');
+      release();
+      assert.equal((await first).status, 200);
+    } finally {
+      release();
+      hold = null;
+    }
+    assert.equal((await postSigned(s.service.url, 'jobs', syncJob('twice'), 'msg_twice')).status, 200);
+  });
+
   it('answers a bearer retry of an accepted job (same body) with the original 202; another body under that job id is a conflict', async () => {
     await using s = await open(join(t.dir, 'bearer'));
     const first = await postBearer(s.service.url, 'token', asyncJob('bearer-1'));
