@@ -7,6 +7,7 @@ import {
 } from '@clip-agiqa/core';
 import { compileSchema } from '@clip-agiqa/core/internal';
 import { CheckpointError, DatasetError, MatFileError, ProtocolError, XlsxError } from '@clip-agiqa/train';
+import { ConfigError, FetchError, HttpError, VerificationError } from '@clip-agiqa/webhook';
 
 const validateWireError = compileSchema({ $ref: 'https://clip-agiqa.dev/schemas/defs.schema.json#/$defs/error' });
 
@@ -29,6 +30,10 @@ describe('one error family', () => {
     ['WorkflowError', new WorkflowError('the workflow has no node 9')],
     ['FrameError', new FrameError('short frame')],
     ['PolicyError', new PolicyError('best-of needs k')],
+    ['ConfigError', new ConfigError('invalid configuration', ['/port must be integer'])],
+    ['HttpError', new HttpError(404, 'NOT_FOUND', 'no such route')],
+    ['VerificationError', new VerificationError('bad signature')],
+    ['FetchError', new FetchError('BLOCKED_ADDRESS', 'refused 10.0.0.1')],
   ];
 
   it('every package\'s errors extend the coded base, name their class and carry a code', () => {
