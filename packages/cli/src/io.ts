@@ -17,3 +17,6 @@ export function parseNumber(name: string, value: string | undefined, check: (n: 
 }
 
 export const positiveInteger = (n: number) => Number.isInteger(n) && n > 0;
+
+/** Exit status of a run that worked but in which nothing passed the gate (opt-in: --fail-if-none-pass). */
+export const EXIT_NONE_PASSED = 3;

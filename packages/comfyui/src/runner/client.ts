@@ -46,6 +46,7 @@ export class ComfyClient {
       ...(o.onEvent ? { onEvent: o.onEvent } : {}),
     });
     this.socket = new ComfySocket(`${this.baseUrl.replace(/^http/, 'ws')}/ws?clientId=${encodeURIComponent(this.clientId)}`, {
+      server: `ComfyUI at ${this.baseUrl}`,
       ...(o.heartbeatMs !== undefined ? { heartbeatMs: o.heartbeatMs } : {}),
       ...(o.reconnect ? { reconnect: o.reconnect } : {}),
       onMessage: (data, isBinary) => this.prompts.onMessage(data, isBinary),

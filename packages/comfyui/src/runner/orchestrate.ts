@@ -1,6 +1,7 @@
 import { randomInt } from 'node:crypto';
 
 import type { ComfyClient, ComfyImage, PromptRun, Workflow } from './client.js';
+import { ComfyExecutionError } from './errors.js';
 
 /** The input of a node that plays the seed's role, e.g. KSampler.seed, or EmptyImage.color in a weight-free test. */
 export interface SeedTarget {
@@ -78,49 +79,104 @@ export interface GenerationOptions {
   maxSeed?: number;
   /** Seeds to use instead of random ones, in order. */
   seeds?: number[];
-  onAttempt?: (attempt: { index: number; seed: number; best: Candidate | null; candidates: Candidate[] }) => void;
+  /** After each attempt, finished or failed. */
+  onAttempt?: (attempt: Attempt & { best: Candidate | null }) => void;
 }
 
-function targetsOf(o: GenerationOptions): SeedTarget[] {
+/** One run of the workflow: its candidates, or why it failed (a node error; its candidates are then empty). */
+export interface Attempt {
+  index: number;
+  seed: number;
+  candidates: Candidate[];
+  error?: Error;
+  /** How images lost with a dropped connection were recovered, if they were. */
+  recovered?: PromptRun['recovered'];
+}
+
+/**
+ * The seed inputs a generation will vary, checked against the workflow (and the output nodes named):
+ * call it before anything expensive, it throws on a node or input the workflow does not have.
+ */
+export function checkGeneration(o: Pick<GenerationOptions, 'workflow' | 'seedNodes' | 'outputNodes'>): SeedTarget[] {
+  for (const node of o.outputNodes ?? []) if (!o.workflow[node]) throw new RangeError(`the workflow has no output node ${node}`);
   const targets = o.seedNodes?.length ? o.seedNodes.map((s) => parseSeedTarget(s, o.workflow)) : findSeedTargets(o.workflow);
   if (targets.length === 0) throw new RangeError('the workflow has no seed input: name one with seedNodes (node or node.input)');
   return targets;
 }
 
-async function attempt(o: GenerationOptions, targets: SeedTarget[], index: number): Promise<Candidate[]> {
+async function attempt(o: GenerationOptions, targets: SeedTarget[], index: number): Promise<Attempt> {
   const seed = o.seeds?.[index] ?? randomInt(0, Math.min(o.maxSeed ?? 2 ** 32 - 1, 2 ** 48 - 1) + 1);
-  const run = await o.runner.run(withSeed(o.workflow, targets, seed));
-  const images = run.images.filter((im) => !o.outputNodes || (im.nodeId !== null && o.outputNodes.includes(im.nodeId)));
-  const scores = images.length ? await o.score(images.map((im) => im.bytes)) : [];
-  const candidates = images.map((image, k) => ({ seed, promptId: run.promptId, image, score: scores[k]! }));
-  o.onAttempt?.({ index, seed, best: rank(candidates)[0] ?? null, candidates });
-  return candidates;
+  let result: Attempt;
+  try {
+    const run = await o.runner.run(withSeed(o.workflow, targets, seed));
+    const images = run.images.filter((im) => !o.outputNodes || (im.nodeId !== null && o.outputNodes.includes(im.nodeId)));
+    const scores = images.length ? await o.score(images.map((im) => im.bytes)) : [];
+    result = { index, seed, candidates: images.map((image, k) => ({ seed, promptId: run.promptId, image, score: scores[k]! })), ...(run.recovered ? { recovered: run.recovered } : {}) };
+  } catch (e) {
+    result = { index, seed, candidates: [], error: e as Error };
+  }
+  o.onAttempt?.({ ...result, best: rank(result.candidates)[0] ?? null });
+  return result;
 }
 
 const rank = (cs: Candidate[]) => cs.filter((c) => !Number.isNaN(c.score)).sort((a, b) => b.score - a.score);
 
-/** Runs n variations (fresh seeds) at once, scores every image, returns the winner and all, best first. */
-export async function bestOfN(o: GenerationOptions & { n: number }): Promise<{ winner: Candidate | null; ranked: Candidate[]; unscored: Candidate[] }> {
+/**
+ * A failure that ends the whole run rather than one attempt: the workflow was refused (every attempt
+ * would be), the user interrupted it, or ComfyUI is gone for good. A node error fails its attempt only.
+ */
+const endsRun = (e: Error) => !(e instanceof ComfyExecutionError) || e.interrupted;
+
+export interface BestOfResult {
+  winner: Candidate | null;
+  ranked: Candidate[];
+  unscored: Candidate[];
+  /** Every attempt in order, failed ones with their error. */
+  attempts: Attempt[];
+}
+
+/**
+ * Runs n variations (fresh seeds) at once, scores every image, returns the winner and all, best first.
+ * Failed attempts are reported beside the others; it throws only when every attempt failed.
+ */
+export async function bestOfN(o: GenerationOptions & { n: number }): Promise<BestOfResult> {
   if (!Number.isInteger(o.n) || o.n < 1) throw new RangeError('n must be a positive integer');
-  const targets = targetsOf(o);
-  const all = (await Promise.all(Array.from({ length: o.n }, (_, i) => attempt(o, targets, i)))).flat();
+  const targets = checkGeneration(o);
+  const attempts = await Promise.all(Array.from({ length: o.n }, (_, i) => attempt(o, targets, i)));
+  if (attempts.every((a) => a.error)) throw attempts[0]!.error!;
+  const all = attempts.flatMap((a) => a.candidates);
   const ranked = rank(all);
-  return { winner: ranked[0] ?? null, ranked, unscored: all.filter((c) => Number.isNaN(c.score)) };
+  return { winner: ranked[0] ?? null, ranked, unscored: all.filter((c) => Number.isNaN(c.score)), attempts };
+}
+
+export interface RerollResult {
+  passed: boolean;
+  best: Candidate | null;
+  /** Every attempt made, failed ones with their error. */
+  attempts: Attempt[];
+  /** Why the run ended before passing or spending maxAttempts, with the attempts made so far kept. */
+  stopped?: Error;
 }
 
 /**
  * Regenerates with fresh seeds until an image reaches the threshold or maxAttempts runs are spent;
- * returns the first passing image, or else the best of all attempts, and every attempt.
+ * returns the first passing image, or else the best of all attempts, and every attempt. An attempt
+ * whose node fails counts and the next one runs; a failure of the whole run (refused workflow,
+ * interruption, ComfyUI gone) stops it, keeping what was done (it throws only if nothing was).
  */
-export async function rerollUntil(o: GenerationOptions & { threshold: number; maxAttempts: number }): Promise<{ passed: boolean; best: Candidate | null; attempts: { seed: number; candidates: Candidate[] }[] }> {
+export async function rerollUntil(o: GenerationOptions & { threshold: number; maxAttempts: number }): Promise<RerollResult> {
   if (!Number.isInteger(o.maxAttempts) || o.maxAttempts < 1) throw new RangeError('maxAttempts must be a positive integer');
-  const targets = targetsOf(o);
-  const attempts: { seed: number; candidates: Candidate[] }[] = [];
+  const targets = checkGeneration(o);
+  const attempts: Attempt[] = [];
   let best: Candidate | null = null;
   for (let i = 0; i < o.maxAttempts; i++) {
-    const candidates = await attempt(o, targets, i);
-    attempts.push({ seed: candidates[0]?.seed ?? NaN, candidates });
-    const top = rank(candidates)[0];
+    const a = await attempt(o, targets, i);
+    if (a.error && endsRun(a.error)) {
+      if (attempts.length === 0) throw a.error;
+      return { passed: false, best, attempts, stopped: a.error };
+    }
+    attempts.push(a);
+    const top = rank(a.candidates)[0];
     if (top && (!best || top.score > best.score)) best = top;
     if (top && top.score >= o.threshold) return { passed: true, best: top, attempts };
   }

@@ -1,0 +1,117 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+
+import { CLI, tempDir } from './helpers.js';
+import { ComfySimulator } from './comfyui-simulator.js';
+
+const workflow = {
+  1: { class_type: 'EmptyImage', inputs: { width: 64, height: 48, batch_size: 1, color: 0 } },
+  2: { class_type: 'SaveImageWebsocket', inputs: { images: ['1', 0] } },
+};
+
+/** Runs the CLI as a user does (its own process: the simulator keeps running in this one). */
+function cli(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, FORCE_COLOR: '0' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+const noStack = (stderr: string) => assert.doesNotMatch(stderr, /^\s+at /m, `a stack trace reached the user:\n${stderr}`);
+
+describe('clip-agiqa comfy: errors, partial results, validation first', () => {
+  let sim: ComfySimulator;
+  let t: { dir: string; [Symbol.dispose](): void };
+  let wf: string;
+  before(async () => {
+    sim = await ComfySimulator.start();
+    t = tempDir();
+    wf = join(t.dir, 'workflow.json');
+    writeFileSync(wf, JSON.stringify(workflow));
+  });
+  after(async () => {
+    await sim.stop();
+    t[Symbol.dispose]();
+  });
+
+  it('checks the workflow and the seed node before loading the model or contacting ComfyUI: one line, exit 2', async () => {
+    const uiFormat = join(t.dir, 'ui.json');
+    writeFileSync(uiFormat, JSON.stringify({ nodes: [], links: [], version: 0.4 }));
+    const broken = join(t.dir, 'broken.json');
+    writeFileSync(broken, '{"1": {"class_type": ');
+    const cases: [string[], RegExp][] = [
+      [['--workflow', join(t.dir, 'missing.json')], /--workflow: cannot read .*missing\.json/],
+      [['--workflow', broken], /is not JSON/],
+      [['--workflow', uiFormat], /UI-format workflow; export it with "Export \(API\)"/],
+      [['--workflow', wf, '--seed-node', '7'], /the workflow has no node 7/],
+      [['--workflow', wf, '--seed-node', '1.seed'], /node 1 \(EmptyImage\) has no input seed/],
+    ];
+    for (const [args, message] of cases) {
+      // A model that does not exist and a host that does not answer: the workflow error must come first.
+      const r = await cli(['comfy', 'best-of', '--n', '2', '--host', 'http://127.0.0.1:9', '--model', join(t.dir, 'no-model'), ...args]);
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, message);
+      noStack(r.stderr);
+      assert.equal(r.stdout, '');
+    }
+  });
+
+  it('reroll goes on past an attempt whose node failed, and reports it', async () => {
+    sim.outOfMemory = 1;
+    const r = await cli(['comfy', 'reroll', '--threshold', '1e9', '--max-attempts', '3', '--max-seed', '16777215', '--workflow', wf, '--seed-node', '1.color', '--host', sim.url]);
+    assert.equal(r.status, 1, r.stderr);
+    const report = JSON.parse(r.stdout) as { attempts: { candidates: unknown[]; error?: { message: string } }[] };
+    assert.equal(report.attempts.length, 3);
+    assert.match(report.attempts[0]!.error!.message, /node 1 \(EmptyImage\) failed: torch\.OutOfMemoryError: CUDA out of memory/);
+    assert.equal(report.attempts[1]!.candidates.length, 1);
+    assert.equal(report.attempts[2]!.candidates.length, 1);
+    assert.match(r.stderr, /attempt 1: seed \d+ -> failed: node 1/);
+    noStack(r.stderr);
+  });
+
+  it('best-of keeps and saves the attempts that finished when others failed', async () => {
+    sim.outOfMemory = 1;
+    const out = join(t.dir, 'best');
+    const r = await cli(['comfy', 'best-of', '--n', '3', '--max-seed', '16777215', '--workflow', wf, '--seed-node', '1.color', '--host', sim.url, '--out', out]);
+    assert.equal(r.status, 1, r.stderr);
+    assert.ok(r.stdout, r.stderr);
+    const report = JSON.parse(r.stdout) as { ranked: unknown[]; failed: { error: { message: string } }[]; winner: unknown };
+    assert.equal(report.ranked.length, 2);
+    assert.equal(report.failed.length, 1);
+    assert.ok(report.winner);
+    assert.equal(readdirSync(out).length, 3, 'two ranked and the winner');
+    noStack(r.stderr);
+  });
+
+  it('ComfyUI gone for good mid-reroll: the finished attempts are printed, the lost one is not counted, exit 1', async () => {
+    const dying = await ComfySimulator.start({ nodeDelayMs: 20 });
+    try {
+      dying.crashAfter = 2;
+      const r = await cli(['comfy', 'reroll', '--threshold', '1e9', '--max-attempts', '5', '--max-seed', '16777215', '--workflow', wf, '--seed-node', '1.color',
+        '--host', dying.url, '--reconnect-timeout', '1']);
+      assert.equal(r.status, 1, r.stderr);
+      const report = JSON.parse(r.stdout) as { attempts: { candidates: unknown[] }[]; stopped: { message: string } };
+      assert.equal(report.attempts.length, 2);
+      assert.ok(report.attempts.every((a) => a.candidates.length === 1));
+      assert.match(report.stopped.message, /could not reconnect within/);
+      assert.match(r.stderr, /the run stopped after 2 attempt\(s\)/);
+      noStack(r.stderr);
+    } finally {
+      await dying.stop().catch(() => undefined);
+    }
+  });
+
+  it('--fail-if-none-pass: exit 3 when the run worked but no attempt reached the threshold', async () => {
+    const r = await cli(['comfy', 'reroll', '--threshold', '1e9', '--max-attempts', '2', '--max-seed', '16777215', '--workflow', wf, '--seed-node', '1.color', '--host', sim.url, '--fail-if-none-pass']);
+    assert.equal(r.status, 3, r.stderr);
+    const plain = await cli(['comfy', 'reroll', '--threshold', '1e9', '--max-attempts', '2', '--max-seed', '16777215', '--workflow', wf, '--seed-node', '1.color', '--host', sim.url]);
+    assert.equal(plain.status, 0, plain.stderr);
+  });
+});
