@@ -63,6 +63,23 @@ describe('clip-agiqa comfy: errors, partial results, validation first', () => {
     }
   });
 
+  it('ComfyUI not running: one line naming the server, exit 1, before the model is loaded', async () => {
+    const r = await cli(['comfy', 'best-of', '--n', '2', '--workflow', wf, '--seed-node', '1.color', '--host', 'http://127.0.0.1:9', '--model', join(t.dir, 'no-model')]);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /ComfyUI at http:\/\/127\.0\.0\.1:9/);
+    assert.doesNotMatch(r.stderr, /BUNDLE_NOT_FOUND/);
+    noStack(r.stderr);
+  });
+
+  it('a refused workflow: ComfyUI\'s reason on one line, exit 1', async () => {
+    const refused = join(t.dir, 'refused.json');
+    writeFileSync(refused, JSON.stringify({ ...workflow, 3: { class_type: 'NoSuchNode', inputs: {} } }));
+    const r = await cli(['comfy', 'reroll', '--threshold', '1e9', '--max-attempts', '3', '--workflow', refused, '--seed-node', '1.color', '--host', sim.url]);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /ComfyUI refused the workflow: Cannot execute because node NoSuchNode does not exist/);
+    noStack(r.stderr);
+  });
+
   it('reroll goes on past an attempt whose node failed, and reports it', async () => {
     sim.outOfMemory = 1;
     const r = await cli(['comfy', 'reroll', '--threshold', '1e9', '--max-attempts', '3', '--max-seed', '16777215', '--workflow', wf, '--seed-node', '1.color', '--host', sim.url]);

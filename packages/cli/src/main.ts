@@ -1,8 +1,6 @@
 import { readFileSync } from 'node:fs';
 
-import { isClipAgiqaError } from '@clip-agiqa/core';
-import { DatasetError, ProtocolError } from '@clip-agiqa/train';
-import { ConfigError } from '@clip-agiqa/webhook';
+import { isClipAgiqaError, isUsageError } from '@clip-agiqa/core';
 
 import { bridgeCommand, BRIDGE_USAGE } from './commands/bridge.js';
 import { comfyCommand, COMFY_USAGE } from './commands/comfy.js';
@@ -25,7 +23,7 @@ Commands:
   bridge           run the websocket bridge for the ComfyUI node pack
   comfy            best-of-N and reroll over a ComfyUI workflow
 
-Run clip-agiqa <command> --help for its options.
+Run clip-agiqa <command> --help for its options. --verbose (anywhere) prints the stack of an unexpected error.
 
 ${SCORE_USAGE}
 
@@ -48,8 +46,32 @@ function version(): string {
   return pkg.version;
 }
 
+/**
+ * What the user sees of an error, and the exit status: a usage error (bad flag, missing operand, unknown
+ * command) exits 2 with the usage hint; an error of the SDK exits 1 with its code, on one line; anything
+ * else is a bug or a system error: one line too, and its stack only with --verbose.
+ */
+export function reportError(e: unknown, io: CliIO, verbose = false): number {
+  const stack = verbose && e instanceof Error && e.stack ? `${e.stack}\n` : '';
+  if (isUsageError(e) || (e as NodeJS.ErrnoException | undefined)?.code?.startsWith?.('ERR_PARSE_ARGS')) {
+    io.stderr.write(`clip-agiqa: ${(e as Error).message}\nRun clip-agiqa --help for usage.\n${stack}`);
+    return 2;
+  }
+  if (isClipAgiqaError(e)) {
+    io.stderr.write(`clip-agiqa: [${e.code}] ${e.message}\n${stack}`);
+    return 1;
+  }
+  const message = e instanceof Error ? e.message : String(e);
+  io.stderr.write(`clip-agiqa: ${message}\n${stack || 'Run again with --verbose for the stack trace.\n'}`);
+  return 1;
+}
+
 /** Runs the CLI; resolves to the exit status. */
-export async function main(argv: string[], io: CliIO = processIO()): Promise<number> {
+export async function main(args: string[], io: CliIO = processIO()): Promise<number> {
+  const end = args.indexOf('--');
+  const options = end < 0 ? args : args.slice(0, end);
+  const verbose = options.includes('--verbose');
+  const argv = verbose ? [...options.filter((a) => a !== '--verbose'), ...(end < 0 ? [] : args.slice(end))] : args;
   const [command, ...rest] = argv;
   try {
     switch (command) {
@@ -83,18 +105,6 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
         throw new CliUsageError(`unknown command ${command}`);
     }
   } catch (e) {
-    if (e instanceof CliUsageError || (e as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
-      io.stderr.write(`clip-agiqa: ${(e as Error).message}\nRun clip-agiqa --help for usage.\n`);
-      return 2;
-    }
-    if (e instanceof DatasetError || e instanceof ProtocolError || e instanceof ConfigError) {
-      io.stderr.write(`clip-agiqa: ${e.message}\n`);
-      return 1;
-    }
-    if (isClipAgiqaError(e)) {
-      io.stderr.write(`clip-agiqa: [${e.code}] ${e.message}\n`);
-      return e.code === 'INVALID_ARGUMENT' ? 2 : 1;
-    }
-    throw e;
+    return reportError(e, io, verbose);
   }
 }

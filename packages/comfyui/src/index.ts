@@ -10,7 +10,7 @@ export { ComfyClient } from './runner/client.js';
 export type { ComfyClientOptions, ComfyEvent, ComfyImage, PromptRun, Workflow } from './runner/client.js';
 export { reconnectDelays } from './runner/socket.js';
 export type { ReconnectPolicy } from './runner/socket.js';
-export { ComfyConnectionError, ComfyExecutionError, ComfyValidationError } from './runner/errors.js';
+export { ComfyConnectionError, ComfyExecutionError, ComfyValidationError, WorkflowError } from './runner/errors.js';
 export { comfyImageFrame, parseComfyFrame } from './runner/frames.js';
 export type { ComfyBinaryFrame } from './runner/frames.js';
 export { bestOfN, checkGeneration, ComfyPool, findSeedTargets, parseSeedTarget, rerollUntil, withSeed } from './runner/orchestrate.js';

@@ -32,7 +32,7 @@ export { openSession, compiledDevices, DEVICES } from './runtime/device.js';
 export { Semaphore } from './runtime/semaphore.js';
 export type { Device, ExecutionDevice, SessionOptions } from './runtime/device.js';
 
-export { ClipAgiqaError, InputError, BundleError, DeviceError, UsageError, isClipAgiqaError } from './errors.js';
+export { ClipAgiqaError, InputError, BundleError, DeviceError, InferenceError, UsageError, isClipAgiqaError, isUsageError } from './errors.js';
 export type { ErrorCode, ErrorJSON } from './errors.js';
 
 export { compileSchema } from './validation.js';

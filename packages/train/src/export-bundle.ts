@@ -1,7 +1,7 @@
 import { copyFile, mkdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
-import { loadBundle, sha256File, type Bundle, type ModelBundleManifest } from '@clip-agiqa/core';
+import { loadBundle, sha256File, UsageError, type Bundle, type ModelBundleManifest } from '@clip-agiqa/core';
 
 import { headEntry, type HeadModel, type Params } from './head-model.js';
 import { LEVEL_WORDS } from './prompts.js';
@@ -28,7 +28,7 @@ export async function writeTrainedBundle(source: Bundle, out: string, heads: Tra
     await mkdir(dirname(join(out, file)), { recursive: true });
     await copyFile(join(source.dir, file), join(out, file));
   }
-  if (heads.length === 0) throw new RangeError('a bundle needs at least one head');
+  if (heads.length === 0) throw new UsageError('INVALID_ARGUMENT', 'a bundle needs at least one head');
   await mkdir(join(out, 'heads'), { recursive: true });
   const entries: ModelBundleManifest['heads'][number][] = [];
   for (const h of heads) {

@@ -17,7 +17,7 @@ export { HEAD_TENSORS, initMlpParams, lossAndGradients, mlpHeadModel, normaliseE
 export type { MlpParams, ParamName } from './mlp-head.js';
 export { ANCHORED_TENSORS, anchoredHeadModel, evenLevelValues } from './anchored-head.js';
 export type { AnchoredOptions } from './anchored-head.js';
-export { epochRng, learningRate, PAPER_RECIPE, trainHead, trainMlpHead } from './trainer.js';
+export { CheckpointError, epochRng, learningRate, PAPER_RECIPE, trainHead, trainMlpHead } from './trainer.js';
 export type { Recipe, Split, TrainOptions } from './trainer.js';
 export { embedDataset } from './embed/cache.js';
 export type { EmbedOptions, Embeddings } from './embed/cache.js';

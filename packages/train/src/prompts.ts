@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 
-import { ClipTokenizer, openSession, parseSafetensors, type Bundle } from '@clip-agiqa/core';
+import { BundleError, ClipTokenizer, openSession, parseSafetensors, type Bundle } from '@clip-agiqa/core';
 import { readFile } from 'node:fs/promises';
 import * as ort from 'onnxruntime-node';
 
@@ -24,7 +24,7 @@ export function categoryPrompt(category: string): string {
 async function storedLevelFeatures(bundle: Bundle): Promise<Float32Array> {
   const head = bundle.manifest.heads.find((h) => h.kind === 'clip-agiqa-mlp');
   if (!head?.tensors.text_features) {
-    throw new RangeError(`bundle ${bundle.manifest.name} has neither a text tower nor a clip-agiqa-mlp head to take level features from`);
+    throw new BundleError('BUNDLE_MISSING_FILE', `bundle ${bundle.manifest.name} has neither a text tower nor a clip-agiqa-mlp head to take level features from`);
   }
   const path = join(bundle.dir, head.file);
   return parseSafetensors(await readFile(path), path).get(head.tensors.text_features)!.data.slice();

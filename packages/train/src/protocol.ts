@@ -1,3 +1,5 @@
+import { ClipAgiqaError } from '@clip-agiqa/core';
+
 import type { Dataset } from './datasets/dataset.js';
 import type { Embeddings } from './embed/cache.js';
 import type { MatmulBackend } from './linalg.js';
@@ -45,7 +47,12 @@ export function pickRows(a: Float32Array, idx: readonly number[], dim: number): 
   return out;
 }
 
-export class ProtocolError extends Error {}
+/** A dataset too small for the evaluation protocol asked for. */
+export class ProtocolError extends ClipAgiqaError<'DATASET_TOO_SMALL'> {
+  constructor(message: string) {
+    super('DATASET_TOO_SMALL', message);
+  }
+}
 
 async function run(o: ProtocolOptions, split: SplitIndices, kind: 'image' | 'prompt', seed: number): Promise<{ result: RunResult; params: Params }> {
   const { dim } = o.embeddings;

@@ -1,9 +1,14 @@
-import type { ModelInfo, ScoreOutcome } from '@clip-agiqa/core';
+import { ClipAgiqaError, type ModelInfo, type ScoreOutcome } from '@clip-agiqa/core';
 
 import type { BridgePolicy } from '../generated/bridge-client-message.js';
 import type { BridgeResult } from '../generated/bridge-server-message.js';
 
-export class PolicyError extends Error {}
+/** A policy the model cannot apply: unknown head, missing threshold or k. */
+export class PolicyError extends ClipAgiqaError<'BAD_POLICY'> {
+  constructor(message: string) {
+    super('BAD_POLICY', message);
+  }
+}
 
 /** The value at percentile p (0-100) of xs, interpolating linearly between order statistics (numpy's default). */
 export function percentile(xs: readonly number[], p: number): number {

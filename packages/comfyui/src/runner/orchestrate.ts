@@ -1,7 +1,9 @@
 import { randomInt } from 'node:crypto';
 
+import { UsageError } from '@clip-agiqa/core';
+
 import type { ComfyClient, ComfyImage, PromptRun, Workflow } from './client.js';
-import { ComfyExecutionError } from './errors.js';
+import { ComfyConnectionError, ComfyExecutionError, WorkflowError } from './errors.js';
 
 /** The input of a node that plays the seed's role, e.g. KSampler.seed, or EmptyImage.color in a weight-free test. */
 export interface SeedTarget {
@@ -19,9 +21,9 @@ export function findSeedTargets(workflow: Workflow): SeedTarget[] {
 export function parseSeedTarget(spec: string | SeedTarget, workflow: Workflow): SeedTarget {
   const target = typeof spec === 'string' ? { node: spec.split('.')[0]!, input: spec.split('.')[1] ?? '' } : spec;
   const node = workflow[target.node];
-  if (!node) throw new RangeError(`the workflow has no node ${target.node}`);
+  if (!node) throw new WorkflowError(`the workflow has no node ${target.node}`);
   const input = target.input || (['seed', 'noise_seed'].find((k) => k in node.inputs) ?? '');
-  if (!(input in node.inputs)) throw new RangeError(`node ${target.node} (${node.class_type}) has no input ${target.input || 'seed/noise_seed'}`);
+  if (!(input in node.inputs)) throw new WorkflowError(`node ${target.node} (${node.class_type}) has no input ${target.input || 'seed/noise_seed'}`);
   return { node: target.node, input };
 }
 
@@ -41,13 +43,13 @@ export class ComfyPool implements PromptRunner {
   private turn = 0;
 
   constructor(readonly clients: ComfyClient[]) {
-    if (clients.length === 0) throw new RangeError('a pool needs at least one ComfyUI');
+    if (clients.length === 0) throw new UsageError('INVALID_ARGUMENT', 'a pool needs at least one ComfyUI');
   }
 
   async pick(): Promise<ComfyClient> {
     const loads = await Promise.all(this.clients.map((c) => c.load().catch(() => Infinity)));
     const least = Math.min(...loads);
-    if (least === Infinity) throw new Error('no ComfyUI of the pool answers');
+    if (least === Infinity) throw new ComfyConnectionError('no ComfyUI of the pool answers');
     const candidates = this.clients.filter((_, i) => loads[i] === least);
     return candidates[this.turn++ % candidates.length]!;
   }
@@ -98,9 +100,9 @@ export interface Attempt {
  * call it before anything expensive, it throws on a node or input the workflow does not have.
  */
 export function checkGeneration(o: Pick<GenerationOptions, 'workflow' | 'seedNodes' | 'outputNodes'>): SeedTarget[] {
-  for (const node of o.outputNodes ?? []) if (!o.workflow[node]) throw new RangeError(`the workflow has no output node ${node}`);
+  for (const node of o.outputNodes ?? []) if (!o.workflow[node]) throw new WorkflowError(`the workflow has no output node ${node}`);
   const targets = o.seedNodes?.length ? o.seedNodes.map((s) => parseSeedTarget(s, o.workflow)) : findSeedTargets(o.workflow);
-  if (targets.length === 0) throw new RangeError('the workflow has no seed input: name one with seedNodes (node or node.input)');
+  if (targets.length === 0) throw new WorkflowError('the workflow has no seed input: name one with seedNodes (node or node.input)');
   return targets;
 }
 
@@ -140,7 +142,7 @@ export interface BestOfResult {
  * Failed attempts are reported beside the others; it throws only when every attempt failed.
  */
 export async function bestOfN(o: GenerationOptions & { n: number }): Promise<BestOfResult> {
-  if (!Number.isInteger(o.n) || o.n < 1) throw new RangeError('n must be a positive integer');
+  if (!Number.isInteger(o.n) || o.n < 1) throw new UsageError('INVALID_ARGUMENT', `n must be a positive integer, got ${o.n}`);
   const targets = checkGeneration(o);
   const attempts = await Promise.all(Array.from({ length: o.n }, (_, i) => attempt(o, targets, i)));
   if (attempts.every((a) => a.error)) throw attempts[0]!.error!;
@@ -165,7 +167,7 @@ export interface RerollResult {
  * interruption, ComfyUI gone) stops it, keeping what was done (it throws only if nothing was).
  */
 export async function rerollUntil(o: GenerationOptions & { threshold: number; maxAttempts: number }): Promise<RerollResult> {
-  if (!Number.isInteger(o.maxAttempts) || o.maxAttempts < 1) throw new RangeError('maxAttempts must be a positive integer');
+  if (!Number.isInteger(o.maxAttempts) || o.maxAttempts < 1) throw new UsageError('INVALID_ARGUMENT', `maxAttempts must be a positive integer, got ${o.maxAttempts}`);
   const targets = checkGeneration(o);
   const attempts: Attempt[] = [];
   let best: Candidate | null = null;

@@ -62,6 +62,22 @@ export class ComfySocket {
     return this.openShared();
   }
 
+  /**
+   * After a request failed for want of a connection: wait for the reconnection (started here if the socket
+   * has not noticed the loss yet); throws if it gives up.
+   */
+  async recover(): Promise<void> {
+    const ws = this.ws;
+    if (!this.reconnecting && ws && ws.readyState !== WebSocket.CLOSED) {
+      await new Promise((resolve) => {
+        ws.once('close', resolve);
+        ws.terminate();
+      });
+    }
+    if (!this.reconnecting && !this.closed) void this.reconnect();
+    await this.connect();
+  }
+
   private openShared(): Promise<void> {
     if (this.ws?.readyState === WebSocket.OPEN) return Promise.resolve();
     this.connecting ??= this.open().finally(() => { this.connecting = null; });

@@ -54,6 +54,12 @@ export interface WebhookConfig {
     sync_waiting?: number;
   };
   /**
+   * Answers to accepted messages (by webhook-id, fal request id or Idempotency-Key) are kept this long: a retry within it gets the original answer without new work. Longer than senders retry (Svix: about 28 hours).
+   */
+  idempotency?: {
+    retention_hours?: number;
+  };
+  /**
    * Must be true for any route with verifier unsigned.
    */
   allow_unsigned?: boolean;
@@ -205,7 +211,8 @@ export const webhookConfigSchema = {
           "type": "array",
           "items": {
             "type": "string"
-          }
+          },
+          "default": []
         },
         "max_bytes": {
           "type": "integer",
@@ -223,7 +230,8 @@ export const webhookConfigSchema = {
           "maximum": 10,
           "default": 3
         }
-      }
+      },
+      "default": {}
     },
     "limits": {
       "type": "object",
@@ -251,6 +259,20 @@ export const webhookConfigSchema = {
           "type": "integer",
           "minimum": 0,
           "default": 32
+        }
+      },
+      "default": {}
+    },
+    "idempotency": {
+      "description": "Answers to accepted messages (by webhook-id, fal request id or Idempotency-Key) are kept this long: a retry within it gets the original answer without new work. Longer than senders retry (Svix: about 28 hours).",
+      "type": "object",
+      "additionalProperties": false,
+      "default": {},
+      "properties": {
+        "retention_hours": {
+          "type": "number",
+          "exclusiveMinimum": 0,
+          "default": 72
         }
       }
     },

@@ -26,29 +26,50 @@ export interface JobRecord {
   /** Per candidate: why its image could not be had (fetch refused or failed). */
   fetchErrors: ({ code: string; message: string } | null)[];
   verdict?: WebhookVerdict;
+  /** SHA-256 of the accepted request body: a retry with the same body gets the original answer. */
+  requestHash?: string;
   delivery: Delivery;
   acceptedAt: number;
   updatedAt: number;
 }
 
+/** The answer to an accepted message, kept so that a retry of it gets the same answer without new work. */
+export interface StoredAnswer {
+  status: number;
+  body: unknown;
+  /** Epoch ms after which the message id is forgotten. */
+  expiresAt: number;
+}
+
+/** What claiming a message id found: it is now ours, it was answered before, or another request holds it. */
+export type Claim = { state: 'claimed' } | { state: 'answered'; answer: StoredAnswer } | { state: 'busy' };
+
 /**
  * Where accepted jobs and pending deliveries live. Every write is durable when its promise resolves,
  * so a job is acknowledged only once it survives a crash. The single-machine implementation is a
  * journal on local disk; a deployment that outgrows one machine puts an existing queue (BullMQ on
- * Redis, or PostgreSQL) behind this same interface.
+ * Redis, or PostgreSQL) behind this same interface. Records go in and come out as copies: changing
+ * one read from the store changes nothing until it is written back with `update`.
  */
 export interface JobStore {
   /** Stores a new job; false when a job with this id already exists. */
   accept(record: JobRecord): Promise<boolean>;
   /** Stores the new state of a job. */
   update(record: JobRecord): Promise<void>;
-  get(id: string): JobRecord | undefined;
+  get(id: string): Promise<JobRecord | undefined>;
   /** Jobs still to score or to deliver, oldest first. */
-  unfinished(): JobRecord[];
+  unfinished(): Promise<JobRecord[]>;
   /** Stores the image of a job's candidate; returns its name (one blob per job and candidate, never shared). */
   putBlob(jobId: string, candidate: number, bytes: Uint8Array): Promise<string>;
   readBlob(name: string): Promise<Buffer>;
   /** Forgets the blobs of a finished job. */
   dropBlobs(record: JobRecord): Promise<void>;
+  /**
+   * Claims a message id (sender's webhook-id or idempotency key) for one request. A claim ends with
+   * `settleMessage`: with the answer when the request was accepted (kept until its `expiresAt`), or
+   * with null when it was refused, which frees the id for a retry. Claims not settled die with the process.
+   */
+  claimMessage(key: string, now?: number): Promise<Claim>;
+  settleMessage(key: string, answer: StoredAnswer | null): Promise<void>;
   close(): Promise<void>;
 }

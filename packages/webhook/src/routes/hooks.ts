@@ -1,0 +1,137 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+import { compileSchema } from '@clip-agiqa/core';
+
+import { adapt } from '../adapters.js';
+import type { Answer, ReplayGuard } from '../auth/replay-guard.js';
+import { verifierFor } from '../auth/verifier.js';
+import type { ResolvedConfig } from '../config/resolve.js';
+import { HttpError, type FetchError } from '../errors.js';
+import type { Route } from '../generated/webhook-config.js';
+import { webhookJobSchema, type WebhookJob } from '../generated/webhook-job.js';
+import { readBody } from '../http/body.js';
+import { send } from '../http/respond.js';
+import type { Handler } from '../http/router.js';
+import { decodeInline, type ImageFetcher } from '../jobs/images.js';
+import type { JobQueue } from '../jobs/queue.js';
+import type { ScoreJob } from '../jobs/scoring.js';
+import type { Log } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import type { JobRecord, JobStore } from '../store/job-store.js';
+import type { Slots } from '../http/limit.js';
+
+const validateJob = compileSchema<WebhookJob>(webhookJobSchema);
+
+export interface HookContext {
+  config: ResolvedConfig;
+  store: JobStore;
+  queue: JobQueue;
+  replay: ReplayGuard;
+  fetchImage: ImageFetcher;
+  score: ScoreJob;
+  metrics: Metrics;
+  log: Log;
+  /** Hook requests in progress, across routes. */
+  inFlight: Slots;
+  isClosing(): boolean;
+}
+
+/** POST /hooks/<path>: verify, adapt and validate the payload, then answer with the verdict (sync) or accept the job (async). */
+export function hookHandler(ctx: HookContext, route: Route): Handler {
+  const verify = verifierFor(route);
+  const { limits, fetch: fetchCfg } = ctx.config;
+  return async (req, res) => {
+    // Requests being read, verified or scored at once are bounded, and so is the memory their bodies hold.
+    if (!ctx.inFlight.tryAcquire()) throw new HttpError(429, 'BUSY', 'too many requests in progress; retry later', { 'retry-after': '1' });
+    try {
+      await handle(req, res);
+    } finally {
+      ctx.inFlight.release();
+    }
+  };
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = await readBody(req, limits.body_bytes);
+    const messageId = verify(req.headers, body);
+    const key = messageKey(route, messageId, req.headers['idempotency-key']);
+    const answer = await ctx.replay.once(key, () => process(body));
+    send(res, answer.status, answer.body, answer.replayed ? { 'idempotent-replayed': 'true' } : {});
+  }
+
+  async function process(body: Buffer): Promise<Answer> {
+    let payload: unknown;
+    try {
+      payload = JSON.parse(body.toString('utf8'));
+    } catch (e) {
+      throw new HttpError(400, 'MALFORMED_JSON', `the body is not JSON: ${(e as Error).message}`);
+    }
+    const adapted = adapt(route, payload);
+    if ('ignored' in adapted) return { status: 200, body: { ignored: true, reason: adapted.ignored } };
+    const checked = validateJob(adapted.job);
+    if (!checked.ok) throw new HttpError(422, 'SCHEMA_VIOLATION', 'the job does not match webhook-job.schema.json', {}, checked.errors);
+    const job = checked.value;
+    const inline = job.candidates.map((cand, i) => (cand.base64 !== undefined ? decodeInline(cand.base64, cand.id ?? String(i), fetchCfg.max_bytes) : null));
+    if (!job.callback_url) return answerNow(ctx, job, inline);
+    return acceptJob(ctx, route, job, inline, createHash('sha256').update(body).digest('hex'));
+  }
+}
+
+/** Synchronous mode: the verdict is the response. */
+async function answerNow(ctx: HookContext, job: WebhookJob, inline: (Buffer | null)[]): Promise<Answer> {
+  const images = await Promise.all(job.candidates.map(async (cand, i) => {
+    if (inline[i]) return inline[i];
+    try {
+      return await ctx.fetchImage(cand.url!);
+    } catch (e) {
+      const err = e as FetchError;
+      if (err.code === 'BLOCKED_ADDRESS') ctx.log({ level: 'warn', msg: 'refused image URL (SSRF guard)', job_id: job.job_id, candidate: i, error: err.message });
+      return { code: err.code ?? 'NETWORK', message: err.message };
+    }
+  }));
+  const verdict = await ctx.score(job, images);
+  const undecodable = verdict.candidates.filter((cand) => cand.error && cand.error.code !== 'NETWORK');
+  if (undecodable.length === verdict.candidates.length) {
+    throw new HttpError(422, 'NO_USABLE_IMAGE', 'no candidate could be scored', {}, undecodable.map((cand) => ({ id: cand.id, ...cand.error })));
+  }
+  return { status: 200, body: verdict };
+}
+
+/** Asynchronous mode: the job is stored (durably) before the 202, then queued. */
+async function acceptJob(ctx: HookContext, route: Route, job: WebhookJob, inline: (Buffer | null)[], requestHash: string): Promise<Answer> {
+  if (!ctx.config.callback) throw new HttpError(422, 'NO_CALLBACK_SECRET', 'asynchronous jobs need the service\'s callback secret configured');
+  if (ctx.isClosing()) throw new HttpError(503, 'SHUTTING_DOWN', 'the service is shutting down', { 'retry-after': '5' });
+  if (ctx.queue.depth >= ctx.config.limits.queue) throw new HttpError(503, 'QUEUE_FULL', 'the job queue is full', { 'retry-after': '5' });
+  const existing = await ctx.store.get(job.job_id);
+  if (existing) {
+    // The same request again (a sender's retry, with or without a message id): the original answer.
+    if (existing.route === route.path && existing.requestHash === requestHash) return acceptedAnswer(existing);
+    throw duplicate(job.job_id);
+  }
+  const blobs = await Promise.all(inline.map((bytes, i) => (bytes ? ctx.store.putBlob(job.job_id, i, bytes) : null)));
+  const stored: WebhookJob = { ...job, candidates: job.candidates.map(({ base64: _dropped, ...rest }) => rest) as WebhookJob['candidates'] };
+  const now = Date.now();
+  const record: JobRecord = {
+    id: job.job_id, route: route.path, state: 'queued', job: stored, blobs, fetchErrors: blobs.map(() => null), acceptedAt: now, updatedAt: now,
+    delivery: { url: job.callback_url!, webhookId: `msg_${randomUUID().replace(/-/g, '')}`, attempts: 0, nextAt: 0 }, requestHash,
+  };
+  if (!(await ctx.store.accept(record))) throw duplicate(job.job_id);
+  ctx.metrics.inc('clip_agiqa_jobs_accepted_total', { route: route.path });
+  ctx.log({ level: 'info', msg: 'job accepted', job_id: job.job_id, route: route.path, candidates: job.candidates.length });
+  ctx.queue.enqueue(record);
+  return acceptedAnswer(record);
+}
+
+const duplicate = (id: string) => new HttpError(409, 'DUPLICATE_JOB', `job ${id} was already accepted with another body`);
+
+function acceptedAnswer(record: JobRecord): Answer {
+  return { status: 202, body: { job_id: record.job.job_id, state: 'queued', status_url: `/jobs/${encodeURIComponent(record.id)}` } };
+}
+
+/** The key a message is remembered by: the sender's signed message id, else an Idempotency-Key header; per route. */
+function messageKey(route: Route, messageId: string | null, idempotencyKey: string | string[] | undefined): string | null {
+  if (messageId) return `${route.path}:id:${messageId}`;
+  const header = Array.isArray(idempotencyKey) ? idempotencyKey[0] : idempotencyKey;
+  if (header && /^[!-~]{1,255}$/.test(header)) return `${route.path}:key:${header}`;
+  return null;
+}
