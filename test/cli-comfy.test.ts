@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
-import { CLI, tempDir } from './helpers.js';
+import { CLI, ROOT, tempDir } from './helpers.js';
 import { ComfySimulator } from './comfyui-simulator.js';
 
 const workflow = {
@@ -130,5 +130,28 @@ describe('clip-agiqa comfy: errors, partial results, validation first', () => {
     assert.equal(r.status, 3, r.stderr);
     const plain = await cli(['comfy', 'reroll', '--threshold', '1e9', '--max-attempts', '2', '--max-seed', '16777215', '--workflow', wf, '--seed-node', '1.color', '--host', sim.url]);
     assert.equal(plain.status, 0, plain.stderr);
+  });
+});
+
+describe('clip-agiqa comfy install-nodes', () => {
+  it('copies (or links) the node pack into custom_nodes, refuses a folder that is not ComfyUI, and replaces only with --force', async () => {
+    using t = tempDir();
+    const comfy = join(t.dir, 'ComfyUI');
+    mkdirSync(join(comfy, 'custom_nodes'), { recursive: true });
+    const notComfy = await cli(['comfy', 'install-nodes', '--comfyui', t.dir]);
+    assert.equal(notComfy.status, 2);
+    assert.match(notComfy.stderr, /has no custom_nodes folder: is it a ComfyUI installation\?/);
+    const r = await cli(['comfy', 'install-nodes', '--comfyui', comfy]);
+    assert.equal(r.status, 0, r.stderr);
+    const installed = join(comfy, 'custom_nodes', 'comfyui-clip-agiqa');
+    for (const file of ['__init__.py', 'nodes.py', 'bridge_client.py', 'config.py', 'logic.py', 'README.md', 'pyproject.toml']) {
+      assert.equal(readFileSync(join(installed, file), 'utf8'), readFileSync(join(ROOT, 'packages/comfyui/comfyui_nodes', file), 'utf8'), file);
+    }
+    const again = await cli(['comfy', 'install-nodes', '--comfyui', comfy]);
+    assert.equal(again.status, 2);
+    assert.match(again.stderr, /already exists: pass --force/);
+    const linked = await cli(['comfy', 'install-nodes', '--comfyui', comfy, '--link', '--force']);
+    assert.equal(linked.status, 0, linked.stderr);
+    assert.equal(realpathSync(installed), realpathSync(join(ROOT, 'packages/comfyui/comfyui_nodes')));
   });
 });

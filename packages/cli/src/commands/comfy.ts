@@ -1,5 +1,6 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { cp, lstat, mkdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { bestOfN, checkGeneration, ComfyClient, ComfyPool, rerollUntil, type Attempt, type Candidate, type Workflow } from '@clip-agiqa/comfyui';
@@ -9,6 +10,10 @@ import { CliUsageError, EXIT_NONE_PASSED, parseNumber, positiveInteger, type Cli
 
 export const COMFY_USAGE = `Usage: clip-agiqa comfy best-of --workflow FILE --n N [options]
        clip-agiqa comfy reroll --workflow FILE --threshold T --max-attempts N [options]
+       clip-agiqa comfy install-nodes --comfyui DIR [--link] [--force]
+
+install-nodes puts the CLIP-AGIQA node pack into DIR/custom_nodes/comfyui-clip-agiqa (a copy, or a
+symlink with --link; --force replaces an earlier install). Restart ComfyUI afterwards.
 
 Runs an API-format ComfyUI workflow with fresh seeds and scores its images with CLIP-AGIQA:
 best-of queues N variations at once and keeps the best; reroll regenerates until an image reaches
@@ -60,7 +65,8 @@ export async function comfyCommand(argv: string[], io: CliIO): Promise<number> {
     io.stdout.write(`${COMFY_USAGE}\n`);
     return mode === undefined ? 2 : 0;
   }
-  if (mode !== 'best-of' && mode !== 'reroll') throw new CliUsageError(`comfy: unknown mode ${mode} (best-of or reroll)`);
+  if (mode === 'install-nodes') return installNodes(rest, io);
+  if (mode !== 'best-of' && mode !== 'reroll') throw new CliUsageError(`comfy: unknown mode ${mode} (best-of, reroll or install-nodes)`);
   const { values } = parseArgs({ args: rest, strict: true, options: {
     host: { type: 'string', default: 'http://127.0.0.1:8188' }, workflow: { type: 'string' }, n: { type: 'string' }, threshold: { type: 'string' },
     'max-attempts': { type: 'string' }, 'seed-node': { type: 'string', multiple: true }, 'max-seed': { type: 'string' },
@@ -143,4 +149,32 @@ async function saveAll(dir: string, ranked: Candidate[], winner: Candidate | nul
   await mkdir(dir, { recursive: true });
   await Promise.all(ranked.map((c, i) => writeFile(join(dir, `rank-${String(i + 1).padStart(2, '0')}-seed-${c.seed}.png`), c.image.bytes)));
   if (winner) await writeFile(join(dir, `winner-seed-${winner.seed}.png`), winner.image.bytes);
+}
+
+/** The node pack folder shipped inside @clip-agiqa/comfyui. */
+function nodePackDir(): string {
+  return join(dirname(createRequire(import.meta.url).resolve('@clip-agiqa/comfyui/package.json')), 'comfyui_nodes');
+}
+
+async function installNodes(argv: string[], io: CliIO): Promise<number> {
+  const { values } = parseArgs({ args: argv, strict: true, options: {
+    comfyui: { type: 'string' }, link: { type: 'boolean', default: false }, force: { type: 'boolean', default: false },
+  } });
+  if (!values.comfyui) throw new CliUsageError('install-nodes needs --comfyui DIR (the ComfyUI folder, with custom_nodes/ in it)');
+  const root = resolve(values.comfyui);
+  const customNodes = join(root, 'custom_nodes');
+  if (!(await stat(customNodes).catch(() => null))?.isDirectory()) {
+    throw new CliUsageError(`--comfyui: ${root} has no custom_nodes folder: is it a ComfyUI installation?`);
+  }
+  const target = join(customNodes, 'comfyui-clip-agiqa');
+  if (await lstat(target).catch(() => null)) {
+    if (!values.force) throw new CliUsageError(`${target} already exists: pass --force to replace it`);
+    await rm(target, { recursive: true, force: true });
+  }
+  const source = nodePackDir();
+  if (values.link) await symlink(source, target, 'dir');
+  else await cp(source, target, { recursive: true, filter: (path) => !path.includes('__pycache__') });
+  io.stdout.write(`${values.link ? 'linked' : 'copied'} the CLIP-AGIQA nodes to ${target}\n`);
+  io.stderr.write('Next: start `clip-agiqa bridge --model <bundle>`, set CLIP_AGIQA_BRIDGE_URL / CLIP_AGIQA_BRIDGE_TOKEN (or ~/.config/clip-agiqa/comfyui.json), and restart ComfyUI.\n');
+  return 0;
 }
