@@ -41,13 +41,13 @@ describe('clip-agiqa comfy: errors, partial results, validation first', () => {
     t[Symbol.dispose]();
   });
 
-  it('checks the workflow and the seed node before loading the model or contacting ComfyUI: one line, exit 2', async () => {
+  it('checks the workflow and the seed node before loading the model or contacting ComfyUI: one line, exit 1', async () => {
     const uiFormat = join(t.dir, 'ui.json');
     writeFileSync(uiFormat, JSON.stringify({ nodes: [], links: [], version: 0.4 }));
     const broken = join(t.dir, 'broken.json');
     writeFileSync(broken, '{"1": {"class_type": ');
     const cases: [string[], RegExp][] = [
-      [['--workflow', join(t.dir, 'missing.json')], /--workflow: cannot read .*missing\.json/],
+      [['--workflow', join(t.dir, 'missing.json')], /\[WORKFLOW_INVALID\] cannot read the workflow .*missing\.json/],
       [['--workflow', broken], /is not JSON/],
       [['--workflow', uiFormat], /UI-format workflow; export it with "Export \(API\)"/],
       [['--workflow', wf, '--seed-node', '7'], /the workflow has no node 7/],
@@ -56,7 +56,7 @@ describe('clip-agiqa comfy: errors, partial results, validation first', () => {
     for (const [args, message] of cases) {
       // A model that does not exist and a host that does not answer: the workflow error must come first.
       const r = await cli(['comfy', 'best-of', '--n', '2', '--host', 'http://127.0.0.1:9', '--model', join(t.dir, 'no-model'), ...args]);
-      assert.equal(r.status, 2, r.stderr);
+      assert.equal(r.status, 1, r.stderr);
       assert.match(r.stderr, message);
       noStack(r.stderr);
       assert.equal(r.stdout, '');

@@ -20,6 +20,8 @@ export interface ScorerOptions {
   device?: Device;
   /** Intra-op threads of the CPU provider. */
   threads?: number;
+  /** Let ONNX Runtime (and the GPU libraries it loads) print their own warnings and errors (default false). */
+  nativeLogs?: boolean;
   /** Most images per image-tower run (default 8 on CPU, 16 on GPUs; see the benchmark in the README). */
   batchSize?: number;
   /** How long an idle scorer waits to fill a batch before running it (default 0: never waits). */
@@ -113,7 +115,7 @@ export async function createScorer(options: ScorerOptions): Promise<Scorer> {
   const cfg = preprocessConfig(manifest.preprocess, options.resampler);
   const towerPath = bundle.imageEncoderPath(precision);
   const tower = await ImageTower.open(towerPath, { input: manifest.image_encoder.input, output: manifest.image_encoder.output },
-    cfg.size, manifest.backbone.embed_dim, { device: options.device, threads: options.threads });
+    cfg.size, manifest.backbone.embed_dim, { device: options.device, threads: options.threads, nativeLogs: options.nativeLogs });
   const device = tower.device;
   const batchSize = options.batchSize ?? (device === 'cpu' ? 8 : 16);
   const concurrency = options.concurrency ?? 2 * batchSize;

@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { startBridge } from '@clip-agiqa/comfyui';
 import { createScorer, DEMO_MODEL_DIR, DEVICES, type Device } from '@clip-agiqa/core';
 
-import { CliUsageError, parseNumber, positiveInteger, type CliIO } from '../io.js';
+import { CliUsageError, parseNumber, positiveInteger, warnUntrained, type CliIO } from '../io.js';
 
 export const BRIDGE_USAGE = `Usage: clip-agiqa bridge [options]
 
@@ -30,6 +30,7 @@ export async function bridgeCommand(argv: string[], io: CliIO): Promise<number> 
   const token = values.token ?? process.env.CLIP_AGIQA_BRIDGE_TOKEN;
   const scorer = await createScorer({ model: values.model ?? DEMO_MODEL_DIR, device: values.device as Device });
   const bridge = await startBridge({ scorer, host: values.host, port, ...(token ? { token } : {}) });
+  warnUntrained(io, scorer.model, !values.model);
   io.stdout.write(`clip-agiqa bridge: listening on ${bridge.url} (model ${scorer.model.name}${scorer.model.untrained ? ', untrained' : ''})\n`);
   await new Promise<void>((resolve) => {
     process.once('SIGTERM', () => resolve());

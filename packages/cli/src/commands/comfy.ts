@@ -3,10 +3,10 @@ import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
-import { bestOfN, checkGeneration, ComfyClient, ComfyPool, rerollUntil, type Attempt, type Candidate, type Workflow } from '@clip-agiqa/comfyui';
+import { bestOfN, checkGeneration, ComfyClient, ComfyPool, rerollUntil, WorkflowError, type Attempt, type Candidate, type Workflow } from '@clip-agiqa/comfyui';
 import { createScorer, DEMO_MODEL_DIR } from '@clip-agiqa/core';
 
-import { CliUsageError, EXIT_NONE_PASSED, parseNumber, positiveInteger, type CliIO } from '../io.js';
+import { CliUsageError, EXIT_NONE_PASSED, parseNumber, positiveInteger, warnUntrained, type CliIO } from '../io.js';
 
 export const COMFY_USAGE = `Usage: clip-agiqa comfy best-of --workflow FILE --n N [options]
        clip-agiqa comfy reroll --workflow FILE --threshold T --max-attempts N [options]
@@ -30,7 +30,7 @@ Options:
   --stall-timeout S        give up on a ComfyUI that sends nothing for S seconds while running (default 300; 0: never)
   --fail-if-none-pass      reroll: exit 3 when no attempt reached the threshold
 The report (JSON on stdout) lists every attempt, failed ones with their error, even when the run stops early.
-Exit status: 0 done, 1 an attempt or the run failed (what finished is still reported), 2 usage, 3 see --fail-if-none-pass.`;
+Exit status: 0 done, 1 an attempt or the run failed (what finished is still reported) or the workflow is\nunusable, 2 usage, 3 see --fail-if-none-pass.`;
 
 /** Reads and checks the workflow file: an API-format workflow (node id -> {class_type, inputs}). */
 async function readWorkflow(file: string): Promise<Workflow> {
@@ -38,22 +38,22 @@ async function readWorkflow(file: string): Promise<Workflow> {
   try {
     text = await readFile(file, 'utf8');
   } catch (e) {
-    throw new CliUsageError(`--workflow: cannot read ${file}: ${(e as Error).message}`);
+    throw new WorkflowError(`cannot read the workflow ${file}: ${(e as Error).message}`);
   }
   let workflow: unknown;
   try {
     workflow = JSON.parse(text);
   } catch (e) {
-    throw new CliUsageError(`--workflow: ${file} is not JSON: ${(e as Error).message}`);
+    throw new WorkflowError(`the workflow ${file} is not JSON: ${(e as Error).message}`);
   }
-  if (typeof workflow !== 'object' || workflow === null || Array.isArray(workflow)) throw new CliUsageError(`--workflow: ${file} is not a workflow object`);
+  if (typeof workflow !== 'object' || workflow === null || Array.isArray(workflow)) throw new WorkflowError(`the workflow ${file} is not a JSON object`);
   if ('nodes' in workflow && 'links' in workflow) {
-    throw new CliUsageError(`--workflow: ${file} is a UI-format workflow; export it with "Export (API)" (or "Save (API Format)") in ComfyUI`);
+    throw new WorkflowError(`${file} is a UI-format workflow; export it with "Export (API)" (or "Save (API Format)") in ComfyUI`);
   }
   for (const [id, node] of Object.entries(workflow)) {
     const n = node as { class_type?: unknown; inputs?: unknown } | null;
     if (typeof n?.class_type !== 'string' || typeof n.inputs !== 'object' || n.inputs === null) {
-      throw new CliUsageError(`--workflow: node ${id} of ${file} has no class_type and inputs: is it an API-format workflow?`);
+      throw new WorkflowError(`node ${id} of ${file} has no class_type and inputs: is it an API-format workflow?`);
     }
   }
   return workflow as Workflow;
@@ -85,11 +85,7 @@ export async function comfyCommand(argv: string[], io: CliIO): Promise<number> {
   if (mode === 'reroll' && (threshold === undefined || !maxAttempts)) throw new CliUsageError('reroll needs --threshold and --max-attempts');
   const workflow = await readWorkflow(values.workflow);
   const generation = { workflow, ...(values['seed-node'] ? { seedNodes: values['seed-node'] } : {}), ...(values['output-node'] ? { outputNodes: values['output-node'] } : {}) };
-  try {
-    checkGeneration(generation);
-  } catch (e) {
-    throw new CliUsageError(`${values['seed-node'] || values['output-node'] ? '--seed-node/--output-node: ' : ''}${(e as Error).message}`);
-  }
+  checkGeneration(generation);
 
   const clients = values.host.split(',').map((h) => new ComfyClient(h.trim(), {
     ...(reconnectS ? { reconnect: { timeoutMs: reconnectS * 1000 } } : {}), ...(stallS !== undefined ? { stallTimeoutMs: stallS * 1000 } : {}),
@@ -101,7 +97,7 @@ export async function comfyCommand(argv: string[], io: CliIO): Promise<number> {
     try {
       const head = values.head ?? scorer.model.heads[0]!.name;
       if (!scorer.model.heads.some((h) => h.name === head)) throw new CliUsageError(`--head: the model has no head ${head}`);
-      if (scorer.model.untrained) io.stderr.write(`note: ${scorer.model.name} is untrained; its scores mean nothing.\n`);
+      warnUntrained(io, scorer.model, !values.model);
       const score = async (images: Buffer[]) => (await scorer.score(images)).map((o) => ('scores' in o ? o.scores[head]! : NaN));
       const common = {
         ...generation, runner, score, ...(maxSeed ? { maxSeed } : {}),

@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { createScorer, DEMO_MODEL_DIR, type Device } from '@clip-agiqa/core';
 import { JournalStore, loadConfig, startService, type WebhookConfig } from '@clip-agiqa/webhook';
 
-import { parseNumber, positiveInteger, type CliIO } from '../io.js';
+import { parseNumber, positiveInteger, warnUntrained, type CliIO } from '../io.js';
 
 export const SERVE_USAGE = `Usage: clip-agiqa serve --config FILE [options]
 
@@ -36,6 +36,7 @@ export async function serveCommand(argv: string[], io: CliIO): Promise<number> {
   const scorer = await createScorer({ model: config.model ?? DEMO_MODEL_DIR, device: (config.device ?? 'cpu') as Device });
   const store = await JournalStore.open(config.data_dir);
   const service = await startService({ config, scorer, store });
+  warnUntrained(io, scorer.model, !config.model);
   io.stdout.write(`clip-agiqa serve: listening on ${service.url}\n`);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
