@@ -58,3 +58,16 @@ export function formatSeconds(s: number): string {
   const m = Math.floor(s / 60);
   return m > 0 ? `${m}m${Math.round(s % 60).toString().padStart(2, '0')}s` : `${s.toFixed(1)}s`;
 }
+
+/** A bundle download's progress on a TTY stream (nothing elsewhere): file, MB received of MB, percent. */
+export function downloadProgress(stream: NodeJS.WriteStream): ((p: { file: string; received: number; total: number }) => void) | undefined {
+  if (stream.isTTY !== true) return undefined;
+  let last = 0;
+  return ({ file, received, total }) => {
+    const now = performance.now();
+    if (now - last < 100 && received < total) return;
+    last = now;
+    const mb = (n: number) => (n / 1e6).toFixed(1);
+    stream.write(`\r\x1b[2Kdownloading the model: ${mb(received)}/${mb(total)} MB (${Math.floor((100 * received) / Math.max(total, 1))}%) ${file}${received >= total ? '\n' : ''}`);
+  };
+}

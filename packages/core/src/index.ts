@@ -1,5 +1,5 @@
 export { createScorer } from './scorer.js';
-export type { Scorer, ScorerOptions, ScorerStats, ModelInfo, HeadInfo } from './scorer.js';
+export type { Scorer, ScorerOptions, ScoreOptions, ScorerStats, ModelInfo, HeadInfo } from './scorer.js';
 export type {
   ScoreResult, ScoreFailure, ScoreOutcome, RankedResult, Ranking, FilterPolicy, FilterResult, BestOfResult,
 } from './results.js';
@@ -8,7 +8,7 @@ export { isFailure, rankOutcomes, filterRanking } from './results.js';
 export { loadBundle, readManifest, parseManifest, PRECISIONS, SUPPORTED_FORMAT_VERSIONS } from './bundle/load.js';
 export type { Bundle, LoadBundleOptions, Precision } from './bundle/load.js';
 export { downloadBundle } from './bundle/download.js';
-export type { DownloadOptions } from './bundle/download.js';
+export type { DownloadOptions, DownloadProgress } from './bundle/download.js';
 export { resolveModel, defaultCacheDir } from './bundle/resolve.js';
 export { parseSafetensors } from './bundle/safetensors.js';
 export type { Tensor } from './bundle/safetensors.js';

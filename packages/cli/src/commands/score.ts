@@ -9,7 +9,7 @@ import {
 import { CliUsageError, EXIT_NONE_PASSED, parseNumber, positiveInteger, warnUntrained, type CliIO } from '../io.js';
 import { withScoreMetadata } from '../metadata.js';
 import { expandPaths, IMAGE_EXTENSIONS, PathError } from '../paths.js';
-import { formatSeconds, Progress } from '../progress.js';
+import { downloadProgress, formatSeconds, Progress } from '../progress.js';
 import { csvHeader, csvRow, textRow, toRecord } from '../records.js';
 
 export const SCORE_USAGE = `Usage: clip-agiqa score [options] PATHS...
@@ -117,6 +117,7 @@ export async function scoreCommand(argv: string[], io: CliIO): Promise<number> {
   if (files.length === 0) throw new CliUsageError(`no images found in ${positionals.join(' ')}`);
 
 
+  const onDownloadProgress = downloadProgress(io.stderr);
   const scorer = await createScorer({
     model: values.model ?? DEMO_MODEL_DIR,
     device: values.device as Device,
@@ -126,6 +127,7 @@ export async function scoreCommand(argv: string[], io: CliIO): Promise<number> {
     precision: values.precision as Precision,
     limits: { ...(maxPixels ? { maxPixels } : {}), allowUnsafeFormats: values['allow-unsafe-formats'] },
     nativeLogs: io.verbose === true,
+    ...(onDownloadProgress ? { onDownloadProgress } : {}),
   });
   try {
     const heads = scorer.model.heads.map((h) => h.name);
