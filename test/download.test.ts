@@ -118,7 +118,7 @@ describe('published bundle download', () => {
   it('reports progress through the whole bundle, file by file, ending at its full size', async () => {
     using cache = tempDir();
     const { url, server } = await serveBundle();
-    const events: { file: string; received: number; total: number }[] = [];
+    const events: { file: string; received: number; total: number | null }[] = [];
     try {
       const scorer = await createScorer({ model: url, cacheDir: cache.dir, onDownloadProgress: (p) => events.push(p) });
       await scorer.close();

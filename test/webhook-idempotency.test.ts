@@ -38,7 +38,7 @@ describe('webhook idempotency', () => {
   const configFor = (dir: string, extra: Partial<WebhookConfig> = {}): WebhookConfig => ({
     port: 0, data_dir: dir,
     routes: [{ path: 'jobs', verifier: 'standard-webhooks', secrets: [SECRET] }, { path: 'token', verifier: 'bearer', tokens: [TOKEN] }],
-    callback: { secret: CALLBACK_SECRET, initial_backoff_ms: 20, max_backoff_ms: 50 }, fetch: { allow: ['127.0.0.0/8'] }, ...extra,
+    callback: { secret: CALLBACK_SECRET, allow: ['127.0.0.0/8'], initial_backoff_ms: 20, max_backoff_ms: 50 }, fetch: { allow: ['127.0.0.0/8'] }, ...extra,
   });
   async function open(dir: string, extra: Partial<WebhookConfig> = {}): Promise<{ service: Service; store: JournalStore; [Symbol.asyncDispose](): Promise<void> }> {
     const store = await JournalStore.open(dir);

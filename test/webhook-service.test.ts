@@ -6,7 +6,8 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
-import { compileSchema, createScorer, type Scorer } from '@clip-agiqa/core';
+import { createScorer, type Scorer } from '@clip-agiqa/core';
+import { compileSchema } from '@clip-agiqa/core/internal';
 import sharp from 'sharp';
 import {
   ConfigError, falMessage, JournalStore, loadConfig, signedHeaders, startService, verifyStandardWebhook, webhookVerdictSchema, type Service, type WebhookConfig, type WebhookVerdict,
@@ -71,7 +72,7 @@ describe('webhook service', () => {
         { path: 'replicate', verifier: 'bearer', tokens: [TOKEN], adapter: 'replicate', policy: { mode: 'best-of-n' } },
         { path: 'fal', verifier: 'fal', public_keys: [falKeys.publicKey.export({ format: 'jwk' }).x!], adapter: 'fal', policy: { mode: 'rank' } },
       ],
-      callback: { secret: CALLBACK_SECRET, initial_backoff_ms: 50, max_backoff_ms: 200, max_attempts: 5, timeout_ms: 2000 },
+      callback: { secret: CALLBACK_SECRET, allow: ['127.0.0.0/8'], initial_backoff_ms: 50, max_backoff_ms: 200, max_attempts: 5, timeout_ms: 2000 },
       fetch: { allow: ['127.0.0.0/8'], max_bytes: 4 << 20 },
       limits: { body_bytes: 8 << 20 },
     };
@@ -273,7 +274,7 @@ describe('webhook service', () => {
     const own = await JournalStore.open(join(t.dir, 'early'));
     const small = await startService({ scorer, store: own, log: () => undefined, config: {
       port: 0, data_dir: join(t.dir, 'data'), routes: [{ path: 'token', verifier: 'bearer', tokens: [TOKEN] }], limits: { concurrency: 1 },
-      callback: { secret: CALLBACK_SECRET }, fetch: { allow: ['127.0.0.0/8'], timeout_ms: 1500 } } });
+      callback: { secret: CALLBACK_SECRET, allow: ['127.0.0.0/8'] }, fetch: { allow: ['127.0.0.0/8'], timeout_ms: 1500 } } });
     try {
       const send = (id: string, file: string) => fetch(`${small.url}/hooks/token`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` },
         body: JSON.stringify({ job_id: id, callback_url: `${receiverUrl}/early`, candidates: [{ url: `${slowUrl}/${file}` }], policy: { mode: 'rank' } }) });
@@ -297,7 +298,7 @@ describe('webhook service', () => {
     const own = await JournalStore.open(join(t.dir, 'full'));
     const small = await startService({ scorer, store: own, log: () => undefined, config: {
       port: 0, data_dir: join(t.dir, 'data'), routes: [{ path: 'token', verifier: 'bearer', tokens: [TOKEN] }], limits: { queue: 1 },
-      callback: { secret: CALLBACK_SECRET }, fetch: { allow: ['127.0.0.0/8'], timeout_ms: 500 } } });
+      callback: { secret: CALLBACK_SECRET, allow: ['127.0.0.0/8'] }, fetch: { allow: ['127.0.0.0/8'], timeout_ms: 500 } } });
     try {
       const job = (id: string) => JSON.stringify({ job_id: id, callback_url: `${receiverUrl}/q`, candidates: [{ url: `${hangUrl}/slow.png` }], policy: { mode: 'rank' } });
       const send = (id: string) => fetch(`${small.url}/hooks/token`, { method: 'POST', body: job(id), headers: { authorization: `Bearer ${TOKEN}` } });

@@ -1,4 +1,4 @@
-import { UsageError } from '@clip-agiqa/core';
+import { UsageError } from '@clip-agiqa/core/errors';
 
 /** Where a command writes: injectable so tests can run commands in-process. */
 export interface CliIO {

@@ -60,14 +60,16 @@ export function formatSeconds(s: number): string {
 }
 
 /** A bundle download's progress on a TTY stream (nothing elsewhere): file, MB received of MB, percent. */
-export function downloadProgress(stream: NodeJS.WriteStream): ((p: { file: string; received: number; total: number }) => void) | undefined {
+export function downloadProgress(stream: NodeJS.WriteStream): ((p: { file: string; received: number; total: number | null }) => void) | undefined {
   if (stream.isTTY !== true) return undefined;
   let last = 0;
   return ({ file, received, total }) => {
     const now = performance.now();
-    if (now - last < 100 && received < total) return;
+    const complete = total !== null && received >= total;
+    if (now - last < 100 && !complete) return;
     last = now;
     const mb = (n: number) => (n / 1e6).toFixed(1);
-    stream.write(`\r\x1b[2Kdownloading the model: ${mb(received)}/${mb(total)} MB (${Math.floor((100 * received) / Math.max(total, 1))}%) ${file}${received >= total ? '\n' : ''}`);
+    const of = total === null ? '' : `/${mb(total)} MB (${Math.floor((100 * received) / Math.max(total, 1))}%)`;
+    stream.write(`\r\x1b[2Kdownloading the model: ${mb(received)}${of} ${file}${complete ? '\n' : ''}`);
   };
 }

@@ -9,6 +9,7 @@ export type ErrorCode =
   | 'CORRUPT_IMAGE'
   | 'TOO_MANY_PIXELS'
   | 'INVALID_PIXELS'
+  | 'UNSUPPORTED_INPUT'
   // bundles
   | 'BUNDLE_NOT_FOUND'
   | 'BUNDLE_MISSING_FILE'
@@ -17,6 +18,13 @@ export type ErrorCode =
   | 'UNSUPPORTED_BUNDLE_VERSION'
   | 'BAD_TENSOR'
   | 'DOWNLOAD_FAILED'
+  // importing models from other layouts
+  | 'NOT_A_CLIP_MODEL'
+  | 'MISSING_VISION_MODEL'
+  | 'JOINT_ONLY_MODEL'
+  | 'CORRUPT_ONNX'
+  | 'TOKENIZER_MISMATCH'
+  | 'UNSUPPORTED_PREPROCESS'
   // runtime
   | 'DEVICE_UNAVAILABLE'
   | 'SHAPE_MISMATCH'
@@ -63,6 +71,9 @@ export class InputError extends ClipAgiqaError {}
 
 /** A model bundle that is missing, malformed, tampered with or of an unknown version. */
 export class BundleError extends ClipAgiqaError {}
+
+/** A model that cannot be imported as a bundle; `input` names the offending file. */
+export class ImportError extends BundleError {}
 
 /** An execution provider that is not available here. */
 export class DeviceError extends ClipAgiqaError {}

@@ -1,11 +1,10 @@
 import { join } from 'node:path';
-
-import { BundleError, ClipTokenizer, openSession, parseSafetensors, type Bundle } from '@clip-agiqa/core';
 import { readFile } from 'node:fs/promises';
-import * as ort from 'onnxruntime-node';
 
-export const LEVEL_WORDS = ['terrible', 'bad', 'poor', 'average', 'good', 'perfect'] as const;
-export const DEFAULT_PROMPT = 'a photo of {level} quality.';
+import { BundleError, type Bundle } from '@clip-agiqa/core';
+import { DEFAULT_PROMPT, encodeTexts, levelPrompts, parseSafetensors } from '@clip-agiqa/core/internal';
+
+export { DEFAULT_PROMPT, LEVEL_WORDS } from '@clip-agiqa/core/internal';
 
 /** Level-prompt templates of the anchored head's categories. */
 export const CATEGORY_PROMPTS: Readonly<Record<string, string>> = {
@@ -44,14 +43,6 @@ export async function levelPromptEmbeddings(bundle: Bundle, templates: string | 
     list.forEach((_, k) => out.set(stored, k * stored.length));
     return out;
   }
-  const tokenizer = await ClipTokenizer.fromFiles(join(bundle.dir, te.tokenizer.vocab), join(bundle.dir, te.tokenizer.merges));
-  const prompts = list.flatMap((t) => LEVEL_WORDS.map((w) => t.replace('{level}', w)));
-  const ids = tokenizer.tokenize(prompts, te.context_length);
-  const { session } = await openSession(join(bundle.dir, te.file));
-  try {
-    const out = await session.run({ [te.input]: new ort.Tensor('int64', ids, [prompts.length, te.context_length]) });
-    return Float32Array.from(out[te.output]!.data as Float32Array);
-  } finally {
-    await session.release();
-  }
+  const prompts = list.flatMap((t) => levelPrompts(t));
+  return encodeTexts(bundle.dir, te, prompts);
 }

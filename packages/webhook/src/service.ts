@@ -5,7 +5,7 @@ import type { Scorer } from '@clip-agiqa/core';
 
 import { ReplayGuard } from './auth/replay-guard.js';
 import { signedHeaders } from './auth/standard-webhooks.js';
-import { resolveConfig } from './config/resolve.js';
+import { checkPolicies, resolveConfig } from './config/resolve.js';
 import type { WebhookConfig } from './generated/webhook-config.js';
 import { Slots } from './http/limit.js';
 import { send } from './http/respond.js';
@@ -22,6 +22,7 @@ import { safeFetch, type Resolver } from './net/safe-fetch.js';
 import { openApiDocument } from './openapi.js';
 import { hookHandler } from './routes/hooks.js';
 import { jobStatusHandler } from './routes/jobs.js';
+import { statusPages, type StatusPageOptions } from './routes/status.js';
 import type { JobStore } from './store/job-store.js';
 
 export type { LogLine };
@@ -34,6 +35,8 @@ export interface ServiceOptions {
   resolve?: Resolver;
   /** Structured logs, one object per line (JSON on stderr by default). */
   log?: Log;
+  /** Serve read-only HTML status pages at GET /status and /status/<route> (default off). */
+  statusPage?: StatusPageOptions;
 }
 
 export interface Service {
@@ -42,34 +45,48 @@ export interface Service {
   readonly metrics: Metrics;
   /** The routes served; more can be added before requests need them. */
   readonly router: Router;
-  /** Stops accepting, lets jobs being scored finish, and leaves the rest (already on disk) for the next start. */
-  close(): Promise<void>;
+  /**
+   * Stops accepting, lets requests and jobs in progress finish for up to `graceMs` (limits.shutdown_grace_ms
+   * by default), then closes the remaining connections and stops waiting; unfinished jobs stay stored
+   * for the next start.
+   */
+  close(graceMs?: number): Promise<void>;
 }
 
 export async function startService(o: ServiceOptions): Promise<Service> {
   const config = resolveConfig(o.config);
+  checkPolicies(config, o.scorer.model);
   const { limits, fetch: fetchCfg, callback } = config;
   const log = o.log ?? stderrLog;
+  // Aborts image downloads and deliveries still running when the shutdown grace period is over.
+  const shutdown = new AbortController();
   const metrics = new Metrics();
-  const fetchOptions = { maxBytes: fetchCfg.max_bytes, timeoutMs: fetchCfg.timeout_ms, maxRedirects: fetchCfg.max_redirects, allow: parseAllowList(fetchCfg.allow), resolve: o.resolve };
+  const fetchOptions = { maxBytes: fetchCfg.max_bytes, timeoutMs: fetchCfg.timeout_ms, maxRedirects: fetchCfg.max_redirects, allow: parseAllowList(fetchCfg.allow), resolve: o.resolve, signal: shutdown.signal };
+  const callbackAllow = parseAllowList(callback.allow);
+  const secrets = new Map(config.routes.map((r) => [r.path, r.callback_secret ?? callback.secret]));
   const fetchImage = imageFetcher(fetchOptions);
-  const score = jobScorer(o.scorer, limits.concurrency, metrics);
+  const status = o.statusPage && statusPages(o.statusPage, config, o.scorer, (): [string, number][] => [['jobs queued or scoring', queue.depth], ['deliveries pending', deliveries?.pending ?? 0]]);
+  const score = status ? status.recording(jobScorer(o.scorer, limits.concurrency, metrics)) : jobScorer(o.scorer, limits.concurrency, metrics);
   let closing = false;
 
-  const deliveries = callback && new DeliveryScheduler({
+  const deliveries = new DeliveryScheduler({
     store: o.store, callback, log, metrics,
-    post: async (url, webhookId, body) => (await safeFetch(url, {
-      ...fetchOptions, maxRedirects: 0, timeoutMs: callback.timeout_ms, method: 'POST', body,
-      headers: { 'content-type': 'application/json', ...signedHeaders(callback.secret, webhookId, body) },
-    })).status,
+    post: async (record, body) => {
+      const secret = secrets.get(record.route);
+      if (!secret) throw new Error(`route ${record.route} has no callback secret any more`);
+      return (await safeFetch(record.delivery.url, {
+        maxBytes: 1 << 16, maxRedirects: 0, timeoutMs: callback.timeout_ms, allow: callbackAllow, resolve: o.resolve, signal: shutdown.signal, method: 'POST', body,
+        headers: { 'content-type': 'application/json', ...signedHeaders(secret, record.delivery.webhookId, body) },
+      })).status;
+    },
   });
-  const queue = new JobQueue({ store: o.store, concurrency: limits.concurrency, fetchImage, score, log, metrics, onScored: () => deliveries?.schedule() });
+  const queue = new JobQueue({ store: o.store, concurrency: limits.concurrency, fetchImage, score, log, metrics, onScored: () => deliveries.schedule() });
   metrics.gauge('clip_agiqa_queue_depth', () => queue.depth);
-  metrics.gauge('clip_agiqa_pending_deliveries', () => deliveries?.pending ?? 0);
+  metrics.gauge('clip_agiqa_pending_deliveries', () => deliveries.pending);
 
   const hooks = {
     config, store: o.store, queue, replay: new ReplayGuard(o.store, config.idempotency.retention_hours * 3600_000), fetchImage, score, metrics, log,
-    inFlight: new Slots(limits.concurrency + limits.sync_waiting), isClosing: () => closing,
+    inFlight: new Slots(limits.concurrency + limits.sync_waiting), uploads: new Slots(limits.uploads), isClosing: () => closing, model: o.scorer.model, callbackAllow,
   };
   const router = new Router()
     .add('GET', '/healthz', (_req, res) => send(res, 200, { ok: true }))
@@ -78,8 +95,9 @@ export async function startService(o: ServiceOptions): Promise<Service> {
     .add('GET', '/openapi.json', (_req, res) => send(res, 200, openApiDocument(config.routes)))
     .add('GET', '/jobs/:id', jobStatusHandler(o.store));
   for (const route of config.routes) router.add('POST', `/hooks/${route.path}`, hookHandler(hooks, route));
+  if (status) router.add('GET', '/status', status.all).add('GET', '/status/:route', status.route);
 
-  const server = createHttpServer(router, {
+  const server = createHttpServer(router, { headersMs: limits.headers_timeout_ms, requestMs: limits.headers_timeout_ms + limits.body_timeout_ms + 5000 }, {
     onRequest(req) {
       const path = new URL(req.url ?? '/', 'http://service').pathname;
       metrics.inc('clip_agiqa_requests_total', { path: path.startsWith('/hooks/') ? '/hooks' : path.startsWith('/jobs/') ? '/jobs' : path });
@@ -88,6 +106,8 @@ export async function startService(o: ServiceOptions): Promise<Service> {
       if (unexpected) log({ level: 'error', msg: 'request failed', error: (cause as Error)?.stack ?? String(cause) });
       metrics.inc('clip_agiqa_responses_total', { status: String(err.status) });
       if (err.status === 401) log({ level: 'warn', msg: 'request refused', code: err.code, path: req.url });
+      const hook = /^\/hooks\/([^?]+)/.exec(req.url ?? '');
+      if (status && hook) status.recordError(decodeURIComponent(hook[1]!), err.code, err.message);
     },
   });
   await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
@@ -96,17 +116,28 @@ export async function startService(o: ServiceOptions): Promise<Service> {
   // Resume what the last run left: jobs to score, verdicts to deliver.
   const resumed = await queue.resume();
   log({ level: 'info', msg: 'listening', port, resumed_jobs: resumed, pending_deliveries: (await o.store.unfinished()).length - resumed });
-  deliveries?.schedule();
+  deliveries.schedule();
 
   return {
     url: `http://${config.host}:${port}`,
     server,
     metrics,
     router,
-    async close() {
+    async close(graceMs = limits.shutdown_grace_ms) {
       closing = true;
-      await new Promise<void>((resolve) => { server.close(() => resolve()); server.closeIdleConnections(); });
-      await Promise.all([queue.close(), deliveries?.close()]);
+      const drained = Promise.all([
+        new Promise<void>((resolve) => { server.close(() => resolve()); server.closeIdleConnections(); }),
+        queue.close(), deliveries.close(),
+      ]);
+      let timer: NodeJS.Timeout | undefined;
+      const graceOver = new Promise<'late'>((resolve) => { timer = setTimeout(() => resolve('late'), graceMs); });
+      const outcome = await Promise.race([drained, graceOver]);
+      clearTimeout(timer);
+      if (outcome === 'late') {
+        log({ level: 'warn', msg: `shutdown grace of ${graceMs} ms over: closing the remaining connections`, open_jobs: queue.depth });
+        server.closeAllConnections();
+        shutdown.abort();
+      }
     },
   };
 }

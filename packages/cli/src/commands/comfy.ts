@@ -95,12 +95,13 @@ export async function comfyCommand(argv: string[], io: CliIO): Promise<number> {
     const runner = clients.length === 1 ? clients[0]! : new ComfyPool(clients);
     const scorer = await createScorer({ model: values.model ?? DEMO_MODEL_DIR });
     try {
-      const head = values.head ?? scorer.model.heads[0]!.name;
-      if (!scorer.model.heads.some((h) => h.name === head)) throw new CliUsageError(`--head: the model has no head ${head}`);
+      const headInfo = scorer.model.heads.find((h) => h.name === (values.head ?? scorer.model.heads[0]!.name));
+      if (!headInfo) throw new CliUsageError(`--head: the model has no head ${values.head}`);
+      const head = headInfo.name;
       warnUntrained(io, scorer.model, !values.model);
       const score = async (images: Buffer[]) => (await scorer.score(images)).map((o) => ('scores' in o ? o.scores[head]! : NaN));
       const common = {
-        ...generation, runner, score, ...(maxSeed ? { maxSeed } : {}),
+        ...generation, runner, score, higherIsBetter: headInfo.higherIsBetter, ...(maxSeed ? { maxSeed } : {}),
         onAttempt: (a: Attempt & { best: Candidate | null }) => io.stderr.write(`attempt ${a.index + 1}: seed ${a.seed} -> ${showAttempt(a)}\n`),
       };
       if (mode === 'best-of') {

@@ -16,12 +16,15 @@ override the file, flags override both.
 
 Options:
   --config FILE      JSON configuration
-  --host H, --port N, --model DIR|URL, --data-dir DIR`;
+  --host H, --port N, --model DIR|URL, --data-dir DIR
+  --status-page      serve read-only HTML status pages: GET /status (the operator's token from
+                     $CLIP_AGIQA_STATUS_TOKEN) and GET /status/<route> (also that route's bearer tokens);
+                     without a token only on a loopback host`;
 
 export async function serveCommand(argv: string[], io: CliIO): Promise<number> {
   const { values } = parseArgs({ args: argv, strict: true, options: {
     config: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' }, model: { type: 'string' }, 'data-dir': { type: 'string' },
-    help: { type: 'boolean', short: 'h', default: false },
+    'status-page': { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false },
   } });
   if (values.help) {
     io.stdout.write(`${SERVE_USAGE}\n`);
@@ -32,20 +35,26 @@ export async function serveCommand(argv: string[], io: CliIO): Promise<number> {
     ...(values.host ? { host: values.host } : {}), ...(port !== undefined ? { port } : {}),
     ...(values.model ? { model: values.model } : {}), ...(values['data-dir'] ? { data_dir: values['data-dir'] } : {}),
   };
+  // Signals are taken from the start: one that arrives while the model loads still shuts down cleanly.
+  const stopped = new Promise<void>((resolve) => {
+    process.once('SIGTERM', resolve);
+    process.once('SIGINT', resolve);
+  });
   const config = await loadConfig(values.config, overrides);
   const scorer = await createScorer({ model: config.model ?? DEMO_MODEL_DIR, device: (config.device ?? 'cpu') as Device });
   const store = await JournalStore.open(config.data_dir);
-  const service = await startService({ config, scorer, store });
-  warnUntrained(io, scorer.model, !config.model);
-  io.stdout.write(`clip-agiqa serve: listening on ${service.url}\n`);
-  await new Promise<void>((resolve) => {
-    const stop = () => resolve();
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
-  });
-  io.stderr.write('clip-agiqa serve: shutting down, finishing jobs in progress\n');
-  await service.close();
-  await store.close();
-  await scorer.close();
+  let service;
+  try {
+    const statusToken = process.env.CLIP_AGIQA_STATUS_TOKEN;
+    service = await startService({ config, scorer, store, ...(values['status-page'] ? { statusPage: statusToken ? { token: statusToken } : {} } : {}) });
+    warnUntrained(io, scorer.model, !config.model);
+    io.stdout.write(`clip-agiqa serve: listening on ${service.url}\n`);
+    await stopped;
+    io.stderr.write('clip-agiqa serve: shutting down, finishing jobs in progress\n');
+    await service.close();
+  } finally {
+    await store.close();
+    await scorer.close();
+  }
   return 0;
 }

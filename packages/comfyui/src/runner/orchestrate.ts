@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
 
-import { UsageError } from '@clip-agiqa/core';
+import { passes, rank, UsageError, type HeadDirection } from '@clip-agiqa/core';
 
 import type { ComfyClient, ComfyImage, PromptRun, Workflow } from './client.js';
 import { ComfyConnectionError, ComfyExecutionError, WorkflowError } from './errors.js';
@@ -81,6 +81,8 @@ export interface GenerationOptions {
   maxSeed?: number;
   /** Seeds to use instead of random ones, in order. */
   seeds?: number[];
+  /** Whether a higher score is better, as the scoring head says (default true). */
+  higherIsBetter?: boolean;
   /** After each attempt, finished or failed. */
   onAttempt?: (attempt: Attempt & { best: Candidate | null }) => void;
 }
@@ -117,11 +119,19 @@ async function attempt(o: GenerationOptions, targets: SeedTarget[], index: numbe
   } catch (e) {
     result = { index, seed, candidates: [], error: e as Error };
   }
-  o.onAttempt?.({ ...result, best: rank(result.candidates)[0] ?? null });
+  o.onAttempt?.({ ...result, best: ranked(o, result.candidates)[0] ?? null });
   return result;
 }
 
-const rank = (cs: Candidate[]) => cs.filter((c) => !Number.isNaN(c.score)).sort((a, b) => b.score - a.score);
+// Candidates carry one score: they are decided on as a one-head model whose direction the options give.
+const SCORE = 'score';
+const headOf = (o: GenerationOptions): HeadDirection => ({ name: SCORE, higherIsBetter: o.higherIsBetter ?? true });
+const asDecidable = (c: Candidate) => ({ scores: { [SCORE]: c.score } });
+
+/** The scored candidates, best first (ties keep generation order). */
+function ranked(o: GenerationOptions, cs: Candidate[]): Candidate[] {
+  return rank(cs.map(asDecidable), headOf(o)).map((i) => cs[i]!);
+}
 
 /**
  * A failure that ends the whole run rather than one attempt: the workflow was refused (every attempt
@@ -147,8 +157,8 @@ export async function bestOfN(o: GenerationOptions & { n: number }): Promise<Bes
   const attempts = await Promise.all(Array.from({ length: o.n }, (_, i) => attempt(o, targets, i)));
   if (attempts.every((a) => a.error)) throw attempts[0]!.error!;
   const all = attempts.flatMap((a) => a.candidates);
-  const ranked = rank(all);
-  return { winner: ranked[0] ?? null, ranked, unscored: all.filter((c) => Number.isNaN(c.score)), attempts };
+  const best = ranked(o, all);
+  return { winner: best[0] ?? null, ranked: best, unscored: all.filter((c) => Number.isNaN(c.score)), attempts };
 }
 
 export interface RerollResult {
@@ -161,26 +171,26 @@ export interface RerollResult {
 }
 
 /**
- * Regenerates with fresh seeds until an image reaches the threshold or maxAttempts runs are spent;
- * returns the first passing image, or else the best of all attempts, and every attempt. An attempt
- * whose node fails counts and the next one runs; a failure of the whole run (refused workflow,
- * interruption, ComfyUI gone) stops it, keeping what was done (it throws only if nothing was).
+ * Regenerates with fresh seeds until an image reaches the threshold (>= where higher is better, <= otherwise)
+ * or maxAttempts runs are spent; returns the first passing image, or else the best of all attempts, and every
+ * attempt. An attempt whose node fails counts and the next one runs; a failure of the whole run (refused
+ * workflow, interruption, ComfyUI gone) stops it, keeping what was done (it throws only if nothing was).
  */
 export async function rerollUntil(o: GenerationOptions & { threshold: number; maxAttempts: number }): Promise<RerollResult> {
   if (!Number.isInteger(o.maxAttempts) || o.maxAttempts < 1) throw new UsageError('INVALID_ARGUMENT', `maxAttempts must be a positive integer, got ${o.maxAttempts}`);
   const targets = checkGeneration(o);
   const attempts: Attempt[] = [];
-  let best: Candidate | null = null;
+  const policy = { threshold: o.threshold };
+  const bestSoFar = () => ranked(o, attempts.flatMap((a) => a.candidates))[0] ?? null;
   for (let i = 0; i < o.maxAttempts; i++) {
     const a = await attempt(o, targets, i);
     if (a.error && endsRun(a.error)) {
       if (attempts.length === 0) throw a.error;
-      return { passed: false, best, attempts, stopped: a.error };
+      return { passed: false, best: bestSoFar(), attempts, stopped: a.error };
     }
     attempts.push(a);
-    const top = rank(a.candidates)[0];
-    if (top && (!best || top.score > best.score)) best = top;
-    if (top && top.score >= o.threshold) return { passed: true, best: top, attempts };
+    const top = ranked(o, a.candidates)[0];
+    if (top && passes(asDecidable(top), policy, [headOf(o)])) return { passed: true, best: top, attempts };
   }
-  return { passed: false, best, attempts };
+  return { passed: false, best: bestSoFar(), attempts };
 }

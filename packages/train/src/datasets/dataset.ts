@@ -9,6 +9,8 @@ export interface Sample {
   targets: Record<string, number>;
   prompt?: string;
   group?: string;
+  /** The model that generated the image, where the dataset says: reports break metrics down by it. */
+  generator?: string;
 }
 
 export interface Dataset {

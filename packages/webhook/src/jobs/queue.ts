@@ -1,4 +1,4 @@
-import { Semaphore } from '@clip-agiqa/core';
+import { Semaphore } from '@clip-agiqa/core/internal';
 
 import type { FetchError } from '../errors.js';
 import type { CandidateImage } from '../grid.js';
@@ -103,7 +103,7 @@ export class JobQueue {
       const blob = current.blobs[i];
       images.push(blob ? await this.o.store.readBlob(blob) : current.fetchErrors[i] ?? { code: 'MISSING', message: 'no image' });
     }
-    const verdict = await this.o.score(current.job, images);
+    const verdict = await this.o.score(current.job, images, current.route);
     const next: JobRecord = { ...current, state: 'scored', verdict, updatedAt: Date.now(), delivery: { ...rec.delivery, nextAt: Date.now() } };
     await this.o.store.update(next);
     await this.o.store.dropBlobs(next);

@@ -1,16 +1,20 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
-import { compileSchema } from '@clip-agiqa/core';
+import type { BlockList } from 'node:net';
+
+import type { ModelInfo } from '@clip-agiqa/core';
+import { compileSchema } from '@clip-agiqa/core/internal';
 
 import { adapt } from '../adapters.js';
 import type { Answer, ReplayGuard } from '../auth/replay-guard.js';
 import { verifierFor } from '../auth/verifier.js';
 import type { ResolvedConfig } from '../config/resolve.js';
+import { callbackUrlProblem, unknownHeads } from '../config/rules.js';
 import { HttpError, type FetchError } from '../errors.js';
 import type { Route } from '../generated/webhook-config.js';
 import { webhookJobSchema, type WebhookJob } from '../generated/webhook-job.js';
-import { readBody } from '../http/body.js';
+import { declaredTooLarge, readBody } from '../http/body.js';
 import { send } from '../http/respond.js';
 import type { Handler } from '../http/router.js';
 import { decodeInline, type ImageFetcher } from '../jobs/images.js';
@@ -34,26 +38,44 @@ export interface HookContext {
   log: Log;
   /** Hook requests in progress, across routes. */
   inFlight: Slots;
+  /** Hook bodies being read before their signature could be checked, across routes. */
+  uploads: Slots;
   isClosing(): boolean;
+  model: ModelInfo;
+  callbackAllow: BlockList;
 }
 
 /** POST /hooks/<path>: verify, adapt and validate the payload, then answer with the verdict (sync) or accept the job (async). */
 export function hookHandler(ctx: HookContext, route: Route): Handler {
-  const verify = verifierFor(route);
+  const verifier = verifierFor(route);
   const { limits, fetch: fetchCfg } = ctx.config;
+  const bodyLimit = route.body_bytes ?? limits.body_bytes;
   return async (req, res) => {
-    // Requests being read, verified or scored at once are bounded, and so is the memory their bodies hold.
+    // Authentication before work: what the headers can prove is checked before a byte of the body is read.
+    verifier.checkHeaders(req.headers);
+    const tooLarge = declaredTooLarge(req, bodyLimit);
+    if (tooLarge) throw tooLarge;
+    // A body whose signature is still unknown holds an upload slot, never a scoring slot.
+    const upload = verifier.headersAuthenticate ? null : ctx.uploads;
+    if (upload && !upload.tryAcquire()) throw new HttpError(503, 'TOO_MANY_UPLOADS', 'too many uploads in progress; retry later', { 'retry-after': '1' });
+    let body: Buffer;
+    let messageId: string | null;
+    try {
+      body = await readBody(req, bodyLimit, limits.body_timeout_ms);
+      messageId = verifier.verify(req.headers, body);
+    } finally {
+      upload?.release();
+    }
+    // Requests being verified or scored at once are bounded, and so is the memory their bodies hold.
     if (!ctx.inFlight.tryAcquire()) throw new HttpError(429, 'BUSY', 'too many requests in progress; retry later', { 'retry-after': '1' });
     try {
-      await handle(req, res);
+      await handle(req, res, body, messageId);
     } finally {
       ctx.inFlight.release();
     }
   };
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const body = await readBody(req, limits.body_bytes);
-    const messageId = verify(req.headers, body);
+  async function handle(req: IncomingMessage, res: ServerResponse, body: Buffer, messageId: string | null): Promise<void> {
     const key = messageKey(route, messageId, req.headers['idempotency-key']);
     const answer = await ctx.replay.once(key, () => process(body));
     send(res, answer.status, answer.body, answer.replayed ? { 'idempotent-replayed': 'true' } : {});
@@ -71,14 +93,22 @@ export function hookHandler(ctx: HookContext, route: Route): Handler {
     const checked = validateJob(adapted.job);
     if (!checked.ok) throw new HttpError(422, 'SCHEMA_VIOLATION', 'the job does not match webhook-job.schema.json', {}, checked.errors);
     const job = checked.value;
+    const unknown = unknownHeads(job.policy, ctx.model);
+    if (unknown.length) {
+      throw new HttpError(422, 'UNKNOWN_HEAD', `the policy names unknown head(s) ${unknown.join(', ')}; the model has ${ctx.model.heads.map((h) => h.name).join(', ')}`);
+    }
+    if (job.callback_url !== undefined) {
+      const problem = callbackUrlProblem(job.callback_url, ctx.callbackAllow);
+      if (problem) throw new HttpError(422, 'INVALID_CALLBACK_URL', `callback_url ${problem}`);
+    }
     const inline = job.candidates.map((cand, i) => (cand.base64 !== undefined ? decodeInline(cand.base64, cand.id ?? String(i), fetchCfg.max_bytes) : null));
-    if (!job.callback_url) return answerNow(ctx, job, inline);
+    if (!job.callback_url) return answerNow(ctx, route, job, inline);
     return acceptJob(ctx, route, job, inline, createHash('sha256').update(body).digest('hex'));
   }
 }
 
 /** Synchronous mode: the verdict is the response. */
-async function answerNow(ctx: HookContext, job: WebhookJob, inline: (Buffer | null)[]): Promise<Answer> {
+async function answerNow(ctx: HookContext, route: Route, job: WebhookJob, inline: (Buffer | null)[]): Promise<Answer> {
   const images = await Promise.all(job.candidates.map(async (cand, i) => {
     if (inline[i]) return inline[i];
     try {
@@ -89,7 +119,7 @@ async function answerNow(ctx: HookContext, job: WebhookJob, inline: (Buffer | nu
       return { code: err.code ?? 'NETWORK', message: err.message };
     }
   }));
-  const verdict = await ctx.score(job, images);
+  const verdict = await ctx.score(job, images, route.path);
   const undecodable = verdict.candidates.filter((cand) => cand.error && cand.error.code !== 'NETWORK');
   if (undecodable.length === verdict.candidates.length) {
     throw new HttpError(422, 'NO_USABLE_IMAGE', 'no candidate could be scored', {}, undecodable.map((cand) => ({ id: cand.id, ...cand.error })));
@@ -99,7 +129,9 @@ async function answerNow(ctx: HookContext, job: WebhookJob, inline: (Buffer | nu
 
 /** Asynchronous mode: the job is stored (durably) before the 202, then queued. */
 async function acceptJob(ctx: HookContext, route: Route, job: WebhookJob, inline: (Buffer | null)[], requestHash: string): Promise<Answer> {
-  if (!ctx.config.callback) throw new HttpError(422, 'NO_CALLBACK_SECRET', 'asynchronous jobs need the service\'s callback secret configured');
+  if (!(route.callback_secret ?? ctx.config.callback.secret)) {
+    throw new HttpError(422, 'NO_CALLBACK_SECRET', `asynchronous jobs need a callback secret: set callback_secret on route ${route.path} or callback.secret`);
+  }
   if (ctx.isClosing()) throw new HttpError(503, 'SHUTTING_DOWN', 'the service is shutting down', { 'retry-after': '5' });
   if (ctx.queue.depth >= ctx.config.limits.queue) throw new HttpError(503, 'QUEUE_FULL', 'the job queue is full', { 'retry-after': '5' });
   const existing = await ctx.store.get(job.job_id);

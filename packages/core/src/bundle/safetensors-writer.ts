@@ -1,4 +1,4 @@
-import { UsageError } from '@clip-agiqa/core';
+import { UsageError } from '../errors.js';
 
 /** Serialises float32 tensors as a safetensors file (the header padded with spaces to 8 bytes). */
 export function writeSafetensors(tensors: Map<string, { shape: number[]; data: Float32Array }>, metadata: Record<string, string> = {}): Buffer {

@@ -1,6 +1,7 @@
 import { crc32 } from 'node:zlib';
 
-import { ClipAgiqaError, sniffFormat } from '@clip-agiqa/core';
+import { ClipAgiqaError } from '../errors.js';
+import { sniffFormat } from '../image/sniff.js';
 
 /** PNG text keyword and XMP namespace under which scores are recorded. */
 export const METADATA_KEY = 'clip-agiqa';
