@@ -4,8 +4,8 @@ import { mkdirSync, readdirSync, readFileSync, realpathSync, writeFileSync } fro
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
-import { CLI, ROOT, tempDir } from './helpers.js';
-import { ComfySimulator } from './comfyui-simulator.js';
+import { CLI, ROOT, tempDir } from './support/helpers.js';
+import { ComfySimulator } from './support/comfyui-simulator.js';
 
 const workflow = {
   1: { class_type: 'EmptyImage', inputs: { width: 64, height: 48, batch_size: 1, color: 0 } },

@@ -6,7 +6,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, symlinkSync } from '
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 
-import { CLI, IMAGES, tempDir } from './helpers.js';
+import { CLI, IMAGES, tempDir } from './support/helpers.js';
 
 const ORIGINALS = ['landscape.jpg', 'square.png', 'wide.webp', 'portrait.jpg'];
 
@@ -154,6 +154,6 @@ describe('clip-agiqa score: paths, gating, partial output', () => {
     await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
     child.kill('SIGTERM');
     await new Promise((resolve) => child.on('close', resolve));
-    assert.match(stderr, /WARNING: no --model given, using the demo model .*, which is UNTRAINED: its scores are meaningless/);
+    assert.match(stderr, /model clip-agiqa-tiny-untrained is UNTRAINED \(random weights\): its scores mean nothing \(no --model given: the demo model\)/);
   });
 });

@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { createScorer, isFailure, type ImageInput, type ScoreOutcome, type Scorer } from '@clip-agiqa/core';
 import sharp from 'sharp';
 
-import { DEMO_MODEL_DIR, IMAGES } from './helpers.js';
+import { DEMO_MODEL_DIR, IMAGES } from './support/helpers.js';
 
 const SMALL = ['landscape.jpg', 'square.png', 'wide.webp', 'portrait.jpg'].map((f) => `${IMAGES}/${f}`);
 const many = (n: number): string[] => Array.from({ length: n }, (_, i) => SMALL[i % SMALL.length]!);

@@ -29,9 +29,3 @@ export const positiveInteger = (n: number) => Number.isInteger(n) && n > 0;
 /** Exit status of a run that worked but in which nothing passed the gate (opt-in: --fail-if-none-pass). */
 export const EXIT_NONE_PASSED = 3;
 
-/** The one warning for a model with random weights, on stderr, loud enough to be noticed in a service log. */
-export function warnUntrained(io: CliIO, model: { name: string; untrained: boolean }, demo = false): void {
-  if (!model.untrained) return;
-  io.stderr.write(`clip-agiqa: WARNING: ${demo ? 'no --model given, using the demo model ' : 'model '}${model.name}, which is UNTRAINED: `
-    + 'its scores are meaningless. Pass --model with a trained bundle.\n');
-}

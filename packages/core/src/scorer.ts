@@ -300,7 +300,7 @@ export async function createScorer(options: ScorerOptions): Promise<Scorer> {
       Array.isArray(input) ? scoreAll(input, options) : scoreOne(input as ImageInput, 0)) as Scorer['score'],
     scoreStream,
     embed: async (input) => (await embedOne(input, 0)).slice(),
-    decode: (input) => {
+    decode(input) {
       const id = inputId(input, 0);
       return decodeRgb(inputSource(input, id), id, cfg, limits);
     },

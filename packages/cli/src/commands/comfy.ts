@@ -4,9 +4,9 @@ import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { bestOfN, checkGeneration, ComfyClient, ComfyPool, rerollUntil, WorkflowError, type Attempt, type Candidate, type Workflow } from '@clip-agiqa/comfyui';
-import { createScorer, DEMO_MODEL_DIR } from '@clip-agiqa/core';
 
-import { CliUsageError, EXIT_NONE_PASSED, parseNumber, positiveInteger, warnUntrained, type CliIO } from '../io.js';
+import { CliUsageError, EXIT_NONE_PASSED, parseNumber, positiveInteger, type CliIO } from '../io.js';
+import { checkScorerFlags, SCORER_FLAGS, SCORER_FLAGS_HELP, scorerFromFlags } from '../scorer-flags.js';
 
 export const COMFY_USAGE = `Usage: clip-agiqa comfy best-of --workflow FILE --n N [options]
        clip-agiqa comfy reroll --workflow FILE --threshold T --max-attempts N [options]
@@ -24,7 +24,8 @@ Options:
   --seed-node ID[.IN]      input that plays the seed (repeatable; default: every seed/noise_seed input)
   --max-seed N             largest seed drawn (default 4294967295; e.g. 16777215 for a colour input)
   --output-node ID         only images of this node are candidates (repeatable)
-  --model DIR|URL          bundle that scores (default: the untrained demo model)  --head NAME
+  --head NAME              the head that scores (default: the model's first)
+${SCORER_FLAGS_HELP}
   --out DIR                write the winning image (and, for best-of, all ranked) there
   --reconnect-timeout S    keep reconnecting to a ComfyUI that went away for S seconds (default 120)
   --stall-timeout S        give up on a ComfyUI that sends nothing for S seconds while running (default 300; 0: never)
@@ -70,7 +71,7 @@ export async function comfyCommand(argv: string[], io: CliIO): Promise<number> {
   const { values } = parseArgs({ args: rest, strict: true, options: {
     host: { type: 'string', default: 'http://127.0.0.1:8188' }, workflow: { type: 'string' }, n: { type: 'string' }, threshold: { type: 'string' },
     'max-attempts': { type: 'string' }, 'seed-node': { type: 'string', multiple: true }, 'max-seed': { type: 'string' },
-    'output-node': { type: 'string', multiple: true }, model: { type: 'string' }, head: { type: 'string' }, out: { type: 'string' },
+    'output-node': { type: 'string', multiple: true }, ...SCORER_FLAGS, head: { type: 'string' }, out: { type: 'string' },
     'reconnect-timeout': { type: 'string' }, 'stall-timeout': { type: 'string' }, 'fail-if-none-pass': { type: 'boolean', default: false },
   } });
   // Everything the command line and the workflow can get wrong is checked before ComfyUI is contacted or the model loaded.
@@ -83,6 +84,7 @@ export async function comfyCommand(argv: string[], io: CliIO): Promise<number> {
   const maxAttempts = mode === 'reroll' ? parseNumber('max-attempts', values['max-attempts'], positiveInteger, 'a positive integer') : undefined;
   if (mode === 'best-of' && !n) throw new CliUsageError('best-of needs --n');
   if (mode === 'reroll' && (threshold === undefined || !maxAttempts)) throw new CliUsageError('reroll needs --threshold and --max-attempts');
+  checkScorerFlags(values);
   const workflow = await readWorkflow(values.workflow);
   const generation = { workflow, ...(values['seed-node'] ? { seedNodes: values['seed-node'] } : {}), ...(values['output-node'] ? { outputNodes: values['output-node'] } : {}) };
   checkGeneration(generation);
@@ -93,12 +95,11 @@ export async function comfyCommand(argv: string[], io: CliIO): Promise<number> {
   try {
     await Promise.all(clients.map((c) => c.queue()));
     const runner = clients.length === 1 ? clients[0]! : new ComfyPool(clients);
-    const scorer = await createScorer({ model: values.model ?? DEMO_MODEL_DIR });
+    const scorer = await scorerFromFlags(values, io);
     try {
       const headInfo = scorer.model.heads.find((h) => h.name === (values.head ?? scorer.model.heads[0]!.name));
       if (!headInfo) throw new CliUsageError(`--head: the model has no head ${values.head}`);
       const head = headInfo.name;
-      warnUntrained(io, scorer.model, !values.model);
       const score = async (images: Buffer[]) => (await scorer.score(images)).map((o) => ('scores' in o ? o.scores[head]! : NaN));
       const common = {
         ...generation, runner, score, higherIsBetter: headInfo.higherIsBetter, ...(maxSeed ? { maxSeed } : {}),

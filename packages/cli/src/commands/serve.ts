@@ -1,9 +1,9 @@
 import { parseArgs } from 'node:util';
 
-import { createScorer, DEMO_MODEL_DIR, type Device } from '@clip-agiqa/core';
 import { JournalStore, loadConfig, startService, type WebhookConfig } from '@clip-agiqa/webhook';
 
-import { parseNumber, positiveInteger, warnUntrained, type CliIO } from '../io.js';
+import { parseNumber, positiveInteger, type CliIO } from '../io.js';
+import { SCORER_FLAGS, SCORER_FLAGS_HELP, scorerFromFlags } from '../scorer-flags.js';
 
 export const SERVE_USAGE = `Usage: clip-agiqa serve --config FILE [options]
 
@@ -16,14 +16,16 @@ override the file, flags override both.
 
 Options:
   --config FILE      JSON configuration
-  --host H, --port N, --model DIR|URL, --data-dir DIR
+  --host H, --port N, --data-dir DIR
   --status-page      serve read-only HTML status pages: GET /status (the operator's token from
                      $CLIP_AGIQA_STATUS_TOKEN) and GET /status/<route> (also that route's bearer tokens);
-                     without a token only on a loopback host`;
+                     without a token only on a loopback host
+${SCORER_FLAGS_HELP}
+                         (--model and --device override the configuration's model and device)`;
 
 export async function serveCommand(argv: string[], io: CliIO): Promise<number> {
   const { values } = parseArgs({ args: argv, strict: true, options: {
-    config: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' }, model: { type: 'string' }, 'data-dir': { type: 'string' },
+    ...SCORER_FLAGS, device: { type: 'string' }, config: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' }, 'data-dir': { type: 'string' },
     'status-page': { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false },
   } });
   if (values.help) {
@@ -41,13 +43,12 @@ export async function serveCommand(argv: string[], io: CliIO): Promise<number> {
     process.once('SIGINT', resolve);
   });
   const config = await loadConfig(values.config, overrides);
-  const scorer = await createScorer({ model: config.model ?? DEMO_MODEL_DIR, device: (config.device ?? 'cpu') as Device });
+  const scorer = await scorerFromFlags({ ...values, model: config.model, device: values.device ?? config.device }, io);
   const store = await JournalStore.open(config.data_dir);
   let service;
   try {
     const statusToken = process.env.CLIP_AGIQA_STATUS_TOKEN;
     service = await startService({ config, scorer, store, ...(values['status-page'] ? { statusPage: statusToken ? { token: statusToken } : {} } : {}) });
-    warnUntrained(io, scorer.model, !config.model);
     io.stdout.write(`clip-agiqa serve: listening on ${service.url}\n`);
     await stopped;
     io.stderr.write('clip-agiqa serve: shutting down, finishing jobs in progress\n');

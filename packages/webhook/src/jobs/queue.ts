@@ -1,19 +1,17 @@
-import { Semaphore } from '@clip-agiqa/core/internal';
-
 import type { FetchError } from '../errors.js';
-import type { CandidateImage } from '../grid.js';
 import type { LogLine } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { JobRecord, JobStore } from '../store/job-store.js';
-import type { ImageFetcher } from './images.js';
-import type { ScoreJob } from './scoring.js';
+import type { ImageSource } from './images.js';
+import type { ScoreJob, ScoringInput } from './scoring.js';
 import { Tracker } from './tracker.js';
 
 export interface QueueOptions {
   store: JobStore;
   /** Jobs processed at once. */
   concurrency: number;
-  fetchImage: ImageFetcher;
+  /** Downloads (within the memory budget) and header reads. */
+  images: Pick<ImageSource, 'download' | 'pixels'>;
   score: ScoreJob;
   /** Called after a job's verdict is stored (to start its delivery). */
   onScored(record: JobRecord): void;
@@ -36,7 +34,6 @@ export class JobQueue {
   private closing = false;
   private readonly failures = new Map<string, number>();
   private readonly prefetches = new Map<string, Promise<void>>();
-  private readonly fetching = new Semaphore(16);
   private readonly work = new Tracker();
 
   constructor(private readonly o: QueueOptions) {}
@@ -70,16 +67,25 @@ export class JobQueue {
   private async fetchCandidates(rec: JobRecord): Promise<void> {
     const missing = rec.job.candidates.flatMap((cand, i) => (!rec.blobs[i] && !rec.fetchErrors[i] && cand.url ? [i] : []));
     if (missing.length === 0) return;
-    await Promise.all(missing.map((i) => this.fetching.run(async () => {
+    const sizes = rec.sizes ?? rec.blobs.map(() => null);
+    await Promise.all(missing.map(async (i) => {
       try {
-        rec.blobs[i] = await this.o.store.putBlob(rec.id, i, await this.o.fetchImage(rec.job.candidates[i]!.url!));
+        // The download holds its bytes in the memory budget only until they are on disk.
+        const image = await this.o.images.download(rec.job.candidates[i]!.url!, Infinity);
+        try {
+          rec.blobs[i] = await this.o.store.putBlob(rec.id, i, image.bytes);
+          sizes[i] = { bytes: image.bytes.length, pixels: image.pixels };
+        } finally {
+          image.release();
+        }
       } catch (e) {
         const err = e as FetchError;
         rec.fetchErrors[i] = { code: err.code ?? 'NETWORK', message: err.message };
         this.o.log({ level: 'warn', msg: err.code === 'BLOCKED_ADDRESS' ? 'refused image URL (SSRF guard)' : 'image fetch failed', job_id: rec.id, candidate: i, error: err.message });
-        this.o.metrics.inc('clip_agiqa_fetch_failures_total', { code: err.code ?? 'NETWORK' });
+        this.o.metrics.fetchFailures.inc({ code: err.code ?? 'NETWORK' });
       }
-    })));
+    }));
+    rec.sizes = sizes;
     await this.o.store.update({ ...rec, updatedAt: Date.now() });
   }
 
@@ -98,17 +104,30 @@ export class JobQueue {
     if (!rec || rec.state !== 'queued') return;
     await this.prefetch(rec);
     const current = (await this.o.store.get(id)) ?? rec;
-    const images: CandidateImage[] = [];
-    for (const [i] of current.job.candidates.entries()) {
+    const images = await Promise.all(current.job.candidates.map(async (_cand, i): Promise<ScoringInput> => {
       const blob = current.blobs[i];
-      images.push(blob ? await this.o.store.readBlob(blob) : current.fetchErrors[i] ?? { code: 'MISSING', message: 'no image' });
-    }
-    const verdict = await this.o.score(current.job, images, current.route);
+      if (!blob) return current.fetchErrors[i] ?? { code: 'MISSING', message: 'no image' };
+      const load = () => this.o.store.readBlob(blob);
+      const size = current.sizes?.[i] ?? await this.measure(load, `candidate ${i}`);
+      return 'code' in size ? size : { ...size, load };
+    }));
+    const verdict = await this.o.score(current.job, images, { waitMs: Infinity, route: current.route });
     const next: JobRecord = { ...current, state: 'scored', verdict, updatedAt: Date.now(), delivery: { ...rec.delivery, nextAt: Date.now() } };
     await this.o.store.update(next);
     await this.o.store.dropBlobs(next);
     this.o.log({ level: 'info', msg: 'job scored', job_id: id, verdict: verdict.type });
     this.o.onScored(next);
+  }
+
+  /** The size of a blob stored without one (by an earlier version). */
+  private async measure(load: () => Promise<Buffer>, name: string): Promise<{ bytes: number; pixels: number } | { code: string; message: string }> {
+    const bytes = await load();
+    try {
+      return { bytes: bytes.length, pixels: await this.o.images.pixels(bytes, name) };
+    } catch (e) {
+      const err = e as FetchError;
+      return { code: err.code, message: err.message };
+    }
   }
 
   private retryLater(id: string, e: Error): void {
