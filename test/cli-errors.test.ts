@@ -70,9 +70,9 @@ describe('clip-agiqa error reporting', () => {
   });
 
   it('an unexpected error is one line; --verbose adds its stack', () => {
-    const missing = join(ROOT, 'no-such-workflow.json');
-    assertReported(cli(['comfy', 'best-of', '--workflow', missing, '--n', '1']), 1, /^clip-agiqa: ENOENT: .*no-such-workflow\.json'\nRun again with --verbose/m);
-    const verbose = cli(['--verbose', 'comfy', 'best-of', '--workflow', missing, '--n', '1']);
+    const csv = join(ROOT, 'no-such-folder', 'scores.csv');
+    assertReported(cli(['score', '--csv', csv, join(IMAGES, 'square.png')]), 1, /^clip-agiqa: ENOENT: .*no-such-folder\/scores\.csv'\nRun again with --verbose/m);
+    const verbose = cli(['--verbose', 'score', '--csv', csv, join(IMAGES, 'square.png')]);
     assert.equal(verbose.status, 1);
     assert.match(verbose.stderr, STACK);
   });

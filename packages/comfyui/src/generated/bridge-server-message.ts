@@ -12,6 +12,10 @@ export interface BridgeWelcome {
   model: {
     name: string;
     untrained: boolean;
+    /**
+     * sha256 of the bundle's manifest.json (which pins every file's hash): changes whenever the model does, so clients may key cached scores by it.
+     */
+    digest?: string;
     heads: {
       name: string;
       /**
@@ -134,6 +138,10 @@ export const bridgeServerMessageSchema = {
             },
             "untrained": {
               "type": "boolean"
+            },
+            "digest": {
+              "type": "string",
+              "description": "sha256 of the bundle's manifest.json (which pins every file's hash): changes whenever the model does, so clients may key cached scores by it."
             },
             "heads": {
               "type": "array",
