@@ -18,3 +18,7 @@ export { webhookVerdictSchema } from './generated/webhook-verdict.js';
 export type { WebhookVerdict } from './generated/webhook-verdict.js';
 export { webhookConfigSchema } from './generated/webhook-config.js';
 export type { WebhookConfig } from './generated/webhook-config.js';
+export { RedisStore } from './store/redis-store.js';
+export type { RedisStoreOptions } from './store/redis-store.js';
+export { BullQueues, bullJobId, deliveryBackoff } from './store/bull-queues.js';
+export type { BullQueuesOptions, Processors, ScoringTask, SyncTask } from './store/bull-queues.js';

@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
 import { mkdirSync, openSync, closeSync, fsyncSync, readFileSync } from 'node:fs';
 import { open, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 
+import { blobName, checkBlobName } from './blob-name.js';
 import type { JobRecord, JobStore } from './job-store.js';
 
 const JOURNAL = 'journal.jsonl';
@@ -118,8 +118,7 @@ export class JournalStore implements JobStore {
   }
 
   async putBlob(jobId: string, candidate: number, bytes: Uint8Array): Promise<string> {
-    // Named by job and candidate, not by content alone: dropping one job's blobs can never take another's.
-    const name = createHash('sha256').update(`${jobId}\0${candidate}\0`).update(bytes).digest('hex');
+    const name = blobName(jobId, candidate, bytes);
     const path = join(this.dir, 'blobs', name);
     const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
     const fh = await open(tmp, 'w');
@@ -135,7 +134,7 @@ export class JournalStore implements JobStore {
   }
 
   readBlob(name: string): Promise<Buffer> {
-    if (!/^[0-9a-f]{64}$/.test(name)) throw new RangeError(`not a blob name: ${name}`);
+    checkBlobName(name);
     return readFile(join(this.dir, 'blobs', name));
   }
 

@@ -1,0 +1,163 @@
+import { mkdirSync } from 'node:fs';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+import { Redis } from 'ioredis';
+
+import { blobName, checkBlobName } from './blob-name.js';
+import type { JobRecord } from './job-store.js';
+
+/** Stores the record unless one with its id exists; indexes it as unfinished. */
+const ACCEPT = `
+if redis.call('SET', KEYS[1], ARGV[1], 'NX') then
+  redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
+  return 1
+end
+return 0`;
+
+/** Stores the record; a finished one leaves the unfinished index and expires after the retention. */
+const UPDATE = `
+if ARGV[4] == '1' then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[5])
+  redis.call('ZREM', KEYS[2], ARGV[3])
+else
+  redis.call('SET', KEYS[1], ARGV[1])
+  redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
+end
+return 1`;
+
+export interface RedisStoreOptions {
+  /** `redis://HOST:PORT/DB` (or `rediss://`). */
+  url: string;
+  /** Prefix of every key this service writes (default `clip-agiqa`); several services can share one Redis. */
+  prefix?: string;
+  /** How long a delivered or dead job stays readable (default 24 h). */
+  retentionMs?: number;
+  /** A local folder that caches blobs read from Redis (a cache only: Redis holds every blob). */
+  cacheDir?: string;
+}
+
+const isFinished = (r: JobRecord): boolean => r.state === 'delivered' || r.state === 'dead';
+
+/**
+ * Job state in Redis, shared by every replica of the service: job records (JSON, one key each), an index
+ * of unfinished jobs ordered by acceptance, inline and fetched images, and idempotency records that
+ * expire. Every write is acknowledged by Redis before its promise resolves; with the append-only file
+ * on (`appendfsync always`) an acknowledged write survives a Redis restart. The queue itself is BullMQ's
+ * (see BullQueues), in the same Redis.
+ */
+export class RedisStore {
+  readonly redis: Redis;
+  readonly prefix: string;
+  private readonly retentionMs: number;
+
+  constructor(private readonly opts: RedisStoreOptions) {
+    this.prefix = opts.prefix ?? 'clip-agiqa';
+    this.retentionMs = opts.retentionMs ?? 24 * 3600 * 1000;
+    // Fail fast while Redis is away (the HTTP layer answers 503), and reconnect in the background.
+    this.redis = new Redis(opts.url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true });
+    this.redis.on('error', () => undefined); // reported through ready() and failed commands
+    if (opts.cacheDir) mkdirSync(opts.cacheDir, { recursive: true });
+  }
+
+  static async open(opts: RedisStoreOptions): Promise<RedisStore> {
+    const store = new RedisStore(opts);
+    await store.redis.connect();
+    return store;
+  }
+
+  private key(kind: string, id = ''): string {
+    return `${this.prefix}:store:${kind}${id ? `:${id}` : ''}`;
+  }
+
+  /** Whether Redis answers now. */
+  async ready(): Promise<boolean> {
+    try {
+      return (await this.redis.ping()) === 'PONG';
+    } catch {
+      return false;
+    }
+  }
+
+  async accept(record: JobRecord): Promise<boolean> {
+    const r = await this.redis.eval(ACCEPT, 2, this.key('job', record.id), this.key('unfinished'), JSON.stringify(record), record.acceptedAt, record.id);
+    return r === 1;
+  }
+
+  async update(record: JobRecord): Promise<void> {
+    await this.redis.eval(UPDATE, 2, this.key('job', record.id), this.key('unfinished'),
+      JSON.stringify(record), record.acceptedAt, record.id, isFinished(record) ? '1' : '0', this.retentionMs);
+  }
+
+  async get(id: string): Promise<JobRecord | undefined> {
+    const text = await this.redis.get(this.key('job', id));
+    return text === null ? undefined : (JSON.parse(text) as JobRecord);
+  }
+
+  /** Jobs still to score or to deliver, oldest first (at most `limit`, all by default). */
+  async unfinished(limit = -1): Promise<JobRecord[]> {
+    const ids = await this.redis.zrange(this.key('unfinished'), 0, limit < 0 ? -1 : limit - 1);
+    if (ids.length === 0) return [];
+    const texts = await this.redis.mget(ids.map((id) => this.key('job', id)));
+    return texts.flatMap((t) => (t === null ? [] : [JSON.parse(t) as JobRecord]));
+  }
+
+  async unfinishedCount(): Promise<number> {
+    return this.redis.zcard(this.key('unfinished'));
+  }
+
+  /**
+   * Records `key` for `ttlMs` unless it is already recorded; returns the value stored first, or null
+   * when this call stored it. One SET NX across every replica: two requests racing with the same key
+   * cannot both see null.
+   */
+  async remember(key: string, value: string, ttlMs: number): Promise<string | null> {
+    const k = this.key('idem', key);
+    const set = await this.redis.set(k, value, 'PX', ttlMs, 'NX');
+    return set === 'OK' ? null : ((await this.redis.get(k)) ?? value);
+  }
+
+  async forget(key: string): Promise<void> {
+    await this.redis.del(this.key('idem', key));
+  }
+
+  /** Stores an image; `ttlMs` for images that only a short-lived request needs. */
+  async putBlob(jobId: string, candidate: number, bytes: Uint8Array, ttlMs?: number): Promise<string> {
+    const name = blobName(jobId, candidate, bytes);
+    const data = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    if (ttlMs) await this.redis.set(this.key('blob', name), data, 'PX', ttlMs);
+    else await this.redis.set(this.key('blob', name), data);
+    return name;
+  }
+
+  async readBlob(name: string): Promise<Buffer> {
+    checkBlobName(name);
+    const cached = this.opts.cacheDir ? join(this.opts.cacheDir, name) : null;
+    if (cached) {
+      try {
+        return await readFile(cached);
+      } catch {
+        // not cached yet
+      }
+    }
+    const bytes = await this.redis.getBuffer(this.key('blob', name));
+    if (bytes === null) throw Object.assign(new Error(`blob ${name} is not in Redis`), { code: 'ENOENT' });
+    if (cached) {
+      const tmp = `${cached}.${process.pid}.tmp`;
+      await writeFile(tmp, bytes);
+      await rename(tmp, cached);
+    }
+    return bytes;
+  }
+
+  async dropBlobs(record: Pick<JobRecord, 'blobs'>): Promise<void> {
+    const names = record.blobs.filter((n): n is string => !!n);
+    if (names.length === 0) return;
+    await this.redis.del(...names.map((n) => this.key('blob', n)));
+    if (this.opts.cacheDir) await Promise.all(names.map((n) => rm(join(this.opts.cacheDir!, n), { force: true })));
+  }
+
+  async close(): Promise<void> {
+    this.redis.disconnect();
+  }
+}
