@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
 import {
-  bestOfN, ComfyClient, ComfyExecutionError, ComfyPool, ComfyValidationError, comfyImageFrame, parseComfyFrame, rerollUntil, type ComfyEvent, type ImageScorer,
+  bestOfN, ComfyClient, ComfyConnectionError, ComfyExecutionError, ComfyPool, ComfyValidationError, comfyImageFrame, parseComfyFrame, rerollUntil, type ComfyEvent, type ImageScorer,
   type Workflow,
 } from '@clip-agiqa/comfyui';
 import { createScorer, type Scorer } from '@clip-agiqa/core';
@@ -166,6 +166,26 @@ describe('ComfyUI workflow runner (against the protocol simulator)', () => {
     } finally {
       await busy.stop();
       await idle.stop();
+    }
+  });
+
+  it('re-dispatches the prompts of a pool server that died to a live one: best-of-N still gets every candidate', async () => {
+    const dying = await ComfySimulator.start({ nodeDelayMs: 400 });
+    const live = await ComfySimulator.start({ nodeDelayMs: 20 });
+    try {
+      const moved: string[] = [];
+      const pool = new ComfyPool([client(dying.url), client(live.url)], { onRedispatch: (from) => moved.push(from.baseUrl) });
+      const running = bestOfN({ runner: pool, workflow: colourWorkflow(), n: 4, seedNodes: ['1.color'], seeds: SEEDS.slice(0, 4), score });
+      await new Promise((r) => setTimeout(r, 150));
+      await dying.stop(); // the machine is gone for good: no restart
+      const result = await running;
+      assert.equal(result.ranked.length, 4, 'every variation produced and scored');
+      assert.deepEqual(new Set(result.ranked.map((c) => c.seed)), new Set(SEEDS.slice(0, 4)));
+      assert.ok(moved.length >= 1 && moved.every((u) => u === dying.url), `moved off ${moved.join(', ')}`);
+      await assert.rejects(new ComfyPool([client(dying.url)]).run(colourWorkflow()), ComfyConnectionError);
+      await assert.rejects(new ComfyPool([client(live.url)]).run({ 1: { class_type: 'NoSuchNode', inputs: {} } }), ComfyValidationError, 'a workflow error is not retried elsewhere');
+    } finally {
+      await live.stop();
     }
   });
 });
