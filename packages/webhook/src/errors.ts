@@ -25,3 +25,11 @@ export class FetchError extends Error {
     this.name = 'FetchError';
   }
 }
+
+/** A configuration the service cannot run with; lists every problem found. */
+export class ConfigError extends Error {
+  constructor(message: string, readonly problems: string[] = []) {
+    super(problems.length ? `${message}:\n  ${problems.join('\n  ')}` : message);
+    this.name = 'ConfigError';
+  }
+}

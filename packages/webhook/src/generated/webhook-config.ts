@@ -205,7 +205,8 @@ export const webhookConfigSchema = {
           "type": "array",
           "items": {
             "type": "string"
-          }
+          },
+          "default": []
         },
         "max_bytes": {
           "type": "integer",
@@ -223,7 +224,8 @@ export const webhookConfigSchema = {
           "maximum": 10,
           "default": 3
         }
-      }
+      },
+      "default": {}
     },
     "limits": {
       "type": "object",
@@ -252,7 +254,8 @@ export const webhookConfigSchema = {
           "minimum": 0,
           "default": 32
         }
-      }
+      },
+      "default": {}
     },
     "allow_unsigned": {
       "description": "Must be true for any route with verifier unsigned.",

@@ -35,16 +35,17 @@ export interface JobRecord {
  * Where accepted jobs and pending deliveries live. Every write is durable when its promise resolves,
  * so a job is acknowledged only once it survives a crash. The single-machine implementation is a
  * journal on local disk; a deployment that outgrows one machine puts an existing queue (BullMQ on
- * Redis, or PostgreSQL) behind this same interface.
+ * Redis, or PostgreSQL) behind this same interface. Records go in and come out as copies: changing
+ * one read from the store changes nothing until it is written back with `update`.
  */
 export interface JobStore {
   /** Stores a new job; false when a job with this id already exists. */
   accept(record: JobRecord): Promise<boolean>;
   /** Stores the new state of a job. */
   update(record: JobRecord): Promise<void>;
-  get(id: string): JobRecord | undefined;
+  get(id: string): Promise<JobRecord | undefined>;
   /** Jobs still to score or to deliver, oldest first. */
-  unfinished(): JobRecord[];
+  unfinished(): Promise<JobRecord[]>;
   /** Stores the image of a job's candidate; returns its name (one blob per job and candidate, never shared). */
   putBlob(jobId: string, candidate: number, bytes: Uint8Array): Promise<string>;
   readBlob(name: string): Promise<Buffer>;

@@ -92,7 +92,7 @@ export class JournalStore implements JobStore {
 
   async accept(record: JobRecord): Promise<boolean> {
     if (this.jobs.has(record.id)) return false;
-    this.jobs.set(record.id, record);
+    this.jobs.set(record.id, structuredClone(record));
     try {
       await this.append(record);
     } catch (e) {
@@ -104,17 +104,18 @@ export class JournalStore implements JobStore {
 
   async update(record: JobRecord): Promise<void> {
     this.jobs.delete(record.id);
-    this.jobs.set(record.id, record);
+    this.jobs.set(record.id, structuredClone(record));
     await this.append(record);
     if (record.state === 'delivered' || record.state === 'dead') this.trimFinished();
   }
 
-  get(id: string): JobRecord | undefined {
-    return this.jobs.get(id);
+  async get(id: string): Promise<JobRecord | undefined> {
+    const r = this.jobs.get(id);
+    return r && structuredClone(r);
   }
 
-  unfinished(): JobRecord[] {
-    return [...this.jobs.values()].filter((r) => r.state === 'queued' || r.state === 'scored').sort((a, b) => a.acceptedAt - b.acceptedAt);
+  async unfinished(): Promise<JobRecord[]> {
+    return [...this.jobs.values()].filter((r) => r.state === 'queued' || r.state === 'scored').sort((a, b) => a.acceptedAt - b.acceptedAt).map((r) => structuredClone(r));
   }
 
   async putBlob(jobId: string, candidate: number, bytes: Uint8Array): Promise<string> {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 
 import { blobName, checkBlobName } from './blob-name.js';
-import type { JobRecord } from './job-store.js';
+import type { JobRecord, JobStore } from './job-store.js';
 
 /** Stores the record unless one with its id exists; indexes it as unfinished. */
 const ACCEPT = `
@@ -46,7 +46,7 @@ const isFinished = (r: JobRecord): boolean => r.state === 'delivered' || r.state
  * on (`appendfsync always`) an acknowledged write survives a Redis restart. The queue itself is BullMQ's
  * (see BullQueues), in the same Redis.
  */
-export class RedisStore {
+export class RedisStore implements JobStore {
   readonly redis: Redis;
   readonly prefix: string;
   private readonly retentionMs: number;
@@ -141,7 +141,7 @@ export class RedisStore {
       }
     }
     const bytes = await this.redis.getBuffer(this.key('blob', name));
-    if (bytes === null) throw Object.assign(new Error(`blob ${name} is not in Redis`), { code: 'ENOENT' });
+    if (bytes === null) throw Object.assign(new Error(`ENOENT: no blob ${name} in Redis`), { code: 'ENOENT' });
     if (cached) {
       const tmp = `${cached}.${process.pid}.tmp`;
       await writeFile(tmp, bytes);

@@ -1,19 +1,8 @@
 import { readFile } from 'node:fs/promises';
 
-import { compileSchema } from '@clip-agiqa/core';
-
-import { webhookConfigSchema, type WebhookConfig } from './generated/webhook-config.js';
-import { webhookJobSchema } from './generated/webhook-job.js';
-
-compileSchema(webhookJobSchema); // the config refers to the job schema's policy
-const validateConfig = compileSchema<WebhookConfig>(webhookConfigSchema);
-
-export class ConfigError extends Error {
-  constructor(message: string, readonly problems: string[] = []) {
-    super(problems.length ? `${message}:\n  ${problems.join('\n  ')}` : message);
-    this.name = 'ConfigError';
-  }
-}
+import { ConfigError } from '../errors.js';
+import type { WebhookConfig } from '../generated/webhook-config.js';
+import { validateConfig } from './resolve.js';
 
 /** Environment variables that override the file: CLIP_AGIQA_HOST, _PORT, _MODEL, _DATA_DIR, _CALLBACK_SECRET. */
 function fromEnv(env: NodeJS.ProcessEnv): Partial<WebhookConfig> {
@@ -38,7 +27,6 @@ export async function loadConfig(file: string | undefined, overrides: Partial<We
   }
   const merged = { ...(base as object), ...fromEnv(env), ...overrides } as WebhookConfig;
   if (env.CLIP_AGIQA_CALLBACK_SECRET) merged.callback = { ...merged.callback, secret: env.CLIP_AGIQA_CALLBACK_SECRET };
-  const checked = validateConfig(merged);
-  if (!checked.ok) throw new ConfigError('invalid configuration', checked.errors);
-  return checked.value;
+  validateConfig(merged);
+  return merged;
 }

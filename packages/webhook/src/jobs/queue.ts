@@ -1,0 +1,136 @@
+import { Semaphore } from '@clip-agiqa/core';
+
+import type { FetchError } from '../errors.js';
+import type { CandidateImage } from '../grid.js';
+import type { LogLine } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import type { JobRecord, JobStore } from '../store/job-store.js';
+import type { ImageFetcher } from './images.js';
+import type { ScoreJob } from './scoring.js';
+import { Tracker } from './tracker.js';
+
+export interface QueueOptions {
+  store: JobStore;
+  /** Jobs processed at once. */
+  concurrency: number;
+  fetchImage: ImageFetcher;
+  score: ScoreJob;
+  /** Called after a job's verdict is stored (to start its delivery). */
+  onScored(record: JobRecord): void;
+  log(line: LogLine): void;
+  metrics: Metrics;
+  /** Attempts within one run before a failing job is left queued for the next start. */
+  maxTries?: number;
+  /** Backoff before the first retry; doubles with every attempt. */
+  retryBaseMs?: number;
+}
+
+/**
+ * Accepted asynchronous jobs from the store to a stored verdict: downloads start at acceptance
+ * (platform links expire), scoring takes a job at a time per slot, and a job whose processing fails
+ * (e.g. a disk error) is tried again with backoff, then left queued for the next start.
+ */
+export class JobQueue {
+  private readonly waiting: string[] = [];
+  private active = 0;
+  private closing = false;
+  private readonly failures = new Map<string, number>();
+  private readonly prefetches = new Map<string, Promise<void>>();
+  private readonly fetching = new Semaphore(16);
+  private readonly work = new Tracker();
+
+  constructor(private readonly o: QueueOptions) {}
+
+  /** Jobs waiting or being processed. */
+  get depth(): number {
+    return this.waiting.length + this.active;
+  }
+
+  /** Queues the jobs the last run left unscored; returns how many. */
+  async resume(): Promise<number> {
+    const queued = (await this.o.store.unfinished()).filter((r) => r.state === 'queued');
+    for (const rec of queued) this.waiting.push(rec.id);
+    this.pump();
+    return queued.length;
+  }
+
+  /** Takes a newly accepted job: its downloads start now, its scoring when a slot is free. */
+  enqueue(record: JobRecord): void {
+    void this.prefetch(record);
+    this.waiting.push(record.id);
+    this.pump();
+  }
+
+  /** Stops taking jobs and waits for those in progress; the rest stay in the store for the next start. */
+  async close(): Promise<void> {
+    this.closing = true;
+    await this.work.settled();
+  }
+
+  private async fetchCandidates(rec: JobRecord): Promise<void> {
+    const missing = rec.job.candidates.flatMap((cand, i) => (!rec.blobs[i] && !rec.fetchErrors[i] && cand.url ? [i] : []));
+    if (missing.length === 0) return;
+    await Promise.all(missing.map((i) => this.fetching.run(async () => {
+      try {
+        rec.blobs[i] = await this.o.store.putBlob(rec.id, i, await this.o.fetchImage(rec.job.candidates[i]!.url!));
+      } catch (e) {
+        const err = e as FetchError;
+        rec.fetchErrors[i] = { code: err.code ?? 'NETWORK', message: err.message };
+        this.o.log({ level: 'warn', msg: err.code === 'BLOCKED_ADDRESS' ? 'refused image URL (SSRF guard)' : 'image fetch failed', job_id: rec.id, candidate: i, error: err.message });
+        this.o.metrics.inc('clip_agiqa_fetch_failures_total', { code: err.code ?? 'NETWORK' });
+      }
+    })));
+    await this.o.store.update({ ...rec, updatedAt: Date.now() });
+  }
+
+  private prefetch(rec: JobRecord): Promise<void> {
+    let p = this.prefetches.get(rec.id);
+    if (!p) {
+      p = this.work.track(this.fetchCandidates(rec).catch((e: Error) => this.o.log({ level: 'error', msg: 'prefetch failed', job_id: rec.id, error: e.message })))
+        .finally(() => this.prefetches.delete(rec.id));
+      this.prefetches.set(rec.id, p);
+    }
+    return p;
+  }
+
+  private async process(id: string): Promise<void> {
+    const rec = await this.o.store.get(id);
+    if (!rec || rec.state !== 'queued') return;
+    await this.prefetch(rec);
+    const current = (await this.o.store.get(id)) ?? rec;
+    const images: CandidateImage[] = [];
+    for (const [i] of current.job.candidates.entries()) {
+      const blob = current.blobs[i];
+      images.push(blob ? await this.o.store.readBlob(blob) : current.fetchErrors[i] ?? { code: 'MISSING', message: 'no image' });
+    }
+    const verdict = await this.o.score(current.job, images);
+    const next: JobRecord = { ...current, state: 'scored', verdict, updatedAt: Date.now(), delivery: { ...rec.delivery, nextAt: Date.now() } };
+    await this.o.store.update(next);
+    await this.o.store.dropBlobs(next);
+    this.o.log({ level: 'info', msg: 'job scored', job_id: id, verdict: verdict.type });
+    this.o.onScored(next);
+  }
+
+  private retryLater(id: string, e: Error): void {
+    const maxTries = this.o.maxTries ?? 5;
+    const tries = (this.failures.get(id) ?? 0) + 1;
+    this.failures.set(id, tries);
+    if (tries > maxTries) {
+      this.o.log({ level: 'error', msg: `job failed ${maxTries} times; it stays queued for the next start`, job_id: id, error: e.message });
+      return;
+    }
+    this.o.log({ level: 'warn', msg: 'job failed; retrying', job_id: id, attempt: tries, error: e.message });
+    const timer = setTimeout(() => { if (!this.closing) { this.waiting.push(id); this.pump(); } }, (this.o.retryBaseMs ?? 200) * 2 ** tries);
+    timer.unref();
+  }
+
+  private pump(): void {
+    while (!this.closing && this.active < this.o.concurrency && this.waiting.length) {
+      const id = this.waiting.shift()!;
+      this.active++;
+      void this.work.track(this.process(id)
+        .catch((e: Error) => this.retryLater(id, e))
+        .finally(() => { this.active--; this.pump(); }));
+    }
+  }
+}
