@@ -1,11 +1,10 @@
 import { Semaphore } from '@clip-agiqa/core';
 
-import type { FetchError } from '../errors.js';
-import type { CandidateImage } from '../grid.js';
 import type { LogLine } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { JobRecord, JobStore } from '../store/job-store.js';
 import type { ImageFetcher } from './images.js';
+import { fetchCandidates, scoreStoredJob, type JobWork } from './process.js';
 import type { ScoreJob } from './scoring.js';
 import { Tracker } from './tracker.js';
 
@@ -36,10 +35,12 @@ export class JobQueue {
   private closing = false;
   private readonly failures = new Map<string, number>();
   private readonly prefetches = new Map<string, Promise<void>>();
-  private readonly fetching = new Semaphore(16);
+  private readonly w: JobWork;
   private readonly work = new Tracker();
 
-  constructor(private readonly o: QueueOptions) {}
+  constructor(private readonly o: QueueOptions) {
+    this.w = { ...o, fetching: new Semaphore(16) };
+  }
 
   /** Jobs waiting or being processed. */
   get depth(): number {
@@ -67,26 +68,10 @@ export class JobQueue {
     await this.work.settled();
   }
 
-  private async fetchCandidates(rec: JobRecord): Promise<void> {
-    const missing = rec.job.candidates.flatMap((cand, i) => (!rec.blobs[i] && !rec.fetchErrors[i] && cand.url ? [i] : []));
-    if (missing.length === 0) return;
-    await Promise.all(missing.map((i) => this.fetching.run(async () => {
-      try {
-        rec.blobs[i] = await this.o.store.putBlob(rec.id, i, await this.o.fetchImage(rec.job.candidates[i]!.url!));
-      } catch (e) {
-        const err = e as FetchError;
-        rec.fetchErrors[i] = { code: err.code ?? 'NETWORK', message: err.message };
-        this.o.log({ level: 'warn', msg: err.code === 'BLOCKED_ADDRESS' ? 'refused image URL (SSRF guard)' : 'image fetch failed', job_id: rec.id, candidate: i, error: err.message });
-        this.o.metrics.inc('clip_agiqa_fetch_failures_total', { code: err.code ?? 'NETWORK' });
-      }
-    })));
-    await this.o.store.update({ ...rec, updatedAt: Date.now() });
-  }
-
   private prefetch(rec: JobRecord): Promise<void> {
     let p = this.prefetches.get(rec.id);
     if (!p) {
-      p = this.work.track(this.fetchCandidates(rec).catch((e: Error) => this.o.log({ level: 'error', msg: 'prefetch failed', job_id: rec.id, error: e.message })))
+      p = this.work.track(fetchCandidates(this.w, rec).catch((e: Error) => this.o.log({ level: 'error', msg: 'prefetch failed', job_id: rec.id, error: e.message })))
         .finally(() => this.prefetches.delete(rec.id));
       this.prefetches.set(rec.id, p);
     }
@@ -97,18 +82,8 @@ export class JobQueue {
     const rec = await this.o.store.get(id);
     if (!rec || rec.state !== 'queued') return;
     await this.prefetch(rec);
-    const current = (await this.o.store.get(id)) ?? rec;
-    const images: CandidateImage[] = [];
-    for (const [i] of current.job.candidates.entries()) {
-      const blob = current.blobs[i];
-      images.push(blob ? await this.o.store.readBlob(blob) : current.fetchErrors[i] ?? { code: 'MISSING', message: 'no image' });
-    }
-    const verdict = await this.o.score(current.job, images);
-    const next: JobRecord = { ...current, state: 'scored', verdict, updatedAt: Date.now(), delivery: { ...rec.delivery, nextAt: Date.now() } };
-    await this.o.store.update(next);
-    await this.o.store.dropBlobs(next);
-    this.o.log({ level: 'info', msg: 'job scored', job_id: id, verdict: verdict.type });
-    this.o.onScored(next);
+    const next = await scoreStoredJob(this.w, id);
+    if (next) this.o.onScored(next);
   }
 
   private retryLater(id: string, e: Error): void {

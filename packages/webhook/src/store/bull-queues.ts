@@ -2,6 +2,7 @@ import { Queue, QueueEvents, WaitingError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 
 import type { WebhookJob } from '../generated/webhook-job.js';
+import { deliveryBackoff } from '../jobs/delivery.js';
 import type { WebhookVerdict } from '../generated/webhook-verdict.js';
 
 /** An accepted asynchronous job to fetch and score (its record is in the store). */
@@ -40,11 +41,6 @@ const ASYNC_PRIORITY = 5;
 
 /** BullMQ's custom ids may be neither integers nor contain ':'. */
 export const bullJobId = (kind: string, id: string): string => `${kind}_${encodeURIComponent(id)}`;
-
-export function deliveryBackoff(attempt: number, initialMs: number, maxMs: number): number {
-  const base = Math.min(maxMs, initialMs * 2 ** Math.max(0, attempt - 1));
-  return Math.round(base * (0.5 + Math.random() * 0.5));
-}
 
 /**
  * The two BullMQ queues of the service, in the store's Redis: `score` (fetch and score, sync requests
