@@ -33,3 +33,11 @@ export class ConfigError extends Error {
     this.name = 'ConfigError';
   }
 }
+
+/** The shared store (Redis) does not answer: the request can be retried shortly, nothing was accepted. */
+export class StoreUnavailableError extends HttpError {
+  constructor(cause: Error) {
+    super(503, 'STORE_UNAVAILABLE', `the job store is unavailable: ${cause.message}`, { 'retry-after': '2' });
+    this.name = 'StoreUnavailableError';
+  }
+}

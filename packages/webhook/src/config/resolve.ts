@@ -25,6 +25,14 @@ type Defaulted<T> = { [K in keyof T]-?: Exclude<T[K], undefined> };
 export type CallbackConfig = Defaulted<NonNullable<WebhookConfig['callback']>>;
 export type FetchConfig = Defaulted<NonNullable<WebhookConfig['fetch']>>;
 export type LimitsConfig = Defaulted<NonNullable<WebhookConfig['limits']>>;
+type RedisStoreConfig = Extract<NonNullable<WebhookConfig['store']>, { kind: 'redis' }>;
+export type StoreConfig = { kind: 'journal' } | Defaulted<RedisStoreConfig>;
+
+/** The store section with every default filled in. */
+export function resolveStore(store: WebhookConfig['store']): StoreConfig {
+  if (!store || store.kind === 'journal') return { kind: 'journal' };
+  return { prefix: 'clip-agiqa', retention_s: 86_400, lock_ms: 30_000, sync_timeout_ms: 60_000, ...store };
+}
 
 /** The configuration as the service uses it: validated once, every default filled in, route rules checked. */
 export interface ResolvedConfig {
@@ -37,6 +45,7 @@ export interface ResolvedConfig {
   fetch: FetchConfig;
   limits: LimitsConfig;
   allowUnsigned: boolean;
+  store: StoreConfig;
 }
 
 /** What each verifier needs on its route, beyond the schema. */
@@ -59,6 +68,6 @@ export function resolveConfig(config: WebhookConfig): ResolvedConfig {
   return {
     host: c.host!, port: c.port!, dataDir: c.data_dir, routes: c.routes,
     callback: (c.callback as CallbackConfig | undefined) ?? null,
-    fetch: c.fetch as FetchConfig, limits: c.limits as LimitsConfig, allowUnsigned,
+    fetch: c.fetch as FetchConfig, limits: c.limits as LimitsConfig, allowUnsigned, store: resolveStore(c.store),
   };
 }

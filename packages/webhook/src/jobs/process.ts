@@ -4,6 +4,7 @@ import type { FetchError } from '../errors.js';
 import type { CandidateImage } from '../grid.js';
 import type { Log } from '../log.js';
 import type { Metrics } from '../metrics.js';
+import type { WebhookJob } from '../generated/webhook-job.js';
 import type { JobRecord, JobStore } from '../store/job-store.js';
 import type { ImageFetcher } from './images.js';
 import type { ScoreJob } from './scoring.js';
@@ -57,4 +58,26 @@ export async function scoreStoredJob(w: JobWork, id: string, signal?: AbortSigna
   await w.store.dropBlobs(next);
   w.log({ level: 'info', msg: 'job scored', job_id: id, verdict: verdict.type });
   return next;
+}
+
+/** Where accepted asynchronous jobs go: the in-process queue, or the shared one. */
+export interface AcceptQueue {
+  /** Jobs waiting or being scored. */
+  depth(): number | Promise<number>;
+  /** Takes a job already in the store; resolves once the job is queued (before the 202). */
+  enqueue(record: JobRecord): void | Promise<void>;
+}
+
+/** A synchronous request's images: inline bytes as they are, URLs downloaded now (a failed download is that candidate's error). */
+export function gatherImages(w: Pick<JobWork, 'fetchImage' | 'log'>, job: WebhookJob, inline: (Buffer | null)[]): Promise<CandidateImage[]> {
+  return Promise.all(job.candidates.map(async (cand, i) => {
+    if (inline[i]) return inline[i];
+    try {
+      return await w.fetchImage(cand.url!);
+    } catch (e) {
+      const err = e as FetchError;
+      if (err.code === 'BLOCKED_ADDRESS') w.log({ level: 'warn', msg: 'refused image URL (SSRF guard)', job_id: job.job_id, candidate: i, error: err.message });
+      return { code: err.code ?? 'NETWORK', message: err.message };
+    }
+  }));
 }

@@ -4,7 +4,7 @@ import type { LogLine } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { JobRecord, JobStore } from '../store/job-store.js';
 import type { ImageFetcher } from './images.js';
-import { fetchCandidates, scoreStoredJob, type JobWork } from './process.js';
+import { fetchCandidates, scoreStoredJob, type AcceptQueue, type JobWork } from './process.js';
 import type { ScoreJob } from './scoring.js';
 import { Tracker } from './tracker.js';
 
@@ -29,7 +29,7 @@ export interface QueueOptions {
  * (platform links expire), scoring takes a job at a time per slot, and a job whose processing fails
  * (e.g. a disk error) is tried again with backoff, then left queued for the next start.
  */
-export class JobQueue {
+export class JobQueue implements AcceptQueue {
   private readonly waiting: string[] = [];
   private active = 0;
   private closing = false;
@@ -43,7 +43,7 @@ export class JobQueue {
   }
 
   /** Jobs waiting or being processed. */
-  get depth(): number {
+  depth(): number {
     return this.waiting.length + this.active;
   }
 

@@ -7,14 +7,15 @@ import { adapt } from '../adapters.js';
 import type { ReplayGuard } from '../auth/replay-guard.js';
 import { verifierFor } from '../auth/verifier.js';
 import type { ResolvedConfig } from '../config/resolve.js';
-import { HttpError, type FetchError } from '../errors.js';
+import { HttpError } from '../errors.js';
 import type { Route } from '../generated/webhook-config.js';
 import { webhookJobSchema, type WebhookJob } from '../generated/webhook-job.js';
+import type { WebhookVerdict } from '../generated/webhook-verdict.js';
 import { readBody } from '../http/body.js';
 import { send } from '../http/respond.js';
 import type { Handler } from '../http/router.js';
 import { decodeInline, type ImageFetcher } from '../jobs/images.js';
-import type { JobQueue } from '../jobs/queue.js';
+import { gatherImages, type AcceptQueue } from '../jobs/process.js';
 import type { ScoreJob } from '../jobs/scoring.js';
 import type { Log } from '../log.js';
 import type { Metrics } from '../metrics.js';
@@ -26,10 +27,12 @@ const validateJob = compileSchema<WebhookJob>(webhookJobSchema);
 export interface HookContext {
   config: ResolvedConfig;
   store: JobStore;
-  queue: JobQueue;
+  queue: AcceptQueue;
   replay: ReplayGuard;
   fetchImage: ImageFetcher;
   score: ScoreJob;
+  /** Scores a synchronous request somewhere else (a worker, through the shared queue) instead of here. */
+  scoreElsewhere?: (job: WebhookJob, inline: (Buffer | null)[]) => Promise<WebhookVerdict>;
   metrics: Metrics;
   log: Log;
   /** Hook requests in progress, across routes. */
@@ -72,19 +75,9 @@ export function hookHandler(ctx: HookContext, route: Route): Handler {
   }
 }
 
-/** Synchronous mode: the verdict is the response. */
+/** Synchronous mode: the verdict is the response (scored here, or by a worker when the context says so). */
 async function answerNow(ctx: HookContext, job: WebhookJob, inline: (Buffer | null)[], res: ServerResponse): Promise<void> {
-  const images = await Promise.all(job.candidates.map(async (cand, i) => {
-    if (inline[i]) return inline[i];
-    try {
-      return await ctx.fetchImage(cand.url!);
-    } catch (e) {
-      const err = e as FetchError;
-      if (err.code === 'BLOCKED_ADDRESS') ctx.log({ level: 'warn', msg: 'refused image URL (SSRF guard)', job_id: job.job_id, candidate: i, error: err.message });
-      return { code: err.code ?? 'NETWORK', message: err.message };
-    }
-  }));
-  const verdict = await ctx.score(job, images);
+  const verdict = ctx.scoreElsewhere ? await ctx.scoreElsewhere(job, inline) : await ctx.score(job, await gatherImages(ctx, job, inline));
   const undecodable = verdict.candidates.filter((cand) => cand.error && cand.error.code !== 'NETWORK');
   if (undecodable.length === verdict.candidates.length) {
     throw new HttpError(422, 'NO_USABLE_IMAGE', 'no candidate could be scored', {}, undecodable.map((cand) => ({ id: cand.id, ...cand.error })));
@@ -96,7 +89,7 @@ async function answerNow(ctx: HookContext, job: WebhookJob, inline: (Buffer | nu
 async function acceptJob(ctx: HookContext, route: Route, job: WebhookJob, inline: (Buffer | null)[], res: ServerResponse): Promise<void> {
   if (!ctx.config.callback) throw new HttpError(422, 'NO_CALLBACK_SECRET', 'asynchronous jobs need the service\'s callback secret configured');
   if (ctx.isClosing()) throw new HttpError(503, 'SHUTTING_DOWN', 'the service is shutting down', { 'retry-after': '5' });
-  if (ctx.queue.depth >= ctx.config.limits.queue) throw new HttpError(503, 'QUEUE_FULL', 'the job queue is full', { 'retry-after': '5' });
+  if ((await ctx.queue.depth()) >= ctx.config.limits.queue) throw new HttpError(503, 'QUEUE_FULL', 'the job queue is full', { 'retry-after': '5' });
   const blobs = await Promise.all(inline.map((bytes, i) => (bytes ? ctx.store.putBlob(job.job_id, i, bytes) : null)));
   const stored: WebhookJob = { ...job, candidates: job.candidates.map(({ base64: _dropped, ...rest }) => rest) as WebhookJob['candidates'] };
   const now = Date.now();
@@ -105,8 +98,8 @@ async function acceptJob(ctx: HookContext, route: Route, job: WebhookJob, inline
     delivery: { url: job.callback_url!, webhookId: `msg_${randomUUID().replace(/-/g, '')}`, attempts: 0, nextAt: 0 },
   };
   if (!(await ctx.store.accept(record))) throw new HttpError(409, 'DUPLICATE_JOB', `job ${job.job_id} was already accepted`, {}, { status_url: `/jobs/${job.job_id}` });
+  await ctx.queue.enqueue(record);
   ctx.metrics.inc('clip_agiqa_jobs_accepted_total', { route: route.path });
   ctx.log({ level: 'info', msg: 'job accepted', job_id: job.job_id, route: route.path, candidates: job.candidates.length });
   send(res, 202, { job_id: job.job_id, state: 'queued', status_url: `/jobs/${encodeURIComponent(job.job_id)}` });
-  ctx.queue.enqueue(record);
 }

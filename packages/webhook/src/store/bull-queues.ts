@@ -55,6 +55,8 @@ export class BullQueues {
   private readonly connection: Redis;
   private events: QueueEvents | null = null;
   private readonly workers: Worker[] = [];
+  /** Connections made for the workers: BullMQ leaves connections it was given open. */
+  private readonly workerConnections: Redis[] = [];
   readonly prefix: string;
 
   constructor(private readonly opts: BullQueuesOptions) {
@@ -116,10 +118,16 @@ export class BullQueues {
     return { score: await this.score.getJobCounts(...states), deliver: await this.deliver.getJobCounts(...states) };
   }
 
-  /** Whether an async job's score or deliver job exists in any state. */
-  async has(kind: 'score' | 'deliver', id: string): Promise<boolean> {
-    const q = kind === 'score' ? this.score : this.deliver;
-    return (await q.getJob(bullJobId(kind, id))) !== undefined;
+  /** Whether an async job's score or deliver job is waiting, delayed or being worked on. */
+  async isPending(kind: 'score' | 'deliver', id: string): Promise<boolean> {
+    const job = await (kind === 'score' ? this.score : this.deliver).getJob(bullJobId(kind, id));
+    return job !== undefined && ['waiting', 'prioritized', 'delayed', 'active', 'waiting-children'].includes(await job.getState());
+  }
+
+  /** Queues an async job's score or deliver job again, replacing a finished or failed entry with its id. */
+  async requeue(kind: 'score' | 'deliver', id: string): Promise<void> {
+    await (await (kind === 'score' ? this.score : this.deliver).getJob(bullJobId(kind, id)))?.remove();
+    await (kind === 'score' ? this.enqueueScore(id) : this.enqueueDelivery(id));
   }
 
   /** Starts a worker on each queue. */
@@ -133,6 +141,7 @@ export class BullQueues {
     const connection = (): Redis => {
       const r = new Redis(this.opts.url, { maxRetriesPerRequest: null });
       r.on('error', () => undefined);
+      this.workerConnections.push(r);
       return r;
     };
     const scoring = new Worker<ScoringTask, WebhookVerdict | null>('score', async (job, token, signal) => {
@@ -168,6 +177,7 @@ export class BullQueues {
     await Promise.all(closing);
     clearTimeout(timer);
     this.workers.length = 0;
+    for (const r of this.workerConnections.splice(0)) r.disconnect();
   }
 
   async close(): Promise<void> {

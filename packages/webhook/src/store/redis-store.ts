@@ -2,7 +2,9 @@ import { mkdirSync } from 'node:fs';
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
-import { Redis } from 'ioredis';
+import { Redis, ReplyError } from 'ioredis';
+
+import { StoreUnavailableError } from '../errors.js';
 
 import { blobName, checkBlobName } from './blob-name.js';
 import type { JobRecord, JobStore } from './job-store.js';
@@ -38,6 +40,15 @@ export interface RedisStoreOptions {
 }
 
 const isFinished = (r: JobRecord): boolean => r.state === 'delivered' || r.state === 'dead';
+
+/** A lost or refused connection becomes a 503 for HTTP callers; an error Redis answered stays what it is. */
+async function reachable<T>(p: Promise<T>): Promise<T> {
+  try {
+    return await p;
+  } catch (e) {
+    throw e instanceof ReplyError ? e : new StoreUnavailableError(e as Error);
+  }
+}
 
 /**
  * Job state in Redis, shared by every replica of the service: job records (JSON, one key each), an index
@@ -80,17 +91,17 @@ export class RedisStore implements JobStore {
   }
 
   async accept(record: JobRecord): Promise<boolean> {
-    const r = await this.redis.eval(ACCEPT, 2, this.key('job', record.id), this.key('unfinished'), JSON.stringify(record), record.acceptedAt, record.id);
+    const r = await reachable(this.redis.eval(ACCEPT, 2, this.key('job', record.id), this.key('unfinished'), JSON.stringify(record), record.acceptedAt, record.id));
     return r === 1;
   }
 
   async update(record: JobRecord): Promise<void> {
-    await this.redis.eval(UPDATE, 2, this.key('job', record.id), this.key('unfinished'),
-      JSON.stringify(record), record.acceptedAt, record.id, isFinished(record) ? '1' : '0', this.retentionMs);
+    await reachable(this.redis.eval(UPDATE, 2, this.key('job', record.id), this.key('unfinished'),
+      JSON.stringify(record), record.acceptedAt, record.id, isFinished(record) ? '1' : '0', this.retentionMs));
   }
 
   async get(id: string): Promise<JobRecord | undefined> {
-    const text = await this.redis.get(this.key('job', id));
+    const text = await reachable(this.redis.get(this.key('job', id)));
     return text === null ? undefined : (JSON.parse(text) as JobRecord);
   }
 
@@ -113,7 +124,7 @@ export class RedisStore implements JobStore {
    */
   async remember(key: string, value: string, ttlMs: number): Promise<string | null> {
     const k = this.key('idem', key);
-    const set = await this.redis.set(k, value, 'PX', ttlMs, 'NX');
+    const set = await reachable(this.redis.set(k, value, 'PX', ttlMs, 'NX'));
     return set === 'OK' ? null : ((await this.redis.get(k)) ?? value);
   }
 
@@ -125,8 +136,7 @@ export class RedisStore implements JobStore {
   async putBlob(jobId: string, candidate: number, bytes: Uint8Array, ttlMs?: number): Promise<string> {
     const name = blobName(jobId, candidate, bytes);
     const data = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    if (ttlMs) await this.redis.set(this.key('blob', name), data, 'PX', ttlMs);
-    else await this.redis.set(this.key('blob', name), data);
+    await reachable(ttlMs ? this.redis.set(this.key('blob', name), data, 'PX', ttlMs) : this.redis.set(this.key('blob', name), data));
     return name;
   }
 
