@@ -1,9 +1,8 @@
 // One benchmark measurement in its own process, so that its peak RSS is its own. Prints one JSON line.
 import * as ort from 'onnxruntime-node';
 
-import {
-  clipPixels, createScorer, isFailure, loadBundle, openSession, preprocessConfig, type Device, type Precision, type Resampler,
-} from '@clip-agiqa/core';
+import { createScorer, isFailure, loadBundle, type Device, type Precision, type Resampler } from '@clip-agiqa/core';
+import { clipPixels, openSession, preprocessConfig } from '@clip-agiqa/core/internal';
 
 export interface ScorerTask {
   mode: 'scorer';

@@ -27,7 +27,7 @@ const callback = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/v
 writeFileSync(join(dir, 'serve.json'), JSON.stringify({
   port: 0, data_dir: join(dir, 'data'), ...(values.model ? { model: values.model } : {}),
   routes: [{ path: 'hook', verifier: 'bearer', tokens: [TOKEN] }],
-  callback: { secret: `whsec_${Buffer.from('load test callback secret 0123456').toString('base64')}` },
+  callback: { secret: `whsec_${Buffer.from('load test callback secret 0123456').toString('base64')}`, allow: ['127.0.0.0/8'] },
   fetch: { allow: ['127.0.0.0/8'] }, limits: { concurrency: 2, sync_waiting: 16, queue: 64 },
 }));
 const child = spawn(process.execPath, [join(ROOT, 'packages/cli/bin/clip-agiqa.js'), 'serve', '--config', join(dir, 'serve.json')], { stdio: ['ignore', 'pipe', 'ignore'] });

@@ -9,7 +9,10 @@ import { fileURLToPath } from 'node:url';
 import { compile } from 'json-schema-to-typescript';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+// Definitions the wire formats share: generated once, in core; the other generated modules import them.
+const shared = { schema: 'defs.schema.json', out: 'packages/core/src/generated/defs.ts', constName: 'defsSchema' };
 const targets = [
+  shared,
   { schema: 'model-bundle.schema.json', out: 'packages/core/src/generated/model-bundle.ts', constName: 'modelBundleSchema' },
   { schema: 'score-record.schema.json', out: 'packages/core/src/generated/score-record.ts', constName: 'scoreRecordSchema' },
   { schema: 'webhook-job.schema.json', out: 'packages/webhook/src/generated/webhook-job.ts', constName: 'webhookJobSchema' },
@@ -32,18 +35,38 @@ function withoutConditionals(node) {
   return out;
 }
 
+/** Top-level declarations of generated code (each with its doc comment), and the type each declares. */
+function declarations(code) {
+  const parts = code.trim().split(/\n(?=\/\*\*|export )/);
+  // A doc comment belongs to the declaration after it.
+  const merged = parts.reduce((out, p) => (out.length && out.at(-1).startsWith('/**') && !out.at(-1).includes('\nexport ') ? [...out.slice(0, -1), `${out.at(-1)}\n${p}`] : [...out, p]), []);
+  return merged.map((text) => ({ text, name: /^export (?:interface|type) (\w+)/m.exec(text)?.[1] }));
+}
+
+/** Replaces the declarations of shared types with an import of them. */
+function importShared(code, sharedNames, from) {
+  const parts = declarations(code);
+  const used = parts.filter((p) => sharedNames.has(p.name)).map((p) => p.name);
+  const kept = parts.filter((p) => !sharedNames.has(p.name)).map((p) => p.text).join('\n');
+  return used.length ? `import type { ${used.sort().join(', ')} } from '${from}';\n\n${kept}` : kept;
+}
+
 const check = process.argv.includes('--check');
 let stale = 0;
+let sharedNames = new Set();
 for (const t of targets) {
   const schema = JSON.parse(await readFile(join(root, 'schemas', t.schema), 'utf8'));
-  const types = await compile(withoutConditionals(schema), schema.title, {
+  let types = await compile(withoutConditionals(schema), schema.title, {
     bannerComment: '',
     cwd: join(root, 'schemas'),
     additionalProperties: false,
     strictIndexSignatures: true,
+    unreachableDefinitions: t === shared,
     format: true,
     style: { singleQuote: true, printWidth: 110 },
   });
+  if (t === shared) sharedNames = new Set(declarations(types).map((d) => d.name).filter((n) => n && n !== schema.title));
+  else types = importShared(types, sharedNames, t.out.startsWith('packages/core/') ? './defs.js' : '@clip-agiqa/core/internal');
   const text =
     `// Generated from schemas/${t.schema} by scripts/gen-schemas.mjs: do not edit.\n\n` +
     `${types.trim()}\n\nexport const ${t.constName} = ${JSON.stringify(schema, null, 2)} as const;\n`;

@@ -3,7 +3,8 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 
-import { BundleError, loadBundle, parseSafetensors, type ModelBundleManifest } from '@clip-agiqa/core';
+import { BundleError, loadBundle, type ModelBundleManifest } from '@clip-agiqa/core';
+import { parseSafetensors } from '@clip-agiqa/core/internal';
 
 import { copyDemoBundle, DEMO_MODEL_DIR, tempDir } from './helpers.js';
 

@@ -4,7 +4,8 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 
-import { compileSchema, scoreRecordSchema, type ScoreRecord } from '@clip-agiqa/core';
+import { scoreRecordSchema, type ScoreRecord } from '@clip-agiqa/core';
+import { compileSchema } from '@clip-agiqa/core/internal';
 import sharp from 'sharp';
 
 import { CLI, IMAGES, python, pythonUnavailable, ROOT, tempDir, writePngBomb } from './helpers.js';

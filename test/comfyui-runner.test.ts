@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
 import {
-  bestOfN, ComfyClient, ComfyConnectionError, ComfyExecutionError, ComfyPool, ComfyValidationError, comfyImageFrame, parseComfyFrame, rerollUntil, type ComfyEvent, type ImageScorer,
-  type Workflow,
+  bestOfN, ComfyClient, ComfyConnectionError, ComfyExecutionError, ComfyPool, ComfyValidationError, comfyImageFrame, parseComfyFrame, reconnectDelays, rerollUntil,
+  type ComfyEvent, type ImageScorer, type Workflow,
 } from '@clip-agiqa/comfyui';
 import { createScorer, type Scorer } from '@clip-agiqa/core';
 
@@ -174,7 +174,8 @@ describe('ComfyUI workflow runner (against the protocol simulator)', () => {
     const live = await ComfySimulator.start({ nodeDelayMs: 20 });
     try {
       const moved: string[] = [];
-      const pool = new ComfyPool([client(dying.url), client(live.url)], { onRedispatch: (from) => moved.push(from.baseUrl) });
+      const gone = { reconnect: { timeoutMs: 600, baseMs: 50, capMs: 200 } };
+      const pool = new ComfyPool([client(dying.url, gone), client(live.url)], { onRedispatch: (from) => moved.push(from.baseUrl) });
       const running = bestOfN({ runner: pool, workflow: colourWorkflow(), n: 4, seedNodes: ['1.color'], seeds: SEEDS.slice(0, 4), score });
       await new Promise((r) => setTimeout(r, 150));
       await dying.stop(); // the machine is gone for good: no restart
@@ -182,10 +183,99 @@ describe('ComfyUI workflow runner (against the protocol simulator)', () => {
       assert.equal(result.ranked.length, 4, 'every variation produced and scored');
       assert.deepEqual(new Set(result.ranked.map((c) => c.seed)), new Set(SEEDS.slice(0, 4)));
       assert.ok(moved.length >= 1 && moved.every((u) => u === dying.url), `moved off ${moved.join(', ')}`);
-      await assert.rejects(new ComfyPool([client(dying.url)]).run(colourWorkflow()), ComfyConnectionError);
+      await assert.rejects(new ComfyPool([client(dying.url, gone)]).run(colourWorkflow()), ComfyConnectionError);
       await assert.rejects(new ComfyPool([client(live.url)]).run({ 1: { class_type: 'NoSuchNode', inputs: {} } }), ComfyValidationError, 'a workflow error is not retried elsewhere');
     } finally {
       await live.stop();
     }
+  });
+
+  /** Rejects if the promise has not settled within ms (a hang is a failure, not a stuck test). */
+  const within = <T>(p: Promise<T>, ms: number) => Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`still waiting after ${ms} ms`)), ms).unref())]);
+
+  it('the default reconnect policy rides out a ComfyUI that takes 30 s to restart', async () => {
+    const slow = await ComfySimulator.start({ nodeDelayMs: 150 });
+    try {
+      const c = new ComfyClient(slow.url); // default policy, as the CLI uses it
+      clients.push(c);
+      const running = c.run(colourWorkflow());
+      await new Promise((r) => setTimeout(r, 200));
+      const started = performance.now();
+      await slow.restart(false, 30_000);
+      const run = await within(running, 30_000);
+      assert.ok(performance.now() - started >= 30_000);
+      assert.equal(run.resubmitted, 1);
+      assert.equal(run.images.length, 1);
+    } finally {
+      await slow.stop();
+    }
+  });
+
+  it('the reconnect window is configurable and its exhaustion says what to change', async () => {
+    const delays = reconnectDelays();
+    assert.ok(delays.reduce((a, b) => a + b, 0) <= 120_000 && delays.reduce((a, b) => a + b, 0) > 110_000, 'about 120 s by default');
+    assert.equal(Math.max(...delays), 5000, 'backoff capped at 5 s');
+    assert.deepEqual(reconnectDelays({ timeoutMs: 1000, baseMs: 100, capMs: 300 }), [100, 200, 300, 300]);
+    const down = await ComfySimulator.start({ nodeDelayMs: 150 });
+    try {
+      const c = client(down.url, { reconnect: { timeoutMs: 400, baseMs: 50, capMs: 100 } });
+      const running = c.run(colourWorkflow());
+      await new Promise((r) => setTimeout(r, 100));
+      const restart = down.restart(false, 1500);
+      await assert.rejects(within(running, 1400), (e: unknown) => e instanceof ComfyConnectionError && /could not reconnect within 0\.\d s \(raise the reconnect timeout/.test(e.message));
+      await restart;
+    } finally {
+      await down.stop();
+    }
+  });
+
+  it('gives up on a frozen ComfyUI (connections accepted, nothing answered) within the reconnect window', async () => {
+    const frozen = await ComfySimulator.start({ nodeDelayMs: 100 });
+    try {
+      const c = client(frozen.url, { heartbeatMs: 100, requestTimeoutMs: 300, reconnect: { timeoutMs: 800, baseMs: 50, capMs: 200, handshakeMs: 200 } });
+      const running = c.run(colourWorkflow());
+      await new Promise((r) => setTimeout(r, 50));
+      frozen.freeze();
+      await assert.rejects(within(running, 5000), (e: unknown) => e instanceof ComfyConnectionError && /could not reconnect/.test(e.message));
+    } finally {
+      frozen.thaw();
+      await frozen.stop();
+    }
+  });
+
+  it('a stall watchdog fails a prompt whose server answers pings but sends nothing (a hung node), and names the node', async () => {
+    const stuck = await ComfySimulator.start({ nodeDelayMs: 50 });
+    try {
+      const c = client(stuck.url, { heartbeatMs: 100, stallTimeoutMs: 600 });
+      stuck.hang();
+      const started = performance.now();
+      await assert.rejects(within(c.run(colourWorkflow()), 5000), (e: unknown) => e instanceof ComfyConnectionError && /sent nothing for \d+ s while running prompt .* at node 1 \(EmptyImage\): it looks frozen/.test(e.message));
+      assert.ok(performance.now() - started >= 600);
+    } finally {
+      stuck.thaw();
+      await stuck.stop();
+    }
+  });
+
+  it('recovers SaveImageWebsocket images lost while the websocket was down by re-running only the lost output', async () => {
+    const reference = await client(sim.url).run(colourWorkflow());
+    sim.websocketDrops = 1;
+    const run = await client(sim.url).run(colourWorkflow());
+    assert.deepEqual(run.recovered, { method: 'rerun', nodes: ['3'] });
+    assert.equal(run.images.length, 1);
+    assert.equal(run.images[0]!.nodeId, '3');
+    assert.ok(run.images[0]!.bytes.equals(reference.images[0]!.bytes), 'the same inputs give the same image');
+    assert.equal(run.resubmitted, 0, 'no attempt spent on the transport failure');
+  });
+
+  it('falls back to the previews ComfyUI recorded when the re-run is lost too, and fails clearly when there are none', async () => {
+    const withPreview: Workflow = { ...colourWorkflow(), 4: { class_type: 'PreviewImage', inputs: { images: ['2', 0] } } };
+    sim.websocketDrops = 2;
+    const run = await client(sim.url).run(withPreview);
+    assert.deepEqual(run.recovered, { method: 'history', nodes: ['3'] });
+    assert.deepEqual(run.images.map((im) => [im.nodeId, im.file?.type]), [['4', 'temp']]);
+    sim.websocketDrops = 2;
+    await assert.rejects(client(sim.url).run(colourWorkflow()), (e: unknown) => e instanceof ComfyConnectionError && /images of websocket output node\(s\) 3 were lost/.test(e.message));
+    sim.websocketDrops = 0;
   });
 });

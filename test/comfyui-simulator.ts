@@ -93,6 +93,10 @@ const NODES: Record<string, NodeDef> = {
     output: [], outputNode: true,
     async run(i, { sim, item, node }) {
       const images = i.images as Img[];
+      if (sim.websocketDrops > 0) {
+        sim.websocketDrops--;
+        sim.dropSocket(item.extra.client_id);
+      }
       for (const [k, im] of images.entries()) {
         const bytes = await png(im);
         const meta = sim.wantsMetadata(item.extra.client_id);
@@ -117,6 +121,11 @@ export interface SimulatorOptions {
   noFeatureFlags?: boolean;
 }
 
+/** Resolves when the condition holds, polling (the simulator's pauses are flags checked between steps). */
+async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((r) => setTimeout(r, 10));
+}
+
 export class ComfySimulator {
   readonly files = new Map<string, Buffer>();
   counter = 0;
@@ -130,6 +139,13 @@ export class ComfySimulator {
   private number = 0;
   private interruptFlag = false;
   private pumping = false;
+  /** Incremented when the server stops: runs of an earlier process are dropped. */
+  private epoch = 0;
+  private frozen = false;
+  private readonly unanswered = new Set<{ destroy(): void }>();
+  private hung = false;
+  /** Times a SaveImageWebsocket node drops its client's websocket just before sending its frames. */
+  websocketDrops = 0;
   port = 0;
 
   private constructor(readonly o: SimulatorOptions) {}
@@ -148,6 +164,7 @@ export class ComfySimulator {
     this.http = createServer((req, res) => void this.route(req, res).catch((e: Error) => { res.writeHead(500, { 'content-type': 'text/plain' }).end(`500 Internal Server Error\n\n${e.message}`); }));
     this.wss = new WebSocketServer({ noServer: true });
     this.http.on('upgrade', (req, socket, head) => {
+      if (this.frozen) return void this.unanswered.add(socket); // accepted by the kernel, never answered
       const u = new URL(req.url ?? '/', 'http://x');
       if (u.pathname !== '/ws' && u.pathname !== '/api/ws') return socket.destroy();
       this.wss.handleUpgrade(req, socket, head, (ws) => this.onSocket(ws, u.searchParams.get('clientId') ?? randomUUID().replace(/-/g, '')));
@@ -156,15 +173,47 @@ export class ComfySimulator {
     this.port = (this.http.address() as AddressInfo).port;
   }
 
-  /** Simulates a server restart: every connection drops; unless keepState, the queue and history are gone, as on a real restart. */
-  async restart(keepState = false): Promise<void> {
+  /**
+   * Simulates a server restart: every connection drops, the port refuses connections for downMs (a real
+   * ComfyUI with custom nodes takes 20-60 s to come back), then it listens again; unless keepState, the
+   * queue and history are gone, as on a real restart.
+   */
+  async restart(keepState = false, downMs = 0): Promise<void> {
     await this.stop();
     if (!keepState) {
       this.queue = [];
       this.history = new Map();
       this.running = null;
     }
+    if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
     await this.listen(this.port);
+  }
+
+  /**
+   * A frozen process (stopped, or its event loop blocked): connections are accepted by the kernel but
+   * nothing answers, neither HTTP nor websocket handshakes nor pings; execution stops. thaw() resumes.
+   */
+  freeze(): void {
+    this.frozen = true;
+    this.freezeSockets();
+  }
+
+  thaw(): void {
+    this.frozen = false;
+    this.hung = false;
+    for (const ws of this.sockets.values()) (ws as unknown as { _socket: { resume(): void } })._socket.resume();
+  }
+
+  /** A node that never returns (a deadlock in a custom node): the server answers HTTP and pings but sends no event. */
+  hang(): void {
+    this.hung = true;
+  }
+
+  /** The network drops one client's websocket; the server keeps running its prompts. */
+  dropSocket(clientId: string | undefined): void {
+    const ws = clientId ? this.sockets.get(clientId) : undefined;
+    ws?.terminate();
+    if (clientId) this.sockets.delete(clientId);
   }
 
   /** Stops reading from every websocket (a hung server or a dead link): pings go unanswered. */
@@ -173,6 +222,10 @@ export class ComfySimulator {
   }
 
   async stop(): Promise<void> {
+    this.epoch++;
+    this.frozen = false;
+    for (const socket of this.unanswered) socket.destroy();
+    this.unanswered.clear();
     for (const ws of this.wss.clients) ws.terminate();
     this.sockets.clear();
     await new Promise<void>((r) => { this.http.close(() => r()); this.http.closeAllConnections(); });
@@ -231,6 +284,7 @@ export class ComfySimulator {
   }
 
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    await until(() => !this.frozen);
     const u = new URL(req.url ?? '/', 'http://x');
     const path = u.pathname.replace(/^\/api(?=\/)/, '');
     if (req.method === 'POST' && path === '/prompt') return this.postPrompt(JSON.parse((await this.body(req)).toString()) as Record<string, unknown>, res);
@@ -339,7 +393,7 @@ export class ComfySimulator {
       messages.push([type, data]);
       this.send(client, { type, data });
     };
-    const generation = this.http;
+    const generation = this.epoch;
     event('execution_start', { prompt_id: item.id, timestamp: Date.now() });
     event('execution_cached', { nodes: [], prompt_id: item.id, timestamp: Date.now() });
     const values = new Map<string, unknown[]>();
@@ -347,7 +401,7 @@ export class ComfySimulator {
     const executed: string[] = [];
     let status: 'success' | 'error' = 'success';
     for (const node of this.order(item.prompt)) {
-      if (this.http !== generation) return; // the server "restarted": this run is gone
+      if (this.epoch !== generation) return; // the server "restarted": this run is gone
       const n = item.prompt[node]!;
       if (this.interruptFlag) {
         this.interruptFlag = false;
@@ -361,7 +415,8 @@ export class ComfySimulator {
       state('running');
       this.send(client, { type: 'executing', data: { node, display_node: node, prompt_id: item.id } });
       await new Promise((r) => setTimeout(r, this.o.nodeDelayMs ?? 5));
-      if (this.http !== generation) return;
+      await until(() => (!this.frozen && !this.hung) || this.epoch !== generation);
+      if (this.epoch !== generation) return;
       const inputs = Object.fromEntries(Object.entries(n.inputs).map(([k, v]) => [k, Array.isArray(v) ? values.get(String(v[0]))?.[Number(v[1])] : v]));
       try {
         const r = await NODES[n.class_type]!.run(inputs, { sim: this, item, node });

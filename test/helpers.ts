@@ -1,12 +1,12 @@
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createDeflate } from 'node:zlib';
 
-import { pngChunk } from '@clip-agiqa/cli';
-import { DEMO_MODEL_DIR, parseSafetensors } from '@clip-agiqa/core';
+import { DEMO_MODEL_DIR } from '@clip-agiqa/core';
+import { parseSafetensors, pngChunk } from '@clip-agiqa/core/internal';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const IMAGES = join(ROOT, 'test/fixtures/images');
@@ -41,6 +41,16 @@ export function copyDemoBundle(to: string): string {
   return to;
 }
 
+/** The demo bundle with its quality head marked lower-is-better (as an artefact or distortion head is). */
+export function lowerIsBetterBundle(to: string): string {
+  copyDemoBundle(to);
+  const path = join(to, 'manifest.json');
+  const manifest = JSON.parse(readFileSync(path, 'utf8')) as { heads: { higher_is_better: boolean }[] };
+  manifest.heads[0]!.higher_is_better = false;
+  writeFileSync(path, JSON.stringify(manifest, null, 2));
+  return to;
+}
+
 export function pixelDiff(a: Uint8Array, b: Uint8Array): { mean: number; max: number } {
   if (a.length !== b.length) throw new Error(`length ${a.length} != ${b.length}`);
   let sum = 0;
@@ -53,20 +63,32 @@ export function pixelDiff(a: Uint8Array, b: Uint8Array): { mean: number; max: nu
   return { mean: sum / a.length, max };
 }
 
-let pythonCache: string | null | undefined;
-/** Why the Python reference tools cannot run here, or null when they can. */
+/** The Python of the reference checks: the project's .venv (which `.ci/run` prepares) when present, else python3 on PATH. */
+export const PYTHON = existsSync(join(ROOT, '.venv/bin/python3')) ? join(ROOT, '.venv/bin/python3') : 'python3';
+
+const pythonReasons = new Map<string, string | null>();
+/**
+ * Why the Python reference checks needing these modules cannot run here, or null when they can: the
+ * skip reason of a reference test. Under CI=true a missing reference is an error instead, so a machine
+ * without Python cannot pass CI by skipping the checks against PyTorch, PIL and scipy.
+ */
 export function pythonUnavailable(modules = ['torch', 'transformers', 'onnxruntime', 'safetensors', 'PIL']): string | null {
-  if (pythonCache === undefined || modules.length !== 5) {
-    const r = spawnSync('python3', ['-c', `import ${modules.join(', ')}`], { encoding: 'utf8' });
-    const reason = r.error ? `python3 not found (${r.error.message})` : r.status !== 0 ? `python3 lacks ${modules.join('/')}: ${r.stderr.trim().split('\n').pop()}` : null;
-    if (modules.length !== 5) return reason;
-    pythonCache = reason;
+  const key = modules.join(',');
+  if (!pythonReasons.has(key)) {
+    const r = spawnSync(PYTHON, ['-c', `import ${modules.join(', ')}`], { encoding: 'utf8' });
+    const reason = r.error ? `${PYTHON} not found (${r.error.message})`
+      : r.status !== 0 ? `${PYTHON} lacks ${modules.join('/')}: ${r.stderr.trim().split('\n').pop()}` : null;
+    pythonReasons.set(key, reason);
   }
-  return pythonCache;
+  const reason = pythonReasons.get(key)!;
+  if (reason !== null && process.env.CI === 'true') {
+    throw new Error(`CI=true and a reference check cannot run: ${reason}. Run bash .ci/python-venv (bash .ci/run does) to prepare .venv.`);
+  }
+  return reason;
 }
 
 export function python(args: string[], options: { input?: string; cwd?: string } = {}): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync('python3', args, { encoding: 'utf8', cwd: options.cwd ?? ROOT, input: options.input, maxBuffer: 256 * 1024 * 1024 });
+  const r = spawnSync(PYTHON, args, { encoding: 'utf8', cwd: options.cwd ?? ROOT, input: options.input, maxBuffer: 256 * 1024 * 1024 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

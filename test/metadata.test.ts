@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 
-import { withJpegXmp, withPngText, withScoreMetadata } from '@clip-agiqa/cli';
+import { withScoreMetadata } from '@clip-agiqa/core';
+import { withJpegXmp, withPngText } from '@clip-agiqa/core/internal';
 import sharp from 'sharp';
 
 import { IMAGES } from './helpers.js';

@@ -3,7 +3,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 
-import { clipPixels, InputError, loadBundle, preprocessConfig, shortestEdgeSize, sniffFormat } from '@clip-agiqa/core';
+import { InputError, loadBundle } from '@clip-agiqa/core';
+import { clipPixels, preprocessConfig, shortestEdgeSize, sniffFormat } from '@clip-agiqa/core/internal';
 import sharp from 'sharp';
 
 import { pilBicubicResize } from '../packages/core/src/image/pil-bicubic.js';

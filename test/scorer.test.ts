@@ -32,6 +32,21 @@ describe('scorer', () => {
     assert.deepEqual(scorer.model.heads[0]!.scoreRange, [0, 5]);
   });
 
+  it('decodes as scoring does and scores embeddings it gave out', async () => {
+    const rotated = await scorer.decode(join(IMAGES, 'exif-rotated.jpg'));
+    const meta = await sharp(join(IMAGES, 'exif-rotated.jpg')).metadata();
+    const [w, h] = (meta.orientation ?? 1) >= 5 ? [meta.height, meta.width] : [meta.width, meta.height];
+    assert.deepEqual([rotated.width, rotated.height, rotated.data.length], [w, h, w! * h! * 3], 'oriented, full size, RGB');
+    const inputs = ['landscape.jpg', 'square.png'].map((n) => join(IMAGES, n));
+    const embeds = await Promise.all(inputs.map((p) => scorer.embed(p)));
+    const packed = new Float32Array(2 * scorer.model.embedDim);
+    embeds.forEach((e, i) => packed.set(e, i * scorer.model.embedDim));
+    const scored = (await scorer.score(inputs)) as ScoreResult[];
+    assert.deepEqual(scorer.scoreEmbeddings(packed, 2), scored.map((r) => r.scores.quality));
+    assert.throws(() => scorer.scoreEmbeddings(packed, 3), (e: unknown) => e instanceof UsageError && e.code === 'SHAPE_MISMATCH');
+    assert.throws(() => scorer.scoreEmbeddings(packed, 2, 'nope'), (e: unknown) => e instanceof UsageError && e.code === 'UNKNOWN_HEAD');
+  });
+
   it('equals the PyTorch reference within 1e-4 when fed the golden pixel tensors', async () => {
     for (const name of names) {
       const image = { data: goldens.get(name)!, width: ref.size, height: ref.size, channels: 3 as const };

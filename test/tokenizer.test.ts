@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 
-import { ClipTokenizer, loadBundle, openSession, parseSafetensors } from '@clip-agiqa/core';
+import { loadBundle } from '@clip-agiqa/core';
+import { ClipTokenizer, openSession, parseSafetensors } from '@clip-agiqa/core/internal';
 import * as ort from 'onnxruntime-node';
 
 import { AGIQA3K, DEMO_MODEL_DIR, python, pythonUnavailable, tempDir } from './helpers.js';

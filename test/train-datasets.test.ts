@@ -9,7 +9,7 @@ import {
   parseCsv, readMatFile, readXlsxFirstSheet,
 } from '@clip-agiqa/train';
 
-import { AGIQA3K, IMAGES, ROOT, pythonUnavailable, tempDir } from './helpers.js';
+import { AGIQA3K, IMAGES, PYTHON, ROOT, pythonUnavailable, tempDir } from './helpers.js';
 
 const LABELS = join(ROOT, '../shared/datasets/labels');
 const haveShared = (() => {
@@ -94,7 +94,7 @@ rows = sorted(csv.DictReader(io.StringIO(sys.stdin.read())), key=lambda r: int(r
 os.makedirs(os.path.join(sys.argv[1], "DATA", "MOS"))
 for i, col in enumerate(["mos_quality", "mos_authenticity", "mos_correspondence"]):
     sio.savemat(os.path.join(sys.argv[1], "DATA", "MOS", f"mosz{i + 1}.mat"), {"MOSz": np.array([[float(r[col])] for r in rows])}, do_compression=True)`;
-    const r = spawnSync('python3', ['-c', script, t.dir], { input: rows, encoding: 'utf8' });
+    const r = spawnSync(PYTHON, ['-c', script, t.dir], { input: rows, encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
     const png = readFileSync(join(IMAGES, 'square.png'));
     for (const model of AIGCIQA2023_MODELS) {
@@ -153,7 +153,7 @@ for row in ET.fromstring(z.read("xl/worksheets/sheet1.xml")).iter("{%s}row" % ns
         out.append(shared[int(v.text)] if c.get("t") == "s" else (v.text if v is not None else ""))
     rows.append(out)
 print(json.dumps(rows))`;
-    const r = spawnSync('python3', ['-c', script, xlsx], { encoding: 'utf8', maxBuffer: 1 << 26 });
+    const r = spawnSync(PYTHON, ['-c', script, xlsx], { encoding: 'utf8', maxBuffer: 1 << 26 });
     assert.equal(r.status, 0, r.stderr);
     assert.deepEqual(readXlsxFirstSheet(readFileSync(xlsx)), JSON.parse(r.stdout));
   });

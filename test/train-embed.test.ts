@@ -3,7 +3,8 @@ import { copyFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
-import { createScorer, cropRgb, decodeRgb, loadBundle, pilBicubicResize, preprocessConfig, type Scorer } from '@clip-agiqa/core';
+import { createScorer, loadBundle, type Scorer } from '@clip-agiqa/core';
+import { cropRgb, decodeRgb, pilBicubicResize, preprocessConfig } from '@clip-agiqa/core/internal';
 import { embedDataset, loadGenericCsv, randomResizedCropBox, Rng } from '@clip-agiqa/train';
 
 import { DEMO_MODEL_DIR, IMAGES, pixelDiff, python, pythonUnavailable, tempDir } from './helpers.js';

@@ -94,7 +94,7 @@ describe('BullMQ queues', { skip }, () => {
     assert.equal(await worker.depth(), 3, 'every replica sees the same queue');
     const verdict = { type: 'clip-agiqa.verdict.ranked', job_id: 'sync-1' } as never;
     worker.startWorkers({ score: async (t) => (t.kind === 'sync' ? verdict : null), deliver: async () => undefined }, { concurrency: 1 }, noEvents);
-    assert.deepEqual(await api.runSync({ kind: 'sync', id: 'sync-1', job: { job_id: 'sync-1', candidates: [] } as never, blobs: [] }, 5000), verdict);
+    assert.deepEqual(await api.runSync({ kind: 'sync', id: 'sync-1', route: 'r', job: { job_id: 'sync-1', candidates: [] } as never, blobs: [] }, 5000), verdict);
     await api.close();
     await worker.close();
   });

@@ -70,7 +70,7 @@ describe('webhook service crash safety', () => {
     const config = join(t.dir, 'serve.json');
     writeFileSync(config, JSON.stringify({
       port: 0, data_dir: join(t.dir, 'data'), routes: [{ path: 'jobs', verifier: 'standard-webhooks', secrets: [SECRET] }],
-      callback: { secret: CALLBACK_SECRET, initial_backoff_ms: 100, max_backoff_ms: 300, max_attempts: 100 },
+      callback: { secret: CALLBACK_SECRET, allow: ['127.0.0.0/8'], initial_backoff_ms: 100, max_backoff_ms: 300, max_attempts: 100 },
       fetch: { allow: ['127.0.0.0/8'] }, limits: { concurrency: 2 },
     }));
 

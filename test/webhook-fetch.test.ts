@@ -58,6 +58,28 @@ describe('SSRF-safe fetching', () => {
     assert.equal(blockedReason('2606:2800:220:1::'), null);
   });
 
+  it('blocks every IPv6 form that carries a private or loopback IPv4 address, and lets public ones through', () => {
+    const table: [string, boolean][] = [
+      // IPv4-mapped (::ffff:0:0/96), dotted and hex
+      ['::ffff:127.0.0.1', true], ['::ffff:7f00:1', true], ['0:0:0:0:0:ffff:10.1.2.3', true], ['::ffff:8.8.8.8', false],
+      // IPv4-compatible (deprecated ::/96)
+      ['::127.0.0.1', true], ['::7f00:1', true], ['::a00:1', true], ['0:0:0:0:0:0:192.168.0.1', true],
+      // IPv4-translated (::ffff:0:0:0/96)
+      ['::ffff:0:127.0.0.1', true], ['::ffff:0:a9fe:a9fe', true],
+      // 6to4 (2002::/16): the IPv4 address follows the prefix
+      ['2002:7f00:1::', true], ['2002:a9fe:a9fe::1', true], ['2002:c0a8:0101:1::1', true], ['2002:0808:0808::1', false],
+      // NAT64 well-known prefix (64:ff9b::/96) and local-use prefix
+      ['64:ff9b::127.0.0.1', true], ['64:ff9b::a00:1', true], ['64:ff9b::808:808', false], ['64:ff9b:1::a00:1', true],
+      // Teredo (2001::/32): the client address is the last 32 bits, inverted
+      ['2001:0:4136:e378:8000:63bf:80ff:fffe', true], ['2001:0:4136:e378:8000:63bf:f7f7:f7f7', false],
+      // plain IPv6
+      ['::1', true], ['::', true], ['fe80::1', true], ['fd00::1', true], ['2606:4700::1111', false],
+    ];
+    for (const [address, blocked] of table) assert.equal(blockedReason(address) !== null, blocked, address);
+    const allow = parseAllowList(['127.0.0.0/8']);
+    assert.equal(blockedReason('::ffff:127.0.0.1', allow), null, 'an allowed IPv4 range covers its mapped form');
+  });
+
   it('refuses other schemes and credentials', async () => {
     await refusedWith(safeFetch('file:///etc/passwd', base), 'BAD_URL', /file:/);
     await refusedWith(safeFetch('ftp://example.com/a.png', base), 'BAD_URL');

@@ -61,7 +61,7 @@ describe('delivery scheduler (with an in-memory store)', () => {
     const posts: { url: string; id: string; body: string }[] = [];
     const statuses = [503, 500, 200];
     const d = new DeliveryScheduler({ store, callback, metrics: new Metrics(), log: () => undefined,
-      post: async (url, id, body) => { posts.push({ url, id, body }); return statuses.shift()!; } });
+      post: async (rec, body) => { posts.push({ url: rec.delivery.url, id: rec.delivery.webhookId, body }); return statuses.shift()!; } });
     await store.accept({ ...jobRecord('d1'), state: 'scored', verdict: verdictOf('d1') });
     d.schedule();
     assert.ok(await until(async () => (await store.get('d1'))!.state === 'delivered'));

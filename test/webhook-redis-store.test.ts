@@ -19,7 +19,12 @@ describe('Redis', { skip }, () => {
   // Each test gets its own key prefix in the one server: nothing leaks between tests.
   jobStoreSuite('Redis', async () => {
     const prefix = `suite${n++}`;
-    return { open: () => RedisStore.open({ url: redis.url, prefix }), durable: true, [Symbol.asyncDispose]: async () => undefined };
+    const opened: RedisStore[] = [];
+    // A failed assertion skips the test's close(): disposing closes every connection, so the file still ends.
+    return {
+      open: async () => { const s = await RedisStore.open({ url: redis.url, prefix }); opened.push(s); return s; },
+      durable: true, [Symbol.asyncDispose]: async () => { await Promise.all(opened.map((s) => s.close())); },
+    };
   });
 });
 
@@ -53,21 +58,27 @@ describe('Redis job store', { skip }, () => {
     await s.close();
   });
 
-  it('expires finished jobs after the retention, and idempotency records after theirs; one of two racing claims wins', async () => {
+  it('expires finished jobs after the retention; one of two replicas claiming a message id wins, and a dead replica\'s claim lapses', async () => {
     await using redis = await RedisServer.start();
-    const s = await RedisStore.open({ url: redis.url, retentionMs: 150 });
+    const s = await RedisStore.open({ url: redis.url, retentionMs: 150, claimTtlMs: 150 });
     await s.accept(record('done'));
     await s.update(record('done', 'delivered'));
     await s.accept(record('open'));
-    const claims = await Promise.all([s.remember('r:msg_1', 'replica-a', 150), s.remember('r:msg_1', 'replica-b', 150)]);
-    assert.deepEqual(claims.filter((c) => c === null).length, 1, 'exactly one claim stores the record');
-    assert.ok(claims.includes('replica-a') || claims.includes('replica-b'), 'the other sees who claimed it');
+    const other = await RedisStore.open({ url: redis.url });
+    const claims = await Promise.all([s.claimMessage('r:id:msg_1'), other.claimMessage('r:id:msg_1')]);
+    assert.deepEqual(claims.map((c) => c.state).sort(), ['busy', 'claimed'], 'exactly one replica claims the message');
     assert.equal((await s.get('done'))?.state, 'delivered');
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(await s.get('done'), undefined);
     assert.equal((await s.get('open'))?.state, 'queued', 'an unfinished job never expires');
-    assert.equal(await s.remember('r:msg_1', 'replica-c', 150), null);
+    assert.deepEqual(await other.claimMessage('r:id:msg_1'), { state: 'claimed' }, 'the claim of a replica that never settled it lapsed');
+    const answer = { status: 202, body: { job_id: 'j' }, expiresAt: Date.now() + 200 };
+    await other.settleMessage('r:id:msg_1', answer);
+    assert.deepEqual(await s.claimMessage('r:id:msg_1'), { state: 'answered', answer }, 'every replica sees the stored answer');
+    await new Promise((r) => setTimeout(r, 300));
+    assert.deepEqual(await s.claimMessage('r:id:msg_1'), { state: 'claimed' }, 'the answer expires with its retention');
     await s.close();
+    await other.close();
   });
 
   it('keeps blobs in Redis and uses the local folder only as a cache', async () => {

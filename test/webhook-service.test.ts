@@ -6,7 +6,8 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
-import { compileSchema, createScorer, type Scorer } from '@clip-agiqa/core';
+import { createScorer, type Scorer } from '@clip-agiqa/core';
+import { compileSchema } from '@clip-agiqa/core/internal';
 import sharp from 'sharp';
 import {
   ConfigError, falMessage, JournalStore, loadConfig, signedHeaders, startService, verifyStandardWebhook, webhookVerdictSchema, type Service, type WebhookConfig, type WebhookVerdict,
@@ -71,7 +72,7 @@ describe('webhook service', () => {
         { path: 'replicate', verifier: 'bearer', tokens: [TOKEN], adapter: 'replicate', policy: { mode: 'best-of-n' } },
         { path: 'fal', verifier: 'fal', public_keys: [falKeys.publicKey.export({ format: 'jwk' }).x!], adapter: 'fal', policy: { mode: 'rank' } },
       ],
-      callback: { secret: CALLBACK_SECRET, initial_backoff_ms: 50, max_backoff_ms: 200, max_attempts: 5, timeout_ms: 2000 },
+      callback: { secret: CALLBACK_SECRET, allow: ['127.0.0.0/8'], initial_backoff_ms: 50, max_backoff_ms: 200, max_attempts: 5, timeout_ms: 2000 },
       fetch: { allow: ['127.0.0.0/8'], max_bytes: 4 << 20 },
       limits: { body_bytes: 8 << 20 },
     };
@@ -143,10 +144,12 @@ describe('webhook service', () => {
     const body = JSON.stringify({ job_id: 'x', candidates: inline(['square.png']), policy: { mode: 'rank' } });
     const headers = signedHeaders(SECRET, 'msg_once', body);
     const send = (h: Record<string, string>, b = body) => fetch(`${service.url}/hooks/jobs`, { method: 'POST', body: b, headers: { 'content-type': 'application/json', ...h } });
-    assert.equal((await send(headers)).status, 200);
+    const first = await send(headers);
+    assert.equal(first.status, 200);
     const replayed = await send(headers);
-    assert.equal(replayed.status, 409);
-    assert.match(await replayed.text(), /REPLAYED/);
+    assert.equal(replayed.status, 200, 'a repeated message gets the original answer');
+    assert.equal(replayed.headers.get('idempotent-replayed'), 'true');
+    assert.deepEqual(await replayed.json(), await first.json());
     assert.equal((await send(headers, body.replace('rank', 'filter'))).status, 401, 'tampered body');
     assert.equal((await send(signedHeaders(CALLBACK_SECRET, 'msg_other', body))).status, 401, 'wrong secret');
     assert.equal((await send({ ...signedHeaders(SECRET, 'msg_old', body, Date.now() - 10 * 60 * 1000) })).status, 401, 'stale');
@@ -185,7 +188,10 @@ describe('webhook service', () => {
     }
     assert.equal(state!.state, 'delivered');
     assert.equal(state!.delivery.attempts, 3);
-    assert.equal((await post('jobs', job)).status, 409, 'a job id is accepted once');
+    const again = await post('jobs', job);
+    assert.equal(again.status, 202, 'the same job again (a retry under a new message id) gets the original answer');
+    assert.deepEqual(again.json, r.json);
+    assert.equal((await post('jobs', { ...job, policy: { mode: 'rank' } })).status, 409, 'another job under a taken id is refused');
   });
 
   it('splits a 2x2 grid into four candidates before best-of-4', async () => {
@@ -268,7 +274,7 @@ describe('webhook service', () => {
     const own = await JournalStore.open(join(t.dir, 'early'));
     const small = await startService({ scorer, store: own, log: () => undefined, config: {
       port: 0, data_dir: join(t.dir, 'data'), routes: [{ path: 'token', verifier: 'bearer', tokens: [TOKEN] }], limits: { concurrency: 1 },
-      callback: { secret: CALLBACK_SECRET }, fetch: { allow: ['127.0.0.0/8'], timeout_ms: 1500 } } });
+      callback: { secret: CALLBACK_SECRET, allow: ['127.0.0.0/8'] }, fetch: { allow: ['127.0.0.0/8'], timeout_ms: 1500 } } });
     try {
       const send = (id: string, file: string) => fetch(`${small.url}/hooks/token`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` },
         body: JSON.stringify({ job_id: id, callback_url: `${receiverUrl}/early`, candidates: [{ url: `${slowUrl}/${file}` }], policy: { mode: 'rank' } }) });
@@ -292,7 +298,7 @@ describe('webhook service', () => {
     const own = await JournalStore.open(join(t.dir, 'full'));
     const small = await startService({ scorer, store: own, log: () => undefined, config: {
       port: 0, data_dir: join(t.dir, 'data'), routes: [{ path: 'token', verifier: 'bearer', tokens: [TOKEN] }], limits: { queue: 1 },
-      callback: { secret: CALLBACK_SECRET }, fetch: { allow: ['127.0.0.0/8'], timeout_ms: 500 } } });
+      callback: { secret: CALLBACK_SECRET, allow: ['127.0.0.0/8'] }, fetch: { allow: ['127.0.0.0/8'], timeout_ms: 500 } } });
     try {
       const job = (id: string) => JSON.stringify({ job_id: id, callback_url: `${receiverUrl}/q`, candidates: [{ url: `${hangUrl}/slow.png` }], policy: { mode: 'rank' } });
       const send = (id: string) => fetch(`${small.url}/hooks/token`, { method: 'POST', body: job(id), headers: { authorization: `Bearer ${TOKEN}` } });

@@ -81,6 +81,26 @@ export function jobStoreSuite(name: string, newPlace: () => Promise<StorePlace>)
       await s.close();
     });
 
+    it('claims a message id once; a refused claim frees it, an answered one is remembered until it expires', async () => {
+      await using place = await newPlace();
+      const s = await place.open();
+      assert.deepEqual(await s.claimMessage('r:id:1'), { state: 'claimed' });
+      assert.deepEqual(await s.claimMessage('r:id:1'), { state: 'busy' });
+      await s.settleMessage('r:id:1', null);
+      assert.deepEqual(await s.claimMessage('r:id:1'), { state: 'claimed' }, 'a refused request does not spend the id');
+      const answer = { status: 202, body: { job_id: 'j' }, expiresAt: Date.now() + 60_000 };
+      await s.settleMessage('r:id:1', answer);
+      assert.deepEqual(await s.claimMessage('r:id:1'), { state: 'answered', answer });
+      await s.claimMessage('r:id:old');
+      await s.settleMessage('r:id:old', { ...answer, expiresAt: Date.now() + 50 });
+      assert.deepEqual(await s.claimMessage('r:id:old', Date.now() + 100), { state: 'claimed' }, 'an expired answer is forgotten');
+      await s.close();
+      if (!place.durable) return;
+      const again = await place.open();
+      assert.deepEqual(await again.claimMessage('r:id:1'), { state: 'answered', answer }, 'answers survive a restart');
+      await again.close();
+    });
+
     it('gives each job its own blob, so finishing one never removes another\'s identical image', async () => {
       await using place = await newPlace();
       const s = await place.open();

@@ -1,7 +1,8 @@
 """Unit tests of the ComfyUI node pack outside ComfyUI, against a real clip-agiqa bridge.
 
 Run by test/comfyui-nodes.test.ts, which starts the bridge and passes CLIP_AGIQA_BRIDGE_URL,
-CLIP_AGIQA_BRIDGE_TOKEN and TEST_IMAGES (a JSON list of [png path, expected quality score]).
+CLIP_AGIQA_BRIDGE_TOKEN and TEST_IMAGES (a JSON list of [png path, expected quality score]);
+HIGHER_IS_BETTER=0 when the bridge's model scores with a head where lower is better.
 """
 import asyncio
 import json
@@ -23,6 +24,7 @@ from comfyui_nodes import logic, nodes  # noqa: E402
 from comfyui_nodes.bridge_client import BridgeError, BridgeSettings, BridgeUnavailable, score_images  # noqa: E402
 
 CASES = json.loads(os.environ["TEST_IMAGES"])
+HIGHER_IS_BETTER = os.environ.get("HIGHER_IS_BETTER", "1") == "1"
 
 
 def load_batch() -> torch.Tensor:
@@ -45,7 +47,10 @@ class NodePackTest(unittest.TestCase):
     def setUp(self):
         self.images = load_batch()
         self.expected = [score for _, score in CASES]
-        self.order = sorted(range(len(CASES)), key=lambda i: -self.expected[i])
+        self.order = sorted(range(len(CASES)), key=lambda i: -self.expected[i] if HIGHER_IS_BETTER else self.expected[i])
+        # Bars no image reaches, and that every image reaches, on the head's side of better.
+        self.unreachable = max(self.expected) + 1 if HIGHER_IS_BETTER else min(self.expected) - 1
+        self.reached_by_all = min(self.expected) - 1 if HIGHER_IS_BETTER else max(self.expected) + 1
 
     def test_conventions(self):
         self.assertEqual(set(comfyui_nodes.NODE_CLASS_MAPPINGS), set(comfyui_nodes.NODE_DISPLAY_NAME_MAPPINGS))
@@ -94,7 +99,7 @@ class NodePackTest(unittest.TestCase):
         self.assertIsInstance(nodes.CLIPAGIQABestOfN.VALIDATE_INPUTS(0), str)
 
     def test_gate_when_none_pass(self):
-        high = max(self.expected) + 1
+        high = self.unreachable
         empty = run(nodes.CLIPAGIQAQualityGate().run(self.images, high, "absolute", "empty"))["result"]
         self.assertEqual(empty[0].shape[0], 0)
         with self.assertRaisesRegex(RuntimeError, "none of"):
@@ -115,7 +120,7 @@ class NodePackTest(unittest.TestCase):
         original = nodes._execution_blocker
         nodes._execution_blocker = lambda: sentinel
         try:
-            out = run(nodes.CLIPAGIQAQualityGate().run(self.images, min(self.expected) - 1, "absolute", "block"))["result"]
+            out = run(nodes.CLIPAGIQAQualityGate().run(self.images, self.reached_by_all, "absolute", "block"))["result"]
         finally:
             nodes._execution_blocker = original
         self.assertEqual(out[0].shape[0], len(CASES))

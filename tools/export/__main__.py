@@ -2,6 +2,11 @@
 
   python3 tools/export --checkpoint PATH --out DIR [--head FILE --head-name quality ...]
   python3 tools/export --tiny --seed 0 --out DIR [--goldens-images DIR --goldens-out DIR]
+  python3 tools/export --checkpoint ViT-B-16.pt --tokenizer DIR --official RUN_DIR [--official-epoch N] --out DIR
+  python3 tools/export --random vit-b-16 --seed 0 --layout transformers-js --precisions int8 --out DIR
+
+RUN_DIR is the output folder of a training run of the official CLIP-AGIQA code (prompt_learner/ and
+regression/ checkpoints); its head becomes the bundle's trained head.
 
 PATH is a local Hugging Face CLIP folder or an OpenAI/OpenCLIP state dict. Every exported tower is run in
 PyTorch and ONNX Runtime on the same inputs; the export fails if they differ by more than 1e-4.
@@ -26,6 +31,7 @@ from clip_agiqa_export.bundle import head_entry, write_manifest  # noqa: E402
 from clip_agiqa_export.checkpoint import load_checkpoint  # noqa: E402
 from clip_agiqa_export.goldens import write_goldens  # noqa: E402
 from clip_agiqa_export.head import ClipAgiqaHead  # noqa: E402
+from clip_agiqa_export.official import OfficialCheckpointError, import_official  # noqa: E402
 from clip_agiqa_export.onnx_export import (  # noqa: E402
     ImageTower, TextTower, export_image_tower, export_text_tower, verification_inputs_image,
     verification_inputs_text, verify,
@@ -34,6 +40,7 @@ from clip_agiqa_export.preprocess import normalise, preprocess_file  # noqa: E40
 from clip_agiqa_export.goldens import golden_images  # noqa: E402
 from clip_agiqa_export.precision import PRECISIONS, cosine_guard, make_variant  # noqa: E402
 from clip_agiqa_export.tiny import RANDOM_ARCHS, tiny_bpe, write_tokenizer  # noqa: E402
+from clip_agiqa_export.transformers_js import write_transformers_js  # noqa: E402
 
 DEFAULT_PROMPT = "a photo of {level} quality."
 UNTRAINED_GAIN = 40.0
@@ -48,6 +55,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     src.add_argument("--random", choices=sorted(RANDOM_ARCHS), help="a randomly initialised CLIP of this shape (tests, benchmarks)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True, help="bundle folder to write")
+    p.add_argument("--layout", choices=["bundle", "transformers-js"], default="bundle",
+                   help="bundle (default), or the transformers.js / Optimum ONNX folder layout that `clip-agiqa import` reads")
     p.add_argument("--act", default="quick_gelu", choices=["quick_gelu", "gelu"], help="activation of state-dict checkpoints (OpenAI: quick_gelu)")
     p.add_argument("--heads", nargs=2, type=int, metavar=("VISION", "TEXT"),
                    help="attention heads of state-dict checkpoints (default: width // 64, as OpenAI and OpenCLIP)")
@@ -55,6 +64,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--no-text", action="store_true", help="do not export the text tower")
     p.add_argument("--head", action="append", default=[], metavar="NAME=FILE[:TRAINING_JSON]",
                    help="a trained clip-agiqa-mlp head (safetensors); repeatable")
+    p.add_argument("--official", metavar="RUN_DIR", help="import the head of a run of the official CLIP-AGIQA code "
+                   "(RUN_DIR/prompt_learner/model.pth.tar-N, RUN_DIR/regression/model.pth.tar-N)")
+    p.add_argument("--official-epoch", type=int, help="the saved epoch to import (default: model-best.pth.tar, else the last epoch)")
+    p.add_argument("--official-dataset", default="unspecified", help="the dataset the official run trained on, for the manifest")
+    p.add_argument("--official-head-name", default="quality", help="the bundle's name for the imported head")
     p.add_argument("--score-range", nargs=2, type=float, default=[0.0, 5.0], metavar=("LOW", "HIGH"))
     p.add_argument("--prompt", default=DEFAULT_PROMPT, help="template of the level prompts that initialise an untrained head")
     p.add_argument("--name", help="bundle name")
@@ -105,7 +119,6 @@ def main(argv: list[str]) -> int:
     torch.set_num_threads(1)  # bit-reproducible exports: reductions in one fixed order
     torch.use_deterministic_algorithms(True)
     out = os.path.abspath(args.out)
-    os.makedirs(os.path.join(out, "heads"), exist_ok=True)
     scratch = tempfile.mkdtemp(prefix="clip-agiqa-export-")
     try:
         random_arch = "tiny" if args.tiny else args.random
@@ -122,6 +135,24 @@ def main(argv: list[str]) -> int:
             tokenizer_dir = args.tokenizer or tokenizer_dir
             backbone = {"name": os.path.basename(os.path.normpath(args.checkpoint)), "architecture": "clip-vit",
                         "source": os.path.basename(args.checkpoint), "trained": True}
+        official = None
+        if args.official:  # before any export: a wrong checkpoint fails at once
+            if random_arch:
+                raise SystemExit("--official needs the CLIP weights the run trained on: pass --checkpoint")
+            try:
+                official = import_official(model, tokenizer_dir, args.official, args.official_epoch)
+            except OfficialCheckpointError as e:
+                raise SystemExit(f"--official: {e}") from None
+            print(f"imported the official head from {official[1]['checkpoint']}", file=sys.stderr)
+        if args.layout == "transformers-js":
+            if not tokenizer_dir:
+                raise SystemExit("the transformers.js layout needs a tokenizer: pass --tokenizer DIR")
+            write_transformers_js(model, tokenizer_dir, out, [p for p in args.precisions.split(",") if p], args.seed)
+            if args.save_torch:
+                model.save_pretrained(args.save_torch)
+            print(f"wrote {out}", file=sys.stderr)
+            return 0
+        os.makedirs(os.path.join(out, "heads"), exist_ok=True)
         vc = model.config.vision_config
         size = vc.image_size
         backbone.update(embed_dim=model.config.projection_dim, image_size=size, patch_size=vc.patch_size,
@@ -173,6 +204,12 @@ def main(argv: list[str]) -> int:
             heads[name] = ClipAgiqaHead.load(file)
             shutil.copyfile(file, os.path.join(out, "heads", f"{name}.safetensors"))
             entries.append(head_entry(name, f"heads/{name}.safetensors", trained_on, args.score_range, args.prompt))
+        if official is not None:
+            name = args.official_head_name
+            heads[name], trained_on = official
+            trained_on["dataset"] = args.official_dataset
+            heads[name].save(os.path.join(out, "heads", f"{name}.safetensors"))
+            entries.append(head_entry(name, f"heads/{name}.safetensors", trained_on, args.score_range, "<16 learned context tokens> {level}."))
         if not heads:
             heads["quality"] = untrained_head(model, tokenizer_dir, args.prompt, args.seed, args.score_range)
             heads["quality"].save(os.path.join(out, "heads", "quality.safetensors"))

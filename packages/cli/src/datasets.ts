@@ -15,7 +15,7 @@ export const DATASET_HELP = `Datasets (--dataset, with --data):
   agiqa-1k         AIGC_MOS_Zscore.xlsx (Image,Prompt,MOS) or AIGC_all.csv (Image,Score), with --images
                    (default: file/ beside it)
   aigiqa-20k       info_train.csv (name,prompt,mos), with --images
-  csv              your own ratings: path,mos[,prompt][,group], paths relative to the CSV
+  csv              your own ratings: path,mos[,prompt][,group][,generator], paths relative to the CSV
 `;
 
 export function loadDataset(name: string, data: string, images: string | undefined): Dataset {

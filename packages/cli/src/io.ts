@@ -1,3 +1,5 @@
+import { UsageError } from '@clip-agiqa/core/errors';
+
 /** Where a command writes: injectable so tests can run commands in-process. */
 export interface CliIO {
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
@@ -7,7 +9,11 @@ export interface CliIO {
 export const processIO = (): CliIO => ({ stdout: process.stdout, stderr: process.stderr });
 
 /** A command-line mistake: printed with the usage hint, exit status 2. */
-export class CliUsageError extends Error {}
+export class CliUsageError extends UsageError<'INVALID_ARGUMENT'> {
+  constructor(message: string) {
+    super('INVALID_ARGUMENT', message);
+  }
+}
 
 export function parseNumber(name: string, value: string | undefined, check: (n: number) => boolean, what: string): number | undefined {
   if (value === undefined) return undefined;

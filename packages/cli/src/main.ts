@@ -1,47 +1,35 @@
 import { readFileSync } from 'node:fs';
 
-import { isClipAgiqaError } from '@clip-agiqa/core';
-import { DatasetError, ProtocolError } from '@clip-agiqa/train';
-import { ConfigError } from '@clip-agiqa/webhook';
-
-import { bridgeCommand, BRIDGE_USAGE } from './commands/bridge.js';
-import { comfyCommand, COMFY_USAGE } from './commands/comfy.js';
-import { infoCommand, INFO_USAGE } from './commands/info.js';
-import { scoreCommand, SCORE_USAGE } from './commands/score.js';
-import { serveCommand, SERVE_USAGE } from './commands/serve.js';
-import { embedCommand, EMBED_USAGE, evalCommand, EVAL_USAGE } from './commands/evaluate.js';
-import { trainCommand, TRAIN_USAGE } from './commands/train.js';
 import { CliUsageError, processIO, type CliIO } from './io.js';
+import { reportError } from './report-error.js';
+
+type Run = (argv: string[], io: CliIO) => Promise<number>;
+
+/**
+ * The commands, each imported only when it runs: `clip-agiqa --help` (and any one command) loads
+ * nothing it does not need, in particular no ONNX Runtime or sharp for help and usage errors.
+ */
+const COMMANDS: Record<string, { summary: string; run: Run }> = {
+  score: { summary: 'score images (files, folders, globs) with a CLIP-AGIQA model', run: async (a, io) => (await import('./commands/score.js')).scoreCommand(a, io) },
+  import: { summary: 'import a CLIP (hf:OWNER/NAME or a transformers.js folder) with zero-shot heads', run: async (a, io) => (await import('./commands/import.js')).importCommand(a, io) },
+  info: { summary: 'describe a model bundle', run: async (a, io) => (await import('./commands/info.js')).infoCommand(a, io) },
+  report: { summary: 'an HTML report of saved score --json lines', run: async (a, io) => (await import('./commands/report.js')).reportCommand(a, io) },
+  train: { summary: 'train and evaluate a CLIP-AGIQA head on a dataset', run: async (a, io) => (await import('./commands/train.js')).trainCommand(a, io) },
+  eval: { summary: "evaluate a bundle's head on a dataset", run: async (a, io) => (await import('./commands/evaluate.js')).evalCommand(a, io) },
+  embed: { summary: 'fill the embedding cache for a dataset', run: async (a, io) => (await import('./commands/evaluate.js')).embedCommand(a, io) },
+  serve: { summary: 'run the webhook service (filter, rank, best-of-N, reroll)', run: async (a, io) => (await import('./commands/serve.js')).serveCommand(a, io) },
+  bridge: { summary: 'run the websocket bridge for the ComfyUI node pack', run: async (a, io) => (await import('./commands/bridge.js')).bridgeCommand(a, io) },
+  comfy: { summary: 'best-of-N and reroll over a ComfyUI workflow', run: async (a, io) => (await import('./commands/comfy.js')).comfyCommand(a, io) },
+};
 
 const USAGE = `Usage: clip-agiqa <command> [options]
 
 Commands:
-  score PATHS...   score images (files, folders, globs) with a CLIP-AGIQA model
-  info             describe a model bundle
-  train            train and evaluate a CLIP-AGIQA head on a dataset
-  eval             evaluate a bundle's head on a dataset
-  embed            fill the embedding cache for a dataset
-  serve            run the webhook service (filter, rank, best-of-N, reroll)
-  bridge           run the websocket bridge for the ComfyUI node pack
-  comfy            best-of-N and reroll over a ComfyUI workflow
+${Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(9)}${c.summary}`).join('\n')}
 
-Run clip-agiqa <command> --help for its options.
-
-${SCORE_USAGE}
-
-${INFO_USAGE}
-
-${TRAIN_USAGE}
-
-${EVAL_USAGE}
-
-${EMBED_USAGE}
-
-${SERVE_USAGE}
-
-${BRIDGE_USAGE}
-
-${COMFY_USAGE}`;
+Run clip-agiqa <command> --help (or clip-agiqa help <command>) for its options.
+--verbose (anywhere) prints the stack of an unexpected error.
+Without --model, commands use the untrained demo model, whose scores mean nothing.`;
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -49,32 +37,24 @@ function version(): string {
 }
 
 /** Runs the CLI; resolves to the exit status. */
-export async function main(argv: string[], io: CliIO = processIO()): Promise<number> {
+export async function main(args: string[], io: CliIO = processIO()): Promise<number> {
+  const end = args.indexOf('--');
+  const options = end < 0 ? args : args.slice(0, end);
+  const verbose = options.includes('--verbose');
+  const argv = verbose ? [...options.filter((a) => a !== '--verbose'), ...(end < 0 ? [] : args.slice(end))] : args;
   const [command, ...rest] = argv;
   try {
+    if (command !== undefined && Object.hasOwn(COMMANDS, command)) return await COMMANDS[command]!.run(rest, io);
     switch (command) {
-      case 'score':
-        return await scoreCommand(rest, io);
-      case 'info':
-        return await infoCommand(rest, io);
-      case 'train':
-        return await trainCommand(rest, io);
-      case 'eval':
-        return await evalCommand(rest, io);
-      case 'embed':
-        return await embedCommand(rest, io);
-      case 'serve':
-        return await serveCommand(rest, io);
-      case 'bridge':
-        return await bridgeCommand(rest, io);
-      case 'comfy':
-        return await comfyCommand(rest, io);
       case '--version':
       case '-v':
         io.stdout.write(`${version()}\n`);
         return 0;
-      case undefined:
       case 'help':
+        if (rest[0] !== undefined && Object.hasOwn(COMMANDS, rest[0])) return await COMMANDS[rest[0]]!.run(['--help'], io);
+        io.stdout.write(`${USAGE}\n`);
+        return 0;
+      case undefined:
       case '--help':
       case '-h':
         io.stdout.write(`${USAGE}\n`);
@@ -83,18 +63,6 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
         throw new CliUsageError(`unknown command ${command}`);
     }
   } catch (e) {
-    if (e instanceof CliUsageError || (e as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
-      io.stderr.write(`clip-agiqa: ${(e as Error).message}\nRun clip-agiqa --help for usage.\n`);
-      return 2;
-    }
-    if (e instanceof DatasetError || e instanceof ProtocolError || e instanceof ConfigError) {
-      io.stderr.write(`clip-agiqa: ${e.message}\n`);
-      return 1;
-    }
-    if (isClipAgiqaError(e)) {
-      io.stderr.write(`clip-agiqa: [${e.code}] ${e.message}\n`);
-      return e.code === 'INVALID_ARGUMENT' ? 2 : 1;
-    }
-    throw e;
+    return reportError(e, io, verbose);
   }
 }

@@ -1,6 +1,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 
+import { UsageError } from '@clip-agiqa/core';
 import { glob, isDynamicPattern } from 'tinyglobby';
 
 /** Extensions picked up when a folder is walked (files named explicitly are always taken). */
@@ -24,7 +25,12 @@ async function walk(dir: string, out: string[]): Promise<void> {
   }
 }
 
-export class PathError extends Error {}
+/** An operand that names no file, folder or matching glob. */
+export class PathError extends UsageError<'NO_SUCH_PATH'> {
+  constructor(message: string) {
+    super('NO_SUCH_PATH', message);
+  }
+}
 
 /**
  * Expands command-line operands into files, in order, without duplicates: files as given, folders walked

@@ -1,14 +1,4 @@
-import type { ScoreRecord, ScoreOutcome } from '@clip-agiqa/core';
-
-export interface RecordExtras {
-  passed?: boolean;
-  rank?: number;
-}
-
-export function toRecord(outcome: ScoreOutcome, path: string, extras: RecordExtras = {}): ScoreRecord {
-  if ('error' in outcome) return { path, error: { code: outcome.error.code, message: outcome.error.message } };
-  return { path, scores: outcome.scores, ...extras };
-}
+import type { ScoreRecord } from '@clip-agiqa/core';
 
 function csvField(v: string | number | boolean | undefined): string {
   if (v === undefined) return '';

@@ -1,4 +1,4 @@
-/** Stable, machine-readable error codes. Adapters map them to wire errors and HTTP statuses. */
+/** Stable, machine-readable codes of core's errors. Adapters map them to wire errors and HTTP statuses. */
 export type ErrorCode =
   // inputs
   | 'EMPTY_INPUT'
@@ -9,6 +9,7 @@ export type ErrorCode =
   | 'CORRUPT_IMAGE'
   | 'TOO_MANY_PIXELS'
   | 'INVALID_PIXELS'
+  | 'UNSUPPORTED_INPUT'
   // bundles
   | 'BUNDLE_NOT_FOUND'
   | 'BUNDLE_MISSING_FILE'
@@ -17,32 +18,50 @@ export type ErrorCode =
   | 'UNSUPPORTED_BUNDLE_VERSION'
   | 'BAD_TENSOR'
   | 'DOWNLOAD_FAILED'
+  // importing models from other layouts
+  | 'NOT_A_CLIP_MODEL'
+  | 'MISSING_VISION_MODEL'
+  | 'JOINT_ONLY_MODEL'
+  | 'CORRUPT_ONNX'
+  | 'TOKENIZER_MISMATCH'
+  | 'UNSUPPORTED_PREPROCESS'
   // runtime
   | 'DEVICE_UNAVAILABLE'
   | 'SHAPE_MISMATCH'
+  | 'INFERENCE_FAILED'
+  | 'WORKER_EXITED'
   | 'UNKNOWN_HEAD'
   | 'INVALID_ARGUMENT'
   | 'SCORER_CLOSED';
 
-export interface ErrorJSON {
-  code: ErrorCode;
+/** The wire form of any SDK error (schemas/defs.schema.json#/$defs/error). */
+export interface ErrorJSON<C extends string = ErrorCode> {
+  code: C;
   message: string;
   input?: string;
 }
 
-/** Base of every error the SDK throws on purpose. `input` names the offending image, file or bundle. */
-export class ClipAgiqaError extends Error {
-  readonly code: ErrorCode;
+// Marks SDK errors across copies of this module (two installed versions of the package still agree).
+const BRAND = Symbol.for('clip-agiqa.error');
+const USAGE = Symbol.for('clip-agiqa.usage-error');
+
+/**
+ * Base of every error any clip-agiqa package throws on purpose: a `name` (the class) and a stable `code`.
+ * Packages extend it with their own codes; `input` names the offending image, file, bundle or flag.
+ */
+export class ClipAgiqaError<C extends string = ErrorCode> extends Error {
+  readonly code: C;
   readonly input: string | undefined;
 
-  constructor(code: ErrorCode, message: string, options: { input?: string; cause?: unknown } = {}) {
-    super(options.input ? `${options.input}: ${message}` : message, { cause: options.cause });
+  constructor(code: C, message: string, options: { input?: string; cause?: unknown } = {}) {
+    super(options.input ? `${options.input}: ${message}` : message, options.cause === undefined ? {} : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
     this.input = options.input;
+    Object.defineProperty(this, BRAND, { value: true });
   }
 
-  toJSON(): ErrorJSON {
+  toJSON(): ErrorJSON<C> {
     return { code: this.code, message: this.message, ...(this.input === undefined ? {} : { input: this.input }) };
   }
 }
@@ -53,12 +72,29 @@ export class InputError extends ClipAgiqaError {}
 /** A model bundle that is missing, malformed, tampered with or of an unknown version. */
 export class BundleError extends ClipAgiqaError {}
 
+/** A model that cannot be imported as a bundle; `input` names the offending file. */
+export class ImportError extends BundleError {}
+
 /** An execution provider that is not available here. */
 export class DeviceError extends ClipAgiqaError {}
 
-/** Misuse of the API: bad option, unknown head, closed scorer, wrong tensor shapes. */
-export class UsageError extends ClipAgiqaError {}
+/** The inference worker failed or died: the model could not run, whatever the input. */
+export class InferenceError extends ClipAgiqaError {}
 
-export function isClipAgiqaError(e: unknown): e is ClipAgiqaError {
-  return e instanceof ClipAgiqaError;
+/** Misuse of the API or the command line: bad option, unknown head, closed scorer, wrong tensor shapes. */
+export class UsageError<C extends string = ErrorCode> extends ClipAgiqaError<C> {
+  constructor(code: C, message: string, options: { input?: string; cause?: unknown } = {}) {
+    super(code, message, options);
+    Object.defineProperty(this, USAGE, { value: true });
+  }
+}
+
+/** True for an error of any clip-agiqa package (any code, any copy of this module). */
+export function isClipAgiqaError(e: unknown): e is ClipAgiqaError<string> {
+  return e instanceof Error && (e as unknown as Record<symbol, unknown>)[BRAND] === true;
+}
+
+/** True for a usage error of any clip-agiqa package: the caller (or command line) asked for something impossible. */
+export function isUsageError(e: unknown): e is UsageError<string> {
+  return isClipAgiqaError(e) && (e as unknown as Record<symbol, unknown>)[USAGE] === true;
 }

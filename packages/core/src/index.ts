@@ -1,43 +1,63 @@
+// The public API of @clip-agiqa/core: what an application needs to score, rank and filter images.
+// Building blocks shared by the other clip-agiqa packages live in '@clip-agiqa/core/internal' and may
+// change in any release.
+
+// Scoring
 export { createScorer } from './scorer.js';
 export type { Scorer, ScorerOptions, ScorerStats, ModelInfo, HeadInfo } from './scorer.js';
+
+// Decisions: which candidates pass and which wins, under one Policy, honouring each head's direction
+export { decide, fromWirePolicy, passes, percentile, rank, validatePolicy } from './decision.js';
+export type { Decidable, Decision, HeadDirection, Policy, PolicyMode } from './decision.js';
+export type { WireError, WirePolicy } from './generated/defs.js';
+
+// Results: one outcome per input, rankings and pass/fail decisions over them
+export { isFailure, rankOutcomes, filterRanking } from './results.js';
 export type {
   ScoreResult, ScoreFailure, ScoreOutcome, RankedResult, Ranking, FilterPolicy, FilterResult, BestOfResult,
 } from './results.js';
-export { isFailure, rankOutcomes, filterRanking } from './results.js';
 
-export { loadBundle, readManifest, parseManifest, PRECISIONS, SUPPORTED_FORMAT_VERSIONS } from './bundle/load.js';
+// Score records: the JSON a scored image is written as (CLI output, sidecars, image metadata)
+export { toScoreRecord, modelStamp } from './records/score-record.js';
+export type { RecordExtras, ModelStamp } from './records/score-record.js';
+export { withScoreMetadata, MetadataError, METADATA_KEY, XMP_NAMESPACE } from './records/metadata.js';
+export { scoreRecordSchema } from './generated/score-record.js';
+export type { ScoreRecord } from './generated/score-record.js';
+
+// Errors: every error the SDK throws on purpose has a name and a stable code
+export { ClipAgiqaError, InputError, BundleError, ImportError, DeviceError, InferenceError, UsageError, isClipAgiqaError, isUsageError } from './errors.js';
+export type { ErrorCode, ErrorJSON } from './errors.js';
+
+// Model bundles: load a folder, fetch a published one, or use the bundled untrained demo
+export { loadBundle, PRECISIONS, SUPPORTED_FORMAT_VERSIONS } from './bundle/load.js';
 export type { Bundle, LoadBundleOptions, Precision } from './bundle/load.js';
 export { downloadBundle } from './bundle/download.js';
 export type { DownloadOptions } from './bundle/download.js';
 export { resolveModel, defaultCacheDir } from './bundle/resolve.js';
-export { parseSafetensors } from './bundle/safetensors.js';
-export type { Tensor } from './bundle/safetensors.js';
-export { sha256File } from './bundle/checksum.js';
 export { DEMO_MODEL_DIR } from './demo.js';
+export type { ResolveOptions } from './bundle/resolve.js';
 
-export { ClipTokenizer } from './text/tokenizer.js';
-
-export type { Head } from './heads/head.js';
-export { createHead, headKinds } from './heads/registry.js';
-export type { HeadEntry } from './heads/head.js';
-
-export type { ImageInput, ImageSource, LabelledImage, RawPixels } from './image/input.js';
-export { clipPixels, cropRgb, decodeRgb, normaliseInto, preprocessConfig, shortestEdgeSize, DEFAULT_LIMITS, RESAMPLERS } from './image/preprocess.js';
-export type { PreprocessConfig, DecodeLimits, Resampler, RgbImage } from './image/preprocess.js';
-export { pilBicubicResize } from './image/pil-bicubic.js';
-export { sniffFormat, SAFE_FORMATS, UNSAFE_FORMATS } from './image/sniff.js';
-export type { SniffedFormat } from './image/sniff.js';
-
-export { openSession, compiledDevices, DEVICES } from './runtime/device.js';
-export { Semaphore } from './runtime/semaphore.js';
-export type { Device, ExecutionDevice, SessionOptions } from './runtime/device.js';
-
-export { ClipAgiqaError, InputError, BundleError, DeviceError, UsageError, isClipAgiqaError } from './errors.js';
-export type { ErrorCode, ErrorJSON } from './errors.js';
-
-export { compileSchema } from './validation.js';
-export type { ValidationResult } from './validation.js';
+// Importing a CLIP (a transformers.js-layout folder or hf:OWNER/NAME) into a bundle with zero-shot heads
+export { importModel } from './bundle/import/import-model.js';
+export type { ImportOptions, ImportResult } from './bundle/import/import-model.js';
+export { parseHubRef, hubEndpoint } from './bundle/import/hub.js';
+export type { HubOptions, HubProgress, HubRef } from './bundle/import/hub.js';
+export { CLIP_IQA_PAIRS, CLIP_LOGIT_SCALE } from './bundle/import/zero-shot-heads.js';
+export type { ZeroShotOptions } from './bundle/import/zero-shot-heads.js';
 export { modelBundleSchema } from './generated/model-bundle.js';
 export type { ModelBundleManifest } from './generated/model-bundle.js';
-export { scoreRecordSchema } from './generated/score-record.js';
-export type { ScoreRecord } from './generated/score-record.js';
+
+// Heads: add a head kind of your own, loadable from any bundle whose manifest names it
+export { registerHeadKind, headKinds } from './heads/registry.js';
+export type { Head, HeadEntry, HeadFactory, HeadProvenance } from './heads/head.js';
+export { headProvenance } from './heads/head.js';
+export type { Tensor } from './bundle/safetensors.js';
+
+// Inputs and decoding
+export type { ImageInput, ImageSource, LabelledImage, RawPixels } from './image/input.js';
+export type { DecodeLimits, Resampler, RgbImage } from './image/preprocess.js';
+export { DEFAULT_LIMITS, RESAMPLERS } from './image/preprocess.js';
+
+// Devices
+export { DEVICES, compiledDevices } from './runtime/device.js';
+export type { Device, ExecutionDevice } from './runtime/device.js';

@@ -1,3 +1,4 @@
+import { decide, rank, validatePolicy, type Policy } from './decision.js';
 import { ClipAgiqaError, UsageError } from './errors.js';
 
 /** A scored input: every head's score, in that head's MOS scale. */
@@ -34,18 +35,8 @@ export interface Ranking {
   head: string;
 }
 
-/**
- * Which inputs pass. Every criterion given must hold; at least one is required.
- * - threshold: the head's score reaches it (>= when higher is better, <= otherwise)
- * - topK: among the K best
- * - topPercent: among the best ceil(P% of the scored inputs)
- */
-export interface FilterPolicy {
-  head?: string;
-  threshold?: number;
-  topK?: number;
-  topPercent?: number;
-}
+/** Which inputs `filter` passes: a Policy on one head, with at least one of threshold, topK, topPercent. */
+export type FilterPolicy = Pick<Policy, 'head' | 'threshold' | 'topK' | 'topPercent'>;
 
 export interface FilterResult extends Ranking {
   passed: RankedResult[];
@@ -58,41 +49,25 @@ export interface BestOfResult extends Ranking {
 }
 
 export function rankOutcomes(outcomes: ScoreOutcome[], head: string, higherIsBetter: boolean): Ranking {
-  const scored = outcomes.filter((o): o is ScoreResult => !('error' in o));
-  const failed = outcomes.filter((o): o is ScoreFailure => 'error' in o);
-  const sign = higherIsBetter ? -1 : 1;
-  const ranked = [...scored]
-    .sort((a, b) => sign * (a.scores[head]! - b.scores[head]!) || a.index - b.index)
-    .map((r, i) => ({ ...r, rank: i + 1 }));
-  return { ranked, failed, head };
+  const ranked = rank(outcomes, { name: head, higherIsBetter }).map((i, r) => ({ ...(outcomes[i] as ScoreResult), rank: r + 1 }));
+  return { ranked, failed: outcomes.filter(isFailure), head };
 }
 
 export function validateFilterPolicy(policy: FilterPolicy): void {
-  const { threshold, topK, topPercent } = policy;
-  if (threshold === undefined && topK === undefined && topPercent === undefined) {
+  if (policy.threshold === undefined && policy.topK === undefined && policy.topPercent === undefined) {
     throw new UsageError('INVALID_ARGUMENT', 'a filter policy needs a threshold, topK or topPercent');
   }
-  if (threshold !== undefined && !Number.isFinite(threshold)) throw new UsageError('INVALID_ARGUMENT', `threshold must be a finite number, got ${threshold}`);
-  if (topK !== undefined && !(Number.isInteger(topK) && topK >= 0)) throw new UsageError('INVALID_ARGUMENT', `topK must be a non-negative integer, got ${topK}`);
-  if (topPercent !== undefined && !(topPercent >= 0 && topPercent <= 100)) throw new UsageError('INVALID_ARGUMENT', `topPercent must be within 0-100, got ${topPercent}`);
+  validatePolicy(policy);
 }
 
 export function filterRanking(ranking: Ranking, policy: FilterPolicy, higherIsBetter: boolean): FilterResult {
   validateFilterPolicy(policy);
-  const n = ranking.ranked.length;
-  const maxRank = Math.min(
-    policy.topK ?? n,
-    policy.topPercent === undefined ? n : Math.ceil((policy.topPercent / 100) * n - 1e-9),
-  );
-  const meets = (r: RankedResult) => {
-    if (r.rank > maxRank) return false;
-    if (policy.threshold === undefined) return true;
-    const s = r.scores[ranking.head]!;
-    return higherIsBetter ? s >= policy.threshold : s <= policy.threshold;
-  };
+  const { threshold, topK, topPercent } = policy;
+  const decision = decide(ranking.ranked, { threshold, topK, topPercent }, [{ name: ranking.head, higherIsBetter }]);
+  const passed = new Set(decision.passed);
   return {
     ...ranking,
-    passed: ranking.ranked.filter(meets),
-    rejected: ranking.ranked.filter((r) => !meets(r)),
+    passed: ranking.ranked.filter((_, i) => passed.has(i)),
+    rejected: ranking.ranked.filter((_, i) => !passed.has(i)),
   };
 }

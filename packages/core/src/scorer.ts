@@ -1,11 +1,15 @@
 import { loadBundle, type Bundle, type Precision } from './bundle/load.js';
+import type { HubOptions } from './bundle/import/hub.js';
 import { resolveModel } from './bundle/resolve.js';
 import { ClipAgiqaError, InputError, UsageError } from './errors.js';
-import type { Head } from './heads/head.js';
+import type { Head, HeadProvenance } from './heads/head.js';
 import { inputId, inputSource, type ImageInput } from './image/input.js';
-import { clipPixels, DEFAULT_LIMITS, normaliseInto, preprocessConfig, type DecodeLimits, type PreprocessConfig } from './image/preprocess.js';
+import {
+  clipPixels, decodeRgb, DEFAULT_LIMITS, normaliseInto, preprocessConfig, type DecodeLimits, type PreprocessConfig, type RgbImage,
+} from './image/preprocess.js';
 import { MicroBatcher } from './runtime/batcher.js';
 import type { Device, ExecutionDevice } from './runtime/device.js';
+import { modelArgument } from './model-argument.js';
 import { ImageTower } from './runtime/image-tower.js';
 import { Semaphore } from './runtime/semaphore.js';
 import {
@@ -14,8 +18,12 @@ import {
 } from './results.js';
 
 export interface ScorerOptions {
-  /** A bundle folder, an http(s) URL of a published bundle (downloaded once, checksums verified), or a loaded bundle. */
-  model: string | Bundle;
+  /**
+   * A bundle folder (path or file: URL), an http(s) URL of a published bundle (downloaded once, checksums
+   * verified), `hf:OWNER/NAME[@REVISION]` (a CLIP in the transformers.js layout on the Hugging Face hub,
+   * imported into the cache on first use with its zero-shot heads), or a loaded bundle.
+   */
+  model: string | URL | Bundle;
   /** Execution device (default cpu). `auto` picks the best that starts; an explicit device never falls back. */
   device?: Device;
   /** Intra-op threads of the CPU provider. */
@@ -33,8 +41,10 @@ export interface ScorerOptions {
   resampler?: PreprocessConfig['resampler'];
   /** Hash every bundle file at load (default true). */
   verifyChecksums?: boolean;
-  /** Where downloaded bundles are kept (default $CLIP_AGIQA_CACHE or ~/.cache/clip-agiqa). */
+  /** Where downloaded and imported bundles are kept (default $CLIP_AGIQA_CACHE or ~/.cache/clip-agiqa). */
   cacheDir?: string;
+  /** Progress of a first-use `hf:` download. */
+  onDownloadProgress?: HubOptions['onProgress'];
 }
 
 export interface HeadInfo {
@@ -43,6 +53,7 @@ export interface HeadInfo {
   scoreRange: readonly [number, number];
   higherIsBetter: boolean;
   trained: boolean;
+  provenance: HeadProvenance;
 }
 
 export interface ModelInfo {
@@ -52,6 +63,10 @@ export interface ModelInfo {
   /** True when the tower or a head has random weights: scores then mean nothing. */
   untrained: boolean;
   precision: Precision;
+  /** Length of the image tower's embeddings. */
+  embedDim: number;
+  /** Side of the square the tower sees (after the shortest-edge resize and centre crop). */
+  imageSize: number;
   heads: HeadInfo[];
 }
 
@@ -80,6 +95,13 @@ export interface Scorer {
   score(inputs: readonly ImageInput[]): Promise<ScoreOutcome[]>;
   /** Image embeddings (the tower's output, before normalisation), one per input. */
   embed(input: ImageInput): Promise<Float32Array>;
+  /**
+   * Decodes an image as scoring does, before the resize: EXIF orientation applied, alpha flattened onto the
+   * bundle's background, this scorer's decode limits enforced. For callers that crop or tile images themselves.
+   */
+  decode(input: ImageInput): Promise<RgbImage>;
+  /** Scores `count` embeddings ([count, embedDim], as `embed` returns them) with one head (default: the first). */
+  scoreEmbeddings(embeds: Float32Array, count: number, head?: string): number[];
   rank(inputs: readonly ImageInput[], options?: { head?: string }): Promise<Ranking>;
   filter(inputs: readonly ImageInput[], policy: FilterPolicy): Promise<FilterResult>;
   bestOf(inputs: readonly ImageInput[], options?: { head?: string }): Promise<BestOfResult>;
@@ -96,18 +118,19 @@ function assertPositiveInt(name: string, value: number | undefined): void {
 }
 
 function headInfo(h: Head): HeadInfo {
-  return { name: h.name, kind: h.kind, scoreRange: h.scoreRange, higherIsBetter: h.higherIsBetter, trained: h.trained };
+  return { name: h.name, kind: h.kind, scoreRange: h.scoreRange, higherIsBetter: h.higherIsBetter, trained: h.trained, provenance: h.provenance };
 }
 
 export async function createScorer(options: ScorerOptions): Promise<Scorer> {
+  const model = modelArgument(options);
   assertPositiveInt('batchSize', options.batchSize);
   assertPositiveInt('concurrency', options.concurrency);
   const maxWaitMs = options.maxWaitMs ?? 0;
   if (!(maxWaitMs >= 0)) throw new UsageError('INVALID_ARGUMENT', `maxWaitMs must be >= 0, got ${maxWaitMs}`);
   const limits: DecodeLimits = { ...DEFAULT_LIMITS, ...options.limits };
-  const bundle = typeof options.model === 'string'
-    ? await loadBundle(await resolveModel(options.model, { cacheDir: options.cacheDir }), { verifyChecksums: options.verifyChecksums })
-    : options.model;
+  const bundle = typeof model === 'string'
+    ? await loadBundle(await resolveModel(model, { cacheDir: options.cacheDir, hub: { onProgress: options.onDownloadProgress } }), { verifyChecksums: options.verifyChecksums })
+    : model;
   const precision = options.precision ?? 'fp32';
   const manifest = bundle.manifest;
   const cfg = preprocessConfig(manifest.preprocess, options.resampler);
@@ -142,7 +165,7 @@ export async function createScorer(options: ScorerOptions): Promise<Scorer> {
     const id = inputId(input, index);
     const work = slots.run(async () => {
       const decodeStart = performance.now();
-      const rgb = await clipPixels(inputSource(input), id, cfg, limits);
+      const rgb = await clipPixels(inputSource(input, id), id, cfg, limits);
       stats.decodeMs += performance.now() - decodeStart;
       return batcher.push(rgb);
     });
@@ -189,6 +212,8 @@ export async function createScorer(options: ScorerOptions): Promise<Scorer> {
       manifestSha256: bundle.manifestSha256,
       untrained: bundle.untrained,
       precision,
+      embedDim: dim,
+      imageSize: cfg.size,
       heads: heads.map(headInfo),
     },
     device,
@@ -196,6 +221,15 @@ export async function createScorer(options: ScorerOptions): Promise<Scorer> {
     score: ((input: ImageInput | readonly ImageInput[]) =>
       Array.isArray(input) ? scoreAll(input) : scoreOne(input as ImageInput, 0)) as Scorer['score'],
     embed: async (input) => (await embedOne(input, 0)).slice(),
+    decode: (input) => {
+      const id = inputId(input, 0);
+      return decodeRgb(inputSource(input, id), id, cfg, limits);
+    },
+    scoreEmbeddings(embeds, count, name) {
+      const head = rankingHead(name);
+      if (embeds.length !== count * dim) throw new UsageError('SHAPE_MISMATCH', `${embeds.length} values are not ${count} embeddings of ${dim}`);
+      return head.score(embeds, count);
+    },
     stats: () => ({ ...stats }),
     rank,
     async filter(inputs, policy) {

@@ -1,3 +1,5 @@
+import { UsageError } from '@clip-agiqa/core';
+
 import {
   dropoutMask, linearInit, normaliseRows, normaliseRowsBackward, type Dropout, type HeadModel, type Params, type Step,
 } from './head-model.js';
@@ -44,9 +46,9 @@ export function anchoredHeadModel(o: AnchoredOptions): HeadModel {
   const rank = o.rank ?? 64;
   // Rounded to float32 as the bundle stores them, so training and scoring read the same values.
   const values = Float64Array.from(Float32Array.from(o.levelValues));
-  if (c === 0) throw new RangeError('the anchored head needs at least one category');
-  if (o.levelInit.length !== c * LEVELS * d) throw new RangeError(`level features must hold ${c}x${LEVELS}x${d} values`);
-  if (values.length !== LEVELS) throw new RangeError(`level values must hold ${LEVELS} numbers`);
+  if (c === 0) throw new UsageError('INVALID_ARGUMENT', 'the anchored head needs at least one category');
+  if (o.levelInit.length !== c * LEVELS * d) throw new UsageError('SHAPE_MISMATCH', `level features must hold ${c}x${LEVELS}x${d} values`);
+  if (values.length !== LEVELS) throw new UsageError('SHAPE_MISMATCH', `level values must hold ${LEVELS} numbers`);
   const rows = c * LEVELS;
 
   async function lossAndGradients(p: Params, images: Float32Array, targets: ArrayLike<number>, backend: MatmulBackend, dropout?: Dropout): Promise<Step> {

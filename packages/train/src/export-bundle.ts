@@ -1,11 +1,12 @@
 import { copyFile, mkdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
-import { loadBundle, sha256File, type Bundle, type ModelBundleManifest } from '@clip-agiqa/core';
+import { headProvenance, loadBundle, UsageError, type Bundle, type ModelBundleManifest } from '@clip-agiqa/core';
+import { sha256File, writeSafetensors } from '@clip-agiqa/core/internal';
 
 import { headEntry, type HeadModel, type Params } from './head-model.js';
 import { LEVEL_WORDS } from './prompts.js';
-import { writeSafetensors } from './safetensors-writer.js';
+
 
 export interface TrainedHead {
   name: string;
@@ -18,7 +19,8 @@ export interface TrainedHead {
 
 /**
  * Writes a bundle with the source bundle's towers and the given trained heads, with checksums, and loads
- * it back to check it. What `clip-agiqa score --model OUT` then scores is exactly these heads.
+ * it back to check it. What `clip-agiqa score --model OUT` then scores is exactly these heads, the first
+ * of them being the default; the source's zero-shot heads (of an imported CLIP) follow them unchanged.
  */
 export async function writeTrainedBundle(source: Bundle, out: string, heads: TrainedHead[], name: string): Promise<Bundle> {
   const m = source.manifest;
@@ -28,13 +30,17 @@ export async function writeTrainedBundle(source: Bundle, out: string, heads: Tra
     await mkdir(dirname(join(out, file)), { recursive: true });
     await copyFile(join(source.dir, file), join(out, file));
   }
-  if (heads.length === 0) throw new RangeError('a bundle needs at least one head');
+  if (heads.length === 0) throw new UsageError('INVALID_ARGUMENT', 'a bundle needs at least one head');
   await mkdir(join(out, 'heads'), { recursive: true });
   const entries: ModelBundleManifest['heads'][number][] = [];
   for (const h of heads) {
     const file = `heads/${h.name}.safetensors`;
     await writeFile(join(out, file), writeSafetensors(h.model.tensors(h.params), { kind: h.model.kind }));
     entries.push({ ...headEntry(h.model, h.name, h.scoreRange, file), levels: [...LEVEL_WORDS], prompt_template: h.promptTemplate, training: h.training });
+  }
+  for (const z of m.heads.filter((h) => headProvenance(h) === 'zero-shot' && !heads.some((t) => t.name === h.name))) {
+    await copyFile(join(source.dir, z.file), join(out, z.file));
+    entries.push(z);
   }
   const files: ModelBundleManifest['files'] = {};
   for (const file of [...towerFiles, ...entries.map((e) => e.file)].sort()) {

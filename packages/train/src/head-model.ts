@@ -1,4 +1,5 @@
-import { createHead, type Head, type HeadEntry } from '@clip-agiqa/core';
+import type { Head, HeadEntry } from '@clip-agiqa/core';
+import { createHead } from '@clip-agiqa/core/internal';
 
 import type { MatmulBackend } from './linalg.js';
 import type { Rng } from './rng.js';

@@ -2,6 +2,8 @@ import { readFile } from 'node:fs/promises';
 
 import * as ort from 'onnxruntime-node';
 
+import { UsageError } from '@clip-agiqa/core';
+
 /** C = op(A) @ op(B), row-major float32; op transposes when asked. */
 export interface MatmulBackend {
   gemm(a: Float32Array, aShape: [number, number], b: Float32Array, bShape: [number, number], transA: boolean, transB: boolean): Promise<Float32Array>;
@@ -11,7 +13,7 @@ export interface MatmulBackend {
 function outShape(aShape: [number, number], bShape: [number, number], transA: boolean, transB: boolean): [number, number, number] {
   const [m, k] = transA ? [aShape[1], aShape[0]] : aShape;
   const [k2, n] = transB ? [bShape[1], bShape[0]] : bShape;
-  if (k !== k2) throw new RangeError(`gemm: inner dimensions ${k} and ${k2} differ`);
+  if (k !== k2) throw new UsageError('SHAPE_MISMATCH', `gemm: inner dimensions ${k} and ${k2} differ`);
   return [m, k, n];
 }
 
@@ -52,7 +54,7 @@ export class OrtBackend implements MatmulBackend {
     outShape(aShape, bShape, transA, transB);
     const key = `${transA ? 1 : 0}${transB ? 1 : 0}`;
     const session = this.sessions.get(key);
-    if (!session) throw new RangeError(`gemm: no graph for transposes ${key}`);
+    if (!session) throw new UsageError('INVALID_ARGUMENT', `gemm: no graph for transposes ${key}`);
     const out = await session.run({ A: new ort.Tensor('float32', a, aShape), B: new ort.Tensor('float32', b, bShape) });
     return out.C!.data as Float32Array;
   }

@@ -1,11 +1,13 @@
+import { UsageError } from '@clip-agiqa/core';
+
 /**
  * Correlation and error metrics of image quality assessment: SRCC, PLCC (raw and after the standard
  * 4-parameter logistic mapping), KRCC (tau-b), RMSE. Checked against scipy in the tests.
  */
 
 function check(pred: readonly number[], mos: readonly number[]): void {
-  if (pred.length !== mos.length) throw new RangeError(`predictions (${pred.length}) and MOS (${mos.length}) differ in length`);
-  if (pred.length < 2) throw new RangeError('correlations need at least 2 samples');
+  if (pred.length !== mos.length) throw new UsageError('INVALID_ARGUMENT', `predictions (${pred.length}) and MOS (${mos.length}) differ in length`);
+  if (pred.length < 2) throw new UsageError('INVALID_ARGUMENT', 'correlations need at least 2 samples');
 }
 
 /** Arithmetic mean; NaN for no values. */

@@ -1,3 +1,5 @@
+import { UsageError } from '@clip-agiqa/core';
+
 import {
   dropoutMask, linearInit, normaliseRows, normaliseRowsBackward, type Dropout, type HeadModel, type Step,
 } from './head-model.js';
@@ -31,7 +33,7 @@ export type ParamName = (typeof PARAM_NAMES)[number];
 
 /** PyTorch's default Linear initialisation: weights and biases uniform in ±1/sqrt(fan_in). */
 export function initMlpParams(textInit: Float32Array, dim: number, rng: Rng, hidden = 512): MlpParams {
-  if (textInit.length !== LEVELS * dim) throw new RangeError(`text features must hold ${LEVELS}x${dim} values`);
+  if (textInit.length !== LEVELS * dim) throw new UsageError('SHAPE_MISMATCH', `text features must hold ${LEVELS}x${dim} values`);
   const inFeatures = (LEVELS + 1) * dim;
   return {
     text: Float32Array.from(textInit),

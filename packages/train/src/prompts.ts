@@ -1,11 +1,10 @@
 import { join } from 'node:path';
-
-import { ClipTokenizer, openSession, parseSafetensors, type Bundle } from '@clip-agiqa/core';
 import { readFile } from 'node:fs/promises';
-import * as ort from 'onnxruntime-node';
 
-export const LEVEL_WORDS = ['terrible', 'bad', 'poor', 'average', 'good', 'perfect'] as const;
-export const DEFAULT_PROMPT = 'a photo of {level} quality.';
+import { BundleError, type Bundle } from '@clip-agiqa/core';
+import { DEFAULT_PROMPT, encodeTexts, levelPrompts, parseSafetensors } from '@clip-agiqa/core/internal';
+
+export { DEFAULT_PROMPT, LEVEL_WORDS } from '@clip-agiqa/core/internal';
 
 /** Level-prompt templates of the anchored head's categories. */
 export const CATEGORY_PROMPTS: Readonly<Record<string, string>> = {
@@ -24,7 +23,7 @@ export function categoryPrompt(category: string): string {
 async function storedLevelFeatures(bundle: Bundle): Promise<Float32Array> {
   const head = bundle.manifest.heads.find((h) => h.kind === 'clip-agiqa-mlp');
   if (!head?.tensors.text_features) {
-    throw new RangeError(`bundle ${bundle.manifest.name} has neither a text tower nor a clip-agiqa-mlp head to take level features from`);
+    throw new BundleError('BUNDLE_MISSING_FILE', `bundle ${bundle.manifest.name} has neither a text tower nor a clip-agiqa-mlp head to take level features from`);
   }
   const path = join(bundle.dir, head.file);
   return parseSafetensors(await readFile(path), path).get(head.tensors.text_features)!.data.slice();
@@ -44,14 +43,6 @@ export async function levelPromptEmbeddings(bundle: Bundle, templates: string | 
     list.forEach((_, k) => out.set(stored, k * stored.length));
     return out;
   }
-  const tokenizer = await ClipTokenizer.fromFiles(join(bundle.dir, te.tokenizer.vocab), join(bundle.dir, te.tokenizer.merges));
-  const prompts = list.flatMap((t) => LEVEL_WORDS.map((w) => t.replace('{level}', w)));
-  const ids = tokenizer.tokenize(prompts, te.context_length);
-  const { session } = await openSession(join(bundle.dir, te.file));
-  try {
-    const out = await session.run({ [te.input]: new ort.Tensor('int64', ids, [prompts.length, te.context_length]) });
-    return Float32Array.from(out[te.output]!.data as Float32Array);
-  } finally {
-    await session.release();
-  }
+  const prompts = list.flatMap((t) => levelPrompts(t));
+  return encodeTexts(bundle.dir, te, prompts);
 }

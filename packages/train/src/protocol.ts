@@ -1,7 +1,9 @@
+import { ClipAgiqaError } from '@clip-agiqa/core';
+
 import type { Dataset } from './datasets/dataset.js';
 import type { Embeddings } from './embed/cache.js';
 import type { MatmulBackend } from './linalg.js';
-import { evaluate, mean, type Metrics } from './metrics.js';
+import { evaluate, mean, pearson, spearman, type Metrics } from './metrics.js';
 import { cloneParams, headFromParams, type HeadModel, type Params } from './head-model.js';
 import { selectionMetrics, type SelectionMetrics } from './selection.js';
 import { groupSplit, randomSplit, type SplitIndices } from './splits.js';
@@ -25,6 +27,24 @@ export interface Evaluation {
   predictions: { id: string; mos: number; prediction: number }[];
 }
 
+/** SRCC and PLCC of one part of a split after one epoch. */
+export interface Correlations {
+  srcc: number;
+  plcc: number;
+}
+
+/** One epoch's learning curve point; `train` is measured on at most TRAIN_CURVE_ROWS evenly spaced training images. */
+export interface EpochRecord {
+  epoch: number;
+  loss: number;
+  train: Correlations;
+  val?: Correlations;
+  test: Correlations;
+}
+
+/** Training images the per-epoch training curve is measured on (a bound on its cost). */
+export const TRAIN_CURVE_ROWS = 500;
+
 export interface RunResult {
   split: 'image' | 'prompt';
   seed: number;
@@ -35,6 +55,8 @@ export interface RunResult {
   bestOnTest: { epoch: number; metrics: Metrics };
   /** With a validation set: the epoch with the best validation SRCC, and its test evaluation. */
   selected?: { epoch: number; val: Metrics; test: Evaluation };
+  /** Learning curves, one record per epoch (epochs from 1). */
+  history: EpochRecord[];
   seconds: number;
 }
 
@@ -45,7 +67,20 @@ export function pickRows(a: Float32Array, idx: readonly number[], dim: number): 
   return out;
 }
 
-export class ProtocolError extends Error {}
+/** A dataset too small for the evaluation protocol asked for. */
+export class ProtocolError extends ClipAgiqaError<'DATASET_TOO_SMALL'> {
+  constructor(message: string) {
+    super('DATASET_TOO_SMALL', message);
+  }
+}
+
+/**
+ * Cached random-resized-crop views per image under the paper protocol by default. The official code
+ * draws a fresh RandomResizedCrop(0.08-1) + flip every epoch; with cached embeddings, epoch e trains on
+ * view e mod PAPER_VIEWS, so over 100 epochs each view is seen 10 times. Each view costs one more
+ * image-tower pass per image, once (the cache keeps it).
+ */
+export const PAPER_VIEWS = 10;
 
 async function run(o: ProtocolOptions, split: SplitIndices, kind: 'image' | 'prompt', seed: number): Promise<{ result: RunResult; params: Params }> {
   const { dim } = o.embeddings;
@@ -63,16 +98,25 @@ async function run(o: ProtocolOptions, split: SplitIndices, kind: 'image' | 'pro
   const started = performance.now();
   let best = { epoch: -1, metrics: undefined as Metrics | undefined };
   let selected: { epoch: number; val: Metrics; params: Params } | undefined;
+  const curveCount = Math.min(TRAIN_CURVE_ROWS, split.train.length);
+  const curveRows = Array.from({ length: curveCount }, (_, k) => split.train[Math.floor((k * split.train.length) / curveCount)]!);
+  const trainCurve = sub(curveRows);
+  const correlations = (pred: readonly number[], targets: Float64Array): Correlations => ({ srcc: spearman(pred, [...targets]), plcc: pearson(pred, [...targets]) });
+  const history: EpochRecord[] = [];
   const params = await trainHead({
     model: o.model, train, seed, backend: o.backend, recipe: o.recipe,
     onEpoch: (epoch, s) => {
       const head = headFromParams(o.model, s.params);
       const m = evaluate(head.score(test.embeds, split.test.length), [...test.targets]);
       if (!best.metrics || m.srcc > best.metrics.srcc) best = { epoch, metrics: m };
+      const trainPred = head.score(trainCurve.embeds, curveCount);
+      const record: EpochRecord = { epoch: epoch + 1, loss: s.trainLoss, train: correlations(trainPred, trainCurve.targets), test: { srcc: m.srcc, plcc: m.plcc } };
       if (val) {
         const v = evaluate(head.score(val.embeds, split.val.length), [...val.targets]);
+        record.val = { srcc: v.srcc, plcc: v.plcc };
         if (!selected || v.srcc > selected.val.srcc) selected = { epoch, val: v, params: cloneParams(s.params) };
       }
+      history.push(record);
       o.onLog?.(`${kind} split seed ${seed} epoch ${epoch + 1}: loss ${s.trainLoss.toFixed(4)} lr ${s.lr.toExponential(2)} test SRCC ${m.srcc.toFixed(4)} PLCC ${m.plcc.toFixed(4)}`);
     },
   });
@@ -89,6 +133,7 @@ async function run(o: ProtocolOptions, split: SplitIndices, kind: 'image' | 'pro
     last: evaluateOn(params),
     bestOnTest: { epoch: best.epoch + 1, metrics: best.metrics! },
     ...(selected ? { selected: { epoch: selected.epoch + 1, val: selected.val, test: evaluateOn(selected.params) } } : {}),
+    history,
     seconds: (performance.now() - started) / 1000,
   };
   return { result, params };

@@ -1,5 +1,7 @@
 import { readFile, rename, writeFile } from 'node:fs/promises';
 
+import { ClipAgiqaError } from '@clip-agiqa/core';
+
 import type { MatmulBackend } from './linalg.js';
 import { cloneParams, type HeadModel, type Params } from './head-model.js';
 import { mlpHeadModel, normaliseEmbeddings, type MlpParams } from './mlp-head.js';
@@ -69,6 +71,13 @@ async function saveCheckpoint(path: string, s: State, seed: number, model: HeadM
   await rename(`${path}.tmp`, path);
 }
 
+/** A checkpoint left by a different run (seed, head kind or parameter sizes) in the same place. */
+export class CheckpointError extends ClipAgiqaError<'CHECKPOINT_MISMATCH'> {
+  constructor(message: string) {
+    super('CHECKPOINT_MISMATCH', message);
+  }
+}
+
 async function loadCheckpoint(path: string, template: Params, seed: number, model: HeadModel): Promise<State | null> {
   const buf = await readFile(path).catch(() => null);
   if (!buf) return null;
@@ -76,7 +85,7 @@ async function loadCheckpoint(path: string, template: Params, seed: number, mode
   const header = JSON.parse(buf.toString('utf8', 4, 4 + n)) as CheckpointHeader;
   const sizes = model.paramNames.map((name) => template[name]!.length);
   if (header.seed !== seed || header.kind !== model.kind || header.sizes?.join() !== sizes.join()) {
-    throw new Error(`checkpoint ${path} belongs to another run (seed ${header.seed}, ${header.kind} head, parameter sizes ${header.sizes})`);
+    throw new CheckpointError(`checkpoint ${path} belongs to another run (seed ${header.seed}, ${header.kind} head, parameter sizes ${header.sizes})`);
   }
   let offset = 4 + n;
   const read = () => {

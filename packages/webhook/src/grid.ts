@@ -1,4 +1,5 @@
-import { cropRgb, decodeRgb, isClipAgiqaError, preprocessConfig, type RawPixels, type Scorer } from '@clip-agiqa/core';
+import { isClipAgiqaError, type RawPixels, type Scorer } from '@clip-agiqa/core';
+import { cropRgb, decodeRgb, preprocessConfig } from '@clip-agiqa/core/internal';
 
 export type FailedImage = { code: string; message: string };
 export type CandidateImage = Buffer | FailedImage;

@@ -17,7 +17,7 @@ export { decodeSecret, sign, signedHeaders, verifyStandardWebhook, DEFAULT_TOLER
 export { ed25519Key, falMessage, verifyFalWebhook } from './auth/fal.js';
 export { safeFetch, systemResolver } from './net/safe-fetch.js';
 export type { FetchedResponse, Resolver, SafeFetchOptions } from './net/safe-fetch.js';
-export { blockedReason, parseAllowList, unmapIPv4 } from './net/ip.js';
+export { blockedReason, embeddedIPv4, parseAllowList, unmapIPv4 } from './net/ip.js';
 export { ConfigError, FetchError, HttpError, VerificationError } from './errors.js';
 export { adapt } from './adapters.js';
 export { makeVerdict } from './verdict.js';

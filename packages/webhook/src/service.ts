@@ -1,12 +1,13 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-import { Semaphore, type Scorer } from '@clip-agiqa/core';
+import type { Scorer } from '@clip-agiqa/core';
+import { Semaphore } from '@clip-agiqa/core/internal';
 
 import { ReplayGuard } from './auth/replay-guard.js';
 import { signedHeaders } from './auth/standard-webhooks.js';
 import { startCluster, type ClusterParts, type Role } from './cluster/wire.js';
-import { resolveConfig } from './config/resolve.js';
+import { checkPolicies, resolveConfig } from './config/resolve.js';
 import type { WebhookConfig } from './generated/webhook-config.js';
 import { Slots } from './http/limit.js';
 import { send } from './http/respond.js';
@@ -23,6 +24,7 @@ import { safeFetch, type Resolver } from './net/safe-fetch.js';
 import { openApiDocument } from './openapi.js';
 import { hookHandler } from './routes/hooks.js';
 import { jobStatusHandler } from './routes/jobs.js';
+import { statusPages, type StatusPageOptions } from './routes/status.js';
 import type { BullQueues } from './store/bull-queues.js';
 import type { JobStore } from './store/job-store.js';
 
@@ -30,18 +32,18 @@ export type { LogLine };
 
 export interface ServiceOptions {
   config: WebhookConfig;
-  /** Needed unless the role is api (which scores nothing itself). */
-  scorer?: Scorer;
+  scorer: Scorer;
   store: JobStore;
-  /** The shared queues, with the redis store: jobs go through them, and `role` says which part this process plays. */
-  queues?: BullQueues | null;
-  role?: Role;
-  /** How long a closing worker lets jobs in progress finish before handing them back (default 10 s). */
-  shutdownGraceMs?: number;
   /** DNS resolution for image and callback URLs (the system's by default). */
   resolve?: Resolver;
   /** Structured logs, one object per line (JSON on stderr by default). */
   log?: Log;
+  /** Serve read-only HTML status pages at GET /status and /status/<route> (default off). */
+  statusPage?: StatusPageOptions;
+  /** The shared queues, with the redis store: jobs go through them, and `role` says which part this process plays. */
+  queues?: BullQueues | null;
+  /** all (default): accept and score; api: accept and queue, sync requests wait for a worker; worker: fetch, score, deliver. */
+  role?: Role;
 }
 
 export interface Service {
@@ -50,49 +52,64 @@ export interface Service {
   readonly metrics: Metrics;
   /** The routes served; more can be added before requests need them. */
   readonly router: Router;
-  /** Stops accepting, lets jobs being scored finish, and leaves the rest (already on disk) for the next start. */
-  close(): Promise<void>;
+  /**
+   * Stops accepting, lets requests and jobs in progress finish for up to `graceMs` (limits.shutdown_grace_ms
+   * by default), then closes the remaining connections and stops waiting; unfinished jobs stay stored
+   * for the next start.
+   */
+  close(graceMs?: number): Promise<void>;
 }
 
 export async function startService(o: ServiceOptions): Promise<Service> {
   const config = resolveConfig(o.config);
+  checkPolicies(config, o.scorer.model);
   const { limits, fetch: fetchCfg, callback } = config;
   const log = o.log ?? stderrLog;
+  // Aborts image downloads and deliveries still running when the shutdown grace period is over.
+  const shutdown = new AbortController();
   const metrics = new Metrics();
-  const fetchOptions = { maxBytes: fetchCfg.max_bytes, timeoutMs: fetchCfg.timeout_ms, maxRedirects: fetchCfg.max_redirects, allow: parseAllowList(fetchCfg.allow), resolve: o.resolve };
+  const fetchOptions = { maxBytes: fetchCfg.max_bytes, timeoutMs: fetchCfg.timeout_ms, maxRedirects: fetchCfg.max_redirects, allow: parseAllowList(fetchCfg.allow), resolve: o.resolve, signal: shutdown.signal };
+  const callbackAllow = parseAllowList(callback.allow);
+  const secrets = new Map(config.routes.map((r) => [r.path, r.callback_secret ?? callback.secret]));
   const fetchImage = imageFetcher(fetchOptions);
   const role = o.role ?? 'all';
   if (role !== 'all' && !o.queues) throw new RangeError(`role ${role} needs the redis store (store.kind "redis")`);
-  if (role !== 'api' && !o.scorer) throw new RangeError(`role ${role} scores images: it needs a scorer`);
-  const score = o.scorer ? jobScorer(o.scorer, limits.concurrency, metrics) : () => Promise.reject(new Error('this replica does not score'));
+  let cluster: ClusterParts | null = null;
+  let local: { queue: JobQueue; deliveries: DeliveryScheduler } | null = null;
+  const status = o.statusPage && statusPages(o.statusPage, config, o.scorer, (): [string, number][] => (cluster
+    ? [['jobs queued (cluster)', cluster.counts.waiting], ['jobs scoring (cluster)', cluster.counts.active], ['deliveries pending (cluster)', cluster.counts.deliveries]]
+    : [['jobs queued or scoring', local!.queue.depth()], ['deliveries pending', local!.deliveries.pending]]));
+  const score = status ? status.recording(jobScorer(o.scorer, limits.concurrency, metrics)) : jobScorer(o.scorer, limits.concurrency, metrics);
   let closing = false;
 
-  const delivery: DeliveryOptions | null = callback && {
+  const delivery: DeliveryOptions = {
     store: o.store, callback, log, metrics,
-    post: async (url, webhookId, body) => (await safeFetch(url, {
-      ...fetchOptions, maxRedirects: 0, timeoutMs: callback.timeout_ms, method: 'POST', body,
-      headers: { 'content-type': 'application/json', ...signedHeaders(callback.secret, webhookId, body) },
-    })).status,
+    post: async (record, body) => {
+      const secret = secrets.get(record.route);
+      if (!secret) throw new Error(`route ${record.route} has no callback secret any more`);
+      return (await safeFetch(record.delivery.url, {
+        maxBytes: 1 << 16, maxRedirects: 0, timeoutMs: callback.timeout_ms, allow: callbackAllow, resolve: o.resolve, signal: shutdown.signal, method: 'POST', body,
+        headers: { 'content-type': 'application/json', ...signedHeaders(secret, record.delivery.webhookId, body) },
+      })).status;
+    },
   };
-  let cluster: ClusterParts | null = null;
-  let local: { queue: JobQueue; deliveries: DeliveryScheduler | null } | null = null;
   if (o.queues) {
     cluster = startCluster({ role, store: config.store, queues: o.queues, delivery, concurrency: limits.concurrency,
       work: { store: o.store, fetchImage, score, fetching: new Semaphore(16), log, metrics } });
   } else {
-    const deliveries = delivery && new DeliveryScheduler(delivery);
-    local = { deliveries, queue: new JobQueue({ store: o.store, concurrency: limits.concurrency, fetchImage, score, log, metrics, onScored: () => deliveries?.schedule() }) };
+    const deliveries = new DeliveryScheduler(delivery);
+    local = { deliveries, queue: new JobQueue({ store: o.store, concurrency: limits.concurrency, fetchImage, score, log, metrics, onScored: () => deliveries.schedule() }) };
     metrics.gauge('clip_agiqa_queue_depth', () => local!.queue.depth());
-    metrics.gauge('clip_agiqa_pending_deliveries', () => deliveries?.pending ?? 0);
+    metrics.gauge('clip_agiqa_pending_deliveries', () => deliveries.pending);
   }
-
-  const hooks = {
-    config, store: o.store, queue: cluster?.queue ?? local!.queue, scoreElsewhere: cluster?.scoreElsewhere, replay: new ReplayGuard(), fetchImage, score, metrics, log,
-    inFlight: new Slots(limits.concurrency + limits.sync_waiting), isClosing: () => closing,
-  };
   const readiness = async (): Promise<{ ready: boolean } & Record<string, unknown>> => {
     const store = cluster ? await cluster.ready() : true;
-    return { ready: !closing && store, role, model: o.scorer?.model.name ?? null, ...(cluster ? { redis: store } : {}) };
+    return { ready: !closing && store, role, model: o.scorer.model.name, ...(cluster ? { redis: store } : {}) };
+  };
+
+  const hooks = {
+    config, store: o.store, queue: cluster?.queue ?? local!.queue, scoreElsewhere: cluster?.scoreElsewhere, replay: new ReplayGuard(o.store, config.idempotency.retention_hours * 3600_000), fetchImage, score, metrics, log,
+    inFlight: new Slots(limits.concurrency + limits.sync_waiting), uploads: new Slots(limits.uploads), isClosing: () => closing, model: o.scorer.model, callbackAllow,
   };
   const router = new Router()
     .add('GET', '/healthz', (_req, res) => send(res, 200, { ok: true }))
@@ -103,8 +120,9 @@ export async function startService(o: ServiceOptions): Promise<Service> {
     router.add('GET', '/jobs/:id', jobStatusHandler(o.store));
     for (const route of config.routes) router.add('POST', `/hooks/${route.path}`, hookHandler(hooks, route));
   }
+  if (status) router.add('GET', '/status', status.all).add('GET', '/status/:route', status.route);
 
-  const server = createHttpServer(router, {
+  const server = createHttpServer(router, { headersMs: limits.headers_timeout_ms, requestMs: limits.headers_timeout_ms + limits.body_timeout_ms + 5000 }, {
     onRequest(req) {
       const path = new URL(req.url ?? '/', 'http://service').pathname;
       metrics.inc('clip_agiqa_requests_total', { path: path.startsWith('/hooks/') ? '/hooks' : path.startsWith('/jobs/') ? '/jobs' : path });
@@ -113,6 +131,8 @@ export async function startService(o: ServiceOptions): Promise<Service> {
       if (unexpected) log({ level: 'error', msg: 'request failed', error: (cause as Error)?.stack ?? String(cause) });
       metrics.inc('clip_agiqa_responses_total', { status: String(err.status) });
       if (err.status === 401) log({ level: 'warn', msg: 'request refused', code: err.code, path: req.url });
+      const hook = /^\/hooks\/([^?]+)/.exec(req.url ?? '');
+      if (status && hook) status.recordError(decodeURIComponent(hook[1]!), err.code, err.message);
     },
   });
   await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
@@ -122,7 +142,7 @@ export async function startService(o: ServiceOptions): Promise<Service> {
     // Resume what the last run left: jobs to score, verdicts to deliver.
     const resumed = await local.queue.resume();
     log({ level: 'info', msg: 'listening', port, resumed_jobs: resumed, pending_deliveries: (await o.store.unfinished()).length - resumed });
-    local.deliveries?.schedule();
+    local.deliveries.schedule();
   } else {
     log({ level: 'info', msg: 'listening', port, role, store: 'redis' }); // the shared queue already holds what any replica left
   }
@@ -132,10 +152,21 @@ export async function startService(o: ServiceOptions): Promise<Service> {
     server,
     metrics,
     router,
-    async close() {
+    async close(graceMs = limits.shutdown_grace_ms) {
       closing = true;
-      await new Promise<void>((resolve) => { server.close(() => resolve()); server.closeIdleConnections(); });
-      await Promise.all([local?.queue.close(), local?.deliveries?.close(), cluster?.close(o.shutdownGraceMs ?? 10_000)]);
+      const drained = Promise.all([
+        new Promise<void>((resolve) => { server.close(() => resolve()); server.closeIdleConnections(); }),
+        local?.queue.close(), local?.deliveries.close(), cluster?.close(graceMs),
+      ]);
+      let timer: NodeJS.Timeout | undefined;
+      const graceOver = new Promise<'late'>((resolve) => { timer = setTimeout(() => resolve('late'), graceMs); });
+      const outcome = await Promise.race([drained, graceOver]);
+      clearTimeout(timer);
+      if (outcome === 'late') {
+        log({ level: 'warn', msg: `shutdown grace of ${graceMs} ms over: closing the remaining connections`, open_jobs: local?.queue.depth() ?? cluster?.counts.active });
+        server.closeAllConnections();
+        shutdown.abort();
+      }
     },
   };
 }

@@ -14,12 +14,14 @@ Options:
   --model DIR|URL    bundle (default: the untrained demo model)
   --host H           (default 127.0.0.1)   --port N  (default 8790)
   --token T          shared token clients must present (default: $CLIP_AGIQA_BRIDGE_TOKEN, else none)
-  --device D         cpu (default), cuda, webgpu, auto`;
+  --device D         cpu (default), cuda, webgpu, auto
+  --status-page      serve a read-only HTML status page at GET /status (asks for the token; without
+                     a token only on a loopback host)`;
 
 export async function bridgeCommand(argv: string[], io: CliIO): Promise<number> {
   const { values } = parseArgs({ args: argv, strict: true, options: {
     model: { type: 'string' }, host: { type: 'string', default: '127.0.0.1' }, port: { type: 'string' }, token: { type: 'string' },
-    device: { type: 'string', default: 'cpu' }, help: { type: 'boolean', short: 'h', default: false },
+    device: { type: 'string', default: 'cpu' }, 'status-page': { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false },
   } });
   if (values.help) {
     io.stdout.write(`${BRIDGE_USAGE}\n`);
@@ -29,7 +31,7 @@ export async function bridgeCommand(argv: string[], io: CliIO): Promise<number> 
   const port = parseNumber('port', values.port, (n) => n === 0 || positiveInteger(n), 'a port number') ?? 8790;
   const token = values.token ?? process.env.CLIP_AGIQA_BRIDGE_TOKEN;
   const scorer = await createScorer({ model: values.model ?? DEMO_MODEL_DIR, device: values.device as Device });
-  const bridge = await startBridge({ scorer, host: values.host, port, ...(token ? { token } : {}) });
+  const bridge = await startBridge({ scorer, host: values.host, port, statusPage: values['status-page'], ...(token ? { token } : {}) });
   io.stdout.write(`clip-agiqa bridge: listening on ${bridge.url} (model ${scorer.model.name}${scorer.model.untrained ? ', untrained' : ''})\n`);
   await new Promise<void>((resolve) => {
     process.once('SIGTERM', () => resolve());

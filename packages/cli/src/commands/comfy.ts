@@ -40,12 +40,13 @@ export async function comfyCommand(argv: string[], io: CliIO): Promise<number> {
   const clients = values.host.split(',').map((h) => new ComfyClient(h.trim()));
   const runner = clients.length === 1 ? clients[0]! : new ComfyPool(clients);
   const scorer = await createScorer({ model: values.model ?? DEMO_MODEL_DIR });
-  const head = values.head ?? scorer.model.heads[0]!.name;
-  if (!scorer.model.heads.some((h) => h.name === head)) throw new CliUsageError(`--head: the model has no head ${head}`);
+  const headInfo = scorer.model.heads.find((h) => h.name === (values.head ?? scorer.model.heads[0]!.name));
+  if (!headInfo) throw new CliUsageError(`--head: the model has no head ${values.head}`);
+  const head = headInfo.name;
   const score = async (images: Buffer[]) => (await scorer.score(images)).map((o) => ('scores' in o ? o.scores[head]! : NaN));
   const show = (c: Candidate | null) => (c ? `${c.score.toFixed(3)} (seed ${c.seed}, prompt ${c.promptId})` : 'no image scored');
   const common = {
-    runner, workflow, score, ...(values['seed-node'] ? { seedNodes: values['seed-node'] } : {}), ...(maxSeed ? { maxSeed } : {}),
+    runner, workflow, score, higherIsBetter: headInfo.higherIsBetter, ...(values['seed-node'] ? { seedNodes: values['seed-node'] } : {}), ...(maxSeed ? { maxSeed } : {}),
     ...(values['output-node'] ? { outputNodes: values['output-node'] } : {}),
     onAttempt: (a: { index: number; seed: number; best: Candidate | null }) => io.stderr.write(`attempt ${a.index + 1}: seed ${a.seed} -> ${show(a.best)}\n`),
   };

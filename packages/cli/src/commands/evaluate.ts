@@ -61,13 +61,13 @@ export async function evalCommand(argv: string[], io: CliIO): Promise<number> {
   if (!dataset.targets.includes(values.target)) throw new CliUsageError(`--target ${values.target}: ${dataset.name} has ${dataset.targets.join(', ')}`);
   const scorer = await createScorer({ model: values.model });
   try {
-    const head = scorer.bundle.heads.find((h) => h.name === (values.head ?? scorer.bundle.heads[0]!.name));
+    const head = scorer.model.heads.find((h) => h.name === (values.head ?? scorer.model.heads[0]!.name));
     if (!head) throw new CliUsageError(`--head: no head named ${values.head}`);
     const e = await embedWithProgress(dataset, scorer, { cacheDir: values.cache, views: 0, seed: 0 }, io);
     const indices = values.split === 'paper' ? randomSplit(dataset.samples.length, 42, 0.2, 0).test : dataset.samples.map((_, i) => i);
     const embeds = new Float32Array(indices.length * e.dim);
     indices.forEach((i, k) => embeds.set(e.test.subarray(i * e.dim, (i + 1) * e.dim), k * e.dim));
-    const predictions = head.score(embeds, indices.length);
+    const predictions = scorer.scoreEmbeddings(embeds, indices.length, head.name);
     const mos = indices.map((i) => dataset.samples[i]!.targets[values.target]!);
     const metrics = evaluate(predictions, mos);
     const selection = selectionMetrics(predictions, mos, indices.map((i) => dataset.samples[i]!.group ?? dataset.samples[i]!.id));

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 
-import { compiledDevices, DEMO_MODEL_DIR, loadBundle, resolveModel, type Bundle } from '@clip-agiqa/core';
+import { compiledDevices, DEMO_MODEL_DIR, headProvenance, loadBundle, resolveModel, type Bundle } from '@clip-agiqa/core';
 
 import type { CliIO } from '../io.js';
 
@@ -30,7 +30,9 @@ function describe(b: Bundle): string {
   ];
   for (const h of m.heads) {
     const t = h.training;
-    const provenance = !h.trained ? 'untrained' : t ? [t.dataset, t.target, t.protocol].filter(Boolean).join(' / ') : 'trained';
+    const kind = headProvenance(h);
+    const provenance = kind === 'zero-shot' ? `zero-shot (${(h.prompts ?? []).map((g) => g.join(' / ')).join('; ')})`
+      : kind === 'untrained' ? 'untrained' : t ? [t.dataset, t.target, t.protocol].filter(Boolean).join(' / ') : 'trained';
     const metrics = t?.metrics ? ` ${Object.entries(t.metrics).map(([k, v]) => `${k} ${v}`).join(', ')}` : '';
     lines.push(`    ${h.name.padEnd(12)} ${h.kind}, scale [${h.score_range.join(', ')}], ${h.higher_is_better ? 'higher is better' : 'lower is better'}; ${provenance}${metrics}`);
   }

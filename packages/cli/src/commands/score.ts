@@ -3,14 +3,16 @@ import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:pat
 import { parseArgs } from 'node:util';
 
 import {
-  createScorer, DEMO_MODEL_DIR, DEVICES, isFailure, PRECISIONS, rankOutcomes, RESAMPLERS, type Device, type Precision, type Resampler, type Scorer, type ScoreOutcome, type ScoreRecord,
+  createScorer, DEFAULT_LIMITS, DEMO_MODEL_DIR, DEVICES, isFailure, modelStamp, passes, PRECISIONS, rankOutcomes, RESAMPLERS, toScoreRecord, withScoreMetadata,
+  type Device, type Precision, type Resampler, type ScoreOutcome, type ScoreRecord,
 } from '@clip-agiqa/core';
+import { stampOf } from '@clip-agiqa/report';
 
 import { CliUsageError, parseNumber, positiveInteger, type CliIO } from '../io.js';
-import { withScoreMetadata } from '../metadata.js';
 import { expandPaths, PathError } from '../paths.js';
 import { formatSeconds, Progress } from '../progress.js';
-import { csvHeader, csvRow, textRow, toRecord } from '../records.js';
+import { csvHeader, csvRow, textRow } from '../records.js';
+import { writeScoreReport } from '../html-report.js';
 
 export const SCORE_USAGE = `Usage: clip-agiqa score [options] PATHS...
 
@@ -27,6 +29,7 @@ Options:
   --top K                print only the K best, best first, with their rank
   --json                 one JSON object per line: {"path", "scores"} or {"path", "error"}
   --csv FILE             also write a CSV table to FILE
+  --html FILE            also write an HTML report: thumbnails ranked, histograms with the cut, failures
   --sidecar              write NAME.agiqa.json beside each scored image
   --write-metadata       record scores in image metadata (PNG iTXt, JPEG XMP), in copies under --out-dir
   --out-dir DIR          where --write-metadata puts the copies
@@ -48,6 +51,7 @@ const options = {
   top: { type: 'string' },
   json: { type: 'boolean', default: false },
   csv: { type: 'string' },
+  html: { type: 'string' },
   sidecar: { type: 'boolean', default: false },
   'write-metadata': { type: 'boolean', default: false },
   'out-dir': { type: 'string' },
@@ -67,15 +71,11 @@ function metadataTarget(path: string, values: Values): string {
   return join(values['out-dir']!, rel.startsWith('..') || isAbsolute(rel) ? basename(path) : rel);
 }
 
-async function writeAtomically(path: string, data: Buffer | string): Promise<void> {
+export async function writeAtomically(path: string, data: Buffer | string): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   const tmp = `${path}.${process.pid}.tmp`;
   await writeFile(tmp, data);
   await rename(tmp, path);
-}
-
-function modelStamp(scorer: Scorer): NonNullable<Extract<ScoreRecord, { scores: unknown }>['model']> {
-  return { name: scorer.model.name, manifest_sha256: scorer.model.manifestSha256, trained: !scorer.model.untrained };
 }
 
 export async function scoreCommand(argv: string[], io: CliIO): Promise<number> {
@@ -126,13 +126,13 @@ export async function scoreCommand(argv: string[], io: CliIO): Promise<number> {
     const csvChunks: string[] = values.csv ? [csvHeader(heads, threshold !== undefined, top !== undefined)] : [];
     let sideEffectFailures = 0;
 
-    const passes = (s: number) => (rankHead.higherIsBetter ? s >= threshold! : s <= threshold!);
+    const passesThreshold = (o: ScoreOutcome) => passes(o, { head: rankHead.name, threshold }, scorer.model.heads);
     const emit = async (record: ScoreRecord) => {
       if (values.json) io.stdout.write(`${JSON.stringify(record)}\n`);
       else io.stdout.write(textRow(record, heads));
       if (values.csv) csvChunks.push(csvRow(record, heads, threshold !== undefined, top !== undefined));
       if (!('scores' in record)) return;
-      const stamped = { ...record, model: modelStamp(scorer) };
+      const stamped = { ...record, model: modelStamp(scorer.model) };
       try {
         if (values.sidecar) await writeAtomically(`${record.path}.agiqa.json`, `${JSON.stringify(stamped, null, 2)}\n`);
         if (values['write-metadata']) {
@@ -145,7 +145,7 @@ export async function scoreCommand(argv: string[], io: CliIO): Promise<number> {
       }
     };
     const extras = (o: ScoreOutcome) =>
-      !isFailure(o) && threshold !== undefined ? { passed: passes(o.scores[rankHead.name]!) } : {};
+      !isFailure(o) && threshold !== undefined ? { passed: passesThreshold(o) } : {};
 
     // Results print in input order as they complete; with --top they print once all are ranked.
     const outcomes: (ScoreOutcome | undefined)[] = new Array(files.length);
@@ -161,7 +161,7 @@ export async function scoreCommand(argv: string[], io: CliIO): Promise<number> {
           while (nextToPrint < files.length && outcomes[nextToPrint]) {
             const ready = outcomes[nextToPrint]!;
             nextToPrint++;
-            await emit(toRecord(ready, files[ready.index]!, extras(ready)));
+            await emit(toScoreRecord(ready, files[ready.index]!, extras(ready)));
           }
         });
         await printing;
@@ -173,8 +173,8 @@ export async function scoreCommand(argv: string[], io: CliIO): Promise<number> {
     const all = outcomes as ScoreOutcome[];
     if (top !== undefined) {
       const ranking = rankOutcomes(all, rankHead.name, rankHead.higherIsBetter);
-      for (const r of ranking.ranked.slice(0, top)) await emit(toRecord(r, files[r.index]!, { ...extras(r), rank: r.rank }));
-      for (const f of ranking.failed) await emit(toRecord(f, files[f.index]!));
+      for (const r of ranking.ranked.slice(0, top)) await emit(toScoreRecord(r, files[r.index]!, { ...extras(r), rank: r.rank }));
+      for (const f of ranking.failed) await emit(toScoreRecord(f, files[f.index]!));
     }
     if (values.csv) await writeAtomically(values.csv, csvChunks.join(''));
 
@@ -185,9 +185,17 @@ export async function scoreCommand(argv: string[], io: CliIO): Promise<number> {
       ? `; ${rankHead.name} mean ${(headScores.reduce((a, b) => a + b, 0) / headScores.length).toFixed(3)}, ` +
         `min ${headScores.reduce((a, b) => Math.min(a, b)).toFixed(3)}, max ${headScores.reduce((a, b) => Math.max(a, b)).toFixed(3)}`
       : '';
-    const passed = threshold !== undefined ? `; ${all.filter((o) => !isFailure(o) && passes(o.scores[rankHead.name]!)).length} passed ${threshold}` : '';
+    const passed = threshold !== undefined ? `; ${all.filter(passesThreshold).length} passed ${threshold}` : '';
     const rate = scored / Math.max(progress.elapsedSeconds, 1e-3);
-    io.stderr.write(`clip-agiqa: ${scored} scored, ${failed} failed in ${formatSeconds(progress.elapsedSeconds)} (${rate.toFixed(1)} img/s on ${scorer.device})${stats}${passed}\n`);
+    const summary = `${scored} scored, ${failed} failed in ${formatSeconds(progress.elapsedSeconds)} (${rate.toFixed(1)} img/s on ${scorer.device})${stats}${passed}`;
+    io.stderr.write(`clip-agiqa: ${summary}\n`);
+    if (values.html) {
+      await writeScoreReport(values.html, {
+        records: all.map((o) => toScoreRecord(o, files[o.index]!, extras(o))), rankHead: rankHead.name, summary, model: stampOf(scorer.model, rankHead),
+        heads: scorer.model.heads.map((h) => ({ name: h.name, higherIsBetter: h.higherIsBetter, scoreRange: h.scoreRange })),
+        cut: { ...(threshold !== undefined ? { threshold } : {}), ...(top !== undefined ? { topK: top } : {}) },
+      }, { maxPixels: maxPixels ?? DEFAULT_LIMITS.maxPixels });
+    }
     return failed > 0 || sideEffectFailures > 0 ? 1 : 0;
   } finally {
     await scorer.close();

@@ -20,14 +20,17 @@ Options:
   --role R           all (default): accept and score; api: verify, validate and queue (sync requests
                      wait for a worker's verdict); worker: fetch, score and deliver. api and worker
                      need the redis store.
-  --host H, --port N, --model DIR|URL, --data-dir DIR`;
+  --host H, --port N, --model DIR|URL, --data-dir DIR
+  --status-page      serve read-only HTML status pages: GET /status (the operator's token from
+                     $CLIP_AGIQA_STATUS_TOKEN) and GET /status/<route> (also that route's bearer tokens);
+                     without a token only on a loopback host`;
 
 const ROLES: readonly Role[] = ['all', 'api', 'worker'];
 
 export async function serveCommand(argv: string[], io: CliIO): Promise<number> {
   const { values } = parseArgs({ args: argv, strict: true, options: {
     config: { type: 'string' }, role: { type: 'string', default: 'all' }, host: { type: 'string' }, port: { type: 'string' }, model: { type: 'string' }, 'data-dir': { type: 'string' },
-    help: { type: 'boolean', short: 'h', default: false },
+    'status-page': { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false },
   } });
   if (values.help) {
     io.stdout.write(`${SERVE_USAGE}\n`);
@@ -40,22 +43,28 @@ export async function serveCommand(argv: string[], io: CliIO): Promise<number> {
     ...(values.host ? { host: values.host } : {}), ...(port !== undefined ? { port } : {}),
     ...(values.model ? { model: values.model } : {}), ...(values['data-dir'] ? { data_dir: values['data-dir'] } : {}),
   };
+  // Signals are taken from the start: one that arrives while the model loads still shuts down cleanly.
+  const stopped = new Promise<void>((resolve) => {
+    process.once('SIGTERM', resolve);
+    process.once('SIGINT', resolve);
+  });
   const config = await loadConfig(values.config, overrides);
   const resolved = resolveConfig(config);
   if (role !== 'all' && resolved.store.kind !== 'redis') throw new RangeError(`--role ${role} needs "store": {"kind": "redis", "url": ...} in the configuration`);
-  // An API replica scores nothing itself: it loads no model.
-  const scorer = role === 'api' ? undefined : await createScorer({ model: config.model ?? DEMO_MODEL_DIR, device: (config.device ?? 'cpu') as Device });
+  const scorer = await createScorer({ model: config.model ?? DEMO_MODEL_DIR, device: (config.device ?? 'cpu') as Device });
   const opened = await openStore(resolved.store, resolved.dataDir, resolved.callback);
-  const service = await startService({ config, scorer, store: opened.store, queues: opened.queues, role });
-  io.stdout.write(`clip-agiqa serve: listening on ${service.url} (role ${role})\n`);
-  await new Promise<void>((resolve) => {
-    const stop = () => resolve();
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
-  });
-  io.stderr.write('clip-agiqa serve: shutting down, finishing jobs in progress\n');
-  await service.close();
-  await opened.close();
-  await scorer?.close();
+  const { store, queues } = opened;
+  let service;
+  try {
+    const statusToken = process.env.CLIP_AGIQA_STATUS_TOKEN;
+    service = await startService({ config, scorer, store, queues, role, ...(values['status-page'] ? { statusPage: statusToken ? { token: statusToken } : {} } : {}) });
+    io.stdout.write(`clip-agiqa serve: listening on ${service.url} (role ${role})\n`);
+    await stopped;
+    io.stderr.write('clip-agiqa serve: shutting down, finishing jobs in progress\n');
+    await service.close();
+  } finally {
+    await opened.close();
+    await scorer.close();
+  }
   return 0;
 }

@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { createScorer, DEMO_MODEL_DIR, DEVICES, PRECISIONS, type Device, type Precision } from '@clip-agiqa/core';
 import {
   anchoredHeadModel, categoryPrompt, DEFAULT_CATEGORIES, DEFAULT_PROMPT, evenLevelValues, levelPromptEmbeddings, mlpHeadModel, OrtBackend,
-  paperMarkdown, paperProtocol, PAPER_RECIPE, rigorousMarkdown, rigorousProtocol, writeTrainedBundle, type HeadModel,
+  paperMarkdown, paperProtocol, PAPER_RECIPE, PAPER_VIEWS, rigorousMarkdown, rigorousProtocol, writeTrainedBundle, type HeadModel,
 } from '@clip-agiqa/train';
 import type { Bundle } from '@clip-agiqa/core';
 
@@ -13,6 +13,7 @@ import { DATASET_HELP, embedWithProgress, loadDataset } from '../datasets.js';
 
 import { CliUsageError, parseNumber, positiveInteger, type CliIO } from '../io.js';
 import { formatSeconds } from '../progress.js';
+import { trainingReportHtml } from '../training-report.js';
 
 export const TRAIN_USAGE = `Usage: clip-agiqa train --dataset NAME --data PATH [options]
 
@@ -28,8 +29,11 @@ Options:
                      rigorous: 10 splits with a validation set, image-level and prompt-disjoint
   --model DIR        bundle whose image tower is used (default: the untrained demo model)
   --out DIR          write a bundle with the trained head (paper protocol)
-  --report FILE      JSON report (default: clip-agiqa-report.json; Markdown beside it)
-  --epochs N         (default 100)   --views K  random-resized-crop training views (default 0)
+  --report FILE      JSON report (default: clip-agiqa-report.json; Markdown and HTML beside it)
+  --epochs N         (default 100)
+  --views K          cached random-resized-crop + flip views per image, epoch e trains on view e mod K
+                     (default ${PAPER_VIEWS} under the paper protocol, as the official code crops every epoch:
+                     K more image-tower passes per image, once; 0 under rigorous; 0 = centre crop only)
   --seed N           seed of the crop views (default 0)   --splits N  rigorous splits (default 10)
   --limit N          use the first N samples only          --cache DIR  embedding cache
   --device D, --threads N, --precision P, --prompt TEMPLATE (default "${DEFAULT_PROMPT}")`;
@@ -60,7 +64,8 @@ export async function trainCommand(argv: string[], io: CliIO): Promise<number> {
   if (!DEVICES.includes(values.device as Device)) throw new CliUsageError(`--device must be one of ${DEVICES.join(', ')}`);
   if (!PRECISIONS.includes(values.precision as Precision)) throw new CliUsageError(`--precision must be one of ${PRECISIONS.join(', ')}`);
   const epochs = parseNumber('epochs', values.epochs, positiveInteger, 'a positive integer');
-  const views = parseNumber('views', values.views, (n) => Number.isInteger(n) && n >= 0, 'a non-negative integer') ?? 0;
+  const views = parseNumber('views', values.views, (n) => Number.isInteger(n) && n >= 0, 'a non-negative integer')
+    ?? (values.protocol === 'paper' ? PAPER_VIEWS : 0);
   const seed = parseNumber('seed', values.seed, Number.isInteger, 'an integer') ?? 0;
   const splits = parseNumber('splits', values.splits, positiveInteger, 'a positive integer') ?? 10;
   const limit = parseNumber('limit', values.limit, positiveInteger, 'a positive integer');
@@ -84,10 +89,14 @@ export async function trainCommand(argv: string[], io: CliIO): Promise<number> {
     const title = `CLIP-AGIQA head (${model.kind}) on ${dataset.name} (${values.target}), tower ${scorer.model.name}${scorer.model.untrained ? ' [random weights]' : ''}`;
     let report: object;
     let markdown: string;
+    let html: string;
+    const facts: [string, string][] = [['protocol', values.protocol], ['dataset', `${dataset.name} (${dataset.samples.length} images)`], ['target', values.target],
+      ['head', model.kind], ['epochs', String(epochs ?? PAPER_RECIPE.epochs)], ['crop views', String(views)]];
     if (values.protocol === 'paper') {
       const { run, params } = await paperProtocol(common);
       report = { protocol: 'paper', head: model.kind, dataset: dataset.name, target: values.target, model: scorer.model, recipe, views, run };
       markdown = paperMarkdown(title, run);
+      html = trainingReportHtml({ title, dataset, model: scorer.model, facts, paper: run });
       if (values.out) {
         const scale = dataset.scale;
         await writeTrainedBundle(scorer.bundle, values.out, [{
@@ -101,10 +110,12 @@ export async function trainCommand(argv: string[], io: CliIO): Promise<number> {
       const result = await rigorousProtocol(common, splits);
       report = { protocol: 'rigorous', head: model.kind, dataset: dataset.name, target: values.target, model: scorer.model, recipe, views, ...result };
       markdown = rigorousMarkdown(title, result);
+      html = trainingReportHtml({ title, dataset, model: scorer.model, facts, rigorous: result });
     }
     await mkdir(dirname(values.report), { recursive: true });
     await writeFile(values.report, `${JSON.stringify(report, null, 2)}\n`);
     await writeFile(values.report.replace(/\.json$/, '') + '.md', markdown);
+    await writeFile(values.report.replace(/\.json$/, '') + '.html', html);
     io.stdout.write(`\n${markdown}\nreport: ${values.report}; ${formatSeconds((performance.now() - started) / 1000)} in all\n`);
     return 0;
   } finally {

@@ -1,51 +1,39 @@
-import type { ModelInfo, ScoreOutcome } from '@clip-agiqa/core';
+import { ClipAgiqaError, decide as decideWith, fromWirePolicy, type ModelInfo, type ScoreOutcome, type WirePolicy } from '@clip-agiqa/core';
 
-import type { BridgePolicy } from '../generated/bridge-client-message.js';
 import type { BridgeResult } from '../generated/bridge-server-message.js';
 
-export class PolicyError extends Error {}
+/** The policy of a bridge request: the shared wire policy. */
+export type BridgePolicy = WirePolicy;
 
-/** The value at percentile p (0-100) of xs, interpolating linearly between order statistics (numpy's default). */
-export function percentile(xs: readonly number[], p: number): number {
-  const sorted = [...xs].sort((a, b) => a - b);
-  const pos = (Math.min(100, Math.max(0, p)) / 100) * (sorted.length - 1);
-  const lo = Math.floor(pos);
-  const hi = Math.ceil(pos);
-  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
+/** A policy the model cannot apply: unknown head, missing threshold or k. */
+export class PolicyError extends ClipAgiqaError<'BAD_POLICY'> {
+  constructor(message: string) {
+    super('BAD_POLICY', message);
+  }
 }
 
 /** Checks a policy against the model before any image is read. */
-export function checkPolicy(policy: BridgePolicy, model: ModelInfo): void {
-  if (policy.head && !model.heads.some((h) => h.name === policy.head)) {
-    throw new PolicyError(`the model has no head ${policy.head} (it has ${model.heads.map((h) => h.name).join(', ')})`);
+export function checkPolicy(wire: BridgePolicy, model: ModelInfo): void {
+  const { mode } = fromWirePolicy(wire);
+  for (const head of [wire.head, ...Object.keys(wire.thresholds ?? {})]) {
+    if (head !== undefined && !model.heads.some((h) => h.name === head)) {
+      throw new PolicyError(`the model has no head ${head} (it has ${model.heads.map((h) => h.name).join(', ')})`);
+    }
   }
-  if (policy.mode === 'gate' && policy.threshold === undefined) throw new PolicyError('a gate needs a threshold');
-  if (policy.mode === 'gate' && policy.threshold_kind === 'percentile' && (policy.threshold! < 0 || policy.threshold! > 100)) {
+  if (mode === 'reroll-if-none-pass') throw new PolicyError('the bridge does score, rank, filter and best-of; a reroll is the workflow\'s to ask for');
+  if (mode === 'filter' && wire.threshold === undefined && wire.thresholds === undefined) throw new PolicyError('a filter needs a threshold');
+  if (mode === 'filter' && wire.threshold_kind === 'percentile' && (wire.threshold! < 0 || wire.threshold! > 100)) {
     throw new PolicyError('a percentile threshold lies in 0-100');
   }
-  if (policy.mode === 'best-of' && policy.k === undefined) throw new PolicyError('best-of needs k');
+  if (mode === 'best-of' && wire.k === undefined) throw new PolicyError('best-of needs k');
 }
 
 /** What the policy decides about scored images (outcomes in request order, ids = their indices). */
-export function decide(policy: BridgePolicy, outcomes: ScoreOutcome[], model: ModelInfo): BridgeResult['decision'] {
-  const head = model.heads.find((h) => h.name === (policy.head ?? model.heads[0]!.name))!;
-  const score = (i: number) => (outcomes[i] as { scores: Record<string, number> }).scores[head.name]!;
-  const scored = outcomes.flatMap((o, i) => ('scores' in o ? [i] : []));
-  const sign = head.higherIsBetter ? -1 : 1;
-  const order = [...scored].sort((a, b) => sign * (score(a) - score(b)) || a - b);
-  let passed: number[];
-  let threshold: number | undefined;
-  if (policy.mode === 'gate') {
-    threshold = policy.threshold_kind === 'percentile' ? (scored.length ? percentile(scored.map(score), policy.threshold!) : Infinity) : policy.threshold!;
-    passed = scored.filter((i) => (head.higherIsBetter ? score(i) >= threshold! : score(i) <= threshold!));
-  } else if (policy.mode === 'best-of') {
-    passed = order.slice(0, policy.k);
-  } else {
-    passed = scored;
-  }
-  const kept = new Set(passed);
-  return {
-    head: head.name, order, passed, rejected: outcomes.map((_, i) => i).filter((i) => !kept.has(i)),
-    ...(threshold !== undefined && Number.isFinite(threshold) ? { threshold } : {}),
-  };
+export function decide(wire: BridgePolicy, outcomes: ScoreOutcome[], model: ModelInfo): BridgeResult['decision'] {
+  const { mode, policy } = fromWirePolicy(wire);
+  const d = decideWith(outcomes, policy, model.heads);
+  // The wire lists best-of's keepers best first, a filter's (and plain scoring's) in request order.
+  const passed = mode === 'best-of' ? d.passed : [...d.passed].sort((a, b) => a - b);
+  const threshold = mode === 'filter' ? (wire.threshold_kind === 'percentile' ? d.percentileBar : wire.threshold) : undefined;
+  return { head: d.head, order: d.order, passed, rejected: d.rejected, ...(threshold === undefined ? {} : { threshold }) };
 }

@@ -1,3 +1,5 @@
+import { ClipAgiqaError } from '@clip-agiqa/core';
+
 /**
  * Binary frames carrying one image of a score request:
  * uint32 BE length of the request id | request id (UTF-8) | uint32 BE image index | image bytes.
@@ -11,7 +13,12 @@ export function encodeImageFrame(requestId: string, index: number, image: Uint8A
   return Buffer.concat([head, image]);
 }
 
-export class FrameError extends Error {}
+/** A binary frame whose header does not parse. */
+export class FrameError extends ClipAgiqaError<'BAD_FRAME'> {
+  constructor(message: string) {
+    super('BAD_FRAME', message);
+  }
+}
 
 export function decodeImageFrame(frame: Buffer): { requestId: string; index: number; image: Buffer } {
   if (frame.length < 8) throw new FrameError(`a binary frame of ${frame.length} bytes is too short for its header`);

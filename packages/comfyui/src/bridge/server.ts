@@ -2,13 +2,15 @@ import { timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-import { compileSchema, isClipAgiqaError, type Scorer } from '@clip-agiqa/core';
+import { isClipAgiqaError, type Scorer } from '@clip-agiqa/core';
+import { compileSchema } from '@clip-agiqa/core/internal';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 
 import { bridgeClientMessageSchema, type BridgeClientMessage, type BridgeScoreRequest } from '../generated/bridge-client-message.js';
 import { bridgeServerMessageSchema, type BridgeServerMessage } from '../generated/bridge-server-message.js';
 import { checkPolicy, decide } from './decision.js';
 import { decodeImageFrame, FrameError } from './frames.js';
+import { bridgeStatus } from './status.js';
 
 export const BRIDGE_PROTOCOL = 1;
 const validateClient = compileSchema<BridgeClientMessage>(bridgeClientMessageSchema);
@@ -33,6 +35,11 @@ export interface BridgeOptions {
   frameTimeoutMs?: number;
   log?: (line: Record<string, unknown>) => void;
   name?: string;
+  /**
+   * Serve a read-only HTML status page at GET /status (default off): queue, throughput, recent verdicts
+   * with thumbnails, errors. It asks for `token`; without one it is served on a loopback host only.
+   */
+  statusPage?: boolean;
 }
 
 export interface Bridge {
@@ -78,8 +85,13 @@ export async function startBridge(o: BridgeOptions): Promise<Bridge> {
   const scoring = new Set<Promise<void>>();
   let pendingImages = 0;
   let closing = false;
+  const status = o.statusPage ? bridgeStatus({
+    scorer: o.scorer, host: o.host ?? '127.0.0.1', token: o.token,
+    gauges: () => [['clients', clients.size], ['images waiting or in scoring', pendingImages], ['requests in scoring', scoring.size]],
+  }) : null;
 
   const http = createServer((req, res) => {
+    if (status && (req.url === '/status' || req.url?.startsWith('/status?'))) return status.handle(req, res);
     if (req.url === '/healthz') {
       res.writeHead(closing ? 503 : 200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ ok: !closing, clients: clients.size, pending_images: pendingImages, model: o.scorer.model.name }));
@@ -94,7 +106,10 @@ export async function startBridge(o: BridgeOptions): Promise<Bridge> {
     if (!checked.ok) throw new Error(`bridge reply violates its schema: ${checked.errors.join('; ')}`);
     if (c.ws.readyState === c.ws.OPEN) c.ws.send(JSON.stringify(message));
   }
-  const fail = (c: Client, code: string, message: string, id?: string) => send(c, { type: 'error', code, message, ...(id ? { id } : {}) });
+  const fail = (c: Client, code: string, message: string, id?: string) => {
+    status?.activity.recordError(c.name ?? 'not yet authenticated', code, message);
+    send(c, { type: 'error', code, message, ...(id ? { id } : {}) });
+  };
 
   function drop(c: Client, id: string): void {
     const p = c.pending.get(id);
@@ -178,11 +193,14 @@ export async function startBridge(o: BridgeOptions): Promise<Bridge> {
     }));
     try {
       const outcomes = await o.scorer.score(inputs);
+      const decision = decide(request.policy, outcomes, o.scorer.model);
       send(c, {
         type: 'result', id: request.id,
         scores: outcomes.map((s, index) => ('scores' in s ? { index, scores: s.scores } : { index, error: { code: s.error.code, message: s.error.message } })),
-        decision: decide(request.policy, outcomes, o.scorer.model),
+        decision,
       });
+      status?.recordResult(c.name ?? '', request.id, request.policy.mode, outcomes.map((s) => ('scores' in s ? s.scores[decision.head]! : null)), decision,
+        inputs.map((i) => i.image));
     } catch (e) {
       fail(c, isClipAgiqaError(e) ? e.code : 'INTERNAL', (e as Error).message, request.id);
       if (!isClipAgiqaError(e)) log({ level: 'error', msg: 'scoring failed', error: (e as Error).stack });

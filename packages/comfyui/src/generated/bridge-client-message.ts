@@ -1,7 +1,9 @@
 // Generated from schemas/bridge-client-message.schema.json by scripts/gen-schemas.mjs: do not edit.
 
+import type { WirePolicy } from '@clip-agiqa/core/internal';
+
 /**
- * Text frames a client (e.g. the ComfyUI node pack) sends to clip-agiqa bridge, protocol 1. After a score message come its images, one binary frame each: uint32 BE length of the request id, the id (UTF-8), uint32 BE image index, then the image (PNG/JPEG/WebP file bytes, or raw RGB bytes row by row).
+ * Text frames a client (e.g. the ComfyUI node pack) sends to clip-agiqa bridge, protocol 1. A score request's policy is the shared one (defs.schema.json#/$defs/policy); the bridge does score, rank, filter and best-of, and still accepts the deprecated gate. After a score message come its images, one binary frame each: uint32 BE length of the request id, the id (UTF-8), uint32 BE image index, then the image (PNG/JPEG/WebP file bytes, or raw RGB bytes row by row).
  */
 export type BridgeClientMessage = BridgeHello | BridgeScoreRequest;
 
@@ -23,31 +25,12 @@ export interface BridgeScoreRequest {
    * The client's request id, echoed in the reply and in the request's binary frames.
    */
   id: string;
-  policy: BridgePolicy;
+  policy: WirePolicy;
   /**
    * @minItems 1
    * @maxItems 256
    */
   images: [BridgeImageSpec, ...BridgeImageSpec[]];
-}
-export interface BridgePolicy {
-  /**
-   * score: scores only; gate: which images reach the threshold; best-of: the k best.
-   */
-  mode: 'score' | 'gate' | 'best-of';
-  /**
-   * The head that decides (the model's first by default).
-   */
-  head?: string;
-  /**
-   * gate: the bar, in the head's MOS scale or as a percentile (0-100) of this batch's scores.
-   */
-  threshold?: number;
-  threshold_kind?: 'absolute' | 'percentile';
-  /**
-   * best-of: how many to keep.
-   */
-  k?: number;
 }
 export interface BridgeImageSpec {
   /**
@@ -62,7 +45,7 @@ export const bridgeClientMessageSchema = {
   "$schema": "https://json-schema.org/draft/2020-12/schema",
   "$id": "https://clip-agiqa.dev/schemas/bridge-client-message.schema.json",
   "title": "BridgeClientMessage",
-  "description": "Text frames a client (e.g. the ComfyUI node pack) sends to clip-agiqa bridge, protocol 1. After a score message come its images, one binary frame each: uint32 BE length of the request id, the id (UTF-8), uint32 BE image index, then the image (PNG/JPEG/WebP file bytes, or raw RGB bytes row by row).",
+  "description": "Text frames a client (e.g. the ComfyUI node pack) sends to clip-agiqa bridge, protocol 1. A score request's policy is the shared one (defs.schema.json#/$defs/policy); the bridge does score, rank, filter and best-of, and still accepts the deprecated gate. After a score message come its images, one binary frame each: uint32 BE length of the request id, the id (UTF-8), uint32 BE image index, then the image (PNG/JPEG/WebP file bytes, or raw RGB bytes row by row).",
   "oneOf": [
     {
       "$ref": "#/$defs/hello"
@@ -161,42 +144,7 @@ export const bridgeClientMessageSchema = {
       }
     },
     "policy": {
-      "title": "BridgePolicy",
-      "type": "object",
-      "additionalProperties": false,
-      "required": [
-        "mode"
-      ],
-      "properties": {
-        "mode": {
-          "description": "score: scores only; gate: which images reach the threshold; best-of: the k best.",
-          "enum": [
-            "score",
-            "gate",
-            "best-of"
-          ]
-        },
-        "head": {
-          "description": "The head that decides (the model's first by default).",
-          "type": "string"
-        },
-        "threshold": {
-          "description": "gate: the bar, in the head's MOS scale or as a percentile (0-100) of this batch's scores.",
-          "type": "number"
-        },
-        "threshold_kind": {
-          "enum": [
-            "absolute",
-            "percentile"
-          ],
-          "default": "absolute"
-        },
-        "k": {
-          "description": "best-of: how many to keep.",
-          "type": "integer",
-          "minimum": 1
-        }
-      }
+      "$ref": "defs.schema.json#/$defs/policy"
     }
   }
 } as const;

@@ -1,7 +1,9 @@
 import { randomInt } from 'node:crypto';
 
+import { passes, rank, UsageError, type HeadDirection } from '@clip-agiqa/core';
+
 import type { ComfyClient, ComfyImage, PromptRun, Workflow } from './client.js';
-import { ComfyConnectionError } from './errors.js';
+import { ComfyConnectionError, WorkflowError } from './errors.js';
 
 /** The input of a node that plays the seed's role, e.g. KSampler.seed, or EmptyImage.color in a weight-free test. */
 export interface SeedTarget {
@@ -19,9 +21,9 @@ export function findSeedTargets(workflow: Workflow): SeedTarget[] {
 export function parseSeedTarget(spec: string | SeedTarget, workflow: Workflow): SeedTarget {
   const target = typeof spec === 'string' ? { node: spec.split('.')[0]!, input: spec.split('.')[1] ?? '' } : spec;
   const node = workflow[target.node];
-  if (!node) throw new RangeError(`the workflow has no node ${target.node}`);
+  if (!node) throw new WorkflowError(`the workflow has no node ${target.node}`);
   const input = target.input || (['seed', 'noise_seed'].find((k) => k in node.inputs) ?? '');
-  if (!(input in node.inputs)) throw new RangeError(`node ${target.node} (${node.class_type}) has no input ${target.input || 'seed/noise_seed'}`);
+  if (!(input in node.inputs)) throw new WorkflowError(`node ${target.node} (${node.class_type}) has no input ${target.input || 'seed/noise_seed'}`);
   return { node: target.node, input };
 }
 
@@ -45,7 +47,7 @@ export class ComfyPool implements PromptRunner {
   private turn = 0;
 
   constructor(readonly clients: ComfyClient[], private readonly o: { onRedispatch?: (from: ComfyClient, error: Error) => void } = {}) {
-    if (clients.length === 0) throw new RangeError('a pool needs at least one ComfyUI');
+    if (clients.length === 0) throw new UsageError('INVALID_ARGUMENT', 'a pool needs at least one ComfyUI');
   }
 
   async pick(exclude: ReadonlySet<ComfyClient> = new Set()): Promise<ComfyClient> {
@@ -94,12 +96,14 @@ export interface GenerationOptions {
   maxSeed?: number;
   /** Seeds to use instead of random ones, in order. */
   seeds?: number[];
+  /** Whether a higher score is better, as the scoring head says (default true). */
+  higherIsBetter?: boolean;
   onAttempt?: (attempt: { index: number; seed: number; best: Candidate | null; candidates: Candidate[] }) => void;
 }
 
 function targetsOf(o: GenerationOptions): SeedTarget[] {
   const targets = o.seedNodes?.length ? o.seedNodes.map((s) => parseSeedTarget(s, o.workflow)) : findSeedTargets(o.workflow);
-  if (targets.length === 0) throw new RangeError('the workflow has no seed input: name one with seedNodes (node or node.input)');
+  if (targets.length === 0) throw new WorkflowError('the workflow has no seed input: name one with seedNodes (node or node.input)');
   return targets;
 }
 
@@ -109,36 +113,43 @@ async function attempt(o: GenerationOptions, targets: SeedTarget[], index: numbe
   const images = run.images.filter((im) => !o.outputNodes || (im.nodeId !== null && o.outputNodes.includes(im.nodeId)));
   const scores = images.length ? await o.score(images.map((im) => im.bytes)) : [];
   const candidates = images.map((image, k) => ({ seed, promptId: run.promptId, image, score: scores[k]! }));
-  o.onAttempt?.({ index, seed, best: rank(candidates)[0] ?? null, candidates });
+  o.onAttempt?.({ index, seed, best: ranked(o, candidates)[0] ?? null, candidates });
   return candidates;
 }
 
-const rank = (cs: Candidate[]) => cs.filter((c) => !Number.isNaN(c.score)).sort((a, b) => b.score - a.score);
+// Candidates carry one score: they are decided on as a one-head model whose direction the options give.
+const SCORE = 'score';
+const headOf = (o: GenerationOptions): HeadDirection => ({ name: SCORE, higherIsBetter: o.higherIsBetter ?? true });
+const asDecidable = (c: Candidate) => ({ scores: { [SCORE]: c.score } });
+
+/** The scored candidates, best first (ties keep generation order). */
+function ranked(o: GenerationOptions, cs: Candidate[]): Candidate[] {
+  return rank(cs.map(asDecidable), headOf(o)).map((i) => cs[i]!);
+}
 
 /** Runs n variations (fresh seeds) at once, scores every image, returns the winner and all, best first. */
 export async function bestOfN(o: GenerationOptions & { n: number }): Promise<{ winner: Candidate | null; ranked: Candidate[]; unscored: Candidate[] }> {
-  if (!Number.isInteger(o.n) || o.n < 1) throw new RangeError('n must be a positive integer');
+  if (!Number.isInteger(o.n) || o.n < 1) throw new UsageError('INVALID_ARGUMENT', `n must be a positive integer, got ${o.n}`);
   const targets = targetsOf(o);
   const all = (await Promise.all(Array.from({ length: o.n }, (_, i) => attempt(o, targets, i)))).flat();
-  const ranked = rank(all);
-  return { winner: ranked[0] ?? null, ranked, unscored: all.filter((c) => Number.isNaN(c.score)) };
+  const best = ranked(o, all);
+  return { winner: best[0] ?? null, ranked: best, unscored: all.filter((c) => Number.isNaN(c.score)) };
 }
 
 /**
- * Regenerates with fresh seeds until an image reaches the threshold or maxAttempts runs are spent;
+ * Regenerates with fresh seeds until an image reaches the threshold (>= where higher is better, <= otherwise) or maxAttempts runs are spent;
  * returns the first passing image, or else the best of all attempts, and every attempt.
  */
 export async function rerollUntil(o: GenerationOptions & { threshold: number; maxAttempts: number }): Promise<{ passed: boolean; best: Candidate | null; attempts: { seed: number; candidates: Candidate[] }[] }> {
-  if (!Number.isInteger(o.maxAttempts) || o.maxAttempts < 1) throw new RangeError('maxAttempts must be a positive integer');
+  if (!Number.isInteger(o.maxAttempts) || o.maxAttempts < 1) throw new UsageError('INVALID_ARGUMENT', `maxAttempts must be a positive integer, got ${o.maxAttempts}`);
   const targets = targetsOf(o);
   const attempts: { seed: number; candidates: Candidate[] }[] = [];
-  let best: Candidate | null = null;
+  const policy = { threshold: o.threshold };
   for (let i = 0; i < o.maxAttempts; i++) {
     const candidates = await attempt(o, targets, i);
     attempts.push({ seed: candidates[0]?.seed ?? NaN, candidates });
-    const top = rank(candidates)[0];
-    if (top && (!best || top.score > best.score)) best = top;
-    if (top && top.score >= o.threshold) return { passed: true, best: top, attempts };
+    const top = ranked(o, candidates)[0];
+    if (top && passes(asDecidable(top), policy, [headOf(o)])) return { passed: true, best: top, attempts };
   }
-  return { passed: false, best, attempts };
+  return { passed: false, best: ranked(o, attempts.flatMap((a) => a.candidates))[0] ?? null, attempts };
 }

@@ -3,7 +3,7 @@ import { isAbsolute, join, relative, resolve } from 'node:path';
 
 import { BundleError } from '../errors.js';
 import { modelBundleSchema, type ModelBundleManifest } from '../generated/model-bundle.js';
-import type { Head } from '../heads/head.js';
+import { headProvenance, type Head } from '../heads/head.js';
 import { createHead } from '../heads/registry.js';
 import { compileSchema } from '../validation.js';
 import { sha256, sha256File } from './checksum.js';
@@ -21,7 +21,7 @@ export interface Bundle {
   /** sha256 of manifest.json: identifies the bundle (it pins every file's checksum). */
   readonly manifestSha256: string;
   readonly heads: readonly Head[];
-  /** True unless both the tower and every head were trained. */
+  /** True when the tower or a head has random weights (zero-shot heads are not random). */
   readonly untrained: boolean;
   precisions(): Precision[];
   imageEncoderPath(precision?: Precision): string;
@@ -129,7 +129,7 @@ export async function loadBundle(dirPath: string, options: LoadBundleOptions = {
     const path = resolveInside(dir, entry.file);
     heads.push(createHead(entry, parseSafetensors(await readFile(path), path), manifest.backbone.embed_dim, path));
   }
-  const untrained = manifest.backbone.trained === false || manifest.heads.some((h) => !h.trained);
+  const untrained = manifest.backbone.trained === false || manifest.heads.some((h) => headProvenance(h) === 'untrained');
   return {
     dir,
     manifest,

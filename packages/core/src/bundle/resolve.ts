@@ -2,13 +2,26 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 
 import { downloadBundle } from './download.js';
+import { importModel, type ImportOptions } from './import/import-model.js';
 
 export function defaultCacheDir(): string {
   return process.env.CLIP_AGIQA_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'clip-agiqa');
 }
 
-/** A model reference to a local folder: URLs are downloaded into the cache first. */
-export async function resolveModel(model: string, options: { cacheDir?: string | undefined } = {}): Promise<string> {
-  if (/^https?:\/\//i.test(model)) return downloadBundle(model, { cacheDir: options.cacheDir ?? defaultCacheDir() });
+export interface ResolveOptions {
+  cacheDir?: string | undefined;
+  /** Options of the import `hf:` models get on first use (progress, endpoint, token). */
+  hub?: Omit<ImportOptions, 'out' | 'cacheDir'>;
+}
+
+/**
+ * A model reference to a local folder: URLs of published bundles are downloaded into the cache first, and
+ * `hf:OWNER/NAME[@REVISION]` CLIPs are imported into it on first use (with their zero-shot heads) and
+ * reused afterwards.
+ */
+export async function resolveModel(model: string, options: ResolveOptions = {}): Promise<string> {
+  const cacheDir = options.cacheDir ?? defaultCacheDir();
+  if (/^https?:\/\//i.test(model)) return downloadBundle(model, { cacheDir });
+  if (model.startsWith('hf:')) return (await importModel(model, { ...options.hub, cacheDir })).bundle.dir;
   return model;
 }

@@ -36,7 +36,7 @@ export interface ModelBundleManifest {
      */
     source?: string;
     /**
-     * False for randomly initialised towers (test and demo bundles).
+     * False for randomly initialised towers (test and demo bundles); absent where the importer cannot know (weights imported from elsewhere).
      */
     trained?: boolean;
     /**
@@ -106,11 +106,15 @@ export interface ModelBundleManifest {
     };
   };
   /**
-   * Optional: input_ids int64 [N,context_length] -> text_embeds float32 [N,D], with CLIP's BPE tokenizer files.
+   * Optional: input_ids int64 [N,context_length] (and, when attention_mask is named, an int64 mask of the same shape: 1 for tokens, 0 for padding) -> text_embeds float32 [N,D], with CLIP's BPE tokenizer files.
    */
   text_encoder?: {
     file: Path;
     input: string;
+    /**
+     * Name of the attention-mask input, for text towers that take one (Optimum's text_model.onnx).
+     */
+    attention_mask?: string;
     output: string;
     context_length: number;
     tokenizer: {
@@ -141,9 +145,9 @@ export interface Head {
    */
   name: string;
   /**
-   * clip-agiqa-mlp: the paper's head, [norm(image) || 6 norm(level texts)] -> Linear(7D,H) -> ReLU -> Linear(H,1). clip-agiqa-anchored: for each category, a softmax over scaled cosine similarities between norm(image) and six learnable level features, read out as an expected MOS on the level values, mixed across categories, plus a small MLP residual on norm(image).
+   * Which head this is; built in: clip-agiqa-mlp: the paper's head, [norm(image) || 6 norm(level texts)] -> Linear(7D,H) -> ReLU -> Linear(H,1). clip-agiqa-anchored: for each category, a softmax over scaled cosine similarities between norm(image) and six learnable level features, read out as an expected MOS on the level values, mixed across categories, plus a small MLP residual on norm(image). clip-zero-shot: no learnt weights; for each group of prompts, a softmax over 100 x cos(image, prompt text embedding) (the scale CLIP was trained with) read out as the expected prompt value, averaged over the groups (CLIP-IQA's antonym pairs, or the six level prompts). Other kinds load where the application registered them (registerHeadKind).
    */
-  kind: 'clip-agiqa-mlp' | 'clip-agiqa-anchored';
+  kind: string;
   file: Path;
   /**
    * Names of the head's tensors inside its safetensors file; which ones a head needs depends on its kind.
@@ -166,9 +170,13 @@ export interface Head {
   score_range: [number, number];
   higher_is_better: boolean;
   /**
-   * False for randomly initialised heads: their scores mean nothing.
+   * True only for heads trained on ratings. False for random heads and for zero-shot heads (see provenance).
    */
   trained: boolean;
+  /**
+   * Where the head's weights come from: trained on ratings, untrained (random: scores mean nothing), or zero-shot (computed from the text tower over fixed prompts, no ratings). Absent: trained or untrained as `trained` says.
+   */
+  provenance?: 'trained' | 'untrained' | 'zero-shot';
   /**
    * Provenance: dataset, target, protocol and the metrics measured on its test split.
    */
@@ -186,6 +194,12 @@ export interface Head {
    * @minItems 1
    */
   categories?: [string, ...string[]];
+  /**
+   * clip-zero-shot: the prompts of each group, in the order of prompt_features.
+   *
+   * @minItems 1
+   */
+  prompts?: [[string, string, ...string[]], ...[string, string, ...string[]][]];
 }
 
 export const modelBundleSchema = {
@@ -249,7 +263,7 @@ export const modelBundleSchema = {
           "type": "string"
         },
         "trained": {
-          "description": "False for randomly initialised towers (test and demo bundles).",
+          "description": "False for randomly initialised towers (test and demo bundles); absent where the importer cannot know (weights imported from elsewhere).",
           "type": "boolean"
         },
         "embed_dim": {
@@ -407,7 +421,7 @@ export const modelBundleSchema = {
       }
     },
     "text_encoder": {
-      "description": "Optional: input_ids int64 [N,context_length] -> text_embeds float32 [N,D], with CLIP's BPE tokenizer files.",
+      "description": "Optional: input_ids int64 [N,context_length] (and, when attention_mask is named, an int64 mask of the same shape: 1 for tokens, 0 for padding) -> text_embeds float32 [N,D], with CLIP's BPE tokenizer files.",
       "type": "object",
       "additionalProperties": false,
       "required": [
@@ -422,6 +436,10 @@ export const modelBundleSchema = {
           "$ref": "#/$defs/path"
         },
         "input": {
+          "type": "string"
+        },
+        "attention_mask": {
+          "description": "Name of the attention-mask input, for text towers that take one (Optimum's text_model.onnx).",
           "type": "string"
         },
         "output": {
@@ -520,11 +538,9 @@ export const modelBundleSchema = {
           "pattern": "^[a-z][a-z0-9_-]*$"
         },
         "kind": {
-          "description": "clip-agiqa-mlp: the paper's head, [norm(image) || 6 norm(level texts)] -> Linear(7D,H) -> ReLU -> Linear(H,1). clip-agiqa-anchored: for each category, a softmax over scaled cosine similarities between norm(image) and six learnable level features, read out as an expected MOS on the level values, mixed across categories, plus a small MLP residual on norm(image).",
-          "enum": [
-            "clip-agiqa-mlp",
-            "clip-agiqa-anchored"
-          ]
+          "description": "Which head this is; built in: clip-agiqa-mlp: the paper's head, [norm(image) || 6 norm(level texts)] -> Linear(7D,H) -> ReLU -> Linear(H,1). clip-agiqa-anchored: for each category, a softmax over scaled cosine similarities between norm(image) and six learnable level features, read out as an expected MOS on the level values, mixed across categories, plus a small MLP residual on norm(image). clip-zero-shot: no learnt weights; for each group of prompts, a softmax over 100 x cos(image, prompt text embedding) (the scale CLIP was trained with) read out as the expected prompt value, averaged over the groups (CLIP-IQA's antonym pairs, or the six level prompts). Other kinds load where the application registered them (registerHeadKind).",
+          "type": "string",
+          "pattern": "^[a-z][a-z0-9-]*$"
         },
         "file": {
           "$ref": "#/$defs/path"
@@ -560,8 +576,16 @@ export const modelBundleSchema = {
           "type": "boolean"
         },
         "trained": {
-          "description": "False for randomly initialised heads: their scores mean nothing.",
+          "description": "True only for heads trained on ratings. False for random heads and for zero-shot heads (see provenance).",
           "type": "boolean"
+        },
+        "provenance": {
+          "description": "Where the head's weights come from: trained on ratings, untrained (random: scores mean nothing), or zero-shot (computed from the text tower over fixed prompts, no ratings). Absent: trained or untrained as `trained` says.",
+          "enum": [
+            "trained",
+            "untrained",
+            "zero-shot"
+          ]
         },
         "training": {
           "description": "Provenance: dataset, target, protocol and the metrics measured on its test split.",
@@ -593,6 +617,18 @@ export const modelBundleSchema = {
           },
           "minItems": 1,
           "uniqueItems": true
+        },
+        "prompts": {
+          "description": "clip-zero-shot: the prompts of each group, in the order of prompt_features.",
+          "type": "array",
+          "minItems": 1,
+          "items": {
+            "type": "array",
+            "minItems": 2,
+            "items": {
+              "type": "string"
+            }
+          }
         }
       },
       "allOf": [
@@ -715,6 +751,50 @@ export const modelBundleSchema = {
             },
             "required": [
               "categories"
+            ]
+          }
+        },
+        {
+          "if": {
+            "type": "object",
+            "properties": {
+              "kind": {
+                "const": "clip-zero-shot"
+              }
+            }
+          },
+          "then": {
+            "type": "object",
+            "properties": {
+              "tensors": {
+                "type": "object",
+                "required": [
+                  "prompt_features",
+                  "prompt_values",
+                  "logit_scale"
+                ],
+                "properties": {
+                  "prompt_features": {
+                    "description": "[G, K, D] text embeddings of G groups of K prompts each.",
+                    "type": "string"
+                  },
+                  "prompt_values": {
+                    "description": "[K] the value each prompt of a group stands for (e.g. good 1, bad 0).",
+                    "type": "string"
+                  },
+                  "logit_scale": {
+                    "description": "[1] log of the cosine-similarity scale (log 100).",
+                    "type": "string"
+                  }
+                },
+                "additionalProperties": false
+              },
+              "prompts": {
+                "type": "array"
+              }
+            },
+            "required": [
+              "prompts"
             ]
           }
         }

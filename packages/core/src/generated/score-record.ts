@@ -1,5 +1,7 @@
 // Generated from schemas/score-record.schema.json by scripts/gen-schemas.mjs: do not edit.
 
+import type { WireError } from './defs.js';
+
 /**
  * One scored input, as `clip-agiqa score --json` prints it (one JSON object per line) and as sidecar files and image metadata store it: the score of every head, or a typed error.
  */
@@ -24,13 +26,7 @@ export type ScoreRecord =
     }
   | {
       path: string;
-      error: {
-        /**
-         * Stable machine-readable error code, e.g. CORRUPT_IMAGE, TOO_MANY_PIXELS, UNSAFE_FORMAT.
-         */
-        code: string;
-        message: string;
-      };
+      error: WireError;
     };
 
 /**
@@ -94,22 +90,7 @@ export const scoreRecordSchema = {
           "type": "string"
         },
         "error": {
-          "type": "object",
-          "additionalProperties": false,
-          "required": [
-            "code",
-            "message"
-          ],
-          "properties": {
-            "code": {
-              "description": "Stable machine-readable error code, e.g. CORRUPT_IMAGE, TOO_MANY_PIXELS, UNSAFE_FORMAT.",
-              "type": "string",
-              "pattern": "^[A-Z][A-Z0-9_]*$"
-            },
-            "message": {
-              "type": "string"
-            }
-          }
+          "$ref": "defs.schema.json#/$defs/error"
         }
       }
     }

@@ -1,7 +1,7 @@
 import type { Tensor } from '../bundle/safetensors.js';
 import { LEVELS } from './clip-agiqa-mlp.js';
 import { headFromImageScore, type Head, type HeadEntry } from './head.js';
-import { headTensor, l2normalise } from './tensors.js';
+import { headTensor, l2normalise, softmaxExpectation } from './tensors.js';
 
 /**
  * The anchored head (beyond the paper). For each category c (e.g. overall, technical, aesthetic,
@@ -35,24 +35,7 @@ export function createClipAgiqaAnchoredHead(entry: HeadEntry, tensors: Map<strin
 
   return headFromImageScore(entry, d, (image) => {
     let s = bias + r2b;
-    for (let c = 0; c < categories; c++) {
-      let max = -Infinity;
-      for (let l = 0; l < LEVELS; l++) {
-        const base = (c * LEVELS + l) * d;
-        let dot = 0;
-        for (let k = 0; k < d; k++) dot += image[k]! * anchors[base + k]!;
-        logits[l] = scale * dot;
-        max = Math.max(max, logits[l]!);
-      }
-      let total = 0;
-      let expected = 0;
-      for (let l = 0; l < LEVELS; l++) {
-        const e = Math.exp(logits[l]! - max);
-        total += e;
-        expected += e * values[l]!;
-      }
-      s += weights[c]! * (expected / total);
-    }
+    for (let c = 0; c < categories; c++) s += weights[c]! * softmaxExpectation(image, anchors, c * LEVELS, values, scale, logits);
     for (let j = 0; j < rank; j++) {
       let h = r1b[j]!;
       for (let k = 0; k < d; k++) h += r1w[j * d + k]! * image[k]!;

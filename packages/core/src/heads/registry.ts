@@ -2,11 +2,13 @@ import { BundleError } from '../errors.js';
 import type { Tensor } from '../bundle/safetensors.js';
 import { createClipAgiqaAnchoredHead } from './clip-agiqa-anchored.js';
 import { createClipAgiqaMlpHead } from './clip-agiqa-mlp.js';
+import { createClipZeroShotHead } from './clip-zero-shot.js';
 import type { Head, HeadEntry, HeadFactory } from './head.js';
 
 const factories = new Map<string, HeadFactory>([
   ['clip-agiqa-mlp', createClipAgiqaMlpHead],
   ['clip-agiqa-anchored', createClipAgiqaAnchoredHead],
+  ['clip-zero-shot', createClipZeroShotHead],
 ]);
 
 /** Makes a head kind loadable from bundles. Kinds are the manifest's `heads[].kind`. */

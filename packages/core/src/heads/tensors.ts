@@ -26,3 +26,30 @@ export function headTensor(entry: HeadEntry, tensors: Map<string, Tensor>, key: 
   }
   return t;
 }
+
+/**
+ * The expected value of a softmax over scaled cosine similarities: sum_k softmax_k(scale * <image, anchor_k>) * values[k],
+ * where anchor_k is the k-th of values.length unit-norm rows of image.length values starting at row `firstRow` of `anchors`.
+ * `logits` is scratch space of values.length entries.
+ */
+export function softmaxExpectation(image: Float64Array, anchors: Float64Array, firstRow: number, values: ArrayLike<number>,
+  scale: number, logits: Float64Array): number {
+  const d = image.length;
+  const k = values.length;
+  let max = -Infinity;
+  for (let p = 0; p < k; p++) {
+    const base = (firstRow + p) * d;
+    let dot = 0;
+    for (let i = 0; i < d; i++) dot += image[i]! * anchors[base + i]!;
+    logits[p] = scale * dot;
+    max = Math.max(max, logits[p]!);
+  }
+  let total = 0;
+  let expected = 0;
+  for (let p = 0; p < k; p++) {
+    const e = Math.exp(logits[p]! - max);
+    total += e;
+    expected += e * values[p]!;
+  }
+  return expected / total;
+}

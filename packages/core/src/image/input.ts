@@ -1,8 +1,10 @@
 import { open } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 
 import type { Sharp } from 'sharp';
 
 import { InputError } from '../errors.js';
+import { typeName } from '../model-argument.js';
 
 /** Decoded pixels, 8 bits per channel, row-major, interleaved: 1 (grey), 3 (RGB) or 4 (RGBA) channels. */
 export interface RawPixels {
@@ -13,10 +15,14 @@ export interface RawPixels {
 }
 
 /**
- * What the scorer accepts: a file path, the bytes of an encoded image, raw pixels, or a sharp pipeline.
- * Wrap any of them as `{ id, image }` to choose the identity results carry.
+ * What the scorer accepts: a file path (or file: URL), the bytes of an encoded image, raw pixels, or a
+ * sharp pipeline. Wrap any of them as `{ id, image }` to choose the identity results carry.
  */
-export type ImageSource = string | Uint8Array | RawPixels | Sharp;
+export type ImageSource = string | URL | Uint8Array | RawPixels | Sharp;
+/** An image source after inputSource(): file URLs have become paths. */
+export type ResolvedSource = Exclude<ImageSource, URL>;
+
+const WHAT_TO_PASS = 'pass a file path or file: URL, the bytes of an encoded image (Buffer/Uint8Array), raw pixels { data, width, height, channels }, or a sharp pipeline';
 export interface LabelledImage {
   id: string;
   image: ImageSource;
@@ -39,11 +45,19 @@ function isLabelled(x: unknown): x is LabelledImage {
 export function inputId(input: ImageInput, index: number): string {
   if (isLabelled(input)) return input.id;
   if (typeof input === 'string') return input;
+  if (input instanceof URL) return input.protocol === 'file:' ? fileURLToPath(input) : input.href;
   return `#${index}`;
 }
 
-export function inputSource(input: ImageInput): ImageSource {
-  return isLabelled(input) ? input.image : input;
+/** The image behind an input, file URLs turned into paths; anything the scorer cannot read is refused with what to pass instead. */
+export function inputSource(input: ImageInput, id: string): ResolvedSource {
+  const source: unknown = isLabelled(input) ? input.image : input;
+  if (source instanceof URL) {
+    if (source.protocol === 'file:') return fileURLToPath(source);
+    throw new InputError('UNSUPPORTED_INPUT', `${source.protocol} URLs are not fetched by the scorer: download the image and pass its bytes, or ${WHAT_TO_PASS}`, { input: id });
+  }
+  if (typeof source === 'string' || source instanceof Uint8Array || isRawPixels(source) || isSharp(source)) return source;
+  throw new InputError('UNSUPPORTED_INPUT', `cannot score a ${typeName(source)}: ${WHAT_TO_PASS}`, { input: id });
 }
 
 /** Reads a file, refusing empty and oversized files before reading them whole. */

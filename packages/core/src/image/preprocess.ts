@@ -2,7 +2,7 @@ import sharp, { type Sharp } from 'sharp';
 
 import { InputError } from '../errors.js';
 import type { ModelBundleManifest } from '../generated/model-bundle.js';
-import { isRawPixels, isSharp, readImageFile, type ImageSource } from './input.js';
+import { isRawPixels, isSharp, readImageFile, type ResolvedSource } from './input.js';
 import { pilBicubicResize } from './pil-bicubic.js';
 import { isUnsafeFormat, sniffFormat } from './sniff.js';
 
@@ -78,7 +78,7 @@ interface OpenedImage {
 }
 
 /** Opens any source as a sharp pipeline on its first frame, after the format and pixel-count checks. */
-async function openImage(source: ImageSource, id: string, limits: DecodeLimits): Promise<OpenedImage> {
+async function openImage(source: ResolvedSource, id: string, limits: DecodeLimits): Promise<OpenedImage> {
   if (isRawPixels(source)) {
     const { data, width, height, channels } = source;
     if (![1, 3, 4].includes(channels) || !Number.isInteger(width) || !Number.isInteger(height) || width <= 0 || height <= 0) {
@@ -141,7 +141,7 @@ async function rawRgb(pipeline: Sharp, id: string): Promise<RgbImage> {
 }
 
 /** Decodes a whole image to RGB with the same checks and conversions as the scorer (for training views). */
-export async function decodeRgb(source: ImageSource, id: string, cfg: PreprocessConfig, limits: DecodeLimits = DEFAULT_LIMITS): Promise<RgbImage> {
+export async function decodeRgb(source: ResolvedSource, id: string, cfg: PreprocessConfig, limits: DecodeLimits = DEFAULT_LIMITS): Promise<RgbImage> {
   const opened = await openImage(source, id, limits);
   try {
     return await rawRgb(await orientedRgb(opened, cfg), id);
@@ -154,7 +154,7 @@ export async function decodeRgb(source: ImageSource, id: string, cfg: Preprocess
  * The CLIP test-time recipe up to the crop: first frame, EXIF orientation, alpha flattened onto the
  * background, sRGB, bicubic resize of the shortest edge, centre crop. Returns size x size x 3 RGB bytes.
  */
-export async function clipPixels(source: ImageSource, id: string, cfg: PreprocessConfig, limits: DecodeLimits = DEFAULT_LIMITS): Promise<Uint8Array> {
+export async function clipPixels(source: ResolvedSource, id: string, cfg: PreprocessConfig, limits: DecodeLimits = DEFAULT_LIMITS): Promise<Uint8Array> {
   const opened = await openImage(source, id, limits);
   try {
     const swap = opened.orientation >= 5;

@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 
-import { BundleError, ClipAgiqaError, DeviceError, UsageError } from '../errors.js';
+import { BundleError, ClipAgiqaError, DeviceError, InferenceError, UsageError } from '../errors.js';
 import type { ExecutionDevice, SessionOptions } from './device.js';
 import type { TowerRequest, TowerResponse } from './tower-protocol.js';
 
@@ -11,7 +11,7 @@ interface Pending {
 }
 
 function toError(r: Extract<TowerResponse, { type: 'error' }>, source: string): ClipAgiqaError {
-  const Kind = r.kind === 'device' ? DeviceError : r.kind === 'usage' ? UsageError : BundleError;
+  const Kind = r.kind === 'device' ? DeviceError : r.kind === 'usage' ? UsageError : r.kind === 'bundle' ? BundleError : InferenceError;
   return new Kind(r.code, r.message, r.kind === 'bundle' || r.kind === 'other' ? { input: source } : {});
 }
 
@@ -32,7 +32,7 @@ export class ImageTower {
   ) {
     worker.on('message', (r: TowerResponse) => this.onMessage(r));
     worker.on('error', (e) => this.failAll(e));
-    worker.on('exit', (code) => this.failAll(new BundleError('SHAPE_MISMATCH', `inference worker exited (code ${code})`, { input: source })));
+    worker.on('exit', (code) => this.failAll(new InferenceError('WORKER_EXITED', `inference worker exited (code ${code})`, { input: source })));
     worker.unref();
   }
 
@@ -47,7 +47,7 @@ export class ImageTower {
       await worker.terminate();
       throw toError(opened, path);
     }
-    if (opened.type !== 'opened') throw new Error('unexpected reply from the inference worker');
+    if (opened.type !== 'opened') throw new InferenceError('INFERENCE_FAILED', `unexpected reply from the inference worker: ${opened.type}`, { input: path });
     if (!opened.inputNames.includes(io.input) || !opened.outputNames.includes(io.output)) {
       await worker.terminate();
       throw new BundleError('SHAPE_MISMATCH',

@@ -18,7 +18,8 @@ function post(message: TowerResponse, transfer: ArrayBuffer[] = []): void {
 
 function errorMessage(e: unknown, id?: number): TowerResponse {
   const kind = e instanceof DeviceError ? 'device' : e instanceof UsageError ? 'usage' : e instanceof BundleError ? 'bundle' : 'other';
-  const code = e instanceof ClipAgiqaError ? e.code : 'SHAPE_MISMATCH';
+  // Anything ONNX Runtime throws while running (out of memory, a kernel failing) is an inference failure.
+  const code = e instanceof ClipAgiqaError ? e.code : 'INFERENCE_FAILED';
   return { type: 'error', id, code, message: (e as Error).message ?? String(e), kind };
 }
 

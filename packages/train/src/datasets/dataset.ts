@@ -1,5 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 
+import { ClipAgiqaError } from '@clip-agiqa/core';
+
 /** One rated image. `group` is the generation prompt (or prompt id): splits can keep groups apart. */
 export interface Sample {
   id: string;
@@ -7,6 +9,8 @@ export interface Sample {
   targets: Record<string, number>;
   prompt?: string;
   group?: string;
+  /** The model that generated the image, where the dataset says: reports break metrics down by it. */
+  generator?: string;
 }
 
 export interface Dataset {
@@ -19,12 +23,11 @@ export interface Dataset {
 }
 
 /** Everything wrong with a dataset, listed, instead of training on part of it. */
-export class DatasetError extends Error {
+export class DatasetError extends ClipAgiqaError<'INVALID_DATASET'> {
   constructor(readonly source: string, readonly problems: string[]) {
     const shown = problems.slice(0, 10).map((p) => `  - ${p}`).join('\n');
     const more = problems.length > 10 ? `\n  ... and ${problems.length - 10} more` : '';
-    super(`${source}: ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n${shown}${more}`);
-    this.name = 'DatasetError';
+    super('INVALID_DATASET', `${source}: ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n${shown}${more}`);
   }
 }
 

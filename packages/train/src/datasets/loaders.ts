@@ -44,7 +44,9 @@ export function loadAgiqa3k(dir: string, options: LoadOptions = {}): Dataset {
     if (!name) return void b.problems.push(`${where}: empty name`);
     if (quality === undefined || alignment === undefined) return;
     const prompt = r[col.prompt!] ?? '';
-    b.add({ id: name, path: join(images, name), targets: { quality, alignment }, prompt, group: prompt }, where);
+    // Names are <generator>_<setting>_<index>.jpg, e.g. AttnGAN_normal_000.jpg.
+    const generator = name.includes('_') ? name.slice(0, name.indexOf('_')) : undefined;
+    b.add({ id: name, path: join(images, name), targets: { quality, alignment }, prompt, group: prompt, ...(generator ? { generator } : {}) }, where);
   });
   return b.finish('AGIQA-3K', ['quality', 'alignment'], [0, 5]);
 }
@@ -78,7 +80,7 @@ export function loadAigciqa2023(dir: string, options: LoadOptions = {}): Dataset
         const index = 400 * mi + 4 * prompt + (k - 1);
         const name = `${String(prompt).padStart(3, '0')}-${k}.png`;
         const targets = Object.fromEntries(AIGCIQA2023_TARGETS.map((t, ti) => [t, mos[ti]![index]!]));
-        b.add({ id: `${model}/${name}`, path: join(dir, 'Image', model, name), targets, group: `prompt-${prompt}` }, `image ${index}`);
+        b.add({ id: `${model}/${name}`, path: join(dir, 'Image', model, name), targets, group: `prompt-${prompt}`, generator: model }, `image ${index}`);
       }
     }
   });
@@ -98,7 +100,7 @@ export function loadAigciqa2023Csv(csvPath: string, imagesRoot: string, options:
     const name = r[col.image_name!]!;
     const prompt = r[col.prompt!] ?? '';
     b.add({ id: `${model}/${name}`, path: join(imagesRoot, 'Image', model, name),
-      targets: Object.fromEntries(AIGCIQA2023_TARGETS.map((t, ti) => [t, values[ti]!])), prompt, group: prompt }, where);
+      targets: Object.fromEntries(AIGCIQA2023_TARGETS.map((t, ti) => [t, values[ti]!])), prompt, group: prompt, generator: model }, where);
   });
   return b.finish('AIGCIQA2023', [...AIGCIQA2023_TARGETS], [0, 100]);
 }
@@ -147,8 +149,9 @@ export function loadAigiqa20k(csvPath: string, images?: string, options: LoadOpt
 }
 
 /**
- * A user's own ratings: a CSV with a header `path,mos[,prompt][,group]`; relative paths are relative to
- * the CSV's folder. `group` (default: the prompt) keeps related images on one side of a split.
+ * A user's own ratings: a CSV with a header `path,mos[,prompt][,group][,generator]`; relative paths are
+ * relative to the CSV's folder. `group` (default: the prompt) keeps related images on one side of a split;
+ * `generator` names the model that made the image (reports break metrics down by it).
  */
 export function loadGenericCsv(csvPath: string, options: LoadOptions = {}): Dataset {
   const [header, ...rows] = readCsv(csvPath);
@@ -165,8 +168,9 @@ export function loadGenericCsv(csvPath: string, options: LoadOptions = {}): Data
     scale[1] = Math.max(scale[1], quality);
     const prompt = col.prompt === undefined ? undefined : r[col.prompt];
     const group = (col.group === undefined ? undefined : r[col.group]) || prompt || undefined;
+    const generator = col.generator === undefined ? undefined : r[col.generator]?.trim();
     b.add({ id: path, path: isAbsolute(path) ? path : join(dirname(csvPath), path), targets: { quality },
-      ...(prompt ? { prompt } : {}), ...(group ? { group } : {}) }, where);
+      ...(prompt ? { prompt } : {}), ...(group ? { group } : {}), ...(generator ? { generator } : {}) }, where);
   });
   return b.finish(csvPath, ['quality'], scale);
 }

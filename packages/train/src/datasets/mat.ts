@@ -1,5 +1,7 @@
 import { inflateSync } from 'node:zlib';
 
+import { ClipAgiqaError } from '@clip-agiqa/core';
+
 /**
  * A reader for the numeric arrays of MATLAB level-5 MAT-files (what `save` writes by default, compressed
  * or not): enough for the MOS files datasets ship. Returns each real numeric array by name, as float64
@@ -10,7 +12,12 @@ export interface MatArray {
   data: Float64Array;
 }
 
-export class MatFileError extends Error {}
+/** A MAT-file this reader cannot parse. */
+export class MatFileError extends ClipAgiqaError<'BAD_MAT_FILE'> {
+  constructor(message: string) {
+    super('BAD_MAT_FILE', message);
+  }
+}
 
 const MI = { INT8: 1, UINT8: 2, INT16: 3, UINT16: 4, INT32: 5, UINT32: 6, SINGLE: 7, DOUBLE: 9, INT64: 12, UINT64: 13, MATRIX: 14, COMPRESSED: 15 } as const;
 const NUMERIC_CLASSES = new Set([6, 7, 8, 9, 10, 11, 12, 13, 14, 15]); // double, single, int8 ... uint64

@@ -1,7 +1,13 @@
 import { inflateRawSync } from 'node:zlib';
 
-/** Reads the first worksheet of an .xlsx workbook (a zip of XML parts) into rows of cell texts. */
-export class XlsxError extends Error {}
+import { ClipAgiqaError } from '@clip-agiqa/core';
+
+/** A workbook this reader cannot parse. */
+export class XlsxError extends ClipAgiqaError<'BAD_XLSX_FILE'> {
+  constructor(message: string) {
+    super('BAD_XLSX_FILE', message);
+  }
+}
 
 function unzip(buf: Buffer): Map<string, Buffer> {
   let eocd = -1;

@@ -2,9 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
-import {
-  decodeRgb, preprocessConfig, type Scorer,
-} from '@clip-agiqa/core';
+import type { RgbImage, Scorer } from '@clip-agiqa/core';
 
 import type { Dataset } from '../datasets/dataset.js';
 import { Rng } from '../rng.js';
@@ -52,9 +50,8 @@ async function store(path: string, value: Float32Array): Promise<void> {
  * an interrupted one resumes where it stopped.
  */
 export async function embedDataset(dataset: Dataset, o: EmbedOptions): Promise<Embeddings> {
-  const dim = o.scorer.bundle.manifest.backbone.embed_dim;
-  const size = o.scorer.bundle.manifest.preprocess.size;
-  const cfg = preprocessConfig(o.scorer.bundle.manifest.preprocess);
+  const dim = o.scorer.model.embedDim;
+  const size = o.scorer.model.imageSize;
   const views = o.trainViews ?? 0;
   const seed = o.seed ?? 0;
   const root = join(o.cacheDir, `${o.scorer.model.manifestSha256}-${o.scorer.model.precision}`);
@@ -78,13 +75,13 @@ export async function embedDataset(dataset: Dataset, o: EmbedOptions): Promise<E
       await store(testPath, vector);
     }
     test.set(vector, i * dim);
-    let rgb: Awaited<ReturnType<typeof decodeRgb>> | undefined;
+    let rgb: RgbImage | undefined;
     for (let v = 0; v < views; v++) {
       const path = join(root, `train-s${seed}-v${v}`, `${key}.f32`);
       let view = await cached(path, dim);
       if (!view) {
         hit = false;
-        rgb ??= await decodeRgb(bytes, sample.id, cfg);
+        rgb ??= await o.scorer.decode({ id: sample.id, image: bytes });
         const pixels = trainingView(rgb, size, new Rng(viewSeed(key, v, seed)));
         view = await o.scorer.embed({ id: `${sample.id}#view${v}`, image: { data: pixels, width: size, height: size, channels: 3 } });
         await store(path, view);

@@ -1,4 +1,5 @@
-import { cropRgb, pilBicubicResize, type RgbImage } from '@clip-agiqa/core';
+import type { RgbImage } from '@clip-agiqa/core';
+import { cropRgb, pilBicubicResize } from '@clip-agiqa/core/internal';
 
 import { Rng } from '../rng.js';
 

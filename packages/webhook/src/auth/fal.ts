@@ -18,8 +18,8 @@ export function falMessage(requestId: string, userId: string, timestamp: string,
   return Buffer.from(`${requestId}\n${userId}\n${timestamp}\n${createHash('sha256').update(body).digest('hex')}`);
 }
 
-/** Verifies fal.ai's ED25519 webhook signature against the configured public keys. */
-export function verifyFalWebhook(keys: readonly KeyObject[], headers: HeaderBag, body: Buffer | string, opts: { now?: number; toleranceSeconds?: number } = {}): { id: string; timestamp: number } {
+/** Checks fal's signature headers before the body arrives: present, timestamp within the tolerance, signature well-formed. */
+export function checkFalHeaders(headers: HeaderBag, opts: { now?: number; toleranceSeconds?: number } = {}): { requestId: string; userId: string; ts: string; signature: string } {
   const get = (name: string) => { const v = headers[name]; return Array.isArray(v) ? v[0] : v; };
   const requestId = get('x-fal-webhook-request-id');
   const userId = get('x-fal-webhook-user-id');
@@ -32,6 +32,12 @@ export function verifyFalWebhook(keys: readonly KeyObject[], headers: HeaderBag,
     throw new VerificationError('x-fal-webhook-timestamp is outside the 5-minute window', 'STALE_TIMESTAMP');
   }
   if (!/^[0-9a-f]{128}$/i.test(signature)) throw new VerificationError('x-fal-webhook-signature is not a hex ED25519 signature');
+  return { requestId, userId, ts, signature };
+}
+
+/** Verifies fal.ai's ED25519 webhook signature against the configured public keys. */
+export function verifyFalWebhook(keys: readonly KeyObject[], headers: HeaderBag, body: Buffer | string, opts: { now?: number; toleranceSeconds?: number } = {}): { id: string; timestamp: number } {
+  const { requestId, userId, ts, signature } = checkFalHeaders(headers, opts);
   const message = falMessage(requestId, userId, ts, body);
   const sig = Buffer.from(signature, 'hex');
   if (!keys.some((key) => verify(null, message, key, sig))) throw new VerificationError('the fal signature does not match any configured key');

@@ -33,10 +33,10 @@ function header(headers: HeaderBag, name: string): string | undefined {
 }
 
 /**
- * Verifies the Standard Webhooks scheme on the raw body, in constant time, against every configured
- * secret (so secrets can be rotated) and returns the message id for replay protection.
+ * Checks what can be checked before the body arrives: the three headers are there and the timestamp
+ * is within the tolerance. Returns the message id and timestamp.
  */
-export function verifyStandardWebhook(secrets: readonly string[], headers: HeaderBag, body: Buffer | string, opts: { now?: number; toleranceSeconds?: number } = {}): { id: string; timestamp: number } {
+export function checkStandardWebhookHeaders(headers: HeaderBag, opts: { now?: number; toleranceSeconds?: number } = {}): { id: string; timestamp: number; signatures: string } {
   const id = header(headers, 'webhook-id');
   const ts = header(headers, 'webhook-timestamp');
   const signatures = header(headers, 'webhook-signature');
@@ -47,6 +47,15 @@ export function verifyStandardWebhook(secrets: readonly string[], headers: Heade
   const tolerance = opts.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS;
   if (timestamp < now - tolerance) throw new VerificationError('webhook-timestamp is too old', 'STALE_TIMESTAMP');
   if (timestamp > now + tolerance) throw new VerificationError('webhook-timestamp is in the future', 'FUTURE_TIMESTAMP');
+  return { id, timestamp, signatures };
+}
+
+/**
+ * Verifies the Standard Webhooks scheme on the raw body, in constant time, against every configured
+ * secret (so secrets can be rotated) and returns the message id for replay protection.
+ */
+export function verifyStandardWebhook(secrets: readonly string[], headers: HeaderBag, body: Buffer | string, opts: { now?: number; toleranceSeconds?: number } = {}): { id: string; timestamp: number } {
+  const { id, timestamp, signatures } = checkStandardWebhookHeaders(headers, opts);
   const offered = signatures.split(' ').flatMap((entry) => {
     const [version, value] = entry.split(',', 2);
     return version === 'v1' && value ? [Buffer.from(value, 'base64')] : [];

@@ -29,13 +29,13 @@ export class SharedQueue implements AcceptQueue {
  * Synchronous requests on an API replica without a scorer: inline images go to Redis (expiring), the
  * request goes to the front of the queue, and the replica waits for the verdict a worker returns.
  */
-export function scoreThroughQueue(store: RedisStore, queues: BullQueues, timeoutMs: number): (job: WebhookJob, inline: (Buffer | null)[]) => Promise<WebhookVerdict> {
-  return async (job, inline) => {
+export function scoreThroughQueue(store: RedisStore, queues: BullQueues, timeoutMs: number): (job: WebhookJob, inline: (Buffer | null)[], route: string) => Promise<WebhookVerdict> {
+  return async (job, inline, route) => {
     const id = randomUUID();
     const blobs = await Promise.all(inline.map((bytes, i) => (bytes ? store.putBlob(id, i, bytes, timeoutMs + 60_000) : null)));
     const stored: WebhookJob = { ...job, candidates: job.candidates.map(({ base64: _dropped, ...rest }) => rest) as WebhookJob['candidates'] };
     try {
-      return await queues.runSync({ kind: 'sync', id, job: stored, blobs }, timeoutMs);
+      return await queues.runSync({ kind: 'sync', id, route, job: stored, blobs }, timeoutMs);
     } catch (e) {
       const message = (e as Error).message;
       if (/timed out/i.test(message)) throw new HttpError(503, 'NO_VERDICT_IN_TIME', `no worker returned a verdict within ${timeoutMs} ms`, { 'retry-after': '5' });

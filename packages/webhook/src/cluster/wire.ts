@@ -13,7 +13,9 @@ export type Role = 'all' | 'api' | 'worker';
 
 export interface ClusterParts {
   queue: AcceptQueue;
-  scoreElsewhere?: (job: WebhookJob, inline: (Buffer | null)[]) => Promise<WebhookVerdict>;
+  /** The whole cluster's queues at the last poll (every 2 s). */
+  counts: { waiting: number; active: number; deliveries: number };
+  scoreElsewhere?: (job: WebhookJob, inline: (Buffer | null)[], route: string) => Promise<WebhookVerdict>;
   ready(): Promise<boolean>;
   close(graceMs: number): Promise<void>;
 }
@@ -44,6 +46,7 @@ export function startCluster(o: { role: Role; store: StoreConfig; queues: BullQu
   metrics.gauge('clip_agiqa_pending_deliveries', () => counts.deliveries);
 
   return {
+    counts,
     queue: new SharedQueue(o.queues),
     ...(o.role === 'api' ? { scoreElsewhere: scoreThroughQueue(store, o.queues, o.store.sync_timeout_ms) } : {}),
     ready: () => store.ready(),

@@ -46,7 +46,7 @@ export function startClusterWorker(o: ClusterWorkerOptions): ClusterWorker {
 
   async function scoreSync(task: SyncTask): Promise<WebhookVerdict> {
     const inline = await Promise.all(task.blobs.map((name) => (name ? w.store.readBlob(name) : null)));
-    const verdict = await w.score(task.job, await gatherImages(w, task.job, inline));
+    const verdict = await w.score(task.job, await gatherImages(w, task.job, inline), task.route);
     await w.store.dropBlobs(task).catch(() => undefined); // they expire anyway
     return verdict;
   }

@@ -1,8 +1,12 @@
 import { Ajv2020 } from 'ajv/dist/2020.js';
 
+import type { ModelInfo } from '@clip-agiqa/core';
+
 import { ConfigError } from '../errors.js';
 import { webhookConfigSchema, type Route, type WebhookConfig } from '../generated/webhook-config.js';
 import { webhookJobSchema } from '../generated/webhook-job.js';
+import { parseAllowList } from '../net/ip.js';
+import { allowListProblem, routeProblems, secretProblem, unknownHeads } from './rules.js';
 
 // A validator of its own: it fills in the schema's defaults, so no default is written twice.
 const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true, useDefaults: true });
@@ -22,7 +26,7 @@ export function validateConfig(config: unknown): asserts config is WebhookConfig
 }
 
 type Defaulted<T> = { [K in keyof T]-?: Exclude<T[K], undefined> };
-export type CallbackConfig = Defaulted<NonNullable<WebhookConfig['callback']>>;
+export type CallbackConfig = Omit<Defaulted<NonNullable<WebhookConfig['callback']>>, 'secret'> & { secret?: string };
 export type FetchConfig = Defaulted<NonNullable<WebhookConfig['fetch']>>;
 export type LimitsConfig = Defaulted<NonNullable<WebhookConfig['limits']>>;
 type RedisStoreConfig = Extract<NonNullable<WebhookConfig['store']>, { kind: 'redis' }>;
@@ -40,34 +44,49 @@ export interface ResolvedConfig {
   port: number;
   dataDir: string;
   routes: Route[];
-  /** Signing and retry settings of asynchronous deliveries; null when no callback secret is configured. */
-  callback: CallbackConfig | null;
+  /** Signing, retry and reach of asynchronous deliveries. */
+  callback: CallbackConfig;
   fetch: FetchConfig;
   limits: LimitsConfig;
   allowUnsigned: boolean;
+  idempotency: Defaulted<NonNullable<WebhookConfig['idempotency']>>;
   store: StoreConfig;
 }
 
-/** What each verifier needs on its route, beyond the schema. */
-function routeProblems(r: Route, allowUnsigned: boolean): string[] {
-  const out: string[] = [];
-  const where = `route ${r.path}`;
-  if (r.verifier === 'unsigned' && !allowUnsigned) out.push(`${where} is unsigned: set allow_unsigned to accept unauthenticated requests`);
-  if (r.verifier === 'standard-webhooks' && !r.secrets?.length) out.push(`${where}: standard-webhooks needs secrets`);
-  if (r.verifier === 'fal' && !r.public_keys?.length) out.push(`${where}: fal needs public_keys`);
-  if (r.verifier === 'bearer' && !r.tokens?.length) out.push(`${where}: bearer needs tokens`);
-  return out;
-}
-
+/** Validates and completes a configuration, or throws a ConfigError listing every problem. */
 export function resolveConfig(config: WebhookConfig): ResolvedConfig {
   const c = structuredClone(config);
   validateConfig(c);
+  const callback = c.callback as CallbackConfig;
+  const fetch = c.fetch as FetchConfig;
   const allowUnsigned = c.allow_unsigned ?? false;
-  const found = c.routes.flatMap((r) => routeProblems(r, allowUnsigned));
-  if (found.length) throw new ConfigError('invalid routes', found);
+  const found: string[] = [];
+  const fetchAllow = allowListProblem(fetch.allow);
+  if (fetchAllow) found.push(`fetch.allow: ${fetchAllow}`);
+  const callbackAllow = allowListProblem(callback.allow);
+  if (callbackAllow) found.push(`callback.allow: ${callbackAllow}`);
+  if (callback.secret !== undefined) {
+    const p = secretProblem(callback.secret);
+    if (p) found.push(`callback.secret ${p}`);
+  }
+  const seen = new Set<string>();
+  for (const r of c.routes) {
+    if (seen.has(r.path)) found.push(`duplicate route path ${r.path}: each route needs its own`);
+    seen.add(r.path);
+    found.push(...routeProblems(r, allowUnsigned, parseAllowList(callbackAllow ? [] : callback.allow)));
+  }
+  if (found.length) throw new ConfigError('invalid configuration', found);
   return {
-    host: c.host!, port: c.port!, dataDir: c.data_dir, routes: c.routes,
-    callback: (c.callback as CallbackConfig | undefined) ?? null,
-    fetch: c.fetch as FetchConfig, limits: c.limits as LimitsConfig, allowUnsigned, store: resolveStore(c.store),
+    host: c.host!, port: c.port!, dataDir: c.data_dir, routes: c.routes, callback, fetch, limits: c.limits as LimitsConfig, allowUnsigned,
+    idempotency: c.idempotency as ResolvedConfig['idempotency'], store: resolveStore(c.store),
   };
+}
+
+/** Route policies that name heads the model lacks (a typo would make reroll-if-none-pass reroll forever). */
+export function checkPolicies(config: ResolvedConfig, model: ModelInfo): void {
+  const found = config.routes.flatMap((r) => {
+    const unknown = r.policy ? unknownHeads(r.policy, model) : [];
+    return unknown.length ? [`route ${r.path}: policy names unknown head(s) ${unknown.join(', ')}; the model has ${model.heads.map((h) => h.name).join(', ')}`] : [];
+  });
+  if (found.length) throw new ConfigError('invalid configuration', found);
 }

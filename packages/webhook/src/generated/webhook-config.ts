@@ -19,19 +19,26 @@ export interface WebhookConfig {
    * @minItems 1
    */
   routes: [Route, ...Route[]];
+  /**
+   * Signed delivery of asynchronous verdicts: the secret that signs events (a route's callback_secret overrides it), retries, and the private ranges callbacks may reach.
+   */
   callback?: {
     /**
-     * whsec_ secret that signs delivered events (Standard Webhooks).
+     * whsec_ secret (at least 16 bytes) that signs delivered events (Standard Webhooks), for routes without their own callback_secret.
      */
-    secret: string;
+    secret?: string;
     max_attempts?: number;
     initial_backoff_ms?: number;
     max_backoff_ms?: number;
     timeout_ms?: number;
+    /**
+     * CIDR ranges that callbacks may reach although they are private, e.g. 10.0.0.0/8 for a receiver on the internal network. Image URLs have their own list (fetch.allow).
+     */
+    allow?: string[];
   };
   fetch?: {
     /**
-     * CIDR ranges that image URLs and callbacks may reach although they are private, e.g. 10.0.0.0/8.
+     * CIDR ranges that image URLs may reach although they are private, e.g. 10.0.0.0/8 for an internal image store. Callbacks have their own list (callback.allow).
      */
     allow?: string[];
     max_bytes?: number;
@@ -39,6 +46,9 @@ export interface WebhookConfig {
     max_redirects?: number;
   };
   limits?: {
+    /**
+     * Largest request body a hook takes, unless its route sets body_bytes. A job carrying image URLs needs kilobytes; raise it on routes that send images inline (base64).
+     */
     body_bytes?: number;
     /**
      * Jobs scored at once.
@@ -52,6 +62,28 @@ export interface WebhookConfig {
      * Hook requests in progress beyond the scoring slots (concurrency); more get 429 with Retry-After.
      */
     sync_waiting?: number;
+    /**
+     * Time a client has to send a request's headers.
+     */
+    headers_timeout_ms?: number;
+    /**
+     * Time a client has to send a hook request's body once its headers are in; slower uploads get 408 and are cut off.
+     */
+    body_timeout_ms?: number;
+    /**
+     * Hook bodies read at once before their signature could be checked; more get 503 with Retry-After. Bearer routes check the token before reading and do not count.
+     */
+    uploads?: number;
+    /**
+     * On SIGTERM: time to finish requests and jobs in progress before the remaining connections are closed (unfinished jobs stay stored for the next start).
+     */
+    shutdown_grace_ms?: number;
+  };
+  /**
+   * Answers to accepted messages (by webhook-id, fal request id or Idempotency-Key) are kept this long: a retry within it gets the original answer without new work. Longer than senders retry (Svix: about 28 hours).
+   */
+  idempotency?: {
+    retention_hours?: number;
   };
   /**
    * Must be true for any route with verifier unsigned.
@@ -116,11 +148,19 @@ export interface Route {
    * How the payload maps to a job: generic (the job schema), replicate (a prediction), fal (a queue result).
    */
   adapter?: 'generic' | 'replicate' | 'fal';
+  /**
+   * Largest request body this route takes (limits.body_bytes when absent); raise it for inline base64 images.
+   */
+  body_bytes?: number;
   policy?: Policy;
   /**
    * Where verdicts of this route's jobs go when the payload names none.
    */
   callback_url?: string;
+  /**
+   * whsec_ secret (at least 16 bytes) that signs this route's delivered events, so one tenant's events never verify at another's receiver; callback.secret when absent.
+   */
+  callback_secret?: string;
   /**
    * replicate, fal: every output image is a 2x2 grid of four candidates.
    */
@@ -194,12 +234,9 @@ export const webhookConfigSchema = {
     "callback": {
       "type": "object",
       "additionalProperties": false,
-      "required": [
-        "secret"
-      ],
       "properties": {
         "secret": {
-          "description": "whsec_ secret that signs delivered events (Standard Webhooks).",
+          "description": "whsec_ secret (at least 16 bytes) that signs delivered events (Standard Webhooks), for routes without their own callback_secret.",
           "type": "string",
           "pattern": "^(whsec_)?[A-Za-z0-9+/=]{16,}$"
         },
@@ -223,15 +260,25 @@ export const webhookConfigSchema = {
           "type": "integer",
           "minimum": 1,
           "default": 10000
+        },
+        "allow": {
+          "description": "CIDR ranges that callbacks may reach although they are private, e.g. 10.0.0.0/8 for a receiver on the internal network. Image URLs have their own list (fetch.allow).",
+          "type": "array",
+          "items": {
+            "type": "string"
+          },
+          "default": []
         }
-      }
+      },
+      "default": {},
+      "description": "Signed delivery of asynchronous verdicts: the secret that signs events (a route's callback_secret overrides it), retries, and the private ranges callbacks may reach."
     },
     "fetch": {
       "type": "object",
       "additionalProperties": false,
       "properties": {
         "allow": {
-          "description": "CIDR ranges that image URLs and callbacks may reach although they are private, e.g. 10.0.0.0/8.",
+          "description": "CIDR ranges that image URLs may reach although they are private, e.g. 10.0.0.0/8 for an internal image store. Callbacks have their own list (callback.allow).",
           "type": "array",
           "items": {
             "type": "string"
@@ -262,9 +309,10 @@ export const webhookConfigSchema = {
       "additionalProperties": false,
       "properties": {
         "body_bytes": {
+          "description": "Largest request body a hook takes, unless its route sets body_bytes. A job carrying image URLs needs kilobytes; raise it on routes that send images inline (base64).",
           "type": "integer",
           "minimum": 1024,
-          "default": 67108864
+          "default": 262144
         },
         "concurrency": {
           "description": "Jobs scored at once.",
@@ -283,9 +331,46 @@ export const webhookConfigSchema = {
           "type": "integer",
           "minimum": 0,
           "default": 32
+        },
+        "headers_timeout_ms": {
+          "description": "Time a client has to send a request's headers.",
+          "type": "integer",
+          "minimum": 100,
+          "default": 10000
+        },
+        "body_timeout_ms": {
+          "description": "Time a client has to send a hook request's body once its headers are in; slower uploads get 408 and are cut off.",
+          "type": "integer",
+          "minimum": 100,
+          "default": 30000
+        },
+        "uploads": {
+          "description": "Hook bodies read at once before their signature could be checked; more get 503 with Retry-After. Bearer routes check the token before reading and do not count.",
+          "type": "integer",
+          "minimum": 1,
+          "default": 64
+        },
+        "shutdown_grace_ms": {
+          "description": "On SIGTERM: time to finish requests and jobs in progress before the remaining connections are closed (unfinished jobs stay stored for the next start).",
+          "type": "integer",
+          "minimum": 0,
+          "default": 10000
         }
       },
       "default": {}
+    },
+    "idempotency": {
+      "description": "Answers to accepted messages (by webhook-id, fal request id or Idempotency-Key) are kept this long: a retry within it gets the original answer without new work. Longer than senders retry (Svix: about 28 hours).",
+      "type": "object",
+      "additionalProperties": false,
+      "default": {},
+      "properties": {
+        "retention_hours": {
+          "type": "number",
+          "exclusiveMinimum": 0,
+          "default": 72
+        }
+      }
     },
     "allow_unsigned": {
       "description": "Must be true for any route with verifier unsigned.",
@@ -407,6 +492,11 @@ export const webhookConfigSchema = {
           ],
           "default": "generic"
         },
+        "body_bytes": {
+          "description": "Largest request body this route takes (limits.body_bytes when absent); raise it for inline base64 images.",
+          "type": "integer",
+          "minimum": 1024
+        },
         "policy": {
           "description": "Policy of jobs whose payload has none (replicate, fal).",
           "$ref": "webhook-job.schema.json#/$defs/policy"
@@ -415,6 +505,11 @@ export const webhookConfigSchema = {
           "description": "Where verdicts of this route's jobs go when the payload names none.",
           "type": "string",
           "pattern": "^https?://"
+        },
+        "callback_secret": {
+          "description": "whsec_ secret (at least 16 bytes) that signs this route's delivered events, so one tenant's events never verify at another's receiver; callback.secret when absent.",
+          "type": "string",
+          "pattern": "^(whsec_)?[A-Za-z0-9+/=]{16,}$"
         },
         "split_grids": {
           "description": "replicate, fal: every output image is a 2x2 grid of four candidates.",

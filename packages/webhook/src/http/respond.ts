@@ -22,6 +22,7 @@ export function toHttpError(e: unknown): { error: HttpError; unexpected: boolean
   return { error: new HttpError(500, 'INTERNAL', 'internal error'), unexpected: true };
 }
 
-export function sendError(res: ServerResponse, err: HttpError): void {
-  send(res, err.status, err.toJSON(), err.status === 413 ? { ...err.headers, connection: 'close' } : err.headers);
+/** Answers with an error; `close` ends the connection after it (the request body was not read to its end). */
+export function sendError(res: ServerResponse, err: HttpError, close: boolean): void {
+  send(res, err.status, err.toJSON(), close ? { ...err.headers, connection: 'close' } : err.headers);
 }

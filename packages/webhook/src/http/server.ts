@@ -11,8 +11,19 @@ export interface HttpHooks {
   onError?(req: IncomingMessage, error: HttpError, cause: unknown, unexpected: boolean): void;
 }
 
-/** A node:http server that dispatches through the router and answers every failure through one error map. */
-export function createHttpServer(router: Router, hooks: HttpHooks = {}): Server {
+export interface HttpTimeouts {
+  /** Time to receive a request's headers. */
+  headersMs: number;
+  /** Time to receive a whole request: a backstop behind the hook routes' own body timeout. */
+  requestMs: number;
+}
+
+/**
+ * A node:http server that dispatches through the router and answers every failure through one error
+ * map. An error answered before the request body was read closes the connection, so a client cannot
+ * keep the socket by sending the rest slowly.
+ */
+export function createHttpServer(router: Router, timeouts: HttpTimeouts, hooks: HttpHooks = {}): Server {
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = new URL(req.url ?? '/', 'http://service').pathname;
     let match;
@@ -23,14 +34,13 @@ export function createHttpServer(router: Router, hooks: HttpHooks = {}): Server 
     }
     await match.handler(req, res, match.params);
   };
-  const server = createServer((req, res) => {
+  // Node checks both timeouts every connectionsCheckingInterval: 1 s keeps them close to what is configured.
+  const server = createServer({ headersTimeout: timeouts.headersMs, requestTimeout: Math.max(timeouts.requestMs, timeouts.headersMs), connectionsCheckingInterval: 1000 }, (req, res) => {
     handle(req, res).catch((e: unknown) => {
       const { error, unexpected } = toHttpError(e);
       hooks.onError?.(req, error, e, unexpected);
-      sendError(res, error);
+      sendError(res, error, !req.complete);
     });
   });
-  server.requestTimeout = 120_000;
-  server.headersTimeout = 30_000;
   return server;
 }

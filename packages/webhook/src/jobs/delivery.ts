@@ -4,12 +4,12 @@ import type { Metrics } from '../metrics.js';
 import type { JobRecord, JobStore } from '../store/job-store.js';
 import { Tracker } from './tracker.js';
 
-/** Sends one signed event; resolves to the receiver's HTTP status, rejects when no answer came. */
-export type PostEvent = (url: string, webhookId: string, body: string) => Promise<number>;
+/** Sends a job's event to its callback, signed for its route; resolves to the receiver's HTTP status, rejects when no answer came. */
+export type PostEvent = (record: JobRecord, body: string) => Promise<number>;
 
 export interface DeliveryOptions {
   store: JobStore;
-  callback: CallbackConfig;
+  callback: Pick<CallbackConfig, 'max_attempts' | 'initial_backoff_ms' | 'max_backoff_ms'>;
   post: PostEvent;
   log: Log;
   metrics: Metrics;
@@ -80,7 +80,7 @@ export async function deliverOnce(o: DeliveryOptions, rec: JobRecord): Promise<D
   const event = { type: rec.verdict!.type, timestamp: new Date().toISOString(), data: rec.verdict };
   let error: string | null = null;
   try {
-    const status = await o.post(rec.delivery.url, rec.delivery.webhookId, JSON.stringify(event));
+    const status = await o.post(rec, JSON.stringify(event));
     if (status < 200 || status >= 300) error = `HTTP ${status}`;
   } catch (e) {
     error = (e as Error).message;
@@ -94,8 +94,8 @@ export async function deliverOnce(o: DeliveryOptions, rec: JobRecord): Promise<D
     o.log({ level: 'info', msg: 'verdict delivered', job_id: rec.id, webhook_id: rec.delivery.webhookId, attempts });
     return 'delivered';
   }
-  const dead = attempts >= o.callback.max_attempts;
   const c = o.callback;
+  const dead = attempts >= c.max_attempts;
   await o.store.update({ ...current, state: dead ? 'dead' : 'scored', updatedAt: Date.now(),
     delivery: { ...current.delivery, attempts, lastError: error, nextAt: Date.now() + deliveryBackoff(attempts, c.initial_backoff_ms, c.max_backoff_ms) } });
   o.metrics.inc('clip_agiqa_delivery_retries_total');

@@ -1,4 +1,4 @@
-import { sniffFormat, SAFE_FORMATS, type SniffedFormat } from '@clip-agiqa/core';
+import { sniffFormat, SAFE_FORMATS, type SniffedFormat } from '@clip-agiqa/core/internal';
 
 import { FetchError, HttpError } from '../errors.js';
 import { safeFetch, type SafeFetchOptions } from '../net/safe-fetch.js';

@@ -1,4 +1,4 @@
-import type { Semaphore } from '@clip-agiqa/core';
+import type { Semaphore } from '@clip-agiqa/core/internal';
 
 import type { FetchError } from '../errors.js';
 import type { CandidateImage } from '../grid.js';
@@ -51,7 +51,7 @@ export async function scoreStoredJob(w: JobWork, id: string, signal?: AbortSigna
     images.push(blob ? await w.store.readBlob(blob) : current.fetchErrors[i] ?? { code: 'MISSING', message: 'no image' });
   }
   signal?.throwIfAborted();
-  const verdict = await w.score(current.job, images);
+  const verdict = await w.score(current.job, images, current.route);
   signal?.throwIfAborted();
   const next: JobRecord = { ...current, state: 'scored', verdict, updatedAt: Date.now(), delivery: { ...current.delivery, nextAt: Date.now() } };
   await w.store.update(next);

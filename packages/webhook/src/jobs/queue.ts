@@ -1,4 +1,4 @@
-import { Semaphore } from '@clip-agiqa/core';
+import { Semaphore } from '@clip-agiqa/core/internal';
 
 import type { LogLine } from '../log.js';
 import type { Metrics } from '../metrics.js';

@@ -1,4 +1,5 @@
-import { Semaphore, type Scorer, type ScoreOutcome } from '@clip-agiqa/core';
+import type { Scorer, ScoreOutcome } from '@clip-agiqa/core';
+import { Semaphore } from '@clip-agiqa/core/internal';
 
 import type { WebhookJob } from '../generated/webhook-job.js';
 import type { WebhookVerdict } from '../generated/webhook-verdict.js';
@@ -8,7 +9,8 @@ import { makeVerdict } from '../verdict.js';
 
 const isImage = <T>(im: T | FailedImage): im is T => Buffer.isBuffer(im) || (typeof im === 'object' && im !== null && 'data' in im);
 
-export type ScoreJob = (job: WebhookJob, images: CandidateImage[]) => Promise<WebhookVerdict>;
+/** Scores a job's images; `route` names the hook route it came in on (status pages group verdicts by it). */
+export type ScoreJob = (job: WebhookJob, images: CandidateImage[], route?: string) => Promise<WebhookVerdict>;
 
 /** Scores jobs, at most `concurrency` at once: grids split, failed images kept as failed candidates, the verdict made. */
 export function jobScorer(scorer: Scorer, concurrency: number, metrics: Metrics): ScoreJob {

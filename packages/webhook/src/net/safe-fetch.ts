@@ -19,6 +19,8 @@ export interface SafeFetchOptions {
   allow?: BlockList;
   /** DNS resolution (the system's by default); every address it returns is checked. */
   resolve?: Resolver;
+  /** Aborts the exchange (e.g. at shutdown). */
+  signal?: AbortSignal;
   method?: 'GET' | 'POST';
   headers?: Record<string, string>;
   body?: Buffer | string;
@@ -38,7 +40,7 @@ export interface FetchedResponse {
  * exchange in time.
  */
 export async function safeFetch(url: string, o: SafeFetchOptions): Promise<FetchedResponse> {
-  const deadline = AbortSignal.timeout(o.timeoutMs);
+  const deadline = o.signal ? AbortSignal.any([AbortSignal.timeout(o.timeoutMs), o.signal]) : AbortSignal.timeout(o.timeoutMs);
   let current = url;
   for (let redirects = 0; ; redirects++) {
     const response = await fetchOnce(current, o, deadline);

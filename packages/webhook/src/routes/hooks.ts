@@ -1,17 +1,21 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
-import { compileSchema } from '@clip-agiqa/core';
+import type { BlockList } from 'node:net';
+
+import type { ModelInfo } from '@clip-agiqa/core';
+import { compileSchema } from '@clip-agiqa/core/internal';
 
 import { adapt } from '../adapters.js';
-import type { ReplayGuard } from '../auth/replay-guard.js';
+import type { Answer, ReplayGuard } from '../auth/replay-guard.js';
 import { verifierFor } from '../auth/verifier.js';
 import type { ResolvedConfig } from '../config/resolve.js';
+import { callbackUrlProblem, unknownHeads } from '../config/rules.js';
 import { HttpError } from '../errors.js';
 import type { Route } from '../generated/webhook-config.js';
 import { webhookJobSchema, type WebhookJob } from '../generated/webhook-job.js';
 import type { WebhookVerdict } from '../generated/webhook-verdict.js';
-import { readBody } from '../http/body.js';
+import { declaredTooLarge, readBody } from '../http/body.js';
 import { send } from '../http/respond.js';
 import type { Handler } from '../http/router.js';
 import { decodeInline, type ImageFetcher } from '../jobs/images.js';
@@ -32,31 +36,55 @@ export interface HookContext {
   fetchImage: ImageFetcher;
   score: ScoreJob;
   /** Scores a synchronous request somewhere else (a worker, through the shared queue) instead of here. */
-  scoreElsewhere?: (job: WebhookJob, inline: (Buffer | null)[]) => Promise<WebhookVerdict>;
+  scoreElsewhere?: (job: WebhookJob, inline: (Buffer | null)[], route: string) => Promise<WebhookVerdict>;
   metrics: Metrics;
   log: Log;
   /** Hook requests in progress, across routes. */
   inFlight: Slots;
+  /** Hook bodies being read before their signature could be checked, across routes. */
+  uploads: Slots;
   isClosing(): boolean;
+  model: ModelInfo;
+  callbackAllow: BlockList;
 }
 
 /** POST /hooks/<path>: verify, adapt and validate the payload, then answer with the verdict (sync) or accept the job (async). */
 export function hookHandler(ctx: HookContext, route: Route): Handler {
-  const verify = verifierFor(route);
+  const verifier = verifierFor(route);
   const { limits, fetch: fetchCfg } = ctx.config;
+  const bodyLimit = route.body_bytes ?? limits.body_bytes;
   return async (req, res) => {
-    // Requests being read, verified or scored at once are bounded, and so is the memory their bodies hold.
+    // Authentication before work: what the headers can prove is checked before a byte of the body is read.
+    verifier.checkHeaders(req.headers);
+    const tooLarge = declaredTooLarge(req, bodyLimit);
+    if (tooLarge) throw tooLarge;
+    // A body whose signature is still unknown holds an upload slot, never a scoring slot.
+    const upload = verifier.headersAuthenticate ? null : ctx.uploads;
+    if (upload && !upload.tryAcquire()) throw new HttpError(503, 'TOO_MANY_UPLOADS', 'too many uploads in progress; retry later', { 'retry-after': '1' });
+    let body: Buffer;
+    let messageId: string | null;
+    try {
+      body = await readBody(req, bodyLimit, limits.body_timeout_ms);
+      messageId = verifier.verify(req.headers, body);
+    } finally {
+      upload?.release();
+    }
+    // Requests being verified or scored at once are bounded, and so is the memory their bodies hold.
     if (!ctx.inFlight.tryAcquire()) throw new HttpError(429, 'BUSY', 'too many requests in progress; retry later', { 'retry-after': '1' });
     try {
-      await handle(req, res);
+      await handle(req, res, body, messageId);
     } finally {
       ctx.inFlight.release();
     }
   };
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const body = await readBody(req, limits.body_bytes);
-    const messageId = verify(req.headers, body);
+  async function handle(req: IncomingMessage, res: ServerResponse, body: Buffer, messageId: string | null): Promise<void> {
+    const key = messageKey(route, messageId, req.headers['idempotency-key']);
+    const answer = await ctx.replay.once(key, () => process(body));
+    send(res, answer.status, answer.body, answer.replayed ? { 'idempotent-replayed': 'true' } : {});
+  }
+
+  async function process(body: Buffer): Promise<Answer> {
     let payload: unknown;
     try {
       payload = JSON.parse(body.toString('utf8'));
@@ -64,42 +92,72 @@ export function hookHandler(ctx: HookContext, route: Route): Handler {
       throw new HttpError(400, 'MALFORMED_JSON', `the body is not JSON: ${(e as Error).message}`);
     }
     const adapted = adapt(route, payload);
-    if ('ignored' in adapted) return send(res, 200, { ignored: true, reason: adapted.ignored });
+    if ('ignored' in adapted) return { status: 200, body: { ignored: true, reason: adapted.ignored } };
     const checked = validateJob(adapted.job);
     if (!checked.ok) throw new HttpError(422, 'SCHEMA_VIOLATION', 'the job does not match webhook-job.schema.json', {}, checked.errors);
     const job = checked.value;
-    if (messageId) ctx.replay.check(`${route.path}:${messageId}`);
+    const unknown = unknownHeads(job.policy, ctx.model);
+    if (unknown.length) {
+      throw new HttpError(422, 'UNKNOWN_HEAD', `the policy names unknown head(s) ${unknown.join(', ')}; the model has ${ctx.model.heads.map((h) => h.name).join(', ')}`);
+    }
+    if (job.callback_url !== undefined) {
+      const problem = callbackUrlProblem(job.callback_url, ctx.callbackAllow);
+      if (problem) throw new HttpError(422, 'INVALID_CALLBACK_URL', `callback_url ${problem}`);
+    }
     const inline = job.candidates.map((cand, i) => (cand.base64 !== undefined ? decodeInline(cand.base64, cand.id ?? String(i), fetchCfg.max_bytes) : null));
-    if (!job.callback_url) return answerNow(ctx, job, inline, res);
-    return acceptJob(ctx, route, job, inline, res);
+    if (!job.callback_url) return answerNow(ctx, route, job, inline);
+    return acceptJob(ctx, route, job, inline, createHash('sha256').update(body).digest('hex'));
   }
 }
 
 /** Synchronous mode: the verdict is the response (scored here, or by a worker when the context says so). */
-async function answerNow(ctx: HookContext, job: WebhookJob, inline: (Buffer | null)[], res: ServerResponse): Promise<void> {
-  const verdict = ctx.scoreElsewhere ? await ctx.scoreElsewhere(job, inline) : await ctx.score(job, await gatherImages(ctx, job, inline));
+async function answerNow(ctx: HookContext, route: Route, job: WebhookJob, inline: (Buffer | null)[]): Promise<Answer> {
+  const verdict = ctx.scoreElsewhere ? await ctx.scoreElsewhere(job, inline, route.path)
+    : await ctx.score(job, await gatherImages(ctx, job, inline), route.path);
   const undecodable = verdict.candidates.filter((cand) => cand.error && cand.error.code !== 'NETWORK');
   if (undecodable.length === verdict.candidates.length) {
     throw new HttpError(422, 'NO_USABLE_IMAGE', 'no candidate could be scored', {}, undecodable.map((cand) => ({ id: cand.id, ...cand.error })));
   }
-  send(res, 200, verdict);
+  return { status: 200, body: verdict };
 }
 
 /** Asynchronous mode: the job is stored (durably) before the 202, then queued. */
-async function acceptJob(ctx: HookContext, route: Route, job: WebhookJob, inline: (Buffer | null)[], res: ServerResponse): Promise<void> {
-  if (!ctx.config.callback) throw new HttpError(422, 'NO_CALLBACK_SECRET', 'asynchronous jobs need the service\'s callback secret configured');
+async function acceptJob(ctx: HookContext, route: Route, job: WebhookJob, inline: (Buffer | null)[], requestHash: string): Promise<Answer> {
+  if (!(route.callback_secret ?? ctx.config.callback.secret)) {
+    throw new HttpError(422, 'NO_CALLBACK_SECRET', `asynchronous jobs need a callback secret: set callback_secret on route ${route.path} or callback.secret`);
+  }
   if (ctx.isClosing()) throw new HttpError(503, 'SHUTTING_DOWN', 'the service is shutting down', { 'retry-after': '5' });
   if ((await ctx.queue.depth()) >= ctx.config.limits.queue) throw new HttpError(503, 'QUEUE_FULL', 'the job queue is full', { 'retry-after': '5' });
+  const existing = await ctx.store.get(job.job_id);
+  if (existing) {
+    // The same request again (a sender's retry, with or without a message id): the original answer.
+    if (existing.route === route.path && existing.requestHash === requestHash) return acceptedAnswer(existing);
+    throw duplicate(job.job_id);
+  }
   const blobs = await Promise.all(inline.map((bytes, i) => (bytes ? ctx.store.putBlob(job.job_id, i, bytes) : null)));
   const stored: WebhookJob = { ...job, candidates: job.candidates.map(({ base64: _dropped, ...rest }) => rest) as WebhookJob['candidates'] };
   const now = Date.now();
   const record: JobRecord = {
     id: job.job_id, route: route.path, state: 'queued', job: stored, blobs, fetchErrors: blobs.map(() => null), acceptedAt: now, updatedAt: now,
-    delivery: { url: job.callback_url!, webhookId: `msg_${randomUUID().replace(/-/g, '')}`, attempts: 0, nextAt: 0 },
+    delivery: { url: job.callback_url!, webhookId: `msg_${randomUUID().replace(/-/g, '')}`, attempts: 0, nextAt: 0 }, requestHash,
   };
-  if (!(await ctx.store.accept(record))) throw new HttpError(409, 'DUPLICATE_JOB', `job ${job.job_id} was already accepted`, {}, { status_url: `/jobs/${job.job_id}` });
+  if (!(await ctx.store.accept(record))) throw duplicate(job.job_id);
   await ctx.queue.enqueue(record);
   ctx.metrics.inc('clip_agiqa_jobs_accepted_total', { route: route.path });
   ctx.log({ level: 'info', msg: 'job accepted', job_id: job.job_id, route: route.path, candidates: job.candidates.length });
-  send(res, 202, { job_id: job.job_id, state: 'queued', status_url: `/jobs/${encodeURIComponent(job.job_id)}` });
+  return acceptedAnswer(record);
+}
+
+const duplicate = (id: string) => new HttpError(409, 'DUPLICATE_JOB', `job ${id} was already accepted with another body`);
+
+function acceptedAnswer(record: JobRecord): Answer {
+  return { status: 202, body: { job_id: record.job.job_id, state: 'queued', status_url: `/jobs/${encodeURIComponent(record.id)}` } };
+}
+
+/** The key a message is remembered by: the sender's signed message id, else an Idempotency-Key header; per route. */
+function messageKey(route: Route, messageId: string | null, idempotencyKey: string | string[] | undefined): string | null {
+  if (messageId) return `${route.path}:id:${messageId}`;
+  const header = Array.isArray(idempotencyKey) ? idempotencyKey[0] : idempotencyKey;
+  if (header && /^[!-~]{1,255}$/.test(header)) return `${route.path}:key:${header}`;
+  return null;
 }

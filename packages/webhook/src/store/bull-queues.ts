@@ -8,7 +8,7 @@ import type { WebhookVerdict } from '../generated/webhook-verdict.js';
 /** An accepted asynchronous job to fetch and score (its record is in the store). */
 export interface ScoreTask { kind: 'async'; id: string }
 /** A synchronous request: the API replica that took it waits for the verdict this job returns. */
-export interface SyncTask { kind: 'sync'; id: string; job: WebhookJob; blobs: (string | null)[] }
+export interface SyncTask { kind: 'sync'; id: string; route: string; job: WebhookJob; blobs: (string | null)[] }
 export type ScoringTask = ScoreTask | SyncTask;
 
 export interface BullQueuesOptions {

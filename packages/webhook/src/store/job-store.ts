@@ -26,10 +26,23 @@ export interface JobRecord {
   /** Per candidate: why its image could not be had (fetch refused or failed). */
   fetchErrors: ({ code: string; message: string } | null)[];
   verdict?: WebhookVerdict;
+  /** SHA-256 of the accepted request body: a retry with the same body gets the original answer. */
+  requestHash?: string;
   delivery: Delivery;
   acceptedAt: number;
   updatedAt: number;
 }
+
+/** The answer to an accepted message, kept so that a retry of it gets the same answer without new work. */
+export interface StoredAnswer {
+  status: number;
+  body: unknown;
+  /** Epoch ms after which the message id is forgotten. */
+  expiresAt: number;
+}
+
+/** What claiming a message id found: it is now ours, it was answered before, or another request holds it. */
+export type Claim = { state: 'claimed' } | { state: 'answered'; answer: StoredAnswer } | { state: 'busy' };
 
 /**
  * Where accepted jobs and pending deliveries live. Every write is durable when its promise resolves,
@@ -51,5 +64,12 @@ export interface JobStore {
   readBlob(name: string): Promise<Buffer>;
   /** Forgets the blobs of a finished job. */
   dropBlobs(record: JobRecord): Promise<void>;
+  /**
+   * Claims a message id (sender's webhook-id or idempotency key) for one request. A claim ends with
+   * `settleMessage`: with the answer when the request was accepted (kept until its `expiresAt`), or
+   * with null when it was refused, which frees the id for a retry. Claims not settled die with the process.
+   */
+  claimMessage(key: string, now?: number): Promise<Claim>;
+  settleMessage(key: string, answer: StoredAnswer | null): Promise<void>;
   close(): Promise<void>;
 }

@@ -1,100 +1,60 @@
-import { mkdirSync, openSync, closeSync, fsyncSync, readFileSync } from 'node:fs';
-import { open, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
+import { mkdirSync } from 'node:fs';
+import { open, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 
+import { AppendLog, fsyncDir, readLines } from './append-log.js';
 import { blobName, checkBlobName } from './blob-name.js';
-import type { JobRecord, JobStore } from './job-store.js';
+import type { Claim, JobRecord, JobStore, StoredAnswer } from './job-store.js';
 
-const JOURNAL = 'journal.jsonl';
-
-function fsyncDir(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
+type AnswerLine = StoredAnswer & { key: string };
 
 /**
  * A job store in one folder: an append-only journal of job records (one JSON line per change, the
- * last line of a job wins), fsync'ed before a write is reported done, and image blobs stored by
- * content hash (written to a temporary file, fsync'ed and renamed). Opening replays the journal, drops
- * a torn last line (a write that was never acknowledged) and compacts it to the live records.
- * Finished jobs are kept for `GET /jobs/:id` up to `keepFinished`, oldest dropped first.
+ * last line of a job wins) and one of answers to accepted messages, each fsync'ed before a write is
+ * reported done, and image blobs (written to a temporary file, fsync'ed and renamed). Opening replays
+ * the journals, drops a torn last line (a write that was never acknowledged) and compacts them to the
+ * live records. Finished jobs are kept for `GET /jobs/:id` up to `keepFinished`, oldest dropped first;
+ * answers until they expire.
  */
 export class JournalStore implements JobStore {
   private readonly jobs = new Map<string, JobRecord>();
-  private tail: Promise<unknown> = Promise.resolve();
+  private readonly answers = new Map<string, AnswerLine>();
+  private readonly claims = new Set<string>();
 
-  private constructor(private readonly dir: string, private handle: FileHandle, private readonly keepFinished: number) {}
+  private constructor(
+    private readonly dir: string, private readonly journal: AppendLog<JobRecord>, private readonly answerLog: AppendLog<AnswerLine>,
+    private readonly keepFinished: number,
+  ) {}
 
   static async open(dir: string, opts: { keepFinished?: number } = {}): Promise<JournalStore> {
     mkdirSync(join(dir, 'blobs'), { recursive: true });
-    const path = join(dir, JOURNAL);
     const jobs = new Map<string, JobRecord>();
-    let text = '';
-    try {
-      text = readFileSync(path, 'utf8');
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    for (const record of readLines<JobRecord>(join(dir, 'journal.jsonl'))) {
+      jobs.delete(record.id); // re-insert: map order follows the last change
+      jobs.set(record.id, record);
     }
-    for (const line of text.split('\n')) {
-      if (!line) continue;
-      try {
-        const record = JSON.parse(line) as JobRecord;
-        jobs.delete(record.id); // re-insert: map order follows the last change
-        jobs.set(record.id, record);
-      } catch {
-        // A torn line: the process died while appending it, before the write was acknowledged.
-      }
-    }
-    const store = new JournalStore(dir, await open(path, 'a'), opts.keepFinished ?? 10_000);
+    const now = Date.now();
+    const answers = new Map(readLines<AnswerLine>(join(dir, 'answers.jsonl')).filter((a) => a.expiresAt > now).map((a) => [a.key, a]));
+    const keepFinished = opts.keepFinished ?? 10_000;
+    trimFinished(jobs, keepFinished);
+    const store = new JournalStore(dir, await AppendLog.create(join(dir, 'journal.jsonl'), jobs.values()),
+      await AppendLog.create(join(dir, 'answers.jsonl'), answers.values()), keepFinished);
     for (const [id, r] of jobs) store.jobs.set(id, r);
-    store.trimFinished();
-    await store.compact();
+    for (const [key, a] of answers) store.answers.set(key, a);
     return store;
   }
 
-  private append(record: JobRecord): Promise<void> {
-    const line = `${JSON.stringify(record)}\n`;
-    const write = this.tail.then(async () => {
-      await this.handle.appendFile(line);
-      await this.handle.datasync();
-    });
-    this.tail = write.catch(() => undefined);
-    return write;
-  }
-
-  private trimFinished(): void {
-    const finished = [...this.jobs.values()].filter((r) => r.state === 'delivered' || r.state === 'dead');
-    for (const r of finished.slice(0, Math.max(0, finished.length - this.keepFinished))) this.jobs.delete(r.id);
-  }
-
-  /** Rewrites the journal with the live records only. */
+  /** Rewrites the journals with the live records only. */
   async compact(): Promise<void> {
-    await this.tail;
-    const path = join(this.dir, JOURNAL);
-    const text = [...this.jobs.values()].map((r) => `${JSON.stringify(r)}\n`).join('');
-    const tmp = `${path}.tmp`;
-    const fh = await open(tmp, 'w');
-    try {
-      await fh.writeFile(text);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await this.handle.close();
-    await rename(tmp, path);
-    fsyncDir(this.dir);
-    this.handle = await open(path, 'a');
+    await this.journal.rewrite(this.jobs.values());
+    await this.answerLog.rewrite(this.answers.values());
   }
 
   async accept(record: JobRecord): Promise<boolean> {
     if (this.jobs.has(record.id)) return false;
     this.jobs.set(record.id, structuredClone(record));
     try {
-      await this.append(record);
+      await this.journal.append(record);
     } catch (e) {
       this.jobs.delete(record.id);
       throw e;
@@ -105,8 +65,8 @@ export class JournalStore implements JobStore {
   async update(record: JobRecord): Promise<void> {
     this.jobs.delete(record.id);
     this.jobs.set(record.id, structuredClone(record));
-    await this.append(record);
-    if (record.state === 'delivered' || record.state === 'dead') this.trimFinished();
+    await this.journal.append(record);
+    if (record.state === 'delivered' || record.state === 'dead') trimFinished(this.jobs, this.keepFinished);
   }
 
   async get(id: string): Promise<JobRecord | undefined> {
@@ -116,6 +76,27 @@ export class JournalStore implements JobStore {
 
   async unfinished(): Promise<JobRecord[]> {
     return [...this.jobs.values()].filter((r) => r.state === 'queued' || r.state === 'scored').sort((a, b) => a.acceptedAt - b.acceptedAt).map((r) => structuredClone(r));
+  }
+
+  async claimMessage(key: string, now = Date.now()): Promise<Claim> {
+    const answer = this.answers.get(key);
+    if (answer && answer.expiresAt > now) return { state: 'answered', answer: { status: answer.status, body: structuredClone(answer.body), expiresAt: answer.expiresAt } };
+    if (answer) this.answers.delete(key);
+    if (this.claims.has(key)) return { state: 'busy' };
+    this.claims.add(key);
+    return { state: 'claimed' };
+  }
+
+  async settleMessage(key: string, answer: StoredAnswer | null): Promise<void> {
+    try {
+      if (answer) {
+        const line = { key, ...structuredClone(answer) };
+        await this.answerLog.append(line);
+        this.answers.set(key, line);
+      }
+    } finally {
+      this.claims.delete(key);
+    }
   }
 
   async putBlob(jobId: string, candidate: number, bytes: Uint8Array): Promise<string> {
@@ -144,8 +125,12 @@ export class JournalStore implements JobStore {
   }
 
   async close(): Promise<void> {
-    await this.tail;
-    await this.handle.close();
+    await this.journal.close();
+    await this.answerLog.close();
   }
 }
 
+function trimFinished(jobs: Map<string, JobRecord>, keep: number): void {
+  const finished = [...jobs.values()].filter((r) => r.state === 'delivered' || r.state === 'dead');
+  for (const r of finished.slice(0, Math.max(0, finished.length - keep))) jobs.delete(r.id);
+}

@@ -1,4 +1,4 @@
-import type { JobRecord, JobStore } from './job-store.js';
+import type { Claim, JobRecord, JobStore, StoredAnswer } from './job-store.js';
 
 /**
  * A job store in memory: nothing survives the process. For tests of the queue and delivery, and for
@@ -8,6 +8,8 @@ export class MemoryStore implements JobStore {
   private readonly jobs = new Map<string, JobRecord>();
   private readonly blobs = new Map<string, Buffer>();
   private nextBlob = 0;
+  private readonly answers = new Map<string, StoredAnswer>();
+  private readonly claims = new Set<string>();
 
   async accept(record: JobRecord): Promise<boolean> {
     if (this.jobs.has(record.id)) return false;
@@ -43,6 +45,19 @@ export class MemoryStore implements JobStore {
 
   async dropBlobs(record: JobRecord): Promise<void> {
     for (const name of record.blobs) if (name) this.blobs.delete(name);
+  }
+
+  async claimMessage(key: string, now = Date.now()): Promise<Claim> {
+    const answer = this.answers.get(key);
+    if (answer && answer.expiresAt > now) return { state: 'answered', answer: structuredClone(answer) };
+    if (this.claims.has(key)) return { state: 'busy' };
+    this.claims.add(key);
+    return { state: 'claimed' };
+  }
+
+  async settleMessage(key: string, answer: StoredAnswer | null): Promise<void> {
+    if (answer) this.answers.set(key, structuredClone(answer));
+    this.claims.delete(key);
   }
 
   async close(): Promise<void> {}

@@ -7,7 +7,7 @@ import { Redis, ReplyError } from 'ioredis';
 import { StoreUnavailableError } from '../errors.js';
 
 import { blobName, checkBlobName } from './blob-name.js';
-import type { JobRecord, JobStore } from './job-store.js';
+import type { Claim, JobRecord, JobStore, StoredAnswer } from './job-store.js';
 
 /** Stores the record unless one with its id exists; indexes it as unfinished. */
 const ACCEPT = `
@@ -16,6 +16,16 @@ if redis.call('SET', KEYS[1], ARGV[1], 'NX') then
   return 1
 end
 return 0`;
+
+/** The stored answer of a message, or else a claim on it (1) unless another request holds one (0). */
+const CLAIM = `
+local answer = redis.call('GET', KEYS[1])
+if answer then
+  if cjson.decode(answer).expiresAt > tonumber(ARGV[2]) then return {answer, 0} end
+  redis.call('DEL', KEYS[1])
+end
+if redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[1]) then return {false, 1} end
+return {false, 0}`;
 
 /** Stores the record; a finished one leaves the unfinished index and expires after the retention. */
 const UPDATE = `
@@ -37,6 +47,8 @@ export interface RedisStoreOptions {
   retentionMs?: number;
   /** A local folder that caches blobs read from Redis (a cache only: Redis holds every blob). */
   cacheDir?: string;
+  /** How long a message id stays claimed by a request that never settles it (its replica died); default 2 min. */
+  claimTtlMs?: number;
 }
 
 const isFinished = (r: JobRecord): boolean => r.state === 'delivered' || r.state === 'dead';
@@ -61,10 +73,12 @@ export class RedisStore implements JobStore {
   readonly redis: Redis;
   readonly prefix: string;
   private readonly retentionMs: number;
+  private readonly claimTtlMs: number;
 
   constructor(private readonly opts: RedisStoreOptions) {
     this.prefix = opts.prefix ?? 'clip-agiqa';
     this.retentionMs = opts.retentionMs ?? 24 * 3600 * 1000;
+    this.claimTtlMs = opts.claimTtlMs ?? 120_000;
     // Fail fast while Redis is away (the HTTP layer answers 503), and reconnect in the background.
     this.redis = new Redis(opts.url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true });
     this.redis.on('error', () => undefined); // reported through ready() and failed commands
@@ -118,18 +132,21 @@ export class RedisStore implements JobStore {
   }
 
   /**
-   * Records `key` for `ttlMs` unless it is already recorded; returns the value stored first, or null
-   * when this call stored it. One SET NX across every replica: two requests racing with the same key
-   * cannot both see null.
+   * One SET NX across every replica: of two requests racing with one message id, one claims it and the
+   * other is told it is busy (or, once settled, gets the stored answer). A claim expires after
+   * `claimTtlMs`, so a replica that dies mid-request does not hold the id for ever.
    */
-  async remember(key: string, value: string, ttlMs: number): Promise<string | null> {
-    const k = this.key('idem', key);
-    const set = await reachable(this.redis.set(k, value, 'PX', ttlMs, 'NX'));
-    return set === 'OK' ? null : ((await this.redis.get(k)) ?? value);
+  async claimMessage(key: string, now = Date.now()): Promise<Claim> {
+    const [answer, claimed] = await reachable(this.redis.eval(CLAIM, 2, this.key('answer', key), this.key('claim', key), this.claimTtlMs, now) as Promise<[string | null, number]>);
+    if (answer !== null) return { state: 'answered', answer: JSON.parse(answer) as StoredAnswer };
+    return claimed === 1 ? { state: 'claimed' } : { state: 'busy' };
   }
 
-  async forget(key: string): Promise<void> {
-    await this.redis.del(this.key('idem', key));
+  async settleMessage(key: string, answer: StoredAnswer | null): Promise<void> {
+    const tx = this.redis.multi();
+    if (answer) tx.set(this.key('answer', key), JSON.stringify(answer), 'PXAT', Math.max(answer.expiresAt, Date.now() + 1));
+    tx.del(this.key('claim', key));
+    await reachable(tx.exec());
   }
 
   /** Stores an image; `ttlMs` for images that only a short-lived request needs. */

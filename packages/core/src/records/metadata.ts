@@ -1,13 +1,19 @@
 import { crc32 } from 'node:zlib';
 
-import { sniffFormat } from '@clip-agiqa/core';
+import { ClipAgiqaError } from '../errors.js';
+import { sniffFormat } from '../image/sniff.js';
 
 /** PNG text keyword and XMP namespace under which scores are recorded. */
 export const METADATA_KEY = 'clip-agiqa';
 export const XMP_NAMESPACE = 'https://clip-agiqa.dev/ns/1.0/';
 const XMP_SIGNATURE = 'http://ns.adobe.com/xap/1.0/\0';
 
-export class MetadataError extends Error {}
+/** An image whose structure leaves no safe place to record scores. */
+export class MetadataError extends ClipAgiqaError<'METADATA_UNWRITABLE'> {
+  constructor(message: string) {
+    super('METADATA_UNWRITABLE', message);
+  }
+}
 
 /** One PNG chunk: length, type, data, CRC-32 of type and data. */
 export function pngChunk(type: string, data: Buffer): Buffer {

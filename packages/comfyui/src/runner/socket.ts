@@ -1,0 +1,118 @@
+import { WebSocket } from 'ws';
+
+import { ComfyConnectionError } from './errors.js';
+
+export interface ReconnectPolicy {
+  /** How long to keep trying after a drop before giving up (default 120 s: a ComfyUI restart with custom nodes takes 20-60 s). */
+  timeoutMs?: number;
+  /** First delay and cap of the exponential backoff (default 250 ms, 5 s). */
+  baseMs?: number;
+  capMs?: number;
+  /** Longest wait for one websocket handshake: a frozen server accepts connections but never answers (default 10 s). */
+  handshakeMs?: number;
+}
+
+/** The waits before each reconnection attempt: doubling from baseMs up to capMs, until timeoutMs is spent. */
+export function reconnectDelays(policy: ReconnectPolicy = {}): number[] {
+  const { timeoutMs = 120_000, baseMs = 250, capMs = 5000 } = policy;
+  const delays: number[] = [];
+  let total = 0;
+  for (let delay = Math.max(1, baseMs); total + delay <= timeoutMs; delay = Math.min(capMs, delay * 2)) {
+    delays.push(delay);
+    total += delay;
+  }
+  return delays;
+}
+
+export interface ComfySocketOptions {
+  /** Ping interval: ComfyUI sends no heartbeat, so a connection that stops answering pings is dropped and re-made (default 10 s). */
+  heartbeatMs?: number;
+  reconnect?: ReconnectPolicy;
+  onMessage: (data: Buffer, isBinary: boolean) => void;
+  /** Called when the connection drops (before reconnecting) and whenever one opens. */
+  onDrop?: () => void;
+  onOpen?: () => void;
+  /** Called after each successful reconnection; a rejection counts as a failed attempt. */
+  onReconnected: () => Promise<void>;
+  /** Called once reconnection is given up, with why. */
+  onLost: (reason: string) => void;
+}
+
+/**
+ * ComfyUI's websocket for one client id: opened once and shared, announced as supporting preview
+ * metadata, kept alive by pings, and re-made with capped backoff when it drops.
+ */
+export class ComfySocket {
+  private ws: WebSocket | null = null;
+  private heartbeat: NodeJS.Timeout | null = null;
+  private closed = false;
+  private connecting: Promise<void> | null = null;
+  private reconnecting: Promise<void> | null = null;
+
+  constructor(private readonly url: string, private readonly o: ComfySocketOptions) {}
+
+  /** Opens the websocket; concurrent callers share one connection (ComfyUI keeps one socket per client id). */
+  connect(): Promise<void> {
+    if (this.ws?.readyState === WebSocket.OPEN) return Promise.resolve();
+    this.connecting ??= this.open().finally(() => { this.connecting = null; });
+    return this.connecting;
+  }
+
+  private async open(): Promise<void> {
+    const ws = new WebSocket(this.url, { handshakeTimeout: this.o.reconnect?.handshakeMs ?? 10_000 });
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', (e) => reject(new ComfyConnectionError(`cannot open ${this.url}: ${e.message}`)));
+    });
+    this.o.onOpen?.();
+    this.ws = ws;
+    ws.send(JSON.stringify({ type: 'feature_flags', data: { supports_preview_metadata: true } }));
+    let alive = true;
+    ws.on('pong', () => { alive = true; });
+    ws.on('message', (data, isBinary) => this.o.onMessage(Buffer.isBuffer(data) ? data : Buffer.from(data as ArrayBuffer), isBinary));
+    ws.on('close', () => {
+      if (this.ws === ws) this.ws = null;
+      if (!this.closed) void this.reconnect();
+    });
+    ws.on('error', () => undefined);
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = setInterval(() => {
+      if (!alive) {
+        ws.terminate();
+        return;
+      }
+      alive = false;
+      ws.ping();
+    }, this.o.heartbeatMs ?? 10_000);
+    this.heartbeat.unref();
+  }
+
+  private reconnect(): Promise<void> {
+    this.reconnecting ??= (async () => {
+      this.o.onDrop?.();
+      const started = performance.now();
+      const deadline = started + (this.o.reconnect?.timeoutMs ?? 120_000);
+      for (const delay of reconnectDelays(this.o.reconnect)) {
+        if (this.closed) return;
+        await new Promise((r) => setTimeout(r, delay));
+        if (this.closed || performance.now() > deadline) break;
+        try {
+          await this.connect();
+          await this.o.onReconnected();
+          return;
+        } catch {
+          // try again
+        }
+      }
+      if (!this.closed) this.o.onLost(`could not reconnect within ${((performance.now() - started) / 1000).toFixed(1)} s (raise the reconnect timeout if it restarts slowly)`);
+    })().finally(() => { this.reconnecting = null; });
+    return this.reconnecting;
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.ws?.close();
+    this.ws = null;
+  }
+}

@@ -1,0 +1,197 @@
+import { constants } from 'node:fs';
+import { copyFile, link, mkdir, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+
+import * as ort from 'onnxruntime-node';
+
+import { ImportError } from '../../errors.js';
+import type { ModelBundleManifest } from '../../generated/model-bundle.js';
+import type { TextEncoderEntry } from '../../text/text-tower.js';
+import { sha256File } from '../checksum.js';
+import { loadBundle, type Bundle, type Precision } from '../load.js';
+import { guardInputs, openOnnx, requireIo, runProbe } from './onnx-probe.js';
+import { preprocessFromConfig } from './preprocessor.js';
+import { readSourceLayout, type SourceLayout } from './source-layout.js';
+import { importTokenizer } from './tokenizer-files.js';
+import { writeZeroShotHeads, type ZeroShotOptions } from './zero-shot-heads.js';
+
+export interface BuildOptions {
+  /** Reduced precisions to bring over (default: every variant found); fp32 always comes. */
+  precisions?: readonly Precision[];
+  /** Leave out a variant whose embeddings fall below this cosine to fp32's (default 0.99). */
+  minCosine?: number;
+  zeroShot?: ZeroShotOptions;
+  name?: string;
+  license?: string;
+  /** Hard-link the source's files instead of copying them (same file system; used for the hub cache). */
+  link?: boolean;
+}
+
+export interface BuildReport {
+  bundle: Bundle;
+  /** Source files not imported, with the reason. */
+  skipped: { file: string; reason: string }[];
+}
+
+const GUARD_IMAGES = 4;
+const DEFAULT_MIN_COSINE = 0.99;
+
+async function place(from: string, to: string, hardLink: boolean): Promise<void> {
+  await mkdir(dirname(to), { recursive: true });
+  if (hardLink) {
+    try {
+      await link(from, to);
+      return;
+    } catch {
+      // another file system: copy
+    }
+  }
+  await copyFile(from, to, constants.COPYFILE_FICLONE);
+}
+
+function cosines(a: Float32Array, b: Float32Array, dim: number): number[] {
+  const out: number[] = [];
+  for (let r = 0; r < a.length / dim; r++) {
+    let ab = 0, aa = 0, bb = 0;
+    for (let i = r * dim; i < (r + 1) * dim; i++) {
+      ab += a[i]! * b[i]!;
+      aa += a[i]! ** 2;
+      bb += b[i]! ** 2;
+    }
+    out.push(ab / Math.sqrt(aa * bb));
+  }
+  return out;
+}
+
+async function embedGuard(path: string, size: number): Promise<{ data: Float32Array; dim: number }> {
+  const session = await openOnnx(path);
+  try {
+    requireIo(session, path, ['pixel_values'], 'image_embeds', 'image tower');
+    const pixels = new ort.Tensor('float32', guardInputs(GUARD_IMAGES * 3 * size * size, 1), [GUARD_IMAGES, 3, size, size]);
+    return await runProbe(session, path, { pixel_values: pixels }, 'image_embeds', GUARD_IMAGES,
+      (m) => new ImportError('UNSUPPORTED_PREPROCESS', `it does not take the ${size}x${size} images preprocessor_config.json describes: ${m}`, { input: path }));
+  } finally {
+    await session.release();
+  }
+}
+
+function textConfig(layout: SourceLayout): { vocab_size?: number; max_position_embeddings?: number } {
+  return (layout.config?.text_config ?? {}) as { vocab_size?: number; max_position_embeddings?: number };
+}
+
+/** Opens the text tower, checks it against the tokenizer, and returns its manifest entry and embed dim. */
+async function probeTextTower(layout: SourceLayout, out: string): Promise<{ entry: TextEncoderEntry; dim: number }> {
+  const path = join(layout.dir, layout.text!);
+  const tokenizer = await importTokenizer(layout, out);
+  const config = textConfig(layout);
+  if (config.vocab_size !== undefined && config.vocab_size !== tokenizer.size) {
+    throw new ImportError('TOKENIZER_MISMATCH', `the tokenizer has ${tokenizer.size} tokens, config.json's text model ${config.vocab_size}`, { input: tokenizer.source });
+  }
+  const session = await openOnnx(path);
+  try {
+    requireIo(session, path, ['input_ids'], 'text_embeds', 'text tower');
+    const mask = session.inputNames.includes('attention_mask') ? 'attention_mask' : undefined;
+    const shape = session.inputMetadata.find((m) => m.name === 'input_ids');
+    const fixed = shape?.isTensor ? shape.shape[1] : undefined;
+    const ctx = config.max_position_embeddings ?? (typeof fixed === 'number' ? fixed : 77);
+    // Every id the tokenizer can produce must index the text model's embedding table: probe the largest.
+    const ids = new BigInt64Array(ctx);
+    ids.set([BigInt(tokenizer.vocab['<|startoftext|>']!), BigInt(tokenizer.size - 1), BigInt(tokenizer.vocab['<|endoftext|>']!)]);
+    const feeds: Record<string, ort.Tensor> = { input_ids: new ort.Tensor('int64', ids, [1, ctx]) };
+    if (mask) feeds[mask] = new ort.Tensor('int64', new BigInt64Array(ctx).fill(1n), [1, ctx]);
+    const { dim } = await runProbe(session, path, feeds, 'text_embeds', 1, (m) => /out of (data )?bounds|indices/i.test(m)
+      ? new ImportError('TOKENIZER_MISMATCH', `token id ${tokenizer.size - 1} is beyond ${basename(path)}'s embedding table (${m}): this tokenizer belongs to another text model`, { input: tokenizer.source })
+      : new ImportError('CORRUPT_ONNX', m, { input: path }));
+    return {
+      dim,
+      entry: {
+        file: 'text_encoder.onnx', input: 'input_ids', ...(mask ? { attention_mask: mask } : {}), output: 'text_embeds', context_length: ctx,
+        tokenizer: { kind: 'clip-bpe', vocab: 'tokenizer/vocab.json', merges: 'tokenizer/merges.txt' },
+      },
+    };
+  } finally {
+    await session.release();
+  }
+}
+
+/**
+ * Builds a bundle in `out` from a CLIP in the transformers.js / Optimum layout at `sourceDir`: its image
+ * towers (one per precision, each reduced one with its accuracy guard measured here), text tower,
+ * tokenizer, preprocessing read from preprocessor_config.json, and the zero-shot heads computed from the
+ * text tower. `label` records where the weights came from.
+ */
+export async function buildBundleFromLayout(sourceDir: string, out: string, label: string, options: BuildOptions = {}): Promise<BuildReport> {
+  const layout = await readSourceLayout(sourceDir);
+  const preprocess = preprocessFromConfig(layout.preprocessor, join(sourceDir, 'preprocessor_config.json'));
+  const size = preprocess.size;
+  const skipped: BuildReport['skipped'] = layout.ignored.map((file) => ({ file, reason: 'no matching bundle precision (or another file covers it)' }));
+  await mkdir(out, { recursive: true });
+
+  const fp32 = await embedGuard(join(sourceDir, layout.vision.fp32!), size);
+  const dim = fp32.dim;
+  const files: Partial<Record<Precision, string>> = { fp32: 'image_encoder.onnx' };
+  const accuracy: NonNullable<ModelBundleManifest['image_encoder']['accuracy']> = {};
+  const minCosine = options.minCosine ?? DEFAULT_MIN_COSINE;
+  for (const [precision, file] of Object.entries(layout.vision) as [Precision, string][]) {
+    if (precision === 'fp32') continue;
+    if (options.precisions && !options.precisions.includes(precision)) {
+      skipped.push({ file, reason: `precision ${precision} not requested` });
+      continue;
+    }
+    const variant = await embedGuard(join(sourceDir, file), size);
+    if (variant.dim !== dim) throw new ImportError('NOT_A_CLIP_MODEL', `image_embeds has ${variant.dim} values, vision_model.onnx ${dim}`, { input: join(sourceDir, file) });
+    const c = cosines(fp32.data, variant.data, dim);
+    const guard = { min_cosine: Math.min(...c), mean_cosine: c.reduce((a, b) => a + b, 0) / c.length, images: c.length, inputs: 'pseudo-random tensors' };
+    if (guard.min_cosine < minCosine) {
+      skipped.push({ file, reason: `embeddings fall to cosine ${guard.min_cosine.toFixed(4)} of fp32's (< ${minCosine})` });
+      continue;
+    }
+    files[precision] = `image_encoder.${precision}.onnx`;
+    accuracy[precision as Exclude<Precision, 'fp32'>] = guard;
+  }
+  if (options.precisions?.some((p) => !files[p])) {
+    const missing = options.precisions.filter((p) => !files[p]);
+    throw new ImportError('BUNDLE_MISSING_FILE', `no usable ${missing.join(', ')} image tower here (found: ${Object.keys(layout.vision).join(', ')})`, { input: join(sourceDir, 'onnx') });
+  }
+
+  if (!layout.text) {
+    throw new ImportError('BUNDLE_MISSING_FILE', 'missing: the zero-shot heads are computed from the text tower (input_ids -> text_embeds)', { input: join(sourceDir, 'onnx/text_model.onnx') });
+  }
+  const text = await probeTextTower(layout, out);
+  if (text.dim !== dim) {
+    throw new ImportError('NOT_A_CLIP_MODEL', `text_embeds has ${text.dim} values, image_embeds ${dim}: not the two towers of one CLIP`, { input: join(sourceDir, layout.text) });
+  }
+
+  for (const [precision, file] of Object.entries(files) as [Precision, string][]) await place(join(sourceDir, layout.vision[precision]!), join(out, file), options.link ?? false);
+  await place(join(sourceDir, layout.text), join(out, text.entry.file), options.link ?? false);
+  await mkdir(join(out, 'source'), { recursive: true });
+  const sourceFiles = ['preprocessor_config.json', ...(layout.config ? ['config.json'] : [])].map((f) => `source/${f}`);
+  for (const f of sourceFiles) await place(join(sourceDir, basename(f)), join(out, f), false);
+
+  const heads = await writeZeroShotHeads(out, text.entry, dim, options.zeroShot);
+  const listed = [...Object.values(files), text.entry.file, text.entry.tokenizer.vocab, text.entry.tokenizer.merges, ...sourceFiles, ...heads.map((h) => h.file)];
+  const checksums: ModelBundleManifest['files'] = {};
+  for (const f of listed.sort()) checksums[f] = { sha256: await sha256File(join(out, f)), bytes: (await stat(join(out, f))).size };
+  const vision = (layout.config?.vision_config ?? {}) as { patch_size?: number; hidden_size?: number; num_hidden_layers?: number };
+  const name = options.name ?? (String(layout.config?._name_or_path ?? '') || basename(sourceDir));
+  const manifest: ModelBundleManifest = {
+    format: 'clip-agiqa-bundle',
+    format_version: 1,
+    name,
+    description: `CLIP imported from ${label}, with zero-shot heads (clip-iqa, levels) computed from its text tower; no head trained on ratings yet.`,
+    license: options.license ?? 'see the source model card',
+    backbone: {
+      name, architecture: 'clip-vit', source: label, embed_dim: dim, image_size: size,
+      ...(vision.patch_size ? { patch_size: vision.patch_size } : {}),
+      ...(vision.hidden_size ? { width: vision.hidden_size } : {}),
+      ...(vision.num_hidden_layers ? { layers: vision.num_hidden_layers } : {}),
+    },
+    preprocess,
+    image_encoder: { input: 'pixel_values', output: 'image_embeds', files: files as ModelBundleManifest['image_encoder']['files'], ...(Object.keys(accuracy).length ? { accuracy } : {}) },
+    text_encoder: text.entry,
+    heads: heads as ModelBundleManifest['heads'],
+    files: checksums,
+  };
+  await writeFile(join(out, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+  return { bundle: await loadBundle(out), skipped };
+}

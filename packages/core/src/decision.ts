@@ -1,0 +1,149 @@
+import { UsageError } from './errors.js';
+import type { WirePolicy } from './generated/defs.js';
+
+/**
+ * Which candidates pass, and which wins. Every criterion given must hold; with none, every scored
+ * candidate passes. "Reaches" means >= on a head where higher is better and <= on one where lower is.
+ */
+export interface Policy {
+  /** The head that ranks, and that `threshold`, `topK`, `topPercent` and `percentile` read (default: the model's first). */
+  head?: string;
+  /** The ranking head's score reaches it. */
+  threshold?: number;
+  /** Each named head's score reaches its bar. */
+  thresholds?: Record<string, number>;
+  /** Among the K best (best-of-K). */
+  topK?: number;
+  /** Among the best ceil(P% of the scored candidates), P in 0-100. */
+  topPercent?: number;
+  /** Reaches the P-th percentile (0-100) of this batch's scores on the ranking head, interpolated as numpy does. */
+  percentile?: number;
+}
+
+/** What a decision needs to know of a head. ModelInfo's HeadInfo is one. */
+export interface HeadDirection {
+  name: string;
+  higherIsBetter: boolean;
+}
+
+/** A candidate as decisions read it: its scores by head (NaN: not scored), or the error that kept it from being scored. A ScoreOutcome is one. */
+export type Decidable = { readonly scores: Readonly<Record<string, number>> } | { readonly error: unknown };
+
+export interface Decision {
+  /** The ranking head. */
+  head: string;
+  /** Indices of the scored candidates, best first; ties keep input order. */
+  order: number[];
+  /** Indices of the candidates that pass, best first. */
+  passed: number[];
+  /** Indices of every other candidate (unscored ones included), in input order. */
+  rejected: number[];
+  /** The best candidate's index, or null when none was scored. */
+  best: number | null;
+  /** With `percentile`: the bar it came to on this batch (absent when nothing was scored). */
+  percentileBar?: number;
+}
+
+const scoreOf = (c: Decidable, head: string): number | undefined => {
+  const s = 'scores' in c ? c.scores[head] : undefined;
+  return s !== undefined && Number.isFinite(s) ? s : undefined;
+};
+
+/** True when score `a` reaches `bar` on a head of that direction. */
+export function reaches(a: number, bar: number, higherIsBetter: boolean): boolean {
+  return higherIsBetter ? a >= bar : a <= bar;
+}
+
+/** Indices of the candidates scored on `head`, best first; ties keep input order. Unscored (or NaN) candidates are left out. */
+export function rank(candidates: readonly Decidable[], head: HeadDirection): number[] {
+  const sign = head.higherIsBetter ? -1 : 1;
+  return candidates.flatMap((c, i) => (scoreOf(c, head.name) === undefined ? [] : [i]))
+    .sort((a, b) => sign * (scoreOf(candidates[a]!, head.name)! - scoreOf(candidates[b]!, head.name)!) || a - b);
+}
+
+/** The value at percentile p (0-100) of xs, interpolating linearly between order statistics (numpy's default). */
+export function percentile(xs: readonly number[], p: number): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const pos = (Math.min(100, Math.max(0, p)) / 100) * (sorted.length - 1);
+  const lo = Math.floor(pos);
+  const hi = Math.ceil(pos);
+  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
+}
+
+function headNamed(heads: readonly HeadDirection[], name: string | undefined): HeadDirection {
+  const head = name === undefined ? heads[0] : heads.find((h) => h.name === name);
+  if (!head) throw new UsageError('UNKNOWN_HEAD', `no head named ${name} (heads: ${heads.map((h) => h.name).join(', ')})`);
+  return head;
+}
+
+/** Throws a UsageError naming what is wrong with a policy (and, given the heads, with the heads it names). */
+export function validatePolicy(policy: Policy, heads?: readonly HeadDirection[]): void {
+  if (heads) {
+    headNamed(heads, policy.head);
+    for (const name of Object.keys(policy.thresholds ?? {})) headNamed(heads, name);
+  }
+  const { threshold, topK, topPercent, percentile: p } = policy;
+  if (threshold !== undefined && !Number.isFinite(threshold)) throw new UsageError('INVALID_ARGUMENT', `threshold must be a finite number, got ${threshold}`);
+  for (const [name, bar] of Object.entries(policy.thresholds ?? {})) {
+    if (!Number.isFinite(bar)) throw new UsageError('INVALID_ARGUMENT', `threshold of ${name} must be a finite number, got ${bar}`);
+  }
+  if (topK !== undefined && !(Number.isInteger(topK) && topK >= 0)) throw new UsageError('INVALID_ARGUMENT', `topK must be a non-negative integer, got ${topK}`);
+  if (topPercent !== undefined && !(topPercent >= 0 && topPercent <= 100)) throw new UsageError('INVALID_ARGUMENT', `topPercent must be within 0-100, got ${topPercent}`);
+  if (p !== undefined && !(p >= 0 && p <= 100)) throw new UsageError('INVALID_ARGUMENT', `percentile must be within 0-100, got ${p}`);
+}
+
+/** Whether one candidate's scores reach the policy's bars (`threshold` on the ranking head, and `thresholds`). Unscored never passes. */
+export function passes(candidate: Decidable, policy: Policy, heads: readonly HeadDirection[]): boolean {
+  const bars: [HeadDirection, number][] = Object.entries(policy.thresholds ?? {}).map(([name, bar]) => [headNamed(heads, name), bar]);
+  const head = headNamed(heads, policy.head);
+  if (policy.threshold !== undefined) bars.push([head, policy.threshold]);
+  if (scoreOf(candidate, head.name) === undefined) return false;
+  return bars.every(([h, bar]) => {
+    const s = scoreOf(candidate, h.name);
+    return s !== undefined && reaches(s, bar, h.higherIsBetter);
+  });
+}
+
+/** Ranks the candidates by the policy's head and decides which pass. */
+export function decide(candidates: readonly Decidable[], policy: Policy, heads: readonly HeadDirection[]): Decision {
+  validatePolicy(policy, heads);
+  const head = headNamed(heads, policy.head);
+  const order = rank(candidates, head);
+  const n = order.length;
+  const maxRank = Math.min(
+    policy.topK ?? n,
+    policy.topPercent === undefined ? n : Math.ceil((policy.topPercent / 100) * n - 1e-9),
+  );
+  const bar = policy.percentile !== undefined && n > 0 ? percentile(order.map((i) => scoreOf(candidates[i]!, head.name)!), policy.percentile) : undefined;
+  const passed = order.filter((i, r) => r < maxRank && passes(candidates[i]!, policy, heads)
+    && (policy.percentile === undefined || (bar !== undefined && reaches(scoreOf(candidates[i]!, head.name)!, bar, head.higherIsBetter))));
+  const kept = new Set(passed);
+  return {
+    head: head.name, order, passed, rejected: candidates.map((_, i) => i).filter((i) => !kept.has(i)), best: order[0] ?? null,
+    ...(bar === undefined ? {} : { percentileBar: bar }),
+  };
+}
+
+/** The modes of a wire policy under their current names (gate is filter, best-of-n is best-of). */
+export type PolicyMode = 'score' | 'rank' | 'filter' | 'best-of' | 'reroll-if-none-pass';
+
+const RENAMED: Record<string, PolicyMode> = { gate: 'filter', 'best-of-n': 'best-of' };
+
+/**
+ * A wire policy (schemas/defs.schema.json#/$defs/policy) in core's terms: its mode, with deprecated
+ * spellings renamed, and the Policy that decides. score and rank pass every scored candidate; filter and
+ * reroll-if-none-pass apply the bars; best-of keeps the k best (default 1).
+ */
+export function fromWirePolicy(wire: WirePolicy): { mode: PolicyMode; policy: Policy } {
+  const mode = RENAMED[wire.mode] ?? (wire.mode as PolicyMode);
+  const policy: Policy = wire.head === undefined ? {} : { head: wire.head };
+  if (mode === 'filter' || mode === 'reroll-if-none-pass') {
+    if (wire.threshold !== undefined) {
+      if (wire.threshold_kind === 'percentile') policy.percentile = wire.threshold;
+      else policy.threshold = wire.threshold;
+    }
+    if (wire.thresholds) policy.thresholds = Object.fromEntries(Object.entries(wire.thresholds).filter((e): e is [string, number] => e[1] !== undefined));
+  }
+  if (mode === 'best-of') policy.topK = wire.k ?? 1;
+  return { mode, policy };
+}

@@ -1,0 +1,36 @@
+// Building blocks the clip-agiqa packages share (webhook, comfyui, train, cli). Not a public API:
+// anything here may change in any release. Applications use '@clip-agiqa/core'.
+
+// Bundles: manifests, checksums, tensors
+export { readManifest, parseManifest, listedFiles, resolveInside } from './bundle/load.js';
+export type { FileEntry } from './bundle/load.js';
+export { parseSafetensors } from './bundle/safetensors.js';
+export { writeSafetensors } from './bundle/safetensors-writer.js';
+export { sha256, sha256File } from './bundle/checksum.js';
+export { createHead } from './heads/registry.js';
+export { ClipTokenizer } from './text/tokenizer.js';
+export { encodeTexts } from './text/text-tower.js';
+export type { TextEncoderEntry } from './text/text-tower.js';
+export { DEFAULT_PROMPT, LEVEL_WORDS, levelPrompts } from './heads/levels.js';
+
+// Images
+export {
+  clipPixels, cropRgb, decodeRgb, normaliseInto, preprocessConfig, shortestEdgeSize, DEFAULT_BACKGROUND,
+} from './image/preprocess.js';
+export type { PreprocessConfig } from './image/preprocess.js';
+export { pilBicubicResize } from './image/pil-bicubic.js';
+export { sniffFormat, SAFE_FORMATS, UNSAFE_FORMATS } from './image/sniff.js';
+export type { SniffedFormat } from './image/sniff.js';
+export { pngChunk, withPngText, withJpegXmp } from './records/metadata.js';
+
+// Runtime
+export { openSession } from './runtime/device.js';
+export type { OpenedSession, SessionOptions } from './runtime/device.js';
+export { Semaphore } from './runtime/semaphore.js';
+export { MicroBatcher } from './runtime/batcher.js';
+
+// Wire formats
+export { addSchemas, compileSchema } from './validation.js';
+export { defsSchema } from './generated/defs.js';
+export type { WireError, WirePolicy } from './generated/defs.js';
+export type { ValidationResult } from './validation.js';

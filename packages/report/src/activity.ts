@@ -1,0 +1,123 @@
+import type { RawPixels } from '@clip-agiqa/core';
+
+import { thumbnail, type Thumbnail } from './thumbnails.js';
+
+/** One answered request, as a status page lists it. */
+export interface VerdictEntry {
+  time: string;
+  /** Who it belongs to: a webhook route or a bridge client. Pages filter on it for tenant isolation. */
+  scope: string;
+  id: string;
+  /** e.g. "filter: 3 of 8 passed", "best: #2". */
+  verdict: string;
+  /** The ranking head's score per image, in input order (null: the image failed). */
+  scores: (number | null)[];
+  /** Indexes of images that passed or were picked. */
+  kept: number[];
+  thumbnails: Thumbnail[];
+}
+
+export interface ErrorEntry {
+  time: string;
+  scope: string;
+  code: string;
+  message: string;
+}
+
+export interface ActivitySnapshot {
+  recent: VerdictEntry[];
+  errors: ErrorEntry[];
+  /** Images scored in the last minute, and over the process's life. */
+  imagesLastMinute: number;
+  imagesTotal: number;
+  requestsTotal: number;
+}
+
+export interface ActivityOptions {
+  /** Verdicts kept per scope (default 20). */
+  recent?: number;
+  /** Errors kept per scope (default 20). */
+  errors?: number;
+  /** Thumbnails made per verdict (default 4; 0 for none). */
+  thumbnailsPerVerdict?: number;
+  /** Long side of those thumbnails (default 96). */
+  thumbnailSize?: number;
+  now?: () => number;
+}
+
+type ImageBytes = Uint8Array | RawPixels;
+
+/**
+ * What a status page shows, kept in memory: the latest verdicts and errors per scope (bounded rings),
+ * and scored-image timestamps for throughput. Thumbnails are made off the request path, one at a time;
+ * while one is being made, newer verdicts are listed without theirs rather than queueing image bytes.
+ */
+export class ServiceActivity {
+  private readonly verdicts = new Map<string, VerdictEntry[]>();
+  private readonly errors = new Map<string, ErrorEntry[]>();
+  /** Per scope: when each image was scored (last minute only), and lifetime totals. */
+  private readonly counts = new Map<string, { scoredAt: number[]; images: number; requests: number }>();
+  private thumbnailing = false;
+  private readonly o: Required<Omit<ActivityOptions, 'now'>> & { now: () => number };
+
+  constructor(o: ActivityOptions = {}) {
+    this.o = { recent: 20, errors: 20, thumbnailsPerVerdict: 4, thumbnailSize: 96, now: Date.now, ...o };
+  }
+
+  private push<T>(map: Map<string, T[]>, scope: string, entry: T, max: number): void {
+    const ring = map.get(scope) ?? [];
+    ring.unshift(entry);
+    if (ring.length > max) ring.length = max;
+    map.set(scope, ring);
+  }
+
+  /** Records an answered request; `images` (the request's, in order) are thumbnailed when the page is idle. */
+  recordVerdict(entry: Omit<VerdictEntry, 'time' | 'thumbnails'>, images: readonly ImageBytes[] = []): void {
+    const now = this.o.now();
+    const full: VerdictEntry = { ...entry, time: new Date(now).toISOString(), thumbnails: [] };
+    this.push(this.verdicts, entry.scope, full, this.o.recent);
+    const c = this.counts.get(entry.scope) ?? { scoredAt: [], images: 0, requests: 0 };
+    c.requests++;
+    c.images += entry.scores.length;
+    for (let i = 0; i < entry.scores.length; i++) c.scoredAt.push(now);
+    this.counts.set(entry.scope, c);
+    this.trim(c.scoredAt, now);
+    const wanted = images.slice(0, this.o.thumbnailsPerVerdict);
+    if (!wanted.length || this.thumbnailing) return;
+    this.thumbnailing = true;
+    void (async () => {
+      try {
+        for (const image of wanted) full.thumbnails.push(await thumbnail(image, { size: this.o.thumbnailSize, quality: 55 }));
+      } finally {
+        this.thumbnailing = false;
+      }
+    })();
+  }
+
+  recordError(scope: string, code: string, message: string): void {
+    this.push(this.errors, scope, { time: new Date(this.o.now()).toISOString(), scope, code, message: message.slice(0, 500) }, this.o.errors);
+  }
+
+  private trim(times: number[], now: number): void {
+    let drop = 0;
+    while (drop < times.length && times[drop]! < now - 60_000) drop++;
+    if (drop) times.splice(0, drop);
+  }
+
+  /** The activity of the given scopes (all when omitted), newest first. */
+  snapshot(scopes?: readonly string[]): ActivitySnapshot {
+    const now = this.o.now();
+    const mine = [...this.counts].filter(([s]) => !scopes || scopes.includes(s)).map(([, c]) => c);
+    for (const c of mine) this.trim(c.scoredAt, now);
+    const pick = <T extends { time: string }>(map: Map<string, T[]>, max: number) =>
+      [...map].filter(([s]) => !scopes || scopes.includes(s)).flatMap(([, ring]) => ring)
+        .sort((a, b) => (a.time < b.time ? 1 : a.time > b.time ? -1 : 0)).slice(0, max);
+    return {
+      recent: pick(this.verdicts, this.o.recent),
+      errors: pick(this.errors, this.o.errors),
+      imagesLastMinute: mine.reduce((n, c) => n + c.scoredAt.length, 0),
+      imagesTotal: mine.reduce((n, c) => n + c.images, 0),
+      requestsTotal: mine.reduce((n, c) => n + c.requests, 0),
+    };
+  }
+}

@@ -1,0 +1,28 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { describe, it } from 'node:test';
+
+import { ROOT } from './helpers.js';
+
+/** Asks test/helpers.ts, in a fresh process with the given CI value, about a Python module that does not exist. */
+function askForMissingModule(ci: string | undefined): { status: number | null; stdout: string; stderr: string } {
+  const script = "import { pythonUnavailable } from './test/helpers.ts'; console.log('reason:', pythonUnavailable(['clip_agiqa_no_such_module']));";
+  const env = { ...process.env };
+  if (ci === undefined) delete env.CI;
+  else env.CI = ci;
+  return spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: ROOT, env, encoding: 'utf8' });
+}
+
+describe('reference checks without their Python', () => {
+  it('skip with the reason for users', () => {
+    const r = askForMissingModule(undefined);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /reason: .*lacks clip_agiqa_no_such_module/);
+  });
+
+  it('fail the run under CI=true instead of skipping', () => {
+    const r = askForMissingModule('true');
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /CI=true and a reference check cannot run: .*clip_agiqa_no_such_module.*\.ci\/python-venv/);
+  });
+});

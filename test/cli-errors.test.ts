@@ -1,0 +1,74 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+
+import { CLI, IMAGES, ROOT, tempDir } from './helpers.js';
+
+function cli(args: string[]): { status: number | null; stderr: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+  return { status: r.status, stderr: r.stderr };
+}
+
+const STACK = /^\s+at /m;
+
+/** One clear line (plus the usage hint for usage errors), never a stack trace. */
+function assertReported(r: { status: number | null; stderr: string }, status: number, pattern: RegExp): void {
+  assert.equal(r.status, status, r.stderr);
+  assert.match(r.stderr, pattern);
+  assert.doesNotMatch(r.stderr, STACK, `a stack trace reached the user:\n${r.stderr}`);
+}
+
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+const workflow = { 1: { class_type: 'EmptyImage', inputs: { width: 8, height: 8, batch_size: 1, color: 0 } }, 2: { class_type: 'SaveImageWebsocket', inputs: { images: ['1', 0] } } };
+
+describe('clip-agiqa error reporting', () => {
+  it('usage errors exit 2 with the usage hint', () => {
+    assertReported(cli(['frobnicate']), 2, /unknown command frobnicate\nRun clip-agiqa --help for usage\./);
+    assertReported(cli(['score', '--no-such-flag', 'x.jpg']), 2, /Run clip-agiqa --help/);
+    assertReported(cli(['score', join(IMAGES, 'no-such.jpg')]), 2, /no such file or folder/);
+  });
+
+  it('core errors exit 1 with their code', () => {
+    assertReported(cli(['score', '--model', join(ROOT, 'no-such-bundle'), join(IMAGES, 'square.png')]), 1, /^clip-agiqa: \[BUNDLE_NOT_FOUND\] /m);
+  });
+
+  it('train errors exit 1 with their code', () => {
+    using t = tempDir();
+    writeFileSync(join(t.dir, 'ratings.csv'), 'path,mos\nmissing.jpg,3\n');
+    assertReported(cli(['train', '--dataset', 'csv', '--data', join(t.dir, 'ratings.csv')]), 1, /^clip-agiqa: \[INVALID_DATASET\] .*1 problem/m);
+  });
+
+  it('ComfyUI errors exit 1 with their code: a wrong --seed-node, an unreachable server', async () => {
+    using t = tempDir();
+    const file = join(t.dir, 'workflow.json');
+    writeFileSync(file, JSON.stringify(workflow));
+    const host = `http://127.0.0.1:${await closedPort()}`;
+    assertReported(cli(['comfy', 'best-of', '--workflow', file, '--n', '1', '--host', host, '--seed-node', '9']), 1, /^clip-agiqa: \[WORKFLOW_INVALID\] the workflow has no node 9$/m);
+    assertReported(cli(['comfy', 'best-of', '--workflow', file, '--n', '1', '--host', host, '--seed-node', '1.color']), 1, /^clip-agiqa: \[COMFY_UNREACHABLE\] /m);
+  });
+
+  it('webhook configuration errors exit 1 on one line', () => {
+    using t = tempDir();
+    const config = join(t.dir, 'serve.json');
+    writeFileSync(config, JSON.stringify({ port: 'eighty' }));
+    assertReported(cli(['serve', '--config', config]), 1, /^clip-agiqa: [\s\S]*\/port must be integer/m);
+  });
+
+  it('an unexpected error is one line; --verbose adds its stack', () => {
+    const missing = join(ROOT, 'no-such-workflow.json');
+    assertReported(cli(['comfy', 'best-of', '--workflow', missing, '--n', '1']), 1, /^clip-agiqa: ENOENT: .*no-such-workflow\.json'\nRun again with --verbose/m);
+    const verbose = cli(['--verbose', 'comfy', 'best-of', '--workflow', missing, '--n', '1']);
+    assert.equal(verbose.status, 1);
+    assert.match(verbose.stderr, STACK);
+  });
+});

@@ -1,0 +1,118 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+
+import { createScorer, importModel, type Precision } from '@clip-agiqa/core';
+
+import { startHubServer } from './hub-server.js';
+import { CLI, GOLDENS, goldenPixels, python, pythonUnavailable, ROOT } from './helpers.js';
+
+const skip = pythonUnavailable() ?? false;
+const TOLERANCE = 1e-5;
+
+interface Reference {
+  images: Record<string, { image_embeds: number[]; clip_iqa: number; levels: number; variant_embeds: number[] }>;
+}
+
+/** The seeded CLIP of `arch` in the transformers.js layout, its PyTorch save, and the independent reference outputs. */
+function exportFixture(arch: string, work: string): { model: string; reference: Reference } {
+  const model = join(work, 'model');
+  const torch = join(work, 'torch');
+  let r = python(['tools/export', '--random', arch, '--seed', '3', '--layout', 'transformers-js', '--precisions', 'int8', '--out', model, '--save-torch', torch]);
+  assert.equal(r.status, 0, r.stderr);
+  r = python(['test/python/import_reference.py', torch, model, join(GOLDENS, 'pixels.safetensors'), '--variant', join(model, 'onnx/vision_model_quantized.onnx')]);
+  assert.equal(r.status, 0, r.stderr);
+  return { model, reference: JSON.parse(r.stdout.trim().split('\n').pop()!) as Reference };
+}
+
+function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  assert.equal(a.length, b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m;
+}
+
+/** Embeddings and zero-shot scores of the bundle at `model` against the reference, on PIL's pixels of each fixture image. */
+async function assertMatchesReference(model: string, reference: Reference, precision: Precision = 'fp32'): Promise<void> {
+  const scorer = await createScorer({ model, precision });
+  try {
+    const pixels = goldenPixels();
+    const size = scorer.bundle.manifest.preprocess.size;
+    let worst = { embeds: 0, clipIqa: 0, levels: 0 };
+    for (const [name, ref] of Object.entries(reference.images)) {
+      const image = { data: pixels.get(name)!, width: size, height: size, channels: 3 as const };
+      const embeds = await scorer.embed(image);
+      const { scores } = await scorer.score(image);
+      const expected = precision === 'fp32' ? ref.image_embeds : ref.variant_embeds;
+      worst = {
+        embeds: Math.max(worst.embeds, maxDiff(embeds, expected)),
+        clipIqa: Math.max(worst.clipIqa, precision === 'fp32' ? Math.abs(scores['clip-iqa']! - ref.clip_iqa) : 0),
+        levels: Math.max(worst.levels, precision === 'fp32' ? Math.abs(scores.levels! - ref.levels) : 0),
+      };
+    }
+    assert.ok(worst.embeds <= TOLERANCE && worst.clipIqa <= TOLERANCE && worst.levels <= TOLERANCE, `${precision}: ${JSON.stringify(worst)}`);
+  } finally {
+    await scorer.close();
+  }
+}
+
+for (const arch of ['tiny', 'vit-b-16']) {
+  describe(`importing a ${arch} CLIP in the transformers.js layout`, { skip }, () => {
+    let work: string;
+    let fixture: { model: string; reference: Reference };
+    before(() => {
+      work = mkdtempSync(join(tmpdir(), `clip-agiqa-import-${arch}-`));
+      fixture = exportFixture(arch, work);
+    });
+    after(() => rmSync(work, { recursive: true, force: true }));
+
+    it('from a folder (clip-agiqa import): embeddings and zero-shot scores equal PyTorch and numpy to 1e-5, int8 by --precision', async () => {
+      const out = join(work, 'bundle');
+      const r = spawnSync(process.execPath, [CLI, 'import', fixture.model, '--out', out], { cwd: ROOT, encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, /int8 +image_encoder\.int8\.onnx +\(cosine to fp32 >= 0\.9\d+/);
+      const scorer = await createScorer({ model: out });
+      const heads = scorer.model.heads;
+      await scorer.close();
+      assert.deepEqual(heads.map((h) => [h.name, h.provenance, h.scoreRange]), [['clip-iqa', 'zero-shot', [0, 1]], ['levels', 'zero-shot', [0, 1]]]);
+      assert.equal(scorer.model.untrained, false, 'zero-shot heads on a tower of unknown provenance are not flagged untrained');
+      await assertMatchesReference(out, fixture.reference);
+      await assertMatchesReference(out, fixture.reference, 'int8');
+      const cliScore = spawnSync(process.execPath, [CLI, 'score', '--model', out, '--precision', 'int8', '--json', join(ROOT, 'examples/images')], { encoding: 'utf8' });
+      assert.equal(cliScore.status, 0, cliScore.stderr);
+      assert.equal(cliScore.stdout.trim().split('\n').length, 4);
+    });
+
+    it('from a loopback hub via HF_ENDPOINT: pinned to the commit, checksums recorded, reused from the cache', async () => {
+      const hub = await startHubServer('test-owner/clip-random', fixture.model);
+      const cacheDir = join(work, 'cache');
+      const saved = process.env.HF_ENDPOINT;
+      process.env.HF_ENDPOINT = hub.endpoint;
+      try {
+        const first = await importModel('hf:test-owner/clip-random', { cacheDir, precisions: ['int8'] });
+        assert.equal(first.source, `hf:test-owner/clip-random@${hub.commit}`);
+        assert.equal(first.bundle.manifest.backbone.source, first.source);
+        assert.ok(hub.requests.includes('GET /api/models/test-owner/clip-random/revision/main?blobs=true'));
+        assert.ok(hub.requests.some((r) => r.startsWith(`GET /test-owner/clip-random/resolve/${hub.commit}/onnx/vision_model_quantized.onnx`)));
+        assert.ok(hub.requests.some((r) => r.startsWith('GET /cas/blobs/')), 'LFS files come through the redirect');
+        assert.ok(!hub.requests.some((r) => r.includes('vision_model_fp16') || r.endsWith('/onnx/model.onnx')), 'only what the import needs is downloaded');
+        await assertMatchesReference(first.bundle.dir, fixture.reference);
+        await assertMatchesReference(first.bundle.dir, fixture.reference, 'int8');
+
+        // createScorer with the hub id reuses the import: only the revision is asked again.
+        const before = hub.requests.length;
+        const scorer = await createScorer({ model: 'hf:test-owner/clip-random', cacheDir });
+        await scorer.close();
+        assert.deepEqual(hub.requests.slice(before), ['GET /api/models/test-owner/clip-random/revision/main?blobs=true']);
+        assert.ok(scorer.model.dir.includes(hub.commit));
+      } finally {
+        if (saved === undefined) delete process.env.HF_ENDPOINT;
+        else process.env.HF_ENDPOINT = saved;
+        await hub.close();
+      }
+    });
+  });
+}

@@ -1,0 +1,153 @@
+// The packages as users get them: `npm pack` of every workspace, installed into a fresh folder outside
+// this repository (so its .npmrc does not apply) with no network, then used through the API and npx.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+
+import { createScorer } from '@clip-agiqa/core';
+
+import { DEMO_MODEL_DIR, IMAGES, ROOT, tempDir } from './helpers.js';
+
+const WORKSPACES = ['core', 'train', 'webhook', 'comfyui', 'cli'];
+const IMAGE = join(IMAGES, 'landscape.jpg');
+
+interface PackedFile { filename: string; name: string; files: { path: string }[] }
+interface LockEntry { version?: string; dev?: boolean; link?: boolean; [key: string]: unknown }
+
+/** A loopback address nothing listens on. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/**
+ * The environment of a user's shell without network: none of the npm_* settings `npm test` hands its
+ * children (the repo's .npmrc among them), and onnxruntime-node's download (global-agent honours these
+ * variables) sent to a closed loopback port, so it fails here whether or not the machine is online.
+ */
+function userEnv(port: number, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k) || /^npm_config_(cache|registry)$/i.test(k)));
+  delete env.ONNXRUNTIME_NODE_INSTALL;
+  delete env.ONNXRUNTIME_NODE_INSTALL_CUDA;
+  const proxy = `http://127.0.0.1:${port}`;
+  return { ...env, GLOBAL_AGENT_HTTP_PROXY: proxy, GLOBAL_AGENT_HTTPS_PROXY: proxy, ...extra };
+}
+
+function run(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(command, args, { cwd, env, encoding: 'utf8', maxBuffer: 64 << 20 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/**
+ * A project depending on the tarballs, with a lockfile pinning every other package to the version and
+ * integrity this repository's lockfile holds: `npm ci --offline` then installs from npm's cache alone
+ * (a plain `npm install` would need the registry's package metadata).
+ */
+function writeProject(dir: string, tarballs: string): void {
+  const repoLock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, LockEntry> };
+  const dependencies: Record<string, string> = {};
+  const packages: Record<string, LockEntry> = { '': { name: 'app', dependencies } };
+  for (const ws of WORKSPACES) {
+    const { name, ...entry } = repoLock.packages[`packages/${ws}`]! as LockEntry & { name: string };
+    const tarball = join(tarballs, `clip-agiqa-${ws}-${entry.version}.tgz`);
+    dependencies[name] = `file:${tarball}`;
+    const integrity = `sha512-${createHash('sha512').update(readFileSync(tarball)).digest('base64')}`;
+    packages[`node_modules/${name}`] = { ...entry, resolved: `file:${tarball}`, integrity };
+  }
+  for (const [key, entry] of Object.entries(repoLock.packages)) {
+    if (entry.dev || entry.link || key === '') continue;
+    const nested = /^packages\/([^/]+)\/(node_modules\/.+)$/.exec(key);
+    if (key.startsWith('node_modules/')) packages[key] = entry;
+    else if (nested) packages[`node_modules/@clip-agiqa/${nested[1]}/${nested[2]}`] = entry;
+  }
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module', dependencies }, null, 2));
+  writeFileSync(join(dir, 'package-lock.json'), JSON.stringify({ name: 'app', lockfileVersion: 3, requires: true, packages }, null, 2));
+}
+
+describe('the packed packages', () => {
+  const work = tempDir('clip-agiqa-pack-');
+  const tarballs = join(work.dir, 'tarballs');
+  let packed: PackedFile[];
+  let expected: number;
+  let port: number;
+
+  before(async () => {
+    port = await closedPort();
+    mkdirSync(tarballs);
+    const r = run('npm', ['pack', '--workspaces', '--ignore-scripts', '--json', '--pack-destination', tarballs], ROOT, userEnv(port));
+    assert.equal(r.status, 0, r.stderr);
+    packed = JSON.parse(r.stdout) as PackedFile[];
+    const scorer = await createScorer({ model: DEMO_MODEL_DIR });
+    try {
+      expected = (await scorer.score(IMAGE)).scores.quality!;
+    } finally {
+      await scorer.close();
+    }
+  });
+  after(() => work[Symbol.dispose]());
+
+  it('each carry a README, the LICENSE and the metadata a registry page shows', () => {
+    assert.deepEqual(packed.map((p) => p.name).sort(), WORKSPACES.map((w) => `@clip-agiqa/${w}`).sort());
+    const licence = readFileSync(join(ROOT, 'LICENSE'), 'utf8');
+    for (const p of packed) {
+      const ws = p.name.split('/')[1]!;
+      const paths = p.files.map((f) => f.path);
+      for (const f of ['README.md', 'LICENSE', 'package.json']) assert.ok(paths.includes(f), `${p.name} lacks ${f}`);
+      assert.deepEqual(paths.filter((f) => /__pycache__|\.pyc$|tsbuildinfo|\.test\./.test(f)), [], `${p.name} ships build leftovers`);
+      assert.equal(readFileSync(join(ROOT, 'packages', ws, 'LICENSE'), 'utf8'), licence);
+      const readme = readFileSync(join(ROOT, 'packages', ws, 'README.md'), 'utf8');
+      assert.match(readme, /## Install\n[\s\S]*npm install (-g )?@clip-agiqa\//, `${p.name} README: install`);
+      assert.match(readme, /## Example\n/, `${p.name} README: example`);
+      assert.match(readme, /ONNXRUNTIME_NODE_INSTALL=skip/, `${p.name} README: offline install`);
+      const pkg = JSON.parse(readFileSync(join(ROOT, 'packages', ws, 'package.json'), 'utf8')) as Record<string, unknown>;
+      assert.equal((pkg.publishConfig as { access?: string } | undefined)?.access, 'public');
+      assert.equal((pkg.repository as { directory?: string } | undefined)?.directory, `packages/${ws}`);
+      assert.match(String(pkg.homepage), /^https:\/\//);
+      assert.match(String((pkg.bugs as { url?: string } | undefined)?.url), /^https:\/\//);
+      assert.ok(Array.isArray(pkg.keywords) && pkg.keywords.length > 0);
+    }
+  });
+
+  it("fail to install offline without ONNXRUNTIME_NODE_INSTALL=skip: onnxruntime-node's install step downloads CUDA libraries", { skip: process.platform !== 'linux' || process.arch !== 'x64' ? 'the CUDA download happens on Linux x64 only' : false }, () => {
+    const app = join(work.dir, 'app-default');
+    writeProject(app, tarballs);
+    const r = run('npm', ['ci', '--offline', '--no-audit', '--no-fund'], app, userEnv(port));
+    assert.notEqual(r.status, 0, 'the install succeeded offline: has onnxruntime-node stopped downloading at install?');
+    assert.match(r.stderr, /onnxruntime-node[\s\S]*ECONNREFUSED/);
+  });
+
+  it('install offline with ONNXRUNTIME_NODE_INSTALL=skip and score with the API and with npx clip-agiqa', () => {
+    const app = join(work.dir, 'app');
+    writeProject(app, tarballs);
+    const env = userEnv(port, { ONNXRUNTIME_NODE_INSTALL: 'skip' });
+    const install = run('npm', ['ci', '--offline', '--no-audit', '--no-fund'], app, env);
+    assert.equal(install.status, 0, install.stderr);
+
+    writeFileSync(join(app, 'score.mjs'), `
+      import { createScorer, DEMO_MODEL_DIR } from '@clip-agiqa/core';
+      const scorer = await createScorer({ model: DEMO_MODEL_DIR });
+      const result = await scorer.score(process.argv[2]);
+      await scorer.close();
+      console.log(JSON.stringify({ core: import.meta.resolve('@clip-agiqa/core'), quality: result.scores.quality }));`);
+    const api = run(process.execPath, ['score.mjs', IMAGE], app, env);
+    assert.equal(api.status, 0, api.stderr);
+    const fromApi = JSON.parse(api.stdout) as { core: string; quality: number };
+    assert.ok(fromApi.core.includes(`${app}/node_modules/@clip-agiqa/core/`), `resolved ${fromApi.core}`);
+    assert.equal(fromApi.quality, expected);
+
+    const cli = run('npx', ['--no-install', 'clip-agiqa', 'score', '--json', IMAGE], app, env);
+    assert.equal(cli.status, 0, cli.stderr);
+    const record = JSON.parse(cli.stdout.trim()) as { path: string; scores: { quality: number } };
+    assert.equal(record.path, IMAGE);
+    assert.equal(record.scores.quality, expected);
+    assert.match(cli.stderr, /demo model: it is UNTRAINED/);
+  });
+});

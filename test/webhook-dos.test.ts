@@ -1,0 +1,127 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+
+import { createScorer, type Scorer } from '@clip-agiqa/core';
+import { MemoryStore, signedHeaders, startService, type Service, type WebhookConfig } from '@clip-agiqa/webhook';
+
+import { CLI, DEMO_MODEL_DIR, tempDir } from './helpers.js';
+import { image, loopback, postBearer, postSigned, SECRET, TOKEN } from './webhook-helpers.js';
+
+/** Opens a connection, sends a hook request's headers and then one body byte per `everyMs`: a client that holds an upload. */
+function slowUpload(url: string, path: string, headers: Record<string, string>, everyMs = 500): { socket: Socket; answer: Promise<string> } {
+  const { hostname, port } = new URL(url);
+  const socket = connect(Number(port), hostname);
+  const head = Object.entries({ host: `${hostname}:${port}`, 'content-type': 'application/json', 'content-length': '100000', ...headers }).map(([k, v]) => `${k}: ${v}`).join('\r\n');
+  socket.write(`POST ${path} HTTP/1.1\r\n${head}\r\n\r\n`);
+  const drip = setInterval(() => { if (!socket.destroyed) socket.write('x'); }, everyMs);
+  let text = '';
+  const answer = new Promise<string>((resolve) => {
+    socket.on('data', (d: Buffer) => { text += d.toString(); });
+    socket.on('close', () => { clearInterval(drip); resolve(text); });
+    socket.on('error', () => undefined);
+  });
+  return { socket, answer };
+}
+
+/** Well-formed Standard Webhooks headers with a signature that will not match: only the body could tell. */
+const forgedHeaders = (i: number) => ({ ...signedHeaders(`whsec_${Buffer.from(`not the secret, attacker ${i}!!!`).toString('base64')}`, `msg_forged_${i}`, 'x') });
+
+describe('webhook service under slow and unauthenticated uploads', { timeout: 120_000 }, () => {
+  let scorer: Scorer;
+  before(async () => { scorer = await createScorer({ model: DEMO_MODEL_DIR }); });
+  after(async () => { await scorer.close(); });
+
+  const config = (extra: Partial<WebhookConfig> = {}): WebhookConfig => ({
+    port: 0, data_dir: 'unused', routes: [{ path: 'jobs', verifier: 'standard-webhooks', secrets: [SECRET] }, { path: 'token', verifier: 'bearer', tokens: [TOKEN] },
+      { path: 'inline', verifier: 'bearer', tokens: [TOKEN], body_bytes: 1 << 20 }], ...extra,
+  } as WebhookConfig);
+  const job = (id: string) => ({ job_id: id, candidates: [{ base64: image('square.png').toString('base64') }], policy: { mode: 'rank' } });
+
+  it('answers signed requests normally while 40 slow unauthenticated uploads are open', async () => {
+    const service: Service = await startService({ config: config({ limits: { body_bytes: 1 << 20 } }), scorer, store: new MemoryStore(), log: () => undefined });
+    const slow = Array.from({ length: 40 }, (_, i) => slowUpload(service.url, '/hooks/jobs', i % 2 ? forgedHeaders(i) : {}));
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      const started = Date.now();
+      const r = await postSigned(service.url, 'jobs', job('while-attacked'), 'msg_real');
+      assert.equal(r.status, 200, JSON.stringify(r.json));
+      assert.ok(Date.now() - started < 5000, `answered in ${Date.now() - started} ms`);
+      const unsigned = await Promise.race([slow[0]!.answer, new Promise<string>((r) => setTimeout(() => r('still open'), 2000))]);
+      assert.match(unsigned, /^HTTP\/1\.1 401/, 'an upload without signature headers is refused before its body is read');
+    } finally {
+      slow.forEach((s) => s.socket.destroy());
+      await service.close();
+    }
+  });
+
+  it('cuts off a body that does not arrive within the body timeout, and refuses an oversized one before reading it', async () => {
+    const service = await startService({ config: config({ limits: { body_timeout_ms: 800 } }), scorer, store: new MemoryStore(), log: () => undefined });
+    try {
+      const started = Date.now();
+      const slow = slowUpload(service.url, '/hooks/token', { authorization: `Bearer ${TOKEN}` }, 200);
+      const text = await slow.answer;
+      assert.match(text, /^HTTP\/1\.1 408/);
+      assert.ok(Date.now() - started < 4000, `cut after ${Date.now() - started} ms`);
+      const big = await postBearer(service.url, 'token', job('big'));
+      assert.equal(big.status, 413, 'the default body limit is small: a job carrying URLs needs kilobytes');
+      assert.equal((await postBearer(service.url, 'inline', job('big'))).status, 200, 'a route that takes inline images raises its own limit');
+      const declared = slowUpload(service.url, '/hooks/token', { authorization: `Bearer ${TOKEN}`, 'content-length': String(64 << 20) });
+      assert.match(await declared.answer, /^HTTP\/1\.1 413/);
+    } finally {
+      await service.close();
+    }
+  });
+
+  it('exits on SIGTERM within the grace period while slow uploads are open', async () => {
+    using t = tempDir();
+    const file = join(t.dir, 'serve.json');
+    writeFileSync(file, JSON.stringify({ ...config({ limits: { shutdown_grace_ms: 1000 } }), data_dir: join(t.dir, 'data') }));
+    const child = spawn(process.execPath, [CLI, 'serve', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        child.stdout.on('data', (d: Buffer) => { out += d.toString(); const m = /listening on (\S+)/.exec(out); if (m) resolve(m[1]!); });
+        child.once('exit', (code) => reject(new Error(`serve exited with ${code}`)));
+      });
+      const slow = Array.from({ length: 10 }, (_, i) => slowUpload(url, '/hooks/jobs', forgedHeaders(i)));
+      await new Promise((r) => setTimeout(r, 300));
+      const started = Date.now();
+      child.kill('SIGTERM');
+      const code = await Promise.race([new Promise((r) => child.once('exit', r)), new Promise((r) => setTimeout(() => r('still running'), 8000))]);
+      assert.equal(code, 0, `exit code after SIGTERM: ${String(code)}`);
+      assert.ok(Date.now() - started < 4000, `exited after ${Date.now() - started} ms`);
+      slow.forEach((s) => s.socket.destroy());
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+  });
+
+  it('shuts down cleanly on a SIGTERM that arrives while the model is still loading', async () => {
+    using t = tempDir();
+    let manifestAsked!: () => void;
+    const asked = new Promise<void>((r) => { manifestAsked = r; });
+    await using models = await loopback((req, res) => {
+      const name = decodeURIComponent(req.url!.slice('/demo/'.length));
+      if (name === 'manifest.json') manifestAsked();
+      setTimeout(() => res.end(readFileSync(join(DEMO_MODEL_DIR, name))), name === 'manifest.json' ? 1500 : 0);
+    });
+    const file = join(t.dir, 'serve.json');
+    writeFileSync(file, JSON.stringify({ ...config(), data_dir: join(t.dir, 'data'), model: `${models.url}/demo/` }));
+    const child = spawn(process.execPath, [CLI, 'serve', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CLIP_AGIQA_CACHE: join(t.dir, 'cache') } });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    try {
+      await asked;
+      child.kill('SIGTERM');
+      const [code, signal] = await Promise.race([new Promise<[number | null, string | null]>((r) => child.once('exit', (c, s) => r([c, s]))), new Promise<[string, null]>((r) => setTimeout(() => r(['still running', null]), 15_000))]);
+      assert.deepEqual([code, signal], [0, null], stderr);
+      assert.match(stderr, /shutting down/);
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+  });
+});

@@ -1,0 +1,54 @@
+// Shared pieces of the webhook tests: loopback servers, signed posts, polling.
+import { readFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+
+import { signedHeaders } from '@clip-agiqa/webhook';
+
+import { IMAGES } from './helpers.js';
+
+export const SECRET = `whsec_${Buffer.from('inbound secret of the test route!').toString('base64')}`;
+export const CALLBACK_SECRET = `whsec_${Buffer.from('callback secret of the service!!').toString('base64')}`;
+export const TOKEN = 'token-of-the-bearer-route-0123456789';
+export const image = (name: string) => readFileSync(join(IMAGES, name));
+
+export function readAll(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve) => {
+    let s = '';
+    req.on('data', (c: Buffer) => { s += c.toString(); });
+    req.on('end', () => resolve(s));
+  });
+}
+
+/** A loopback server on a free port; closing it drops every connection. */
+export async function loopback(handler: RequestListener): Promise<{ server: Server; url: string; [Symbol.asyncDispose](): Promise<void> }> {
+  const server = createServer(handler);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    async [Symbol.asyncDispose]() { server.closeAllConnections(); await new Promise((r) => server.close(r)); },
+  };
+}
+
+export async function until(cond: () => boolean | Promise<boolean>, ms = 10_000): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (!(await cond()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  return cond();
+}
+
+export interface Answer { status: number; headers: Headers; json: Record<string, unknown> }
+
+/** POSTs a payload to a standard-webhooks route, signed with `SECRET` under the given message id. */
+export async function postSigned(base: string, route: string, payload: unknown, messageId: string, secret = SECRET): Promise<Answer> {
+  const body = typeof payload === 'string' ? payload : JSON.stringify(payload);
+  const r = await fetch(`${base}/hooks/${route}`, { method: 'POST', body, headers: { 'content-type': 'application/json', ...signedHeaders(secret, messageId, body) } });
+  return { status: r.status, headers: r.headers, json: (await r.json()) as Record<string, unknown> };
+}
+
+/** POSTs a payload to a bearer route. */
+export async function postBearer(base: string, route: string, payload: unknown, headers: Record<string, string> = {}, token = TOKEN): Promise<Answer> {
+  const body = typeof payload === 'string' ? payload : JSON.stringify(payload);
+  const r = await fetch(`${base}/hooks/${route}`, { method: 'POST', body, headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, ...headers } });
+  return { status: r.status, headers: r.headers, json: (await r.json()) as Record<string, unknown> };
+}
