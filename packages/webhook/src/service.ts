@@ -95,7 +95,7 @@ export async function startService(o: ServiceOptions): Promise<Service> {
   };
   if (o.queues) {
     cluster = startCluster({ role, store: config.store, queues: o.queues, delivery, concurrency: limits.concurrency,
-      work: { store: o.store, fetchImage, score, fetching: new Semaphore(16), log, metrics } });
+      work: { store: o.store, fetchImage, score, fetching: new Semaphore(16), log, metrics, stopping: shutdown.signal } });
   } else {
     const deliveries = new DeliveryScheduler(delivery);
     local = { deliveries, queue: new JobQueue({ store: o.store, concurrency: limits.concurrency, fetchImage, score, log, metrics, onScored: () => deliveries.schedule() }) };

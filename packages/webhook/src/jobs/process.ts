@@ -18,9 +18,15 @@ export interface JobWork {
   fetching: Semaphore;
   log: Log;
   metrics: Metrics;
+  /** Fires when the service stops waiting for work in progress (the end of a shutdown's grace). */
+  stopping?: AbortSignal;
 }
 
-/** Downloads a job's URL images into blobs (a refused or failed download is kept as that candidate's error), then stores the record. */
+/**
+ * Downloads a job's URL images into blobs (a refused or failed download is kept as that candidate's
+ * error), then stores the record. A download cut short by `w.stopping` (a shutdown) is not an error of
+ * the job: nothing is recorded, and the next run downloads it again.
+ */
 export async function fetchCandidates(w: JobWork, rec: JobRecord): Promise<void> {
   const missing = rec.job.candidates.flatMap((cand, i) => (!rec.blobs[i] && !rec.fetchErrors[i] && cand.url ? [i] : []));
   if (missing.length === 0) return;
@@ -28,12 +34,14 @@ export async function fetchCandidates(w: JobWork, rec: JobRecord): Promise<void>
     try {
       rec.blobs[i] = await w.store.putBlob(rec.id, i, await w.fetchImage(rec.job.candidates[i]!.url!));
     } catch (e) {
+      if (w.stopping?.aborted) return;
       const err = e as FetchError;
       rec.fetchErrors[i] = { code: err.code ?? 'NETWORK', message: err.message };
       w.log({ level: 'warn', msg: err.code === 'BLOCKED_ADDRESS' ? 'refused image URL (SSRF guard)' : 'image fetch failed', job_id: rec.id, candidate: i, error: err.message });
       w.metrics.inc('clip_agiqa_fetch_failures_total', { code: err.code ?? 'NETWORK' });
     }
   })));
+  w.stopping?.throwIfAborted();
   await w.store.update({ ...rec, updatedAt: Date.now() });
 }
 
