@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 
-import { tempDir } from './helpers.js';
+import { ConfigError, resolveConfig, type WebhookConfig } from '@clip-agiqa/webhook';
+
+import { CLI, ROOT, tempDir } from './helpers.js';
 import { RedisServer, redisUnavailable } from './redis-server.js';
 import { metric, receiver, startReplica, stopReplica, tally, type Replica } from './webhook-cluster.js';
 import { CALLBACK_SECRET, image, loopback, postSigned, until } from './webhook-helpers.js';
@@ -35,6 +40,30 @@ async function postUntilAccepted(apis: Replica[], i: number, payload: unknown, d
   }
   throw new Error(`job ${i} was never accepted`);
 }
+
+describe('store configuration', () => {
+  const base = { data_dir: '/tmp/x', routes: [{ path: 'jobs', verifier: 'bearer', tokens: ['t-0123456789abcdef'] }] } as WebhookConfig;
+
+  it('defaults to the journal, fills the redis defaults, refuses a redis store without a redis:// url', () => {
+    assert.deepEqual(resolveConfig(base).store, { kind: 'journal' });
+    const example = resolveConfig(JSON.parse(readFileSync(join(ROOT, 'examples/webhooks/cluster/cluster.json'), 'utf8')) as WebhookConfig);
+    assert.deepEqual(example.store, { kind: 'redis', url: 'redis://redis:6379/0', prefix: 'clip-agiqa', retention_s: 86_400, lock_ms: 30_000, sync_timeout_ms: 60_000 });
+    assert.throws(() => resolveConfig({ ...base, store: { kind: 'redis' } } as unknown as WebhookConfig), ConfigError);
+    assert.throws(() => resolveConfig({ ...base, store: { kind: 'redis', url: 'http://redis:6379' } } as WebhookConfig), ConfigError);
+  });
+
+  it('clip-agiqa serve --role api|worker needs the redis store, and names the roles', () => {
+    using t = tempDir();
+    const file = join(t.dir, 'serve.json');
+    writeFileSync(file, JSON.stringify({ ...base, data_dir: join(t.dir, 'data') }));
+    const worker = spawnSync(process.execPath, [CLI, 'serve', '--config', file, '--role', 'worker'], { encoding: 'utf8', timeout: 30_000 });
+    assert.notEqual(worker.status, 0);
+    assert.match(worker.stderr, /--role worker needs "store": \{"kind": "redis"/);
+    const bad = spawnSync(process.execPath, [CLI, 'serve', '--config', file, '--role', 'scheduler'], { encoding: 'utf8', timeout: 30_000 });
+    assert.notEqual(bad.status, 0);
+    assert.match(bad.stderr, /--role must be one of all, api, worker/);
+  });
+});
 
 describe('webhook service on Redis: API replicas and workers', { skip }, () => {
   const replicas: Replica[] = [];
