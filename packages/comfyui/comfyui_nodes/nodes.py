@@ -8,7 +8,8 @@ from __future__ import annotations
 import math
 
 from . import logic
-from .bridge_client import resolve_settings, score_images
+from .bridge_client import resolve_settings
+from .multi_bridge import score_on_any
 
 CATEGORY = "image/quality (CLIP-AGIQA)"
 
@@ -22,7 +23,7 @@ def _execution_blocker():
 def _bridge_inputs() -> dict:
     return {
         "head": ("STRING", {"default": "", "tooltip": "Head that decides; empty: the model's first (quality)."}),
-        "bridge_url": ("STRING", {"default": "", "tooltip": "ws://host:port of clip-agiqa bridge; empty: $CLIP_AGIQA_BRIDGE_URL or ws://127.0.0.1:8790."}),
+        "bridge_url": ("STRING", {"default": "", "tooltip": "ws://host:port of clip-agiqa bridge, or several separated by commas (batches go to each in turn; an unreachable one is skipped); empty: $CLIP_AGIQA_BRIDGE_URL or ws://127.0.0.1:8790."}),
         "token": ("STRING", {"default": "", "tooltip": "The bridge's token; empty: $CLIP_AGIQA_BRIDGE_TOKEN."}),
         "timeout": ("FLOAT", {"default": 60.0, "min": 1.0, "max": 3600.0, "step": 1.0, "tooltip": "Seconds to wait for the bridge."}),
     }
@@ -40,7 +41,7 @@ class _BridgeNode:
     async def _score(images, policy: dict, head: str, bridge_url: str, token: str, timeout: float) -> dict:
         if head:
             policy = {**policy, "head": head}
-        return await score_images(logic.to_rgb_bytes(images), policy, resolve_settings(bridge_url, token, timeout))
+        return await score_on_any(logic.to_rgb_bytes(images), policy, resolve_settings(bridge_url, token, timeout))
 
 
 class CLIPAGIQAScore(_BridgeNode):
