@@ -7,10 +7,10 @@ import { parseArgs } from 'node:util';
 
 import { Redis } from 'ioredis';
 
-import { tempDir } from '../test/helpers.js';
-import { RedisServer } from '../test/redis-server.js';
-import { receiver, startReplica, stopReplica, tally, type Replica } from '../test/webhook-cluster.js';
-import { CALLBACK_SECRET, image, postSigned, until } from '../test/webhook-helpers.js';
+import { tempDir } from '../test/support/helpers.js';
+import { RedisServer } from '../test/support/redis-server.js';
+import { receiver, startReplica, stopReplica, tally, type Replica } from '../test/support/webhook-cluster.js';
+import { CALLBACK_SECRET, image, postSigned, until } from '../test/support/webhook-helpers.js';
 
 const { values } = parseArgs({ options: { jobs: { type: 'string', default: '200' }, sync: { type: 'string', default: '200' } } });
 const JOBS = Number(values.jobs);

@@ -1,7 +1,9 @@
 // A bounded load test of `clip-agiqa serve` on loopback: a fixed number of requests at a fixed
 // concurrency, synchronous (verdict in the response) and then asynchronous (202 + callback), against
 // a server with small limits. Prints status counts, throughput, latency and the server's peak RSS, to
-// show it sheds load (429 / 503 with Retry-After) instead of growing memory.
+// show it sheds load (429 / 503 with Retry-After) instead of growing memory. Then the memory-budget
+// scenario: signed jobs of 64 image URLs whose bodies never end, against a 128 MB budget, with the
+// server's RSS sampled throughout.
 //   node --import tsx bench/webhook-load.ts [--requests N] [--concurrency C] [--model DIR]
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -15,6 +17,7 @@ import { parseArgs } from 'node:util';
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({ options: {
   requests: { type: 'string', default: '2000' }, concurrency: { type: 'string', default: '200' }, model: { type: 'string' },
+  'endless-jobs': { type: 'string', default: '4' },
 } });
 const REQUESTS = Number(values.requests);
 const CONCURRENCY = Number(values.concurrency);
@@ -23,12 +26,23 @@ const dir = mkdtempSync(join(tmpdir(), 'clip-agiqa-load-'));
 
 const receiver = createServer((req, res) => { req.resume(); req.on('end', () => setTimeout(() => res.end(), 200)); });
 await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+// Every image URL answers 200 with a body that never ends.
+const chunk = Buffer.alloc(64 * 1024, 7);
+const endless = createServer((_req, res) => {
+  res.writeHead(200, { 'content-type': 'image/png' });
+  const pump = () => { while (!res.destroyed && res.write(chunk)); };
+  res.on('drain', pump);
+  pump();
+});
+await new Promise<void>((r) => endless.listen(0, '127.0.0.1', r));
+const endlessUrl = `http://127.0.0.1:${(endless.address() as AddressInfo).port}`;
+const BUDGET_MB = 128;
 const callback = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/verdicts`;
 writeFileSync(join(dir, 'serve.json'), JSON.stringify({
   port: 0, data_dir: join(dir, 'data'), ...(values.model ? { model: values.model } : {}),
-  routes: [{ path: 'hook', verifier: 'bearer', tokens: [TOKEN] }],
+  routes: [{ path: 'hook', verifier: 'bearer', tokens: [TOKEN], body_bytes: 4 << 20 }],
   callback: { secret: `whsec_${Buffer.from('load test callback secret 0123456').toString('base64')}`, allow: ['127.0.0.0/8'] },
-  fetch: { allow: ['127.0.0.0/8'] }, limits: { concurrency: 2, sync_waiting: 16, queue: 64 },
+  fetch: { allow: ['127.0.0.0/8'], max_bytes: 8 << 20 }, limits: { concurrency: 2, sync_waiting: 16, queue: 64, memory_bytes: BUDGET_MB << 20 },
 }));
 const child = spawn(process.execPath, [join(ROOT, 'packages/cli/bin/clip-agiqa.js'), 'serve', '--config', join(dir, 'serve.json')], { stdio: ['ignore', 'pipe', 'ignore'] });
 const url = await new Promise<string>((resolve) => {
@@ -70,9 +84,33 @@ async function phase(name: string, withCallback: boolean): Promise<void> {
     `server RSS ${before.rssMb.toFixed(0)} -> ${after.rssMb.toFixed(0)} MB (peak ${after.peakMb.toFixed(0)} MB)`);
 }
 
+async function memoryBudgetPhase(jobs: number): Promise<void> {
+  await new Promise((r) => setTimeout(r, 1000));
+  const before = rss();
+  let peak = before.rssMb;
+  const sampler = setInterval(() => { peak = Math.max(peak, rss().rssMb); }, 25);
+  const started = performance.now();
+  const statuses = await Promise.all(Array.from({ length: jobs }, async (_, j) => {
+    const body = JSON.stringify({ job_id: `endless-${j}`, candidates: Array.from({ length: 64 }, (_c, i) => ({ url: `${endlessUrl}/${j}-${i}.png` })), policy: { mode: 'rank' } });
+    const r = await fetch(`${url}/hooks/hook`, { method: 'POST', body, headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` } });
+    await r.arrayBuffer();
+    return r.status;
+  }));
+  const seconds = (performance.now() - started) / 1000;
+  clearInterval(sampler);
+  await new Promise((r) => setTimeout(r, 3000));
+  const settled = rss();
+  console.log(`memory budget: ${jobs} signed jobs at once, each 64 image URLs with endless bodies (8 MB cap each, ${jobs * 64 * 8} MB if all were held), ` +
+    `budget ${BUDGET_MB} MB, ${seconds.toFixed(1)} s; statuses ${statuses.join(' ')}; server RSS ${before.rssMb.toFixed(0)} MB before, ` +
+    `peak ${peak.toFixed(0)} MB (+${(peak - before.rssMb).toFixed(0)} MB), ${settled.rssMb.toFixed(0)} MB 3 s after`);
+}
+
 await phase('sync', false);
 await phase('async', true);
+await memoryBudgetPhase(Number(values['endless-jobs']));
 child.kill('SIGTERM');
 await new Promise((r) => child.once('exit', r));
 receiver.close();
+endless.closeAllConnections();
+endless.close();
 rmSync(dir, { recursive: true, force: true });

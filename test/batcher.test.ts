@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { MicroBatcher } from '../packages/core/src/runtime/batcher.js';
-import { Semaphore } from '../packages/core/src/runtime/semaphore.js';
+import { MicroBatcher, Semaphore } from '@clip-agiqa/core/internal';
 
 const tick = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

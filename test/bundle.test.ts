@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import { BundleError, loadBundle, type ModelBundleManifest } from '@clip-agiqa/core';
 import { parseSafetensors } from '@clip-agiqa/core/internal';
 
-import { copyDemoBundle, DEMO_MODEL_DIR, tempDir } from './helpers.js';
+import { copyDemoBundle, DEMO_MODEL_DIR, tempDir } from './support/helpers.js';
 
 function editManifest(dir: string, edit: (m: ModelBundleManifest & Record<string, unknown>) => void): void {
   const path = join(dir, 'manifest.json');

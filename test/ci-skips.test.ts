@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 
-import { ROOT } from './helpers.js';
+import { ROOT } from './support/helpers.js';
 
 /** Asks test/helpers.ts, in a fresh process with the given CI value, about a Python module that does not exist. */
 function askForMissingModule(ci: string | undefined): { status: number | null; stdout: string; stderr: string } {

@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 
-import { CLI, IMAGES, ROOT, tempDir } from './helpers.js';
+import { CLI, closedPort, IMAGES, ROOT, tempDir } from './support/helpers.js';
 
 function cli(args: string[]): { status: number | null; stderr: string } {
   const r = spawnSync(process.execPath, [CLI, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
@@ -19,14 +18,6 @@ function assertReported(r: { status: number | null; stderr: string }, status: nu
   assert.equal(r.status, status, r.stderr);
   assert.match(r.stderr, pattern);
   assert.doesNotMatch(r.stderr, STACK, `a stack trace reached the user:\n${r.stderr}`);
-}
-
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 const workflow = { 1: { class_type: 'EmptyImage', inputs: { width: 8, height: 8, batch_size: 1, color: 0 } }, 2: { class_type: 'SaveImageWebsocket', inputs: { images: ['1', 0] } } };
@@ -62,6 +53,20 @@ describe('clip-agiqa error reporting', () => {
     const config = join(t.dir, 'serve.json');
     writeFileSync(config, JSON.stringify({ port: 'eighty' }));
     assertReported(cli(['serve', '--config', config]), 1, /^clip-agiqa: [\s\S]*\/port must be integer/m);
+  });
+
+  it('every command that scores takes the same model flags, checked the same way', () => {
+    using t = tempDir();
+    const file = join(t.dir, 'workflow.json');
+    writeFileSync(file, JSON.stringify(workflow));
+    const flags = ['--model DIR|URL', '--device D', '--threads N', '--precision P'];
+    for (const command of [['score'], ['train'], ['eval'], ['embed'], ['bridge'], ['serve'], ['comfy']]) {
+      const r = spawnSync(process.execPath, [CLI, ...command, '--help'], { cwd: ROOT, encoding: 'utf8' });
+      for (const flag of flags) assert.ok(r.stdout.includes(flag), `${command.join(' ')} --help lacks ${flag}:\n${r.stdout}`);
+    }
+    assertReported(cli(['score', '--device', 'tpu', join(IMAGES, 'square.png')]), 2, /--device must be one of cpu, cuda, webgpu, auto/);
+    assertReported(cli(['bridge', '--precision', 'fp8']), 2, /--precision must be one of fp32, int8, fp16, bf16/);
+    assertReported(cli(['comfy', 'best-of', '--workflow', file, '--n', '1', '--threads', '0']), 2, /--threads must be a positive integer/);
   });
 
   it('an unexpected error is one line; --verbose adds its stack', () => {

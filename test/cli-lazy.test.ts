@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, it } from 'node:test';
 
-import { CLI, ROOT } from './helpers.js';
+import { CLI, ROOT } from './support/helpers.js';
 
 /** Runs the CLI's main() in a fresh process and lists the CommonJS modules it loaded (onnxruntime-node and sharp are CommonJS). */
 function loadedModules(argv: string[]): { status: number | null; stdout: string; modules: string[] } {

@@ -8,7 +8,7 @@ import { scoreRecordSchema, type ScoreRecord } from '@clip-agiqa/core';
 import { compileSchema } from '@clip-agiqa/core/internal';
 import sharp from 'sharp';
 
-import { CLI, IMAGES, python, pythonUnavailable, ROOT, tempDir, writePngBomb } from './helpers.js';
+import { CLI, IMAGES, python, pythonUnavailable, ROOT, tempDir, writePngBomb } from './support/helpers.js';
 
 const validateRecord = compileSchema<ScoreRecord>(scoreRecordSchema);
 
@@ -58,7 +58,7 @@ describe('clip-agiqa score', () => {
     assert.equal(code('vector.svg'), 'UNSAFE_FORMAT');
     assert.equal(code('bomb.png'), 'TOO_MANY_PIXELS');
     for (const good of ['landscape.jpg', 'square.png', 'wide.webp', 'portrait.jpg', 'nested/grey.png']) assert.equal(code(good), 'scored');
-    assert.match(r.stderr, /demo model: it is UNTRAINED/);
+    assert.match(r.stderr, /model clip-agiqa-tiny-untrained is UNTRAINED \(random weights\): its scores mean nothing \(no --model given: the demo model\)/);
     assert.match(r.stderr, /5 scored, 5 failed/);
     if (r.maxRssKb !== null) assert.ok(r.maxRssKb < 600_000, `peak RSS ${r.maxRssKb} kB: the bomb must not be decoded`);
   });
@@ -165,7 +165,7 @@ describe('clip-agiqa info', () => {
   it('describes the demo bundle, flagged untrained, with verified checksums', () => {
     const r = cli(['info']);
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /clip-agiqa-tiny-untrained\s+\[UNTRAINED: scores mean nothing\]/);
+    assert.match(r.stdout, /clip-agiqa-tiny-untrained\s+\[model clip-agiqa-tiny-untrained is UNTRAINED \(random weights\): its scores mean nothing\]/);
     assert.match(r.stdout, /quality\s+clip-agiqa-mlp, scale \[0, 5\], higher is better; untrained/);
     assert.match(r.stdout, /image_encoder\.onnx\s+\d+ B\s+[0-9a-f]{64}/);
     const json = JSON.parse(cli(['info', '--json']).stdout) as { untrained: boolean; manifest: { name: string } };

@@ -7,8 +7,8 @@ import { createScorer, percentile, type Scorer } from '@clip-agiqa/core';
 import { encodeImageFrame, startBridge, type Bridge, type BridgeResult } from '@clip-agiqa/comfyui';
 import sharp from 'sharp';
 
-import { TestClient } from './bridge-client.js';
-import { DEMO_MODEL_DIR, IMAGES } from './helpers.js';
+import { TestClient } from './support/bridge-client.js';
+import { DEMO_MODEL_DIR, IMAGES } from './support/helpers.js';
 
 const NAMES = ['landscape.jpg', 'portrait.jpg', 'square.png', 'wide.webp', 'grey.png'];
 const file = (n: string) => readFileSync(join(IMAGES, n));

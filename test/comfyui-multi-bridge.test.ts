@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import { startBridge } from '@clip-agiqa/comfyui';
 import { createScorer } from '@clip-agiqa/core';
 
-import { DEMO_MODEL_DIR, pythonUnavailable, ROOT } from './helpers.js';
+import { DEMO_MODEL_DIR, pythonUnavailable, ROOT } from './support/helpers.js';
 
 const missing = pythonUnavailable(['torch', 'numpy', 'aiohttp']);
 

@@ -7,7 +7,7 @@ import { startBridge } from '@clip-agiqa/comfyui';
 import { createScorer } from '@clip-agiqa/core';
 import sharp from 'sharp';
 
-import { DEMO_MODEL_DIR, lowerIsBetterBundle, PYTHON, pythonUnavailable, ROOT, tempDir } from './helpers.js';
+import { DEMO_MODEL_DIR, lowerIsBetterBundle, PYTHON, pythonUnavailable, ROOT, tempDir } from './support/helpers.js';
 
 const missing = pythonUnavailable(['torch', 'numpy', 'aiohttp', 'PIL']);
 

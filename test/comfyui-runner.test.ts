@@ -7,7 +7,7 @@ import {
 } from '@clip-agiqa/comfyui';
 import { createScorer, type Scorer } from '@clip-agiqa/core';
 
-import { ComfySimulator } from './comfyui-simulator.js';
+import { ComfySimulator } from './support/comfyui-simulator.js';
 
 const colourWorkflow = (output = 'SaveImageWebsocket'): Workflow => ({
   1: { class_type: 'EmptyImage', inputs: { width: 64, height: 48, batch_size: 1, color: 0 } },

@@ -7,9 +7,9 @@ import { after, before, describe, it } from 'node:test';
 import { bestOfN, ComfyClient, rerollUntil, startBridge, type BridgeResult, type Workflow } from '@clip-agiqa/comfyui';
 import { createScorer, decide, fromWirePolicy, passes, rank, UsageError, type Decidable, type HeadDirection, type Scorer } from '@clip-agiqa/core';
 
-import { TestClient } from './bridge-client.js';
-import { ComfySimulator } from './comfyui-simulator.js';
-import { CLI, IMAGES, lowerIsBetterBundle, ROOT, tempDir } from './helpers.js';
+import { TestClient } from './support/bridge-client.js';
+import { ComfySimulator } from './support/comfyui-simulator.js';
+import { CLI, IMAGES, lowerIsBetterBundle, ROOT, tempDir } from './support/helpers.js';
 
 const LOWER: HeadDirection = { name: 'artefacts', higherIsBetter: false };
 const HIGHER: HeadDirection = { name: 'quality', higherIsBetter: true };

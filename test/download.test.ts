@@ -7,7 +7,7 @@ import { before, describe, it } from 'node:test';
 
 import { BundleError, createScorer, downloadBundle, isFailure, loadBundle } from '@clip-agiqa/core';
 
-import { DEMO_MODEL_DIR, IMAGES, tempDir } from './helpers.js';
+import { DEMO_MODEL_DIR, IMAGES, tempDir } from './support/helpers.js';
 
 /** Serves the demo bundle's files over HTTP on loopback; `tamper` corrupts one file on the wire. */
 function serveBundle(options: { tamper?: string; cutAfter?: string; requests?: string[] } = {}): Promise<{ url: string; server: Server }> {

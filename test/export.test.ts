@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 
 import { createScorer, type ModelBundleManifest } from '@clip-agiqa/core';
 
-import { DEMO_MODEL_DIR, GOLDENS, IMAGES, python, pythonUnavailable, tempDir } from './helpers.js';
+import { DEMO_MODEL_DIR, GOLDENS, IMAGES, python, pythonUnavailable, tempDir } from './support/helpers.js';
 
 const skip = pythonUnavailable() ?? false;
 

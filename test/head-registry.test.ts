@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import { BundleError, createScorer, headKinds, headProvenance, registerHeadKind, type Head, type ModelBundleManifest, type ScoreResult } from '@clip-agiqa/core';
 import { parseSafetensors } from '@clip-agiqa/core/internal';
 
-import { copyDemoBundle, IMAGES, tempDir } from './helpers.js';
+import { copyDemoBundle, IMAGES, tempDir } from './support/helpers.js';
 
 /** The demo bundle with a second head of `kind` that reads the first D weights of the MLP head's first layer. */
 function bundleWithHead(dir: string, kind: string): string {

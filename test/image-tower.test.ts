@@ -7,7 +7,7 @@ import { InferenceError } from '@clip-agiqa/core';
 
 // The built module: the tower starts its worker from the compiled tower-worker.js beside it.
 import { ImageTower } from '../packages/core/dist/runtime/image-tower.js';
-import { DEMO_MODEL_DIR } from './helpers.js';
+import { DEMO_MODEL_DIR } from './support/helpers.js';
 
 describe('image tower', () => {
   it('fails the images in flight with WORKER_EXITED when its worker dies', async () => {

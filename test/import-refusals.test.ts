@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 
-import { createScorer, importModel, ImportError, type ErrorCode } from '@clip-agiqa/core';
+import { createScorer, importModel, ImportError, type ErrorCode, type HubProgress } from '@clip-agiqa/core';
 
-import { startHubServer } from './hub-server.js';
-import { CLI, DEMO_MODEL_DIR, IMAGES, ROOT, tempDir } from './helpers.js';
+import { startHubServer } from './support/hub-server.js';
+import { CLI, DEMO_MODEL_DIR, IMAGES, ROOT, tempDir } from './support/helpers.js';
 
 /**
  * The demo bundle's towers rearranged into the transformers.js layout (its text tower takes no
@@ -178,14 +178,19 @@ describe('importing from the hub (loopback server, HF_ENDPOINT)', () => {
 
   it('resumes a download cut off midway with a Range request, and checks every file', async () => {
     using t = tempDir();
-    await withHub(demoLayout(join(t.dir, 'src')), async (hub) => {
+    const src = demoLayout(join(t.dir, 'src'));
+    await withHub(src, async (hub) => {
       hub.cutNext('onnx/vision_model.onnx');
-      const options = { endpoint: hub.endpoint, cacheDir: join(t.dir, 'cache') };
+      const progress: HubProgress[] = [];
+      const options = { endpoint: hub.endpoint, cacheDir: join(t.dir, 'cache'), onProgress: (p: HubProgress) => progress.push(p) };
       await assert.rejects(importModel('hf:acme/clip', options), (e: Error & { code?: string }) => e.code === 'DOWNLOAD_FAILED' && /broke off after \d+ bytes/.test(e.message));
       const { bundle, source } = await importModel('hf:acme/clip', options);
       assert.equal(source, `hf:acme/clip@${hub.commit}`);
       const resumed = hub.requests.filter((r) => r.startsWith('GET /cas/blobs/') && / \(bytes=\d+-\)$/.test(r));
       assert.equal(resumed.length, 1, hub.requests.join('\n'));
+      const size = statSync(join(src, 'onnx/vision_model.onnx')).size;
+      const last = progress.filter((p) => p.file === 'onnx/vision_model.onnx').pop();
+      assert.deepEqual(last, { file: 'onnx/vision_model.onnx', received: size, total: size });
       const record = JSON.parse(readFileSync(join(t.dir, 'cache/hub/models--acme--clip/snapshots', hub.commit, '.snapshot.json'), 'utf8')) as { files: Record<string, { sha256: string }> };
       assert.equal(record.files['onnx/vision_model.onnx']!.sha256, bundle.manifest.files['image_encoder.onnx']!.sha256);
     });
@@ -212,9 +217,22 @@ describe('importing from the hub (loopback server, HF_ENDPOINT)', () => {
       const options = { endpoint: hub.endpoint, cacheDir };
       await assert.rejects(importModel('hf:acme/nothing', options), (e: Error & { code?: string }) => e.code === 'DOWNLOAD_FAILED' && /404/.test(e.message));
       await assert.rejects(importModel('hf:acme/clip@v9', options), (e: Error & { code?: string }) => e.code === 'DOWNLOAD_FAILED' && /404/.test(e.message));
+      const fp32Only = await importModel(`hf:acme/clip@${hub.commit}`, { ...options, precisions: [] });
+      assert.deepEqual(Object.keys(fp32Only.bundle.manifest.image_encoder.files), ['fp32']);
+      assert.ok(!hub.requests.some((r) => r.includes('quantized')), 'a variant not asked for is not downloaded');
       const pinned = await importModel(`hf:acme/clip@${hub.commit}`, options);
       assert.equal(pinned.source, `hf:acme/clip@${hub.commit}`);
-      await importModel('hf:acme/clip', options);
+      const saved = process.env.HF_ENDPOINT;
+      process.env.HF_ENDPOINT = hub.endpoint;
+      try {
+        const scorer = await createScorer({ model: 'hf:acme/clip', cacheDir });
+        assert.equal(scorer.bundle.dir, pinned.bundle.dir, 'createScorer reuses the import of the same commit');
+        assert.deepEqual(Object.keys((await scorer.score(join(IMAGES, 'square.png'))).scores), ['clip-iqa', 'levels']);
+        await scorer.close();
+      } finally {
+        if (saved === undefined) delete process.env.HF_ENDPOINT;
+        else process.env.HF_ENDPOINT = saved;
+      }
     });
     // The server is gone: the revision's last resolution and the complete snapshot serve the import;
     // an error answer from a server is not taken for being offline.

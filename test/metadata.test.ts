@@ -7,7 +7,7 @@ import { withScoreMetadata } from '@clip-agiqa/core';
 import { withJpegXmp, withPngText } from '@clip-agiqa/core/internal';
 import sharp from 'sharp';
 
-import { IMAGES } from './helpers.js';
+import { IMAGES } from './support/helpers.js';
 
 describe('score metadata', () => {
   it('adds our record to an existing XMP packet, keeping what was there, and replaces it on rescoring', async () => {

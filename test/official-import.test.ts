@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 
 import { createScorer, type ModelBundleManifest } from '@clip-agiqa/core';
 
-import { goldenPixels, python, pythonUnavailable, reference, tempDir } from './helpers.js';
+import { goldenPixels, python, pythonUnavailable, reference, tempDir } from './support/helpers.js';
 
 interface ImportedRun {
   bundle: string;

@@ -4,28 +4,18 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
 import { createScorer } from '@clip-agiqa/core';
 
-import { DEMO_MODEL_DIR, IMAGES, ROOT, tempDir } from './helpers.js';
+import { closedPort, DEMO_MODEL_DIR, IMAGES, ROOT, tempDir } from './support/helpers.js';
 
-const WORKSPACES = ['core', 'train', 'webhook', 'comfyui', 'cli'];
+const WORKSPACES = ['core', 'report', 'train', 'webhook', 'comfyui', 'cli'];
 const IMAGE = join(IMAGES, 'landscape.jpg');
 
 interface PackedFile { filename: string; name: string; files: { path: string }[] }
 interface LockEntry { version?: string; dev?: boolean; link?: boolean; [key: string]: unknown }
-
-/** A loopback address nothing listens on. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /**
  * The environment of a user's shell without network: none of the npm_* settings `npm test` hands its

@@ -4,11 +4,10 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 
 import { InputError, loadBundle } from '@clip-agiqa/core';
-import { clipPixels, preprocessConfig, shortestEdgeSize, sniffFormat } from '@clip-agiqa/core/internal';
+import { clipPixels, pilBicubicResize, preprocessConfig, shortestEdgeSize, sniffFormat } from '@clip-agiqa/core/internal';
 import sharp from 'sharp';
 
-import { pilBicubicResize } from '../packages/core/src/image/pil-bicubic.js';
-import { AGIQA3K, DEMO_MODEL_DIR, goldenPixels, IMAGES, ORDINARY, pixelDiff, python, pythonUnavailable, tempDir, writePngBomb } from './helpers.js';
+import { AGIQA3K, DEMO_MODEL_DIR, goldenPixels, IMAGES, ORDINARY, pixelDiff, python, pythonUnavailable, tempDir, writePngBomb } from './support/helpers.js';
 
 const manifest = (await loadBundle(DEMO_MODEL_DIR)).manifest;
 const exact = preprocessConfig(manifest.preprocess);

@@ -6,12 +6,12 @@ import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 
 import type { ScoreRecord } from '@clip-agiqa/core';
-import { buildScoreReport, parseScoreRecords } from '@clip-agiqa/report';
+import { buildScoreReport, modelKind, parseScoreRecords } from '@clip-agiqa/report';
 import type { Page } from 'playwright-core';
 import sharp from 'sharp';
 
-import { browserUnavailable, launchChromium, type HeadlessChromium } from './browser.js';
-import { CLI, IMAGES, tempDir } from './helpers.js';
+import { browserUnavailable, launchChromium, type HeadlessChromium } from './support/browser.js';
+import { CLI, IMAGES, tempDir } from './support/helpers.js';
 
 const skip = browserUnavailable() ?? false;
 const shots = tempDir('clip-agiqa-report-shots-');
@@ -36,6 +36,44 @@ async function histogramX(page: Page, head: string, v: number): Promise<number> 
   const [lo, hi, left, right] = [a.lo, a.hi, a.plotLeft, a.plotRight].map(Number) as [number, number, number, number];
   return left + ((v - lo) / (hi - lo)) * (right - left);
 }
+
+describe('model stamp', () => {
+  it('tells untrained, zero-shot and trained apart by the head\'s provenance', () => {
+    assert.equal(modelKind({ untrained: true }, { provenance: 'trained' }), 'untrained');
+    assert.equal(modelKind({ untrained: false }, { provenance: 'zero-shot' }), 'zero-shot');
+    assert.equal(modelKind({ untrained: false }, { provenance: 'untrained' }), 'untrained');
+    assert.equal(modelKind({ untrained: false }, { provenance: 'trained' }), 'trained');
+  });
+});
+
+describe('score report thumbnails', () => {
+  const records: ScoreRecord[] = ['square.png', 'wide.webp', 'landscape.jpg'].map((f, i) => ({ path: join(IMAGES, f), scores: { quality: 3 - i } }));
+  const embedded = (html: string) => html.match(/src="data:image\/webp;base64,/g)?.length ?? 0;
+
+  it('embeds at most maxCount thumbnails, best first, and says how many are left out', async () => {
+    const html = await buildScoreReport({ records }, { maxCount: 2 });
+    assert.equal(embedded(html), 2);
+    assert.match(html, /<figure class="card ranked" data-rank="3"[^>]*>(?:(?!<img).)*beyond the thumbnail cap/s, 'the lowest-ranked one goes without');
+    assert.match(html, /1 of 3 images have no thumbnail: a report embeds at most 2 thumbnails/);
+  });
+
+  it('keeps to the byte budget and never exceeds 256 px', async () => {
+    assert.equal(embedded(await buildScoreReport({ records }, { maxBytes: 100 })), 0);
+    const big = await buildScoreReport({ records }, { size: 4096 });
+    const sides = [...big.matchAll(/<img [^>]*width="(\d+)" height="(\d+)"/g)].map((m) => Math.max(Number(m[1]), Number(m[2])));
+    assert.equal(sides.length, 3);
+    assert.ok(sides.every((s) => s <= 256), sides.join(','));
+  });
+
+  it('renders no SVG or PDF: they could reach outside the page', async () => {
+    using t = tempDir();
+    const svg = join(t.dir, 'x.svg');
+    writeFileSync(svg, '<svg xmlns="http://www.w3.org/2000/svg" width="9" height="9"><image href="http://example.com/x.png"/></svg>');
+    const html = await buildScoreReport({ records: [{ path: svg, scores: { quality: 1 } }] });
+    assert.equal(embedded(html), 0);
+    assert.match(html, /svg is not rendered/);
+  });
+});
 
 describe('score report in headless Chromium', { skip }, () => {
   let chrome: HeadlessChromium;

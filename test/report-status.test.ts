@@ -10,8 +10,8 @@ import { isLoopbackHost, presentedSecret, ServiceActivity } from '@clip-agiqa/re
 import { MemoryStore, startService, type Service } from '@clip-agiqa/webhook';
 import { WebSocket } from 'ws';
 
-import { browserUnavailable, launchChromium, type HeadlessChromium } from './browser.js';
-import { DEMO_MODEL_DIR, IMAGES } from './helpers.js';
+import { browserUnavailable, launchChromium, type HeadlessChromium } from './support/browser.js';
+import { DEMO_MODEL_DIR, IMAGES } from './support/helpers.js';
 
 const TOKEN = 'status-page-secret';
 const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
@@ -73,6 +73,16 @@ describe('status page pieces', () => {
     assert.equal(a.snapshot().imagesTotal, 5);
     now += 61_000;
     assert.equal(a.snapshot().imagesLastMinute, 0, 'throughput counts the last minute only');
+  });
+
+  it('remembers a bounded number of scopes, forgetting the least recently active', () => {
+    const a = new ServiceActivity({ maxScopes: 3 });
+    for (const s of ['a', 'b', 'c']) a.recordVerdict({ scope: s, id: s, verdict: 'scored 1', scores: [1], kept: [] });
+    a.recordVerdict({ scope: 'a', id: 'a2', verdict: 'scored 1', scores: [1], kept: [] });
+    for (let i = 0; i < 50; i++) a.recordError(`client-${i}`, 'BAD_FRAME', 'x');
+    a.recordVerdict({ scope: 'd', id: 'd', verdict: 'scored 1', scores: [1], kept: [] });
+    assert.deepEqual(a.snapshot().recent.map((v) => v.scope).sort(), ['a', 'a', 'c', 'd'], 'b went first: a was active again after it');
+    assert.deepEqual(a.snapshot().errors.map((e) => e.scope), ['client-49', 'client-48', 'client-47']);
   });
 });
 
@@ -162,7 +172,7 @@ describe('webhook status pages in headless Chromium', { skip: browserUnavailable
     scorer = await createScorer({ model: DEMO_MODEL_DIR });
     service = await startService({
       scorer, store: new MemoryStore(), log: () => {}, statusPage: { token: OPERATOR },
-      config: { port: 0, data_dir: '/nonexistent', routes: [{ path: 'tenant-a', verifier: 'bearer', tokens: [TENANT_A] }, { path: 'tenant-b', verifier: 'bearer', tokens: [TENANT_B] }] },
+      config: { port: 0, data_dir: '/nonexistent', routes: [{ path: 'tenant-a', verifier: 'bearer', tokens: [TENANT_A] }, { path: 'tenant-b', verifier: 'bearer', tokens: [TENANT_B] }], limits: { body_bytes: 8 << 20 } },
     });
   });
   after(async () => {

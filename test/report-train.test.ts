@@ -7,8 +7,8 @@ import { after, before, describe, it } from 'node:test';
 
 import { pearson, spearman, type RunResult } from '@clip-agiqa/train';
 
-import { browserUnavailable, launchChromium, type HeadlessChromium } from './browser.js';
-import { CLI, IMAGES, tempDir } from './helpers.js';
+import { browserUnavailable, launchChromium, type HeadlessChromium } from './support/browser.js';
+import { CLI, IMAGES, tempDir } from './support/helpers.js';
 
 const skip = browserUnavailable() ?? false;
 

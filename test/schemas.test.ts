@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 
 import { addSchemas, compileSchema } from '@clip-agiqa/core/internal';
 
-import { ROOT } from './helpers.js';
+import { ROOT } from './support/helpers.js';
 
 describe('wire-format schemas', () => {
   it('compile under ajv strict mode, references to each other resolved', () => {

@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 
 import { createScorer, InputError, isFailure, UsageError, type ImageInput, type Scorer, type ScorerOptions } from '@clip-agiqa/core';
 
-import { DEMO_MODEL_DIR, IMAGES } from './helpers.js';
+import { DEMO_MODEL_DIR, IMAGES } from './support/helpers.js';
 
 /** createScorer as a JavaScript caller without type checks would call it. */
 const createUnchecked = createScorer as (options?: unknown) => Promise<Scorer>;

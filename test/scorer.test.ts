@@ -8,7 +8,7 @@ import {
 } from '@clip-agiqa/core';
 import sharp from 'sharp';
 
-import { copyDemoBundle, DEMO_MODEL_DIR, goldenPixels, IMAGES, reference, tempDir } from './helpers.js';
+import { copyDemoBundle, DEMO_MODEL_DIR, goldenPixels, IMAGES, reference, tempDir } from './support/helpers.js';
 
 const ref = reference();
 const goldens = goldenPixels();

@@ -7,7 +7,7 @@ import { loadBundle } from '@clip-agiqa/core';
 import { ClipTokenizer, openSession, parseSafetensors } from '@clip-agiqa/core/internal';
 import * as ort from 'onnxruntime-node';
 
-import { AGIQA3K, DEMO_MODEL_DIR, python, pythonUnavailable, tempDir } from './helpers.js';
+import { AGIQA3K, DEMO_MODEL_DIR, python, pythonUnavailable, tempDir } from './support/helpers.js';
 
 const TRICKY = [
   'a photo of perfect quality.',

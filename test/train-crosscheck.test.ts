@@ -5,7 +5,7 @@ import {
   epochRng, evaluate, headFromParams, initMlpParams, normaliseEmbeddings, OrtBackend, PAPER_RECIPE, Rng, trainHead, mlpHeadModel,
 } from '@clip-agiqa/train';
 
-import { python, pythonUnavailable } from './helpers.js';
+import { python, pythonUnavailable } from './support/helpers.js';
 
 /** Embeddings with a quality direction, as in the head tests. */
 function data(n: number, dim: number, seed: number) {

@@ -9,7 +9,7 @@ import {
   parseCsv, readMatFile, readXlsxFirstSheet,
 } from '@clip-agiqa/train';
 
-import { AGIQA3K, IMAGES, PYTHON, ROOT, pythonUnavailable, tempDir } from './helpers.js';
+import { AGIQA3K, IMAGES, PYTHON, ROOT, pythonUnavailable, tempDir } from './support/helpers.js';
 
 const LABELS = join(ROOT, '../shared/datasets/labels');
 const haveShared = (() => {

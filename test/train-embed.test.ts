@@ -7,7 +7,7 @@ import { createScorer, loadBundle, type Scorer } from '@clip-agiqa/core';
 import { cropRgb, decodeRgb, pilBicubicResize, preprocessConfig } from '@clip-agiqa/core/internal';
 import { embedDataset, loadGenericCsv, randomResizedCropBox, Rng } from '@clip-agiqa/train';
 
-import { DEMO_MODEL_DIR, IMAGES, pixelDiff, python, pythonUnavailable, tempDir } from './helpers.js';
+import { DEMO_MODEL_DIR, IMAGES, pixelDiff, python, pythonUnavailable, tempDir } from './support/helpers.js';
 
 describe('dataset embeddings', () => {
   let scorer: Scorer;

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 
 import { evaluate, kendall, ranks, spearman } from '@clip-agiqa/train';
 
-import { python, pythonUnavailable } from './helpers.js';
+import { python, pythonUnavailable } from './support/helpers.js';
 
 /** Deterministic pseudo-random numbers (mulberry32). */
 function rng(seed: number): () => number {

@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 
 import { PAPER_VIEWS } from '@clip-agiqa/train';
 
-import { CLI, IMAGES, tempDir } from './helpers.js';
+import { CLI, IMAGES, tempDir } from './support/helpers.js';
 
 function train(dir: string, extra: string[]): { views: number; viewFolders: string[] } {
   const report = join(dir, `report${extra.join('')}.json`);

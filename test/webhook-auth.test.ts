@@ -49,6 +49,18 @@ describe('Standard Webhooks verification', () => {
     refused(() => verifyStandardWebhook([SECRET], signed(Date.UTC(2000, 0, 1)), PAYLOAD), 'STALE_TIMESTAMP');
   });
 
+  it('refuses signatures whose base64 is not canonical (no padding, stray bits, other characters)', () => {
+    const good = signed()['webhook-signature'].slice(3);
+    assert.match(good, /=$/);
+    const last = good.at(-2)!;
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+    const strayBits = alphabet[alphabet.indexOf(last) ^ 1]!; // same decoded bytes, other unused low bits
+    for (const variant of [good.slice(0, -1), `${good.slice(0, -2)}${strayBits}=`, `${good}=`, `${good.slice(0, 10)}\n${good.slice(10)}`, good.replace(/\+/g, '-').replace(/\//g, '_')]) {
+      if (variant === good) continue;
+      refused(() => verifyStandardWebhook([SECRET], { ...signed(), 'webhook-signature': `v1,${variant}` }, PAYLOAD), 'BAD_SIGNATURE');
+    }
+  });
+
   it('refuses a tampered body and a wrong secret; accepts any of several secrets (rotation)', () => {
     refused(() => verifyStandardWebhook([SECRET], signed(), '{"test": 2432232315}'), 'BAD_SIGNATURE');
     const other = Buffer.from('another secret of ours, 32 bytes').toString('base64');

@@ -4,8 +4,8 @@ import { describe, it } from 'node:test';
 
 import { BullQueues, type Processors, type ScoringTask } from '@clip-agiqa/webhook';
 
-import { ROOT } from './helpers.js';
-import { RedisServer, redisUnavailable } from './redis-server.js';
+import { ROOT } from './support/helpers.js';
+import { RedisServer, redisUnavailable } from './support/redis-server.js';
 
 const skip = redisUnavailable() ?? false;
 

@@ -6,8 +6,8 @@ import { after, before, describe, it } from 'node:test';
 import { createScorer, type Scorer } from '@clip-agiqa/core';
 import { blockedReason, ConfigError, MemoryStore, parseAllowList, resolveConfig, startService, type WebhookConfig } from '@clip-agiqa/webhook';
 
-import { DEMO_MODEL_DIR, ROOT } from './helpers.js';
-import { CALLBACK_SECRET, image, loopback, postBearer, readAll, SECRET, TOKEN, until } from './webhook-helpers.js';
+import { DEMO_MODEL_DIR, ROOT } from './support/helpers.js';
+import { CALLBACK_SECRET, image, loopback, postBearer, readAll, SECRET, TOKEN, until } from './support/webhook-helpers.js';
 
 const base = (extra: Partial<WebhookConfig> = {}): WebhookConfig => ({
   port: 0, data_dir: 'unused', routes: [{ path: 'jobs', verifier: 'standard-webhooks', secrets: [SECRET] }], ...extra,
@@ -28,6 +28,7 @@ describe('webhook configuration fails fast', { timeout: 60_000 }, () => {
     refused(base({ routes: [{ path: 'jobs', verifier: 'bearer', tokens: [TOKEN], callback_url: 'http://exa mple.com/' }] }), /route jobs.*callback_url/);
     refused(base({ routes: [{ path: 'jobs', verifier: 'bearer', tokens: [TOKEN], callback_url: 'http://user:pw@example.com/' }] }), /route jobs.*callback_url/);
     refused(base({ fetch: { allow: ['10.0.0.0/33'] } }), /10\.0\.0\.0\/33/);
+    refused(base({ fetch: { max_bytes: 32 << 20 }, limits: { memory_bytes: 16 << 20 } }), /memory_bytes.*max_bytes/);
   });
 
   it('refuses unknown head names in route policies at start-up', async () => {

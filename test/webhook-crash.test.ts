@@ -8,7 +8,7 @@ import { after, describe, it } from 'node:test';
 
 import { signedHeaders, verifyStandardWebhook } from '@clip-agiqa/webhook';
 
-import { CLI, IMAGES, tempDir } from './helpers.js';
+import { CLI, IMAGES, tempDir } from './support/helpers.js';
 
 const SECRET = `whsec_${Buffer.from('inbound secret of the crash test').toString('base64')}`;
 const CALLBACK_SECRET = `whsec_${Buffer.from('callback secret of the crash run').toString('base64')}`;
@@ -77,15 +77,19 @@ describe('webhook service crash safety', () => {
     let { child, url } = await startServe(config);
     children.push(child);
     const accepted: string[] = [];
+    const readers: { statusUrl: string; token: string }[] = [];
     for (let i = 0; i < 12; i++) {
       const body = JSON.stringify({ job_id: `crash-${i}`, callback_url: `${receiverUrl}/in`, policy: { mode: 'best-of-n' },
         candidates: [{ url: `${imagesUrl}/a.png` }, { url: `${imagesUrl}/b.png` }] });
       const r = await fetch(`${url}/hooks/jobs`, { method: 'POST', body, headers: { 'content-type': 'application/json', ...signedHeaders(SECRET, `msg_${i}`, body) } });
       assert.equal(r.status, 202);
+      const answer = await r.json() as { status_url: string; read_token: string };
+      readers.push({ statusUrl: answer.status_url, token: answer.read_token });
       accepted.push(`crash-${i}`);
     }
     assert.ok(await waitFor(() => deliveries.length >= 2, 20_000), 'some verdicts were attempted before the crash');
-    const states = await Promise.all(accepted.map(async (id) => ((await (await fetch(`${url}/jobs/${id}`)).json()) as { state: string }).state));
+    const states = await Promise.all(readers.map(async ({ statusUrl, token }) =>
+      ((await (await fetch(`${url}${statusUrl}`, { headers: { authorization: `Bearer ${token}` } })).json()) as { state: string }).state));
     child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));
     assert.ok(states.includes('queued'), `jobs still queued at the kill: ${states.join(' ')}`);

@@ -8,8 +8,8 @@ import { after, before, describe, it } from 'node:test';
 import { createScorer, type Scorer } from '@clip-agiqa/core';
 import { MemoryStore, signedHeaders, startService, type Service, type WebhookConfig } from '@clip-agiqa/webhook';
 
-import { CLI, DEMO_MODEL_DIR, tempDir } from './helpers.js';
-import { image, loopback, postBearer, postSigned, SECRET, TOKEN } from './webhook-helpers.js';
+import { CLI, DEMO_MODEL_DIR, tempDir } from './support/helpers.js';
+import { image, loopback, postBearer, postSigned, SECRET, spawnServe, TOKEN } from './support/webhook-helpers.js';
 
 /** Opens a connection, sends a hook request's headers and then one body byte per `everyMs`: a client that holds an upload. */
 function slowUpload(url: string, path: string, headers: Record<string, string>, everyMs = 500): { socket: Socket; answer: Promise<string> } {
@@ -80,13 +80,8 @@ describe('webhook service under slow and unauthenticated uploads', { timeout: 12
     using t = tempDir();
     const file = join(t.dir, 'serve.json');
     writeFileSync(file, JSON.stringify({ ...config({ limits: { shutdown_grace_ms: 1000 } }), data_dir: join(t.dir, 'data') }));
-    const child = spawn(process.execPath, [CLI, 'serve', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const { child, url } = await spawnServe(file);
     try {
-      const url = await new Promise<string>((resolve, reject) => {
-        let out = '';
-        child.stdout.on('data', (d: Buffer) => { out += d.toString(); const m = /listening on (\S+)/.exec(out); if (m) resolve(m[1]!); });
-        child.once('exit', (code) => reject(new Error(`serve exited with ${code}`)));
-      });
       const slow = Array.from({ length: 10 }, (_, i) => slowUpload(url, '/hooks/jobs', forgedHeaders(i)));
       await new Promise((r) => setTimeout(r, 300));
       const started = Date.now();

@@ -5,8 +5,8 @@ import { after, before, describe, it } from 'node:test';
 import { createScorer, type Scorer } from '@clip-agiqa/core';
 import { JournalStore, startService, type Service, type WebhookConfig } from '@clip-agiqa/webhook';
 
-import { DEMO_MODEL_DIR, tempDir } from './helpers.js';
-import { CALLBACK_SECRET, image, loopback, postBearer, postSigned, readAll, SECRET, TOKEN, until } from './webhook-helpers.js';
+import { DEMO_MODEL_DIR, tempDir } from './support/helpers.js';
+import { CALLBACK_SECRET, image, loopback, postBearer, postSigned, readAll, SECRET, TOKEN, until } from './support/webhook-helpers.js';
 
 // Senders retry until they get a 2xx (Stripe, Svix): a message id is spent only by an accepted request.
 describe('webhook idempotency', () => {
@@ -105,6 +105,26 @@ describe('webhook idempotency', () => {
     assert.equal(retried.status, 202, JSON.stringify(retried.json));
     assert.deepEqual(retried.json, firstAsync);
     assert.equal(await verdictCount(s.service.url), 0, 'nothing was scored after the restart');
+  });
+
+  it('answers a retry that arrives while the first delivery is still being processed with 409 IN_PROGRESS', async () => {
+    await using s = await open(join(t.dir, 'concurrent'));
+    let release!: () => void;
+    hold = new Promise((r) => { release = r; });
+    try {
+      const first = postSigned(s.service.url, 'jobs', syncJob('twice'), 'msg_twice');
+      await new Promise((r) => setTimeout(r, 200));
+      const second = await postSigned(s.service.url, 'jobs', syncJob('twice'), 'msg_twice');
+      assert.equal(second.status, 409, JSON.stringify(second.json));
+      assert.equal((second.json.error as { code: string }).code, 'IN_PROGRESS');
+      assert.equal(second.headers.get('retry-after'), '1');
+      release();
+      assert.equal((await first).status, 200);
+    } finally {
+      release();
+      hold = null;
+    }
+    assert.equal((await postSigned(s.service.url, 'jobs', syncJob('twice'), 'msg_twice')).status, 200);
   });
 
   it('answers a bearer retry of an accepted job (same body) with the original 202; another body under that job id is a conflict', async () => {

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 
 import { DeliveryScheduler, JobQueue, MemoryStore, Metrics, type JobRecord, type LogLine, type WebhookVerdict } from '@clip-agiqa/webhook';
 
-import { jobRecord } from './webhook-store-suite.js';
+import { jobRecord } from './support/webhook-store-suite.js';
 
 const verdictOf = (id: string): WebhookVerdict => ({
   type: 'quality.scored', job_id: id, policy: { mode: 'rank' }, model: { name: 'm', untrained: true }, candidates: [{ id: '0', passed: true, scores: { quality: 1 } }], passed: ['0'], order: ['0'],
@@ -13,7 +13,12 @@ const until = async (cond: () => boolean | Promise<boolean>, ms = 5000) => {
   while (!(await cond()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
   return cond();
 };
-const callback = { secret: 'unused', max_attempts: 3, initial_backoff_ms: 5, max_backoff_ms: 20, timeout_ms: 1000 };
+/** Downloads that always bring the 5 bytes 'image', a 10x10 picture. */
+const fakeImages = (onDownload: (url: string) => void = () => undefined) => ({
+  download: async (url: string) => { onDownload(url); return { bytes: Buffer.from('image'), pixels: 100, release: () => undefined }; },
+  pixels: async () => 100,
+});
+const callback = { max_attempts: 3, initial_backoff_ms: 5, max_backoff_ms: 20, concurrency: 8 };
 
 describe('job queue (with an in-memory store)', () => {
   it('fetches, scores and stores the verdict of an accepted job, then hands it to delivery', async () => {
@@ -22,8 +27,13 @@ describe('job queue (with an in-memory store)', () => {
     const fetched: string[] = [];
     const queue = new JobQueue({
       store, concurrency: 1, metrics: new Metrics(), log: () => undefined,
-      fetchImage: async (url) => { fetched.push(url); return Buffer.from('image'); },
-      score: async (job, images) => { assert.deepEqual(images, [Buffer.from('image')]); return verdictOf(job.job_id); },
+      images: fakeImages((url) => fetched.push(url)),
+      score: async (job, images) => {
+        const [only] = images;
+        assert.ok(only && !('code' in only));
+        assert.deepEqual([only.bytes, only.pixels, await only.load()], [5, 100, Buffer.from('image')]);
+        return verdictOf(job.job_id);
+      },
       onScored: (r) => scored.push(r.id),
     });
     const rec = jobRecord('q1');
@@ -43,7 +53,7 @@ describe('job queue (with an in-memory store)', () => {
     const logs: LogLine[] = [];
     const options = {
       store, concurrency: 2, metrics: new Metrics(), log: (l: LogLine) => void logs.push(l), retryBaseMs: 1, onScored: () => undefined,
-      fetchImage: async () => Buffer.from('image'),
+      images: fakeImages(),
       score: async (job: JobRecord['job']) => { if (failures-- > 0) throw new Error('disk full'); return verdictOf(job.job_id); },
     };
     await store.accept(jobRecord('left-by-last-run'));
@@ -72,6 +82,19 @@ describe('delivery scheduler (with an in-memory store)', () => {
     await d.close();
   });
 
+  it('posts to receivers at most callback.concurrency at a time, however many verdicts are due', async () => {
+    const store = new MemoryStore();
+    let open = 0;
+    let most = 0;
+    const d = new DeliveryScheduler({ store, callback: { ...callback, concurrency: 4 }, metrics: new Metrics(), log: () => undefined,
+      post: async () => { open++; most = Math.max(most, open); await new Promise((r) => setTimeout(r, 20)); open--; return 200; } });
+    for (let i = 0; i < 40; i++) await store.accept({ ...jobRecord(`many-${i}`), state: 'scored', verdict: verdictOf(`many-${i}`) });
+    d.schedule();
+    assert.ok(await until(async () => (await store.unfinished()).length === 0));
+    assert.equal(most, 4);
+    await d.close();
+  });
+
   it('gives up after max_attempts: the job is dead with its last error', async () => {
     const store = new MemoryStore();
     const d = new DeliveryScheduler({ store, callback, metrics: new Metrics(), log: () => undefined, post: async () => { throw new Error('connection refused'); } });
@@ -80,7 +103,7 @@ describe('delivery scheduler (with an in-memory store)', () => {
     assert.ok(await until(async () => (await store.get('d2'))!.state === 'dead'));
     const rec = (await store.get('d2'))!;
     assert.equal(rec.delivery.attempts, 3);
-    assert.equal(rec.delivery.lastError, 'connection refused');
+    assert.equal(rec.delivery.lastError, 'NETWORK', 'a code: the message may name addresses');
     await d.close();
   });
 });

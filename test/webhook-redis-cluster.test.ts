@@ -6,10 +6,10 @@ import { after, describe, it } from 'node:test';
 
 import { ConfigError, resolveConfig, type WebhookConfig } from '@clip-agiqa/webhook';
 
-import { CLI, ROOT, tempDir } from './helpers.js';
-import { RedisServer, redisUnavailable } from './redis-server.js';
-import { metric, receiver, startReplica, stopReplica, tally, type Replica } from './webhook-cluster.js';
-import { CALLBACK_SECRET, image, loopback, postSigned, until } from './webhook-helpers.js';
+import { CLI, ROOT, tempDir } from './support/helpers.js';
+import { RedisServer, redisUnavailable } from './support/redis-server.js';
+import { metric, receiver, startReplica, stopReplica, tally, type Replica } from './support/webhook-cluster.js';
+import { CALLBACK_SECRET, image, loopback, postSigned, until } from './support/webhook-helpers.js';
 
 const skip = redisUnavailable() ?? false;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

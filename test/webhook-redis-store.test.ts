@@ -5,9 +5,9 @@ import { after, before, describe, it } from 'node:test';
 
 import { RedisStore } from '@clip-agiqa/webhook';
 
-import { tempDir } from './helpers.js';
-import { jobRecord as record, jobStoreSuite } from './webhook-store-suite.js';
-import { RedisServer, redisUnavailable } from './redis-server.js';
+import { tempDir } from './support/helpers.js';
+import { jobRecord as record, jobStoreSuite } from './support/webhook-store-suite.js';
+import { RedisServer, redisUnavailable } from './support/redis-server.js';
 
 const skip = redisUnavailable() ?? false;
 

@@ -13,7 +13,7 @@ import {
   ConfigError, falMessage, JournalStore, loadConfig, signedHeaders, startService, verifyStandardWebhook, webhookVerdictSchema, type Service, type WebhookConfig, type WebhookVerdict,
 } from '@clip-agiqa/webhook';
 
-import { DEMO_MODEL_DIR, IMAGES, tempDir, writePngBomb } from './helpers.js';
+import { DEMO_MODEL_DIR, IMAGES, tempDir, writePngBomb } from './support/helpers.js';
 
 const SECRET = `whsec_${Buffer.from('inbound secret of the test route!').toString('base64')}`;
 const CALLBACK_SECRET = `whsec_${Buffer.from('callback secret of the service!!').toString('base64')}`;
@@ -169,7 +169,8 @@ describe('webhook service', () => {
     };
     const r = await post('jobs', job);
     assert.equal(r.status, 202, JSON.stringify(r.json));
-    assert.equal(r.json.status_url, '/jobs/job-async-1');
+    assert.equal(r.json.status_url, '/jobs/jobs/job-async-1');
+    const readToken = { authorization: `Bearer ${r.json.read_token as string}` };
     const deadline = Date.now() + 20_000;
     while (received.length < 3 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
     assert.equal(received.length, 3, 'two failed attempts and one success');
@@ -182,7 +183,7 @@ describe('webhook service', () => {
     assert.deepEqual(event.data.candidates.find((c) => c.id === 'ssrf')!.error!.code, 'BLOCKED_ADDRESS');
     let state: { state: string; delivery: { attempts: number } } | undefined;
     while (Date.now() < deadline) {
-      state = await (await fetch(`${service.url}/jobs/job-async-1`)).json() as typeof state;
+      state = await (await fetch(`${service.url}/jobs/jobs/job-async-1`, { headers: readToken })).json() as typeof state;
       if (state!.state === 'delivered') break;
       await new Promise((res) => setTimeout(res, 20));
     }
@@ -283,7 +284,7 @@ describe('webhook service', () => {
       const deadline = Date.now() + 1000;
       while (!requested.includes('/second.png') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
       assert.ok(requested.includes('/second.png'), 'the second job\'s image was fetched while the first job held the scoring slot');
-      assert.equal(((await (await fetch(`${small.url}/jobs/early-2`)).json()) as { state: string }).state, 'queued');
+      assert.equal(((await (await fetch(`${small.url}/jobs/token/early-2`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { state: string }).state, 'queued');
     } finally {
       await small.close();
       await own.close();

@@ -6,8 +6,8 @@ import { describe, it } from 'node:test';
 
 import { JournalStore, MemoryStore } from '@clip-agiqa/webhook';
 
-import { tempDir } from './helpers.js';
-import { jobRecord, jobStoreSuite } from './webhook-store-suite.js';
+import { tempDir } from './support/helpers.js';
+import { jobRecord, jobStoreSuite } from './support/webhook-store-suite.js';
 
 jobStoreSuite('journal', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'clip-agiqa-store-'));

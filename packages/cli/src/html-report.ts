@@ -1,6 +1,5 @@
+import { writeAtomically } from '@clip-agiqa/core/internal';
 import { buildScoreReport, type BuildScoreReportOptions, type ScoreReportData } from '@clip-agiqa/report';
-
-import { writeAtomically } from './commands/score.js';
 
 /** Writes the score report to `path` atomically (a reader never sees half a page); returns its size in bytes. */
 export async function writeScoreReport(path: string, data: ScoreReportData, options: BuildScoreReportOptions = {}): Promise<number> {

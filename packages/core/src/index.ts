@@ -34,7 +34,7 @@ export type { Bundle, LoadBundleOptions, Precision } from './bundle/load.js';
 export { downloadBundle } from './bundle/download.js';
 export type { DownloadOptions } from './bundle/download.js';
 export { resolveModel, defaultCacheDir } from './bundle/resolve.js';
-export { DEMO_MODEL_DIR } from './demo.js';
+export { DEMO_MODEL_DIR, untrainedWarning } from './demo.js';
 export type { ResolveOptions } from './bundle/resolve.js';
 
 // Importing a CLIP (a transformers.js-layout folder or hf:OWNER/NAME) into a bundle with zero-shot heads

@@ -2,7 +2,7 @@
 // anything here may change in any release. Applications use '@clip-agiqa/core'.
 
 // Bundles: manifests, checksums, tensors
-export { readManifest, parseManifest, listedFiles, resolveInside } from './bundle/load.js';
+export { readManifest, parseManifest, listedFiles, resolveInside, towerFiles } from './bundle/load.js';
 export type { FileEntry } from './bundle/load.js';
 export { parseSafetensors } from './bundle/safetensors.js';
 export { writeSafetensors } from './bundle/safetensors-writer.js';
@@ -12,6 +12,7 @@ export { ClipTokenizer } from './text/tokenizer.js';
 export { encodeTexts } from './text/text-tower.js';
 export type { TextEncoderEntry } from './text/text-tower.js';
 export { DEFAULT_PROMPT, LEVEL_WORDS, levelPrompts } from './heads/levels.js';
+export { HEAD_KIND_TENSORS, LEVELS, NORM_EPS } from './heads/specs.js';
 
 // Images
 export {
@@ -28,6 +29,10 @@ export { openSession } from './runtime/device.js';
 export type { OpenedSession, SessionOptions } from './runtime/device.js';
 export { Semaphore } from './runtime/semaphore.js';
 export { MicroBatcher } from './runtime/batcher.js';
+
+// Utilities: atomic writes, JSON-line logs, constant-time comparison, header access
+export { constantTimeEqual, fsyncDir, header, jsonLineLog, writeAtomically } from './util/index.js';
+export type { HeaderBag, Log, LogLine } from './util/index.js';
 
 // Wire formats
 export { addSchemas, compileSchema } from './validation.js';

@@ -221,7 +221,7 @@ export async function createScorer(options: ScorerOptions): Promise<Scorer> {
     score: ((input: ImageInput | readonly ImageInput[]) =>
       Array.isArray(input) ? scoreAll(input) : scoreOne(input as ImageInput, 0)) as Scorer['score'],
     embed: async (input) => (await embedOne(input, 0)).slice(),
-    decode: (input) => {
+    decode(input) {
       const id = inputId(input, 0);
       return decodeRgb(inputSource(input, id), id, cfg, limits);
     },

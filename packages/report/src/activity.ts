@@ -42,6 +42,8 @@ export interface ActivityOptions {
   thumbnailsPerVerdict?: number;
   /** Long side of those thumbnails (default 96). */
   thumbnailSize?: number;
+  /** Scopes remembered (default 100); the one least recently active is forgotten first. Bounds memory whatever names clients pick. */
+  maxScopes?: number;
   now?: () => number;
 }
 
@@ -61,14 +63,26 @@ export class ServiceActivity {
   private readonly o: Required<Omit<ActivityOptions, 'now'>> & { now: () => number };
 
   constructor(o: ActivityOptions = {}) {
-    this.o = { recent: 20, errors: 20, thumbnailsPerVerdict: 4, thumbnailSize: 96, now: Date.now, ...o };
+    this.o = { recent: 20, errors: 20, thumbnailsPerVerdict: 4, thumbnailSize: 96, maxScopes: 100, now: Date.now, ...o };
   }
 
-  private push<T>(map: Map<string, T[]>, scope: string, entry: T, max: number): void {
+  /** Recording order of every entry: newest first even within one millisecond. */
+  private readonly order = new WeakMap<object, number>();
+  private recorded = 0;
+
+  private push<T extends object>(map: Map<string, T[]>, scope: string, entry: T, max: number): void {
+    this.order.set(entry, ++this.recorded);
     const ring = map.get(scope) ?? [];
     ring.unshift(entry);
     if (ring.length > max) ring.length = max;
-    map.set(scope, ring);
+    this.touch(map, scope, ring);
+  }
+
+  /** Sets `scope` as the most recently active entry of `map`, forgetting the least recent beyond maxScopes. */
+  private touch<T>(map: Map<string, T>, scope: string, value: T): void {
+    map.delete(scope);
+    map.set(scope, value);
+    if (map.size > this.o.maxScopes) map.delete(map.keys().next().value!);
   }
 
   /** Records an answered request; `images` (the request's, in order) are thumbnailed when the page is idle. */
@@ -80,7 +94,7 @@ export class ServiceActivity {
     c.requests++;
     c.images += entry.scores.length;
     for (let i = 0; i < entry.scores.length; i++) c.scoredAt.push(now);
-    this.counts.set(entry.scope, c);
+    this.touch(this.counts, entry.scope, c);
     this.trim(c.scoredAt, now);
     const wanted = images.slice(0, this.o.thumbnailsPerVerdict);
     if (!wanted.length || this.thumbnailing) return;
@@ -109,9 +123,9 @@ export class ServiceActivity {
     const now = this.o.now();
     const mine = [...this.counts].filter(([s]) => !scopes || scopes.includes(s)).map(([, c]) => c);
     for (const c of mine) this.trim(c.scoredAt, now);
-    const pick = <T extends { time: string }>(map: Map<string, T[]>, max: number) =>
+    const pick = <T extends object>(map: Map<string, T[]>, max: number) =>
       [...map].filter(([s]) => !scopes || scopes.includes(s)).flatMap(([, ring]) => ring)
-        .sort((a, b) => (a.time < b.time ? 1 : a.time > b.time ? -1 : 0)).slice(0, max);
+        .sort((a, b) => this.order.get(b)! - this.order.get(a)!).slice(0, max);
     return {
       recent: pick(this.verdicts, this.o.recent),
       errors: pick(this.errors, this.o.errors),

@@ -1,12 +1,19 @@
+import { ClipAgiqaError, type WireError } from '@clip-agiqa/core';
+
+/** The body of every error answer: the shared wire error object, and per-item details where there are some. */
+export interface ErrorBody {
+  error: WireError;
+  details?: unknown;
+}
+
 /** An error that becomes an HTTP response: status, a stable code and a readable message. */
-export class HttpError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string, readonly headers: Record<string, string> = {}, readonly details?: unknown) {
-    super(message);
-    this.name = 'HttpError';
+export class HttpError extends ClipAgiqaError<string> {
+  constructor(readonly status: number, code: string, message: string, readonly headers: Record<string, string> = {}, readonly details?: unknown) {
+    super(code, message);
   }
 
-  toJSON(): object {
-    return { error: { code: this.code, message: this.message, ...(this.details === undefined ? {} : { details: this.details }) } };
+  body(): ErrorBody {
+    return { error: this.toJSON(), ...(this.details === undefined ? {} : { details: this.details }) };
   }
 }
 
@@ -14,23 +21,26 @@ export class HttpError extends Error {
 export class VerificationError extends HttpError {
   constructor(message: string, code = 'BAD_SIGNATURE') {
     super(401, code, message);
-    this.name = 'VerificationError';
   }
 }
 
+export type FetchCode = 'BLOCKED_ADDRESS' | 'BAD_URL' | 'TOO_LARGE' | 'TIMEOUT' | 'TOO_MANY_REDIRECTS' | 'HTTP_STATUS' | 'NETWORK' | 'NOT_AN_IMAGE' | 'TOO_MANY_PIXELS' | 'CORRUPT_IMAGE';
+
 /** An image URL (or callback URL) the service refuses to fetch, or a fetch that failed. */
-export class FetchError extends Error {
-  constructor(readonly code: 'BLOCKED_ADDRESS' | 'BAD_URL' | 'TOO_LARGE' | 'TIMEOUT' | 'TOO_MANY_REDIRECTS' | 'HTTP_STATUS' | 'NETWORK' | 'NOT_AN_IMAGE', message: string) {
-    super(message);
-    this.name = 'FetchError';
+export class FetchError extends ClipAgiqaError<FetchCode> {
+  /**
+   * `message` is safe to show the sender (it never names an address a host resolved to); `detail`
+   * adds what only the operator's logs should see.
+   */
+  constructor(code: FetchCode, message: string, readonly detail?: string) {
+    super(code, message);
   }
 }
 
 /** A configuration the service cannot run with; lists every problem found. */
-export class ConfigError extends Error {
+export class ConfigError extends ClipAgiqaError<'INVALID_CONFIG'> {
   constructor(message: string, readonly problems: string[] = []) {
-    super(problems.length ? `${message}:\n  ${problems.join('\n  ')}` : message);
-    this.name = 'ConfigError';
+    super('INVALID_CONFIG', problems.length ? `${message}:\n  ${problems.join('\n  ')}` : message);
   }
 }
 

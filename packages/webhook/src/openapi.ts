@@ -1,10 +1,13 @@
+import { defsSchema } from '@clip-agiqa/core/internal';
+
 import type { Route } from './generated/webhook-config.js';
 import { webhookJobSchema } from './generated/webhook-job.js';
 import { webhookVerdictSchema } from './generated/webhook-verdict.js';
 
 /** OpenAPI 3.1 (whose schema language is JSON Schema 2020-12) built from the wire-format schemas. */
 export function openApiDocument(routes: readonly Route[]): object {
-  const error = { type: 'object', properties: { error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' }, details: {} } } } };
+  // Every error answer: the shared wire error object, and per-item details where there are some.
+  const error = { type: 'object', required: ['error'], properties: { error: defsSchema.$defs.error, details: {} } };
   const errors = Object.fromEntries([400, 401, 409, 413, 422, 429, 503].map((s) => [String(s), { description: 'error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } }]));
   const paths: Record<string, object> = {};
   for (const r of routes) {

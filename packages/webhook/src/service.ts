@@ -2,7 +2,6 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 import type { Scorer } from '@clip-agiqa/core';
-import { Semaphore } from '@clip-agiqa/core/internal';
 
 import { ReplayGuard } from './auth/replay-guard.js';
 import { signedHeaders } from './auth/standard-webhooks.js';
@@ -14,11 +13,12 @@ import { send } from './http/respond.js';
 import { Router } from './http/router.js';
 import { createHttpServer } from './http/server.js';
 import { DeliveryScheduler, type DeliveryOptions } from './jobs/delivery.js';
-import { imageFetcher } from './jobs/images.js';
+import { ImageSource } from './jobs/images.js';
+import { MemoryBudget } from './jobs/memory-budget.js';
 import { JobQueue } from './jobs/queue.js';
 import { jobScorer } from './jobs/scoring.js';
-import { stderrLog, type Log, type LogLine } from './log.js';
-import { Metrics } from './metrics.js';
+import { masked, stderrLog, type Log, type LogLine } from './log.js';
+import { Metrics, statusClass } from './metrics.js';
 import { parseAllowList } from './net/ip.js';
 import { safeFetch, type Resolver } from './net/safe-fetch.js';
 import { openApiDocument } from './openapi.js';
@@ -64,14 +64,15 @@ export async function startService(o: ServiceOptions): Promise<Service> {
   const config = resolveConfig(o.config);
   checkPolicies(config, o.scorer.model);
   const { limits, fetch: fetchCfg, callback } = config;
-  const log = o.log ?? stderrLog;
+  const log = masked(o.log ?? stderrLog);
   // Aborts image downloads and deliveries still running when the shutdown grace period is over.
   const shutdown = new AbortController();
-  const metrics = new Metrics();
+  const metrics = new Metrics({ processMetrics: true });
   const fetchOptions = { maxBytes: fetchCfg.max_bytes, timeoutMs: fetchCfg.timeout_ms, maxRedirects: fetchCfg.max_redirects, allow: parseAllowList(fetchCfg.allow), resolve: o.resolve, signal: shutdown.signal };
   const callbackAllow = parseAllowList(callback.allow);
   const secrets = new Map(config.routes.map((r) => [r.path, r.callback_secret ?? callback.secret]));
-  const fetchImage = imageFetcher(fetchOptions);
+  const budget = new MemoryBudget(limits.memory_bytes);
+  const images = new ImageSource(fetchOptions, budget, fetchCfg.max_pixels);
   const role = o.role ?? 'all';
   if (role !== 'all' && !o.queues) throw new RangeError(`role ${role} needs the redis store (store.kind "redis")`);
   let cluster: ClusterParts | null = null;
@@ -79,7 +80,8 @@ export async function startService(o: ServiceOptions): Promise<Service> {
   const status = o.statusPage && statusPages(o.statusPage, config, o.scorer, (): [string, number][] => (cluster
     ? [['jobs queued (cluster)', cluster.counts.waiting], ['jobs scoring (cluster)', cluster.counts.active], ['deliveries pending (cluster)', cluster.counts.deliveries]]
     : [['jobs queued or scoring', local!.queue.depth()], ['deliveries pending', local!.deliveries.pending]]));
-  const score = status ? status.recording(jobScorer(o.scorer, limits.concurrency, metrics)) : jobScorer(o.scorer, limits.concurrency, metrics);
+  const scoreJob = jobScorer(o.scorer, limits.concurrency, metrics, budget);
+  const score = status ? status.recording(scoreJob) : scoreJob;
   let closing = false;
 
   const delivery: DeliveryOptions = {
@@ -94,45 +96,45 @@ export async function startService(o: ServiceOptions): Promise<Service> {
     },
   };
   if (o.queues) {
-    cluster = startCluster({ role, store: config.store, queues: o.queues, delivery, concurrency: limits.concurrency,
-      work: { store: o.store, fetchImage, score, fetching: new Semaphore(16), log, metrics, stopping: shutdown.signal } });
+    cluster = startCluster({ role, store: config.store, queues: o.queues, delivery, concurrency: limits.concurrency, syncWaitMs: limits.memory_wait_ms,
+      work: { store: o.store, images, score, log, metrics, stopping: shutdown.signal } });
   } else {
     const deliveries = new DeliveryScheduler(delivery);
-    local = { deliveries, queue: new JobQueue({ store: o.store, concurrency: limits.concurrency, fetchImage, score, log, metrics, onScored: () => deliveries.schedule() }) };
-    metrics.gauge('clip_agiqa_queue_depth', () => local!.queue.depth());
-    metrics.gauge('clip_agiqa_pending_deliveries', () => deliveries.pending);
+    local = { deliveries, queue: new JobQueue({ store: o.store, concurrency: limits.concurrency, images, score, log, metrics, onScored: () => deliveries.schedule() }) };
+    metrics.gauge('clip_agiqa_queue_depth', 'Asynchronous jobs waiting or being processed.', () => local!.queue.depth());
+    metrics.gauge('clip_agiqa_pending_deliveries', 'Verdicts waiting for delivery (at the last scan).', () => deliveries.pending);
   }
   const readiness = async (): Promise<{ ready: boolean } & Record<string, unknown>> => {
     const store = cluster ? await cluster.ready() : true;
     return { ready: !closing && store, role, model: o.scorer.model.name, ...(cluster ? { redis: store } : {}) };
   };
+  metrics.gauge('clip_agiqa_memory_reserved_bytes', 'Bytes reserved in the memory budget (downloads, decoded pixels, grid crops).', () => budget.inUse);
+  metrics.gauge('clip_agiqa_memory_reserved_peak_bytes', 'The most bytes ever reserved at once in the memory budget.', () => budget.peak);
 
   const hooks = {
-    config, store: o.store, queue: cluster?.queue ?? local!.queue, scoreElsewhere: cluster?.scoreElsewhere, replay: new ReplayGuard(o.store, config.idempotency.retention_hours * 3600_000), fetchImage, score, metrics, log,
+    config, store: o.store, queue: cluster?.queue ?? local!.queue, scoreElsewhere: cluster?.scoreElsewhere, replay: new ReplayGuard(o.store, config.idempotency.retention_hours * 3600_000), images, score, metrics, log,
     inFlight: new Slots(limits.concurrency + limits.sync_waiting), uploads: new Slots(limits.uploads), isClosing: () => closing, model: o.scorer.model, callbackAllow,
   };
   const router = new Router()
     .add('GET', '/healthz', (_req, res) => send(res, 200, { ok: true }))
     .add('GET', '/readyz', async (_req, res) => { const r = await readiness(); send(res, r.ready ? 200 : 503, r); })
-    .add('GET', '/metrics', (_req, res) => send(res, 200, metrics.render()))
+    .add('GET', '/metrics', async (_req, res) => send(res, 200, await metrics.render(), { 'content-type': metrics.contentType }))
     .add('GET', '/openapi.json', (_req, res) => send(res, 200, openApiDocument(config.routes)));
   if (role !== 'worker') {
-    router.add('GET', '/jobs/:id', jobStatusHandler(o.store));
+    router.add('GET', '/jobs/:route/:id', jobStatusHandler(o.store, config.routes, (r) => secrets.get(r.path)));
     for (const route of config.routes) router.add('POST', `/hooks/${route.path}`, hookHandler(hooks, route));
   }
   if (status) router.add('GET', '/status', status.all).add('GET', '/status/:route', status.route);
 
   const server = createHttpServer(router, { headersMs: limits.headers_timeout_ms, requestMs: limits.headers_timeout_ms + limits.body_timeout_ms + 5000 }, {
-    onRequest(req) {
-      const path = new URL(req.url ?? '/', 'http://service').pathname;
-      metrics.inc('clip_agiqa_requests_total', { path: path.startsWith('/hooks/') ? '/hooks' : path.startsWith('/jobs/') ? '/jobs' : path });
+    onResponse(_req, template, status) {
+      metrics.requests.inc({ route: template ?? 'unmatched', status: statusClass(status) });
     },
     onError(req, err, cause, unexpected) {
       if (unexpected) log({ level: 'error', msg: 'request failed', error: (cause as Error)?.stack ?? String(cause) });
-      metrics.inc('clip_agiqa_responses_total', { status: String(err.status) });
       if (err.status === 401) log({ level: 'warn', msg: 'request refused', code: err.code, path: req.url });
-      const hook = /^\/hooks\/([^?]+)/.exec(req.url ?? '');
-      if (status && hook) status.recordError(decodeURIComponent(hook[1]!), err.code, err.message);
+      const hook = /^\/hooks\/([a-z0-9_-]+)(?:\?|$)/.exec(req.url ?? '');
+      if (status && hook) status.recordError(hook[1]!, err.code, err.message);
     },
   });
   await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));

@@ -1,4 +1,4 @@
-import type { ModelInfo, ScoreOutcome } from '@clip-agiqa/core';
+import { decide, type ModelInfo, type ScoreOutcome } from '@clip-agiqa/core';
 
 import type { WebhookJob } from './generated/webhook-job.js';
 import type { WebhookVerdict } from './generated/webhook-verdict.js';
@@ -7,29 +7,23 @@ export type Policy = WebhookJob['policy'];
 type CandidateVerdict = WebhookVerdict['candidates'][number];
 
 /**
- * The verdict on scored candidates. Candidates rank by the policy's head (the model's first by
- * default); a candidate passes when it was scored and reaches every threshold (>= for heads where
- * higher is better, <= otherwise). Failed candidates never pass and carry their error.
+ * The verdict on scored candidates: the job's policy translated to core's decision (rank by the
+ * policy's head, the model's first by default, the right way round for that head; pass when every
+ * threshold is reached) and the result written in the webhook's wire format. Failed candidates
+ * never pass and carry their error.
  */
 export function makeVerdict(job: WebhookJob, ids: string[], outcomes: (ScoreOutcome | { error: { code: string; message: string } })[], model: ModelInfo): WebhookVerdict {
   const policy = job.policy;
-  const head = model.heads.find((h) => h.name === (policy.head ?? model.heads[0]!.name)) ?? model.heads[0]!;
-  const better = (h: string) => model.heads.find((x) => x.name === h)?.higherIsBetter ?? true;
+  const thresholds = Object.fromEntries(Object.entries(policy.thresholds ?? {}).filter((e): e is [string, number] => e[1] !== undefined));
+  const decision = decide(outcomes, { ...(policy.head ? { head: policy.head } : {}), thresholds }, model.heads);
+  const rankOf = new Map(decision.order.map((i, r) => [i, r + 1]));
+  const passing = new Set(decision.passed);
   const candidates: CandidateVerdict[] = outcomes.map((o, i) => {
     if ('error' in o) return { id: ids[i]!, passed: false, error: { code: o.error.code, message: o.error.message } };
-    const thresholds = Object.entries(policy.thresholds ?? {});
-    const passed = thresholds.every(([h, t]) => {
-      const s = o.scores[h];
-      return s !== undefined && t !== undefined && (better(h) ? s >= t : s <= t);
-    });
-    return { id: ids[i]!, scores: o.scores, passed };
+    return { id: ids[i]!, scores: o.scores, passed: passing.has(i), ...(rankOf.has(i) ? { rank: rankOf.get(i)! } : {}) };
   });
-  const scored = candidates.filter((c) => c.scores).map((c, k) => ({ c, k }));
-  const sign = head.higherIsBetter ? -1 : 1;
-  scored.sort((a, b) => sign * (a.c.scores![head.name]! - b.c.scores![head.name]!) || a.k - b.k);
-  scored.forEach(({ c }, r) => { c.rank = r + 1; });
-  const order = scored.map(({ c }) => c.id);
-  const passed = scored.filter(({ c }) => c.passed).map(({ c }) => c.id);
+  const order = decision.order.map((i) => ids[i]!);
+  const passed = decision.passed.map((i) => ids[i]!);
   const type: WebhookVerdict['type'] =
     policy.mode === 'best-of-n' ? (order.length ? 'bestof.selected' : 'quality.rejected')
       : policy.mode === 'reroll-if-none-pass' ? (passed.length ? 'quality.scored' : 'reroll.requested')
@@ -40,4 +34,3 @@ export function makeVerdict(job: WebhookJob, ids: string[], outcomes: (ScoreOutc
     ...(job.metadata ? { metadata: job.metadata } : {}),
   };
 }
-

@@ -1,9 +1,9 @@
 import { parseArgs } from 'node:util';
 
 import { startBridge } from '@clip-agiqa/comfyui';
-import { createScorer, DEMO_MODEL_DIR, DEVICES, type Device } from '@clip-agiqa/core';
 
-import { CliUsageError, parseNumber, positiveInteger, type CliIO } from '../io.js';
+import { parseNumber, positiveInteger, type CliIO } from '../io.js';
+import { SCORER_FLAGS, SCORER_FLAGS_HELP, scorerFromFlags } from '../scorer-flags.js';
 
 export const BRIDGE_USAGE = `Usage: clip-agiqa bridge [options]
 
@@ -11,26 +11,24 @@ Runs the websocket bridge the ComfyUI node pack talks to: one scorer (and its GP
 number of ComfyUI instances. Protocol: schemas/bridge-*-message.schema.json. GET /healthz on the same port.
 
 Options:
-  --model DIR|URL    bundle (default: the untrained demo model)
-  --host H           (default 127.0.0.1)   --port N  (default 8790)
-  --token T          shared token clients must present (default: $CLIP_AGIQA_BRIDGE_TOKEN, else none)
-  --device D         cpu (default), cuda, webgpu, auto
-  --status-page      serve a read-only HTML status page at GET /status (asks for the token; without
-                     a token only on a loopback host)`;
+  --host H               (default 127.0.0.1)   --port N  (default 8790)
+  --token T              shared token clients must present (default: $CLIP_AGIQA_BRIDGE_TOKEN, else none)
+  --status-page          serve a read-only HTML status page at GET /status (asks for the token; without
+                         a token only on a loopback host)
+${SCORER_FLAGS_HELP}`;
 
 export async function bridgeCommand(argv: string[], io: CliIO): Promise<number> {
   const { values } = parseArgs({ args: argv, strict: true, options: {
-    model: { type: 'string' }, host: { type: 'string', default: '127.0.0.1' }, port: { type: 'string' }, token: { type: 'string' },
-    device: { type: 'string', default: 'cpu' }, 'status-page': { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false },
+    ...SCORER_FLAGS, host: { type: 'string', default: '127.0.0.1' }, port: { type: 'string' }, token: { type: 'string' },
+    'status-page': { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false },
   } });
   if (values.help) {
     io.stdout.write(`${BRIDGE_USAGE}\n`);
     return 0;
   }
-  if (!DEVICES.includes(values.device as Device)) throw new CliUsageError(`--device must be one of ${DEVICES.join(', ')}`);
   const port = parseNumber('port', values.port, (n) => n === 0 || positiveInteger(n), 'a port number') ?? 8790;
   const token = values.token ?? process.env.CLIP_AGIQA_BRIDGE_TOKEN;
-  const scorer = await createScorer({ model: values.model ?? DEMO_MODEL_DIR, device: values.device as Device });
+  const scorer = await scorerFromFlags(values, io);
   const bridge = await startBridge({ scorer, host: values.host, port, statusPage: values['status-page'], ...(token ? { token } : {}) });
   io.stdout.write(`clip-agiqa bridge: listening on ${bridge.url} (model ${scorer.model.name}${scorer.model.untrained ? ', untrained' : ''})\n`);
   await new Promise<void>((resolve) => {

@@ -3,9 +3,9 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { bestOfN, ComfyClient, ComfyPool, rerollUntil, type Candidate, type Workflow } from '@clip-agiqa/comfyui';
-import { createScorer, DEMO_MODEL_DIR } from '@clip-agiqa/core';
 
 import { CliUsageError, parseNumber, positiveInteger, type CliIO } from '../io.js';
+import { SCORER_FLAGS, SCORER_FLAGS_HELP, scorerFromFlags } from '../scorer-flags.js';
 
 export const COMFY_USAGE = `Usage: clip-agiqa comfy best-of --workflow FILE --n N [options]
        clip-agiqa comfy reroll --workflow FILE --threshold T --max-attempts N [options]
@@ -19,7 +19,8 @@ Options:
   --seed-node ID[.IN]  input that plays the seed (repeatable; default: every seed/noise_seed input)
   --max-seed N         largest seed drawn (default 4294967295; e.g. 16777215 for a colour input)
   --output-node ID     only images of this node are candidates (repeatable)
-  --model DIR|URL      bundle that scores (default: the untrained demo model)  --head NAME
+  --head NAME          the head that scores (default: the model's first)
+${SCORER_FLAGS_HELP}
   --out DIR            write the winning image (and, for best-of, all ranked) there`;
 
 export async function comfyCommand(argv: string[], io: CliIO): Promise<number> {
@@ -32,14 +33,14 @@ export async function comfyCommand(argv: string[], io: CliIO): Promise<number> {
   const { values } = parseArgs({ args: rest, strict: true, options: {
     host: { type: 'string', default: 'http://127.0.0.1:8188' }, workflow: { type: 'string' }, n: { type: 'string' }, threshold: { type: 'string' },
     'max-attempts': { type: 'string' }, 'seed-node': { type: 'string', multiple: true }, 'max-seed': { type: 'string' },
-    'output-node': { type: 'string', multiple: true }, model: { type: 'string' }, head: { type: 'string' }, out: { type: 'string' },
+    'output-node': { type: 'string', multiple: true }, ...SCORER_FLAGS, head: { type: 'string' }, out: { type: 'string' },
   } });
   if (!values.workflow) throw new CliUsageError('comfy needs --workflow (an API-format workflow JSON)');
   const workflow = JSON.parse(await readFile(values.workflow, 'utf8')) as Workflow;
   const maxSeed = parseNumber('max-seed', values['max-seed'], positiveInteger, 'a positive integer');
   const clients = values.host.split(',').map((h) => new ComfyClient(h.trim()));
   const runner = clients.length === 1 ? clients[0]! : new ComfyPool(clients);
-  const scorer = await createScorer({ model: values.model ?? DEMO_MODEL_DIR });
+  const scorer = await scorerFromFlags(values, io);
   const headInfo = scorer.model.heads.find((h) => h.name === (values.head ?? scorer.model.heads[0]!.name));
   if (!headInfo) throw new CliUsageError(`--head: the model has no head ${values.head}`);
   const head = headInfo.name;
@@ -51,7 +52,6 @@ export async function comfyCommand(argv: string[], io: CliIO): Promise<number> {
     onAttempt: (a: { index: number; seed: number; best: Candidate | null }) => io.stderr.write(`attempt ${a.index + 1}: seed ${a.seed} -> ${show(a.best)}\n`),
   };
   try {
-    if (scorer.model.untrained) io.stderr.write(`note: ${scorer.model.name} is untrained; its scores mean nothing.\n`);
     let winner: Candidate | null;
     let report: object;
     if (mode === 'best-of') {

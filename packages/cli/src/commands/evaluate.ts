@@ -1,26 +1,31 @@
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 
-import { createScorer, DEMO_MODEL_DIR } from '@clip-agiqa/core';
 import { evaluate, randomSplit, selectionMetrics } from '@clip-agiqa/train';
 
 import { DATASET_HELP, embedWithProgress, loadDataset } from '../datasets.js';
 import { CliUsageError, parseNumber, positiveInteger, type CliIO } from '../io.js';
+import { SCORER_FLAGS, SCORER_FLAGS_HELP, scorerFromFlags } from '../scorer-flags.js';
 
-export const EMBED_USAGE = `Usage: clip-agiqa embed --dataset NAME --data PATH [--model DIR] [--views K] [--seed N] [--cache DIR] [--limit N]
+export const EMBED_USAGE = `Usage: clip-agiqa embed --dataset NAME --data PATH [--views K] [--seed N] [--cache DIR] [--limit N] [options]
 
-Embeds a dataset with a bundle's image tower into the embedding cache (resumable), for train and eval.`;
+Embeds a dataset with a bundle's image tower into the embedding cache (resumable), for train and eval.
 
-export const EVAL_USAGE = `Usage: clip-agiqa eval --model DIR --dataset NAME --data PATH [--target T] [--head NAME] [--split paper|all] [--report FILE]
+Options:
+${SCORER_FLAGS_HELP}`;
+
+export const EVAL_USAGE = `Usage: clip-agiqa eval --model DIR --dataset NAME --data PATH [--target T] [--head NAME] [--split paper|all] [--report FILE] [options]
 
 Scores a dataset with a bundle's head and reports SRCC, PLCC (raw and logistic), KRCC, RMSE and the
 within-prompt selection metrics. --split paper evaluates the test part of the paper's split (80/20,
 seed 42: the images a model trained with --protocol paper never saw); all (default) every image.
 
-${DATASET_HELP}`;
+${DATASET_HELP}
+Options:
+${SCORER_FLAGS_HELP}`;
 
 const common = {
-  dataset: { type: 'string' }, data: { type: 'string' }, images: { type: 'string' }, model: { type: 'string' }, cache: { type: 'string' },
+  ...SCORER_FLAGS, dataset: { type: 'string' }, data: { type: 'string' }, images: { type: 'string' }, cache: { type: 'string' },
   limit: { type: 'string' }, help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -36,7 +41,7 @@ export async function embedCommand(argv: string[], io: CliIO): Promise<number> {
   const limit = parseNumber('limit', values.limit, positiveInteger, 'a positive integer');
   const full = loadDataset(values.dataset, values.data, values.images);
   const dataset = limit ? { ...full, samples: full.samples.slice(0, limit) } : full;
-  const scorer = await createScorer({ model: values.model ?? DEMO_MODEL_DIR });
+  const scorer = await scorerFromFlags(values, io);
   try {
     const e = await embedWithProgress(dataset, scorer, { cacheDir: values.cache, views, seed }, io);
     io.stdout.write(`${dataset.samples.length} images embedded (dim ${e.dim}, ${1 + views} view${views ? 's' : ''}) with ${scorer.model.name}\n`);
@@ -59,7 +64,7 @@ export async function evalCommand(argv: string[], io: CliIO): Promise<number> {
   const full = loadDataset(values.dataset, values.data, values.images);
   const dataset = limit ? { ...full, samples: full.samples.slice(0, limit) } : full;
   if (!dataset.targets.includes(values.target)) throw new CliUsageError(`--target ${values.target}: ${dataset.name} has ${dataset.targets.join(', ')}`);
-  const scorer = await createScorer({ model: values.model });
+  const scorer = await scorerFromFlags(values, io);
   try {
     const head = scorer.model.heads.find((h) => h.name === (values.head ?? scorer.model.heads[0]!.name));
     if (!head) throw new CliUsageError(`--head: no head named ${values.head}`);

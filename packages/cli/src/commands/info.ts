@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 
-import { compiledDevices, DEMO_MODEL_DIR, headProvenance, loadBundle, resolveModel, type Bundle } from '@clip-agiqa/core';
+import { compiledDevices, DEMO_MODEL_DIR, headProvenance, loadBundle, resolveModel, untrainedWarning, type Bundle } from '@clip-agiqa/core';
 
 import type { CliIO } from '../io.js';
 
@@ -12,7 +12,7 @@ and every file with its checksum (all verified). Without --model: the untrained 
 function describe(b: Bundle): string {
   const m = b.manifest;
   const lines = [
-    `${m.name}${b.untrained ? '   [UNTRAINED: scores mean nothing]' : ''}`,
+    `${m.name}${b.untrained ? `   [${untrainedWarning({ name: m.name, untrained: true })}]` : ''}`,
     ...(m.description ? [`  ${m.description}`] : []),
     `  folder       ${b.dir}`,
     `  manifest     sha256 ${b.manifestSha256} (format ${m.format_version})`,

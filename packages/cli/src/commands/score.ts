@@ -1,11 +1,11 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { basename, isAbsolute, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
 import {
-  createScorer, DEFAULT_LIMITS, DEMO_MODEL_DIR, DEVICES, isFailure, modelStamp, passes, PRECISIONS, rankOutcomes, RESAMPLERS, toScoreRecord, withScoreMetadata,
-  type Device, type Precision, type Resampler, type ScoreOutcome, type ScoreRecord,
+  DEFAULT_LIMITS, isFailure, modelStamp, passes, rankOutcomes, RESAMPLERS, toScoreRecord, withScoreMetadata, type Resampler, type ScoreOutcome, type ScoreRecord,
 } from '@clip-agiqa/core';
+import { writeAtomically } from '@clip-agiqa/core/internal';
 import { stampOf } from '@clip-agiqa/report';
 
 import { CliUsageError, parseNumber, positiveInteger, type CliIO } from '../io.js';
@@ -13,17 +13,15 @@ import { expandPaths, PathError } from '../paths.js';
 import { formatSeconds, Progress } from '../progress.js';
 import { csvHeader, csvRow, textRow } from '../records.js';
 import { writeScoreReport } from '../html-report.js';
+import { SCORER_FLAGS, SCORER_FLAGS_HELP, scorerFromFlags } from '../scorer-flags.js';
 
 export const SCORE_USAGE = `Usage: clip-agiqa score [options] PATHS...
 
 Scores images with a CLIP-AGIQA model. PATHS are files, folders (walked recursively) or globs.
 
 Options:
-  --model DIR|URL        model bundle folder or published bundle URL (default: the untrained demo model)
-  --device D             cpu (default), cuda, webgpu or auto
+${SCORER_FLAGS_HELP}
   --batch-size N         images per image-tower run (default 8 on CPU, 16 on GPUs)
-  --threads N            CPU threads for inference
-  --precision P          image tower precision the bundle ships: fp32 (default), int8, fp16, bf16
   --head NAME            head that --threshold and --top use (default: the first)
   --threshold X          mark each image passed/failed against X on that head's scale
   --top K                print only the K best, best first, with their rank
@@ -41,11 +39,8 @@ Options:
 The exit status is 1 when any input failed, 2 on a usage error.`;
 
 const options = {
-  model: { type: 'string' },
-  device: { type: 'string', default: 'cpu' },
+  ...SCORER_FLAGS,
   'batch-size': { type: 'string' },
-  threads: { type: 'string' },
-  precision: { type: 'string', default: 'fp32' },
   head: { type: 'string' },
   threshold: { type: 'string' },
   top: { type: 'string' },
@@ -71,13 +66,6 @@ function metadataTarget(path: string, values: Values): string {
   return join(values['out-dir']!, rel.startsWith('..') || isAbsolute(rel) ? basename(path) : rel);
 }
 
-export async function writeAtomically(path: string, data: Buffer | string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.${process.pid}.tmp`;
-  await writeFile(tmp, data);
-  await rename(tmp, path);
-}
-
 export async function scoreCommand(argv: string[], io: CliIO): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
   if (values.help) {
@@ -85,15 +73,12 @@ export async function scoreCommand(argv: string[], io: CliIO): Promise<number> {
     return 0;
   }
   if (positionals.length === 0) throw new CliUsageError('score needs at least one file, folder or glob');
-  if (!DEVICES.includes(values.device as Device)) throw new CliUsageError(`--device must be one of ${DEVICES.join(', ')}`);
-  if (!PRECISIONS.includes(values.precision as Precision)) throw new CliUsageError(`--precision must be one of ${PRECISIONS.join(', ')}`);
   if (!RESAMPLERS.includes(values.resampler as Resampler)) throw new CliUsageError(`--resampler must be one of ${RESAMPLERS.join(', ')}`);
   if (values['write-metadata'] && !values['in-place'] && !values['out-dir']) {
     throw new CliUsageError('--write-metadata needs --out-dir DIR for the copies, or --in-place');
   }
   if ((values['in-place'] || values['out-dir']) && !values['write-metadata']) throw new CliUsageError('--in-place and --out-dir go with --write-metadata');
   const batchSize = parseNumber('batch-size', values['batch-size'], positiveInteger, 'a positive integer');
-  const threads = parseNumber('threads', values.threads, positiveInteger, 'a positive integer');
   const top = parseNumber('top', values.top, positiveInteger, 'a positive integer');
   const threshold = parseNumber('threshold', values.threshold, () => true, 'a number');
   const maxPixels = parseNumber('max-pixels', values['max-pixels'], positiveInteger, 'a positive integer');
@@ -107,21 +92,15 @@ export async function scoreCommand(argv: string[], io: CliIO): Promise<number> {
   }
   if (files.length === 0) throw new CliUsageError(`no images found in ${positionals.join(' ')}`);
 
-  if (!values.model) io.stderr.write('clip-agiqa: no --model given, using the demo model: it is UNTRAINED and its scores mean nothing.\n');
-  const scorer = await createScorer({
-    model: values.model ?? DEMO_MODEL_DIR,
-    device: values.device as Device,
+  const scorer = await scorerFromFlags(values, io, {
     ...(batchSize ? { batchSize } : {}),
-    ...(threads ? { threads } : {}),
     resampler: values.resampler as Resampler,
-    precision: values.precision as Precision,
     limits: { ...(maxPixels ? { maxPixels } : {}), allowUnsafeFormats: values['allow-unsafe-formats'] },
   });
   try {
     const heads = scorer.model.heads.map((h) => h.name);
     const rankHead = scorer.model.heads.find((h) => h.name === (values.head ?? heads[0]));
     if (!rankHead) throw new CliUsageError(`--head: no head named ${values.head} (heads: ${heads.join(', ')})`);
-    if (scorer.model.untrained && values.model) io.stderr.write(`clip-agiqa: model ${scorer.model.name} is UNTRAINED: its scores mean nothing.\n`);
     const progress = new Progress(files.length, io.stderr, !values['no-progress'] && io.stderr.isTTY === true);
     const csvChunks: string[] = values.csv ? [csvHeader(heads, threshold !== undefined, top !== undefined)] : [];
     let sideEffectFailures = 0;

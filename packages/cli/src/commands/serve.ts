@@ -1,9 +1,9 @@
 import { parseArgs } from 'node:util';
 
-import { createScorer, DEMO_MODEL_DIR, type Device } from '@clip-agiqa/core';
 import { loadConfig, openStore, resolveConfig, startService, type Role, type WebhookConfig } from '@clip-agiqa/webhook';
 
 import { parseNumber, positiveInteger, type CliIO } from '../io.js';
+import { SCORER_FLAGS, SCORER_FLAGS_HELP, scorerFromFlags } from '../scorer-flags.js';
 
 export const SERVE_USAGE = `Usage: clip-agiqa serve --config FILE [options]
 
@@ -20,16 +20,18 @@ Options:
   --role R           all (default): accept and score; api: verify, validate and queue (sync requests
                      wait for a worker's verdict); worker: fetch, score and deliver. api and worker
                      need the redis store.
-  --host H, --port N, --model DIR|URL, --data-dir DIR
+  --host H, --port N, --data-dir DIR
   --status-page      serve read-only HTML status pages: GET /status (the operator's token from
                      $CLIP_AGIQA_STATUS_TOKEN) and GET /status/<route> (also that route's bearer tokens);
-                     without a token only on a loopback host`;
+                     without a token only on a loopback host
+${SCORER_FLAGS_HELP}
+                         (--model and --device override the configuration's model and device)`;
 
 const ROLES: readonly Role[] = ['all', 'api', 'worker'];
 
 export async function serveCommand(argv: string[], io: CliIO): Promise<number> {
   const { values } = parseArgs({ args: argv, strict: true, options: {
-    config: { type: 'string' }, role: { type: 'string', default: 'all' }, host: { type: 'string' }, port: { type: 'string' }, model: { type: 'string' }, 'data-dir': { type: 'string' },
+    ...SCORER_FLAGS, device: { type: 'string' }, config: { type: 'string' }, role: { type: 'string', default: 'all' }, host: { type: 'string' }, port: { type: 'string' }, 'data-dir': { type: 'string' },
     'status-page': { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false },
   } });
   if (values.help) {
@@ -51,7 +53,7 @@ export async function serveCommand(argv: string[], io: CliIO): Promise<number> {
   const config = await loadConfig(values.config, overrides);
   const resolved = resolveConfig(config);
   if (role !== 'all' && resolved.store.kind !== 'redis') throw new RangeError(`--role ${role} needs "store": {"kind": "redis", "url": ...} in the configuration`);
-  const scorer = await createScorer({ model: config.model ?? DEMO_MODEL_DIR, device: (config.device ?? 'cpu') as Device });
+  const scorer = await scorerFromFlags({ ...values, model: config.model, device: values.device ?? config.device }, io);
   const opened = await openStore(resolved.store, resolved.dataDir, resolved.callback);
   const { store, queues } = opened;
   let service;

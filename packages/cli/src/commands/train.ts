@@ -2,7 +2,6 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 
-import { createScorer, DEMO_MODEL_DIR, DEVICES, PRECISIONS, type Device, type Precision } from '@clip-agiqa/core';
 import {
   anchoredHeadModel, categoryPrompt, DEFAULT_CATEGORIES, DEFAULT_PROMPT, evenLevelValues, levelPromptEmbeddings, mlpHeadModel, OrtBackend,
   paperMarkdown, paperProtocol, PAPER_RECIPE, PAPER_VIEWS, rigorousMarkdown, rigorousProtocol, writeTrainedBundle, type HeadModel,
@@ -12,6 +11,7 @@ import type { Bundle } from '@clip-agiqa/core';
 import { DATASET_HELP, embedWithProgress, loadDataset } from '../datasets.js';
 
 import { CliUsageError, parseNumber, positiveInteger, type CliIO } from '../io.js';
+import { SCORER_FLAGS, SCORER_FLAGS_HELP, scorerFromFlags, threadsFlag } from '../scorer-flags.js';
 import { formatSeconds } from '../progress.js';
 import { trainingReportHtml } from '../training-report.js';
 
@@ -27,7 +27,6 @@ Options:
   --categories LIST  anchored head's categories (default ${DEFAULT_CATEGORIES.join(',')})
   --protocol P       paper (default): one 80/20 split, seed 42, no validation set;
                      rigorous: 10 splits with a validation set, image-level and prompt-disjoint
-  --model DIR        bundle whose image tower is used (default: the untrained demo model)
   --out DIR          write a bundle with the trained head (paper protocol)
   --report FILE      JSON report (default: clip-agiqa-report.json; Markdown and HTML beside it)
   --epochs N         (default 100)
@@ -36,13 +35,14 @@ Options:
                      K more image-tower passes per image, once; 0 under rigorous; 0 = centre crop only)
   --seed N           seed of the crop views (default 0)   --splits N  rigorous splits (default 10)
   --limit N          use the first N samples only          --cache DIR  embedding cache
-  --device D, --threads N, --precision P, --prompt TEMPLATE (default "${DEFAULT_PROMPT}")`;
+  --prompt TEMPLATE  (default "${DEFAULT_PROMPT}")
+${SCORER_FLAGS_HELP}`;
 
 const options = {
   dataset: { type: 'string' }, data: { type: 'string' }, images: { type: 'string' }, target: { type: 'string', default: 'quality' },
-  protocol: { type: 'string', default: 'paper' }, model: { type: 'string' }, out: { type: 'string' }, report: { type: 'string', default: 'clip-agiqa-report.json' },
+  ...SCORER_FLAGS, protocol: { type: 'string', default: 'paper' }, out: { type: 'string' }, report: { type: 'string', default: 'clip-agiqa-report.json' },
   epochs: { type: 'string' }, views: { type: 'string' }, seed: { type: 'string' }, splits: { type: 'string' }, limit: { type: 'string' },
-  cache: { type: 'string' }, device: { type: 'string', default: 'cpu' }, threads: { type: 'string' }, precision: { type: 'string', default: 'fp32' },
+  cache: { type: 'string' },
   prompt: { type: 'string', default: DEFAULT_PROMPT }, head: { type: 'string', default: 'mlp' },
   categories: { type: 'string', default: DEFAULT_CATEGORIES.join(',') }, help: { type: 'boolean', short: 'h', default: false },
 } as const;
@@ -61,15 +61,13 @@ export async function trainCommand(argv: string[], io: CliIO): Promise<number> {
     throw new CliUsageError('--categories must be distinct lower-case names separated by commas, e.g. overall,technical');
   }
   if (values.out && values.protocol !== 'paper') throw new CliUsageError('--out goes with --protocol paper');
-  if (!DEVICES.includes(values.device as Device)) throw new CliUsageError(`--device must be one of ${DEVICES.join(', ')}`);
-  if (!PRECISIONS.includes(values.precision as Precision)) throw new CliUsageError(`--precision must be one of ${PRECISIONS.join(', ')}`);
   const epochs = parseNumber('epochs', values.epochs, positiveInteger, 'a positive integer');
   const views = parseNumber('views', values.views, (n) => Number.isInteger(n) && n >= 0, 'a non-negative integer')
     ?? (values.protocol === 'paper' ? PAPER_VIEWS : 0);
   const seed = parseNumber('seed', values.seed, Number.isInteger, 'an integer') ?? 0;
   const splits = parseNumber('splits', values.splits, positiveInteger, 'a positive integer') ?? 10;
   const limit = parseNumber('limit', values.limit, positiveInteger, 'a positive integer');
-  const threads = parseNumber('threads', values.threads, positiveInteger, 'a positive integer');
+  const threads = threadsFlag(values);
 
   const started = performance.now();
   const full = loadDataset(values.dataset, values.data, values.images);
@@ -77,8 +75,7 @@ export async function trainCommand(argv: string[], io: CliIO): Promise<number> {
   if (!dataset.targets.includes(values.target)) throw new CliUsageError(`--target ${values.target}: ${dataset.name} has ${dataset.targets.join(', ')}`);
   io.stderr.write(`clip-agiqa: ${dataset.name}: ${dataset.samples.length} images, target ${values.target}\n`);
 
-  if (!values.model) io.stderr.write('clip-agiqa: no --model given, training on the demo model\'s random tower: the numbers mean nothing.\n');
-  const scorer = await createScorer({ model: values.model ?? DEMO_MODEL_DIR, device: values.device as Device, precision: values.precision as Precision, ...(threads ? { threads } : {}) });
+  const scorer = await scorerFromFlags(values, io);
   const backend = await OrtBackend.create(threads);
   try {
     const embeddings = await embedWithProgress(dataset, scorer, { cacheDir: values.cache, views, seed }, io);

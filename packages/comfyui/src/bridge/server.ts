@@ -1,9 +1,8 @@
-import { timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 import { isClipAgiqaError, type Scorer } from '@clip-agiqa/core';
-import { compileSchema } from '@clip-agiqa/core/internal';
+import { compileSchema, constantTimeEqual, jsonLineLog } from '@clip-agiqa/core/internal';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 
 import { bridgeClientMessageSchema, type BridgeClientMessage, type BridgeScoreRequest } from '../generated/bridge-client-message.js';
@@ -64,11 +63,6 @@ interface Client {
   pending: Map<string, Pending>;
 }
 
-const sameToken = (a: string, b: string) => {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-};
 
 /**
  * The websocket bridge in front of one scorer: ComfyUI nodes (or any client) send score requests with
@@ -80,7 +74,7 @@ export async function startBridge(o: BridgeOptions): Promise<Bridge> {
   const maxImages = o.maxImages ?? 256;
   const maxImageBytes = o.maxImageBytes ?? 64 << 20;
   const maxPending = o.maxPendingImages ?? 512;
-  const log = o.log ?? ((line) => process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), ...line })}\n`));
+  const log = o.log ?? jsonLineLog();
   const clients = new Set<Client>();
   const scoring = new Set<Promise<void>>();
   let pendingImages = 0;
@@ -120,7 +114,7 @@ export async function startBridge(o: BridgeOptions): Promise<Bridge> {
   }
 
   function onHello(c: Client, m: Extract<BridgeClientMessage, { type: 'hello' }>): void {
-    if (o.token && !(m.token && sameToken(m.token, o.token))) {
+    if (o.token && !(m.token && constantTimeEqual(m.token, o.token))) {
       fail(c, 'UNAUTHORIZED', 'wrong or missing token');
       c.ws.close(4001, 'unauthorized');
       return;

@@ -43,11 +43,14 @@ export function resolveInside(dir: string, file: string): string {
   return path;
 }
 
-function referencedFiles(m: ModelBundleManifest): string[] {
-  const files = [...Object.values(m.image_encoder.files), ...m.heads.map((h) => h.file)];
+/** The files of a bundle's towers: the image encoder at every precision, and the text encoder with its tokenizer. */
+export function towerFiles(m: ModelBundleManifest): string[] {
+  const files = [...Object.values(m.image_encoder.files)];
   if (m.text_encoder) files.push(m.text_encoder.file, m.text_encoder.tokenizer.vocab, m.text_encoder.tokenizer.merges);
   return files.filter((f): f is string => typeof f === 'string');
 }
+
+const referencedFiles = (m: ModelBundleManifest) => [...towerFiles(m), ...m.heads.map((h) => h.file)];
 
 /** Parses and validates manifest.json bytes; `source` names the bundle in errors. */
 export function parseManifest(raw: Uint8Array, source: string): { manifest: ModelBundleManifest; sha256: string } {

@@ -1,6 +1,6 @@
 import type { Tensor } from '../bundle/safetensors.js';
-import { LEVELS } from './clip-agiqa-mlp.js';
 import { headFromImageScore, type Head, type HeadEntry } from './head.js';
+import { LEVELS } from './specs.js';
 import { headTensor, l2normalise, softmaxExpectation } from './tensors.js';
 
 /**

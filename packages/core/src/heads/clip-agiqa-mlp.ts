@@ -1,8 +1,7 @@
 import type { Tensor } from '../bundle/safetensors.js';
 import { headFromImageScore, type Head, type HeadEntry } from './head.js';
+import { LEVELS } from './specs.js';
 import { headTensor, l2normalise } from './tensors.js';
-
-export const LEVELS = 6;
 
 /**
  * The CLIP-AGIQA head: [norm(image) || norm(text_1) ... norm(text_6)] -> Linear(7D, H) -> ReLU -> Linear(H, 1).

@@ -1,12 +1,13 @@
 import { BundleError } from '../errors.js';
 import type { Tensor } from '../bundle/safetensors.js';
 import type { HeadEntry } from './head.js';
+import { NORM_EPS } from './specs.js';
 
 /** `x / max(||x||, 1e-12)`, as torch.nn.functional.normalize does. */
 export function l2normalise(values: ArrayLike<number>, offset = 0, length = values.length): Float64Array {
   let sq = 0;
   for (let i = 0; i < length; i++) sq += values[offset + i]! ** 2;
-  const inv = 1 / Math.max(Math.sqrt(sq), 1e-12);
+  const inv = 1 / Math.max(Math.sqrt(sq), NORM_EPS);
   const out = new Float64Array(length);
   for (let i = 0; i < length; i++) out[i] = values[offset + i]! * inv;
   return out;

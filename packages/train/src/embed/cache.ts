@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 
 import type { RgbImage, Scorer } from '@clip-agiqa/core';
+import { writeAtomically } from '@clip-agiqa/core/internal';
 
 import type { Dataset } from '../datasets/dataset.js';
 import { Rng } from '../rng.js';
@@ -34,15 +35,8 @@ async function cached(path: string, dim: number): Promise<Float32Array | null> {
   return new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
 }
 
-let writes = 0;
-
-/** Writes atomically; identical images of a dataset may store the same entry at once, each from its own temporary file. */
-async function store(path: string, value: Float32Array): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.${process.pid}.${writes++}.tmp`;
-  await writeFile(tmp, Buffer.from(value.buffer, value.byteOffset, value.byteLength));
-  await rename(tmp, path);
-}
+/** Identical images of a dataset may store the same entry at once: each write is whole, from its own temporary file. */
+const store = (path: string, value: Float32Array) => writeAtomically(path, new Uint8Array(value.buffer, value.byteOffset, value.byteLength));
 
 /**
  * Runs the bundle's image tower over a dataset, with the scorer's own preprocessing, and caches every

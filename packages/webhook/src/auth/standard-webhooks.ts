@@ -56,9 +56,13 @@ export function checkStandardWebhookHeaders(headers: HeaderBag, opts: { now?: nu
  */
 export function verifyStandardWebhook(secrets: readonly string[], headers: HeaderBag, body: Buffer | string, opts: { now?: number; toleranceSeconds?: number } = {}): { id: string; timestamp: number } {
   const { id, timestamp, signatures } = checkStandardWebhookHeaders(headers, opts);
+  // Only the canonical encoding of a 32-byte MAC counts: Buffer.from would also take unpadded,
+  // url-safe or stray-bit variants, so one signature would have many accepted spellings.
   const offered = signatures.split(' ').flatMap((entry) => {
     const [version, value] = entry.split(',', 2);
-    return version === 'v1' && value ? [Buffer.from(value, 'base64')] : [];
+    if (version !== 'v1' || !value || !/^[A-Za-z0-9+/]{43}=$/.test(value)) return [];
+    const mac = Buffer.from(value, 'base64');
+    return mac.toString('base64') === value ? [mac] : [];
   });
   for (const secret of secrets) {
     const expected = Buffer.from(sign(secret, id, timestamp, body).slice(3), 'base64');

@@ -21,11 +21,11 @@ export interface ClusterParts {
 }
 
 /** The shared-queue side of a replica: what its role needs, and gauges of the whole cluster's queues. */
-export function startCluster(o: { role: Role; store: StoreConfig; queues: BullQueues; work: JobWork; delivery: DeliveryOptions | null; concurrency: number }): ClusterParts {
+export function startCluster(o: { role: Role; store: StoreConfig; queues: BullQueues; work: JobWork; delivery: DeliveryOptions | null; concurrency: number; syncWaitMs: number }): ClusterParts {
   const { store, metrics } = o.work;
   if (!(store instanceof RedisStore) || o.store.kind !== 'redis') throw new RangeError('the shared queue needs the redis store');
   const worker: ClusterWorker | null = o.role === 'api' ? null
-    : startClusterWorker({ work: { ...o.work, store }, queues: o.queues, delivery: o.delivery, concurrency: o.concurrency });
+    : startClusterWorker({ work: { ...o.work, store }, queues: o.queues, delivery: o.delivery, concurrency: o.concurrency, syncWaitMs: o.syncWaitMs });
 
   const counts = { waiting: 0, active: 0, deliveries: 0 };
   const poll = async (): Promise<void> => {
@@ -41,9 +41,9 @@ export function startCluster(o: { role: Role; store: StoreConfig; queues: BullQu
   void poll();
   const timer = setInterval(() => void poll(), 2000);
   timer.unref();
-  metrics.gauge('clip_agiqa_queue_depth', () => counts.waiting);
-  metrics.gauge('clip_agiqa_active_jobs', () => counts.active);
-  metrics.gauge('clip_agiqa_pending_deliveries', () => counts.deliveries);
+  metrics.gauge('clip_agiqa_queue_depth', 'Jobs waiting in the shared queue (whole cluster, polled every 2 s).', () => counts.waiting);
+  metrics.gauge('clip_agiqa_active_jobs', 'Jobs being fetched and scored by workers (whole cluster).', () => counts.active);
+  metrics.gauge('clip_agiqa_pending_deliveries', 'Verdicts waiting for delivery or being delivered (whole cluster).', () => counts.deliveries);
 
   return {
     counts,

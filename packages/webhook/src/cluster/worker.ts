@@ -1,6 +1,6 @@
 import type { WebhookVerdict } from '../generated/webhook-verdict.js';
 import { deliverOnce, type DeliveryOptions } from '../jobs/delivery.js';
-import { fetchCandidates, gatherImages, scoreStoredJob, type JobWork } from '../jobs/process.js';
+import { fetchCandidates, scoreStoredJob, syncInputs, type JobWork } from '../jobs/process.js';
 import type { BullQueues, ScoringTask, SyncTask } from '../store/bull-queues.js';
 import type { RedisStore } from '../store/redis-store.js';
 
@@ -11,6 +11,8 @@ export interface ClusterWorkerOptions {
   delivery: DeliveryOptions | null;
   /** Jobs scored at once by this worker. */
   concurrency: number;
+  /** How long a sync request's downloads may wait for room in the memory budget. */
+  syncWaitMs: number;
   /** How often unfinished jobs are checked for a missing queue entry (default 30 s; first check at start). */
   reconcileMs?: number;
 }
@@ -46,7 +48,7 @@ export function startClusterWorker(o: ClusterWorkerOptions): ClusterWorker {
 
   async function scoreSync(task: SyncTask): Promise<WebhookVerdict> {
     const inline = await Promise.all(task.blobs.map((name) => (name ? w.store.readBlob(name) : null)));
-    const verdict = await w.score(task.job, await gatherImages(w, task.job, inline), task.route);
+    const verdict = await w.score(task.job, await syncInputs(w, task.job, inline, o.syncWaitMs), { waitMs: o.syncWaitMs, route: task.route });
     await w.store.dropBlobs(task).catch(() => undefined); // they expire anyway
     return verdict;
   }
@@ -69,7 +71,7 @@ export function startClusterWorker(o: ClusterWorkerOptions): ClusterWorker {
     deliver: (id, _attempt, last) => deliver(id, last),
   }, { concurrency: o.concurrency }, {
     stalled: (queue, jobId) => {
-      w.metrics.inc('clip_agiqa_stalled_recoveries_total', { queue });
+      w.metrics.stalledRecoveries.inc({ queue });
       w.log({ level: 'warn', msg: 'job recovered from a worker that stopped renewing its lock', queue, job: jobId });
     },
     error: (e) => w.log({ level: 'error', msg: 'queue worker error', error: e.message }),
@@ -84,7 +86,7 @@ export function startClusterWorker(o: ClusterWorkerOptions): ClusterWorker {
       if (kind === 'deliver' && !o.delivery) continue;
       if (await queues.isPending(kind, rec.id)) continue;
       w.log({ level: 'warn', msg: 'requeued an unfinished job missing from the queue', job_id: rec.id, queue: kind });
-      w.metrics.inc('clip_agiqa_requeued_jobs_total', { queue: kind });
+      w.metrics.requeued.inc({ queue: kind });
       await queues.requeue(kind, rec.id);
     }
   }

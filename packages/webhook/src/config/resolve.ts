@@ -69,6 +69,8 @@ export function resolveConfig(config: WebhookConfig): ResolvedConfig {
     const p = secretProblem(callback.secret);
     if (p) found.push(`callback.secret ${p}`);
   }
+  const limits = c.limits as LimitsConfig;
+  if (limits.memory_bytes < fetch.max_bytes) found.push(`limits.memory_bytes (${limits.memory_bytes}) is below fetch.max_bytes (${fetch.max_bytes}): no download would fit`);
   const seen = new Set<string>();
   for (const r of c.routes) {
     if (seen.has(r.path)) found.push(`duplicate route path ${r.path}: each route needs its own`);
@@ -77,7 +79,7 @@ export function resolveConfig(config: WebhookConfig): ResolvedConfig {
   }
   if (found.length) throw new ConfigError('invalid configuration', found);
   return {
-    host: c.host!, port: c.port!, dataDir: c.data_dir, routes: c.routes, callback, fetch, limits: c.limits as LimitsConfig, allowUnsigned,
+    host: c.host!, port: c.port!, dataDir: c.data_dir, routes: c.routes, callback, fetch, limits, allowUnsigned,
     idempotency: c.idempotency as ResolvedConfig['idempotency'], store: resolveStore(c.store),
   };
 }

@@ -35,15 +35,26 @@ export interface WebhookConfig {
      * CIDR ranges that callbacks may reach although they are private, e.g. 10.0.0.0/8 for a receiver on the internal network. Image URLs have their own list (fetch.allow).
      */
     allow?: string[];
+    /**
+     * Deliveries in flight at once (after a restart many verdicts can be due together).
+     */
+    concurrency?: number;
   };
   fetch?: {
     /**
      * CIDR ranges that image URLs may reach although they are private, e.g. 10.0.0.0/8 for an internal image store. Callbacks have their own list (callback.allow).
      */
     allow?: string[];
+    /**
+     * Largest image file, downloaded or inline.
+     */
     max_bytes?: number;
     timeout_ms?: number;
     max_redirects?: number;
+    /**
+     * Largest image in pixels (width x height, read from its header before decoding); larger ones fail with TOO_MANY_PIXELS.
+     */
+    max_pixels?: number;
   };
   limits?: {
     /**
@@ -78,6 +89,14 @@ export interface WebhookConfig {
      * On SIGTERM: time to finish requests and jobs in progress before the remaining connections are closed (unfinished jobs stay stored for the next start).
      */
     shutdown_grace_ms?: number;
+    /**
+     * Memory budget for image bytes in flight across all jobs: downloads, decoded pixels (3 bytes a pixel) and grid crops reserve their share before they use it. A job waits for room; one image larger than the whole budget is refused (OVER_MEMORY_BUDGET).
+     */
+    memory_bytes?: number;
+    /**
+     * How long a synchronous request waits for room in the memory budget before 503 MEMORY_BUSY (asynchronous jobs wait as long as it takes).
+     */
+    memory_wait_ms?: number;
   };
   /**
    * Answers to accepted messages (by webhook-id, fal request id or Idempotency-Key) are kept this long: a retry within it gets the original answer without new work. Longer than senders retry (Svix: about 28 hours).
@@ -268,6 +287,12 @@ export const webhookConfigSchema = {
             "type": "string"
           },
           "default": []
+        },
+        "concurrency": {
+          "description": "Deliveries in flight at once (after a restart many verdicts can be due together).",
+          "type": "integer",
+          "minimum": 1,
+          "default": 8
         }
       },
       "default": {},
@@ -288,7 +313,8 @@ export const webhookConfigSchema = {
         "max_bytes": {
           "type": "integer",
           "minimum": 1,
-          "default": 33554432
+          "default": 33554432,
+          "description": "Largest image file, downloaded or inline."
         },
         "timeout_ms": {
           "type": "integer",
@@ -300,6 +326,12 @@ export const webhookConfigSchema = {
           "minimum": 0,
           "maximum": 10,
           "default": 3
+        },
+        "max_pixels": {
+          "description": "Largest image in pixels (width x height, read from its header before decoding); larger ones fail with TOO_MANY_PIXELS.",
+          "type": "integer",
+          "minimum": 1,
+          "default": 64000000
         }
       },
       "default": {}
@@ -355,6 +387,18 @@ export const webhookConfigSchema = {
           "type": "integer",
           "minimum": 0,
           "default": 10000
+        },
+        "memory_bytes": {
+          "description": "Memory budget for image bytes in flight across all jobs: downloads, decoded pixels (3 bytes a pixel) and grid crops reserve their share before they use it. A job waits for room; one image larger than the whole budget is refused (OVER_MEMORY_BUDGET).",
+          "type": "integer",
+          "minimum": 1048576,
+          "default": 536870912
+        },
+        "memory_wait_ms": {
+          "description": "How long a synchronous request waits for room in the memory budget before 503 MEMORY_BUSY (asynchronous jobs wait as long as it takes).",
+          "type": "integer",
+          "minimum": 0,
+          "default": 30000
         }
       },
       "default": {}

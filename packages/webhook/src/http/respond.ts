@@ -24,5 +24,5 @@ export function toHttpError(e: unknown): { error: HttpError; unexpected: boolean
 
 /** Answers with an error; `close` ends the connection after it (the request body was not read to its end). */
 export function sendError(res: ServerResponse, err: HttpError, close: boolean): void {
-  send(res, err.status, err.toJSON(), close ? { ...err.headers, connection: 'close' } : err.headers);
+  send(res, err.status, err.body(), close ? { ...err.headers, connection: 'close' } : err.headers);
 }

@@ -28,14 +28,14 @@ export class Router {
     return this;
   }
 
-  /** The handler for a request, or an HttpError (404 / 405) to answer with. */
+  /** The handler for a request, or an HttpError (404 / 405) to answer with. HEAD is served by the GET handler (Node sends no body). */
   match(method: string, path: string): Match {
     const parts = path.split('/');
     const allowed: string[] = [];
     for (const e of this.entries) {
       const params = matchSegments(e.segments, parts);
       if (!params) continue;
-      if (e.method === method) return { template: e.template, handler: e.handler, params };
+      if (e.method === method || (method === 'HEAD' && e.method === 'GET')) return { template: e.template, handler: e.handler, params };
       allowed.push(e.method);
     }
     if (allowed.length) throw new HttpError(405, 'METHOD_NOT_ALLOWED', `${path} takes ${allowed.join(', ')}`, { allow: allowed.join(', ') });
@@ -50,7 +50,11 @@ function matchSegments(pattern: string[], parts: string[]): Params | null {
     const part = parts[i]!;
     if (p.startsWith(':')) {
       if (!part) return null;
-      params[p.slice(1)] = decodeURIComponent(part);
+      try {
+        params[p.slice(1)] = decodeURIComponent(part);
+      } catch {
+        throw new HttpError(400, 'BAD_PATH', `the path segment ${part.slice(0, 100)} is not valid percent-encoding`);
+      }
     } else if (p !== part) return null;
   }
   return params;

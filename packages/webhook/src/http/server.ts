@@ -5,8 +5,8 @@ import { sendError, toHttpError } from './respond.js';
 import type { Router } from './router.js';
 
 export interface HttpHooks {
-  /** Called once per request with the matched route's template (null when none matched). */
-  onRequest?(req: IncomingMessage, template: string | null): void;
+  /** Called once per answered request with the matched route's template (null when none matched) and the status sent. */
+  onResponse?(req: IncomingMessage, template: string | null, status: number): void;
   /** Called for every error answer; `unexpected` errors are bugs and carry the original error. */
   onError?(req: IncomingMessage, error: HttpError, cause: unknown, unexpected: boolean): void;
 }
@@ -26,12 +26,10 @@ export interface HttpTimeouts {
 export function createHttpServer(router: Router, timeouts: HttpTimeouts, hooks: HttpHooks = {}): Server {
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = new URL(req.url ?? '/', 'http://service').pathname;
-    let match;
-    try {
-      match = router.match(req.method ?? 'GET', path);
-    } finally {
-      hooks.onRequest?.(req, match?.template ?? null);
-    }
+    let template: string | null = null;
+    res.once('finish', () => hooks.onResponse?.(req, template, res.statusCode));
+    const match = router.match(req.method ?? 'GET', path);
+    template = match.template;
     await match.handler(req, res, match.params);
   };
   // Node checks both timeouts every connectionsCheckingInterval: 1 s keeps them close to what is configured.

@@ -1,4 +1,5 @@
 import type { CallbackConfig } from '../config/resolve.js';
+import { FetchError } from '../errors.js';
 import type { Log } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { JobRecord, JobStore } from '../store/job-store.js';
@@ -9,14 +10,14 @@ export type PostEvent = (record: JobRecord, body: string) => Promise<number>;
 
 export interface DeliveryOptions {
   store: JobStore;
-  callback: Pick<CallbackConfig, 'max_attempts' | 'initial_backoff_ms' | 'max_backoff_ms'>;
+  callback: Pick<CallbackConfig, 'max_attempts' | 'initial_backoff_ms' | 'max_backoff_ms' | 'concurrency'>;
   post: PostEvent;
   log: Log;
   metrics: Metrics;
 }
 
 /**
- * Delivers stored verdicts to their callbacks: every attempt with the job's one webhook-id, failures
+ * Delivers stored verdicts to their callbacks, at most `concurrency` at once: every attempt with the job's one webhook-id, failures
  * retried with jittered exponential backoff until `max_attempts`, then the job is dead. State lives in
  * the store, so a restart resumes where the last run stopped.
  */
@@ -60,6 +61,7 @@ export class DeliveryScheduler {
     this.pending = scored.length;
     const due = scored.filter((r) => !this.delivering.has(r.id));
     for (const rec of due.filter((r) => r.delivery.nextAt <= now)) {
+      if (this.delivering.size >= this.o.callback.concurrency) break; // the next finished delivery scans again
       this.delivering.add(rec.id);
       void this.work.track(deliverOnce(this.o, rec)
         .catch((e: Error) => this.o.log({ level: 'error', msg: 'delivery bookkeeping failed', job_id: rec.id, error: e.message }))
@@ -78,19 +80,22 @@ export type DeliveryOutcome = 'delivered' | 'retry' | 'dead';
  */
 export async function deliverOnce(o: DeliveryOptions, rec: JobRecord): Promise<DeliveryOutcome> {
   const event = { type: rec.verdict!.type, timestamp: new Date().toISOString(), data: rec.verdict };
+  // `error` is kept with the job and shown to its reader: a code, never the URL or an address; `detail` goes to the logs.
   let error: string | null = null;
+  let detail: string | undefined;
   try {
     const status = await o.post(rec, JSON.stringify(event));
     if (status < 200 || status >= 300) error = `HTTP ${status}`;
   } catch (e) {
-    error = (e as Error).message;
+    error = e instanceof FetchError ? e.code : 'NETWORK';
+    detail = e instanceof FetchError && e.detail ? `${e.message} (${e.detail})` : (e as Error).message;
   }
   const attempts = rec.delivery.attempts + 1;
   const current = (await o.store.get(rec.id)) ?? rec;
-  o.metrics.inc('clip_agiqa_delivery_attempts_total', { outcome: error === null ? 'delivered' : 'failed' });
+  o.metrics.deliveryAttempts.inc({ outcome: error === null ? 'delivered' : 'failed' });
   if (error === null) {
     await o.store.update({ ...current, state: 'delivered', updatedAt: Date.now(), delivery: { ...current.delivery, attempts, deliveredAt: Date.now() } });
-    o.metrics.inc('clip_agiqa_deliveries_total', { outcome: 'delivered' });
+    o.metrics.deliveries.inc({ outcome: 'delivered' });
     o.log({ level: 'info', msg: 'verdict delivered', job_id: rec.id, webhook_id: rec.delivery.webhookId, attempts });
     return 'delivered';
   }
@@ -98,8 +103,8 @@ export async function deliverOnce(o: DeliveryOptions, rec: JobRecord): Promise<D
   const dead = attempts >= c.max_attempts;
   await o.store.update({ ...current, state: dead ? 'dead' : 'scored', updatedAt: Date.now(),
     delivery: { ...current.delivery, attempts, lastError: error, nextAt: Date.now() + deliveryBackoff(attempts, c.initial_backoff_ms, c.max_backoff_ms) } });
-  o.metrics.inc('clip_agiqa_delivery_retries_total');
-  o.log({ level: dead ? 'error' : 'warn', msg: dead ? 'delivery abandoned' : 'delivery failed; will retry', job_id: rec.id, attempts, error });
+  o.metrics.deliveryRetries.inc();
+  o.log({ level: dead ? 'error' : 'warn', msg: dead ? 'delivery abandoned' : 'delivery failed; will retry', job_id: rec.id, attempts, error, ...(detail ? { detail } : {}) });
   return dead ? 'dead' : 'retry';
 }
 

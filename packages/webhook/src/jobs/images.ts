@@ -1,7 +1,10 @@
-import { sniffFormat, SAFE_FORMATS, type SniffedFormat } from '@clip-agiqa/core/internal';
+import sharp from 'sharp';
+
+import { Semaphore, sniffFormat, SAFE_FORMATS, type SniffedFormat } from '@clip-agiqa/core/internal';
 
 import { FetchError, HttpError } from '../errors.js';
 import { safeFetch, type SafeFetchOptions } from '../net/safe-fetch.js';
+import type { MemoryBudget, Reservation } from './memory-budget.js';
 
 /** The sniffed container when it is not one the scorer decodes, else null. */
 function unsupportedFormat(bytes: Uint8Array): SniffedFormat | null {
@@ -19,15 +22,51 @@ export function decodeInline(b64: string, id: string, maxBytes: number): Buffer 
   return bytes;
 }
 
-export type ImageFetcher = (url: string) => Promise<Buffer>;
+/** An image in hand: its bytes, its pixel count (from the header) and the memory it holds until `release`. */
+export interface HeldImage {
+  bytes: Buffer;
+  pixels: number;
+  release(): void;
+}
 
-/** Downloads an image URL through the address guard; a non-2xx answer or bytes that are not an image are FetchErrors. */
-export function imageFetcher(options: SafeFetchOptions): ImageFetcher {
-  return async (url) => {
-    const r = await safeFetch(url, options);
-    if (r.status < 200 || r.status >= 300) throw new FetchError('HTTP_STATUS', `${url}: HTTP ${r.status}`);
-    const format = unsupportedFormat(r.body);
-    if (format) throw new FetchError('NOT_AN_IMAGE', `${url}: the body is not a supported image (${format})`);
-    return r.body;
-  };
+/**
+ * Where images come from, within the memory budget: a download first reserves the most it may take
+ * (fetch.max_bytes) and keeps what it took; an image's header is read before anything is decoded, so
+ * one over the pixel limit is refused without decoding it.
+ */
+export class ImageSource {
+  private readonly downloads = new Semaphore(16);
+
+  constructor(private readonly fetchOptions: SafeFetchOptions, private readonly budget: MemoryBudget, private readonly maxPixels: number) {}
+
+  /** The pixel count of an image from its header; TOO_MANY_PIXELS over the limit, CORRUPT_IMAGE when there is no readable header. */
+  async pixels(bytes: Buffer, name: string): Promise<number> {
+    let meta;
+    try {
+      meta = await sharp(bytes, { limitInputPixels: false }).metadata();
+    } catch (e) {
+      throw new FetchError('CORRUPT_IMAGE', `${name}: no readable image header (${(e as Error).message})`);
+    }
+    const pixels = (meta.width ?? 0) * (meta.height ?? 0);
+    if (pixels > this.maxPixels) throw new FetchError('TOO_MANY_PIXELS', `${name}: ${meta.width}x${meta.height} = ${pixels} pixels, over the limit of ${this.maxPixels}`);
+    return pixels;
+  }
+
+  /** Downloads an image URL through the address guard, holding its bytes in the budget until released. */
+  download(url: string, waitMs: number): Promise<HeldImage> {
+    return this.downloads.run(async () => {
+      const hold: Reservation = await this.budget.reserve(this.fetchOptions.maxBytes, waitMs, `a download of up to ${this.fetchOptions.maxBytes} bytes`);
+      try {
+        const r = await safeFetch(url, this.fetchOptions);
+        if (r.status < 200 || r.status >= 300) throw new FetchError('HTTP_STATUS', `${url}: HTTP ${r.status}`);
+        const format = unsupportedFormat(r.body);
+        if (format) throw new FetchError('NOT_AN_IMAGE', `${url}: the body is not a supported image (${format})`);
+        hold.shrink(r.body.length);
+        return { bytes: r.body, pixels: await this.pixels(r.body, url), release: () => hold.release() };
+      } catch (e) {
+        hold.release();
+        throw e;
+      }
+    });
+  }
 }

@@ -1,25 +1,29 @@
-import type { Semaphore } from '@clip-agiqa/core/internal';
-
-import type { FetchError } from '../errors.js';
-import type { CandidateImage } from '../grid.js';
+import { HttpError, type FetchError } from '../errors.js';
+import type { WebhookJob } from '../generated/webhook-job.js';
 import type { Log } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import type { WebhookJob } from '../generated/webhook-job.js';
 import type { JobRecord, JobStore } from '../store/job-store.js';
-import type { ImageFetcher } from './images.js';
-import type { ScoreJob } from './scoring.js';
+import type { HeldImage, ImageSource } from './images.js';
+import type { ScoreJob, ScoringInput } from './scoring.js';
 
 /** What fetching and scoring a stored job needs, whichever queue hands the job over. */
 export interface JobWork {
   store: JobStore;
-  fetchImage: ImageFetcher;
+  /** Downloads (within the memory budget) and header reads. */
+  images: Pick<ImageSource, 'download' | 'pixels'>;
   score: ScoreJob;
-  /** Bounds the downloads in progress. */
-  fetching: Semaphore;
   log: Log;
   metrics: Metrics;
   /** Fires when the service stops waiting for work in progress (the end of a shutdown's grace). */
   stopping?: AbortSignal;
+}
+
+/** Where accepted asynchronous jobs go: the in-process queue, or the shared one. */
+export interface AcceptQueue {
+  /** Jobs waiting or being scored. */
+  depth(): number | Promise<number>;
+  /** Takes a job already in the store; resolves once the job is queued (before the answer). */
+  enqueue(record: JobRecord): void | Promise<void>;
 }
 
 /**
@@ -30,19 +34,38 @@ export interface JobWork {
 export async function fetchCandidates(w: JobWork, rec: JobRecord): Promise<void> {
   const missing = rec.job.candidates.flatMap((cand, i) => (!rec.blobs[i] && !rec.fetchErrors[i] && cand.url ? [i] : []));
   if (missing.length === 0) return;
-  await Promise.all(missing.map((i) => w.fetching.run(async () => {
+  const sizes = rec.sizes ?? rec.blobs.map(() => null);
+  await Promise.all(missing.map(async (i) => {
     try {
-      rec.blobs[i] = await w.store.putBlob(rec.id, i, await w.fetchImage(rec.job.candidates[i]!.url!));
+      // The download holds its bytes in the memory budget only until they are stored.
+      const image = await w.images.download(rec.job.candidates[i]!.url!, Infinity);
+      try {
+        rec.blobs[i] = await w.store.putBlob(rec.id, i, image.bytes);
+        sizes[i] = { bytes: image.bytes.length, pixels: image.pixels };
+      } finally {
+        image.release();
+      }
     } catch (e) {
       if (w.stopping?.aborted) return;
       const err = e as FetchError;
       rec.fetchErrors[i] = { code: err.code ?? 'NETWORK', message: err.message };
       w.log({ level: 'warn', msg: err.code === 'BLOCKED_ADDRESS' ? 'refused image URL (SSRF guard)' : 'image fetch failed', job_id: rec.id, candidate: i, error: err.message });
-      w.metrics.inc('clip_agiqa_fetch_failures_total', { code: err.code ?? 'NETWORK' });
+      w.metrics.fetchFailures.inc({ code: err.code ?? 'NETWORK' });
     }
-  })));
+  }));
   w.stopping?.throwIfAborted();
+  rec.sizes = sizes;
   await w.store.update({ ...rec, updatedAt: Date.now() });
+}
+
+/** An image's pixel count from its header, or why it cannot be had. */
+export async function measured(w: Pick<JobWork, 'images'>, bytes: Buffer, name: string): Promise<number | { code: string; message: string }> {
+  try {
+    return await w.images.pixels(bytes, name);
+  } catch (e) {
+    const err = e as FetchError;
+    return { code: err.code, message: err.message };
+  }
 }
 
 /**
@@ -53,13 +76,18 @@ export async function fetchCandidates(w: JobWork, rec: JobRecord): Promise<void>
 export async function scoreStoredJob(w: JobWork, id: string, signal?: AbortSignal): Promise<JobRecord | null> {
   const current = await w.store.get(id);
   if (!current || current.state !== 'queued') return null;
-  const images: CandidateImage[] = [];
-  for (const [i] of current.job.candidates.entries()) {
+  const images = await Promise.all(current.job.candidates.map(async (_cand, i): Promise<ScoringInput> => {
     const blob = current.blobs[i];
-    images.push(blob ? await w.store.readBlob(blob) : current.fetchErrors[i] ?? { code: 'MISSING', message: 'no image' });
-  }
+    if (!blob) return current.fetchErrors[i] ?? { code: 'MISSING', message: 'no image' };
+    const load = () => w.store.readBlob(blob);
+    const known = current.sizes?.[i];
+    if (known) return { ...known, load };
+    const bytes = await load(); // stored without its size (by an earlier version)
+    const pixels = await measured(w, bytes, `candidate ${i}`);
+    return typeof pixels === 'number' ? { bytes: bytes.length, pixels, load } : pixels;
+  }));
   signal?.throwIfAborted();
-  const verdict = await w.score(current.job, images, current.route);
+  const verdict = await w.score(current.job, images, { waitMs: Infinity, route: current.route });
   signal?.throwIfAborted();
   const next: JobRecord = { ...current, state: 'scored', verdict, updatedAt: Date.now(), delivery: { ...current.delivery, nextAt: Date.now() } };
   await w.store.update(next);
@@ -68,24 +96,32 @@ export async function scoreStoredJob(w: JobWork, id: string, signal?: AbortSigna
   return next;
 }
 
-/** Where accepted asynchronous jobs go: the in-process queue, or the shared one. */
-export interface AcceptQueue {
-  /** Jobs waiting or being scored. */
-  depth(): number | Promise<number>;
-  /** Takes a job already in the store; resolves once the job is queued (before the 202). */
-  enqueue(record: JobRecord): void | Promise<void>;
-}
-
-/** A synchronous request's images: inline bytes as they are, URLs downloaded now (a failed download is that candidate's error). */
-export function gatherImages(w: Pick<JobWork, 'fetchImage' | 'log'>, job: WebhookJob, inline: (Buffer | null)[]): Promise<CandidateImage[]> {
-  return Promise.all(job.candidates.map(async (cand, i) => {
-    if (inline[i]) return inline[i];
+/**
+ * A synchronous request's images: inline bytes measured, URLs downloaded now within the memory budget
+ * (waiting up to `waitMs`; a failed download is that candidate's error, a full budget refuses the request).
+ */
+export async function syncInputs(w: Pick<JobWork, 'images' | 'log'>, job: WebhookJob, inline: (Buffer | null)[], waitMs: number): Promise<ScoringInput[]> {
+  const settled = await Promise.allSettled(job.candidates.map(async (cand, i): Promise<ScoringInput> => {
+    const bytes = inline[i];
+    if (bytes) {
+      const pixels = await measured(w, bytes, `candidate ${cand.id ?? i}`);
+      return typeof pixels === 'number' ? { bytes: bytes.length, pixels, load: async () => bytes } : pixels;
+    }
+    let image: HeldImage;
     try {
-      return await w.fetchImage(cand.url!);
+      image = await w.images.download(cand.url!, waitMs);
     } catch (e) {
+      if (e instanceof HttpError) throw e; // the memory budget: the whole request is answered with it
       const err = e as FetchError;
-      if (err.code === 'BLOCKED_ADDRESS') w.log({ level: 'warn', msg: 'refused image URL (SSRF guard)', job_id: job.job_id, candidate: i, error: err.message });
+      if (err.code === 'BLOCKED_ADDRESS') w.log({ level: 'warn', msg: 'refused image URL (SSRF guard)', job_id: job.job_id, candidate: i, error: err.message, detail: err.detail });
       return { code: err.code ?? 'NETWORK', message: err.message };
     }
+    return { bytes: image.bytes.length, pixels: image.pixels, load: async () => image.bytes, done: () => image.release() };
   }));
+  const refusal = settled.find((s) => s.status === 'rejected');
+  if (refusal) {
+    for (const s of settled) if (s.status === 'fulfilled' && !('code' in s.value)) s.value.done?.();
+    throw (refusal as PromiseRejectedResult).reason;
+  }
+  return settled.map((s) => (s as PromiseFulfilledResult<ScoringInput>).value);
 }

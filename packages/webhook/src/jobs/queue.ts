@@ -1,10 +1,8 @@
-import { Semaphore } from '@clip-agiqa/core/internal';
-
 import type { LogLine } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { JobRecord, JobStore } from '../store/job-store.js';
-import type { ImageFetcher } from './images.js';
-import { fetchCandidates, scoreStoredJob, type AcceptQueue, type JobWork } from './process.js';
+import type { ImageSource } from './images.js';
+import { fetchCandidates, scoreStoredJob, type AcceptQueue } from './process.js';
 import type { ScoreJob } from './scoring.js';
 import { Tracker } from './tracker.js';
 
@@ -12,7 +10,8 @@ export interface QueueOptions {
   store: JobStore;
   /** Jobs processed at once. */
   concurrency: number;
-  fetchImage: ImageFetcher;
+  /** Downloads (within the memory budget) and header reads. */
+  images: Pick<ImageSource, 'download' | 'pixels'>;
   score: ScoreJob;
   /** Called after a job's verdict is stored (to start its delivery). */
   onScored(record: JobRecord): void;
@@ -35,12 +34,9 @@ export class JobQueue implements AcceptQueue {
   private closing = false;
   private readonly failures = new Map<string, number>();
   private readonly prefetches = new Map<string, Promise<void>>();
-  private readonly w: JobWork;
   private readonly work = new Tracker();
 
-  constructor(private readonly o: QueueOptions) {
-    this.w = { ...o, fetching: new Semaphore(16) };
-  }
+  constructor(private readonly o: QueueOptions) {}
 
   /** Jobs waiting or being processed. */
   depth(): number {
@@ -71,7 +67,7 @@ export class JobQueue implements AcceptQueue {
   private prefetch(rec: JobRecord): Promise<void> {
     let p = this.prefetches.get(rec.id);
     if (!p) {
-      p = this.work.track(fetchCandidates(this.w, rec).catch((e: Error) => this.o.log({ level: 'error', msg: 'prefetch failed', job_id: rec.id, error: e.message })))
+      p = this.work.track(fetchCandidates(this.o, rec).catch((e: Error) => this.o.log({ level: 'error', msg: 'prefetch failed', job_id: rec.id, error: e.message })))
         .finally(() => this.prefetches.delete(rec.id));
       this.prefetches.set(rec.id, p);
     }
@@ -82,7 +78,7 @@ export class JobQueue implements AcceptQueue {
     const rec = await this.o.store.get(id);
     if (!rec || rec.state !== 'queued') return;
     await this.prefetch(rec);
-    const next = await scoreStoredJob(this.w, id);
+    const next = await scoreStoredJob(this.o, id);
     if (next) this.o.onScored(next);
   }
 

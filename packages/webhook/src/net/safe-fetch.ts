@@ -74,7 +74,10 @@ async function checkedAddresses(host: string, o: SafeFetchOptions): Promise<Look
   if (addresses.length === 0) throw new FetchError('NETWORK', `${host} has no address`);
   for (const a of addresses) {
     const reason = blockedReason(a.address, o.allow);
-    if (reason) throw new FetchError('BLOCKED_ADDRESS', `refused ${host}: ${reason}`);
+    if (!reason) continue;
+    // A literal address is the sender's own; one a name resolved to is ours and stays in the logs.
+    if (isIP(literal)) throw new FetchError('BLOCKED_ADDRESS', `refused ${host}: ${reason}`);
+    throw new FetchError('BLOCKED_ADDRESS', `refused ${host}: it resolves to a private, loopback, link-local, multicast or reserved address`, `${host} -> ${reason}`);
   }
   return addresses;
 }
@@ -90,7 +93,8 @@ async function fetchOnce(url: string, o: SafeFetchOptions, deadline: AbortSignal
   const request = u.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise<FetchedResponse>((resolve, reject) => {
     const fail = (e: Error) => reject(e instanceof FetchError ? e : deadline.aborted
-      ? new FetchError('TIMEOUT', `${url}: no complete answer within ${o.timeoutMs} ms`) : new FetchError('NETWORK', `${url}: ${e.message}`));
+      ? new FetchError('TIMEOUT', `${url}: no complete answer within ${o.timeoutMs} ms`)
+      : new FetchError('NETWORK', `${url}: ${(e as NodeJS.ErrnoException).code ?? 'the connection failed'}`, e.message));
     const req = request(u, {
       method: o.method ?? 'GET', headers: { 'user-agent': 'clip-agiqa-webhook', ...o.headers }, lookup, agent: false, signal: deadline,
     }, (res: IncomingMessage) => {

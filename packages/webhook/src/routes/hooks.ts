@@ -8,6 +8,7 @@ import { compileSchema } from '@clip-agiqa/core/internal';
 
 import { adapt } from '../adapters.js';
 import type { Answer, ReplayGuard } from '../auth/replay-guard.js';
+import { readToken } from '../auth/read-token.js';
 import { verifierFor } from '../auth/verifier.js';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { callbackUrlProblem, unknownHeads } from '../config/rules.js';
@@ -18,22 +19,40 @@ import type { WebhookVerdict } from '../generated/webhook-verdict.js';
 import { declaredTooLarge, readBody } from '../http/body.js';
 import { send } from '../http/respond.js';
 import type { Handler } from '../http/router.js';
-import { decodeInline, type ImageFetcher } from '../jobs/images.js';
-import { gatherImages, type AcceptQueue } from '../jobs/process.js';
+import { decodeInline, type ImageSource } from '../jobs/images.js';
+import { measured, syncInputs, type AcceptQueue } from '../jobs/process.js';
 import type { ScoreJob } from '../jobs/scoring.js';
 import type { Log } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { JobRecord, JobStore } from '../store/job-store.js';
+import { recordId } from './jobs.js';
 import type { Slots } from '../http/limit.js';
 
 const validateJob = compileSchema<WebhookJob>(webhookJobSchema);
+
+/** Deeper payloads are refused: serialising them again (verdicts echo metadata) would overflow the stack. */
+const MAX_DEPTH = 32;
+
+/** How deep arrays and objects nest in a parsed JSON value (iteratively: the value may be deeper than the stack). */
+function depth(value: unknown): number {
+  let most = 0;
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length) {
+    const [v, d] = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    most = Math.max(most, d + 1);
+    if (most > MAX_DEPTH) return most;
+    for (const child of Object.values(v)) stack.push([child, d + 1]);
+  }
+  return most;
+}
 
 export interface HookContext {
   config: ResolvedConfig;
   store: JobStore;
   queue: AcceptQueue;
   replay: ReplayGuard;
-  fetchImage: ImageFetcher;
+  images: ImageSource;
   score: ScoreJob;
   /** Scores a synchronous request somewhere else (a worker, through the shared queue) instead of here. */
   scoreElsewhere?: (job: WebhookJob, inline: (Buffer | null)[], route: string) => Promise<WebhookVerdict>;
@@ -91,6 +110,7 @@ export function hookHandler(ctx: HookContext, route: Route): Handler {
     } catch (e) {
       throw new HttpError(400, 'MALFORMED_JSON', `the body is not JSON: ${(e as Error).message}`);
     }
+    if (depth(payload) > MAX_DEPTH) throw new HttpError(422, 'TOO_DEEP', `the payload nests deeper than ${MAX_DEPTH} levels`);
     const adapted = adapt(route, payload);
     if ('ignored' in adapted) return { status: 200, body: { ignored: true, reason: adapted.ignored } };
     const checked = validateJob(adapted.job);
@@ -112,8 +132,9 @@ export function hookHandler(ctx: HookContext, route: Route): Handler {
 
 /** Synchronous mode: the verdict is the response (scored here, or by a worker when the context says so). */
 async function answerNow(ctx: HookContext, route: Route, job: WebhookJob, inline: (Buffer | null)[]): Promise<Answer> {
+  const waitMs = ctx.config.limits.memory_wait_ms;
   const verdict = ctx.scoreElsewhere ? await ctx.scoreElsewhere(job, inline, route.path)
-    : await ctx.score(job, await gatherImages(ctx, job, inline), route.path);
+    : await ctx.score(job, await syncInputs(ctx, job, inline, waitMs), { waitMs, route: route.path });
   const undecodable = verdict.candidates.filter((cand) => cand.error && cand.error.code !== 'NETWORK');
   if (undecodable.length === verdict.candidates.length) {
     throw new HttpError(422, 'NO_USABLE_IMAGE', 'no candidate could be scored', {}, undecodable.map((cand) => ({ id: cand.id, ...cand.error })));
@@ -123,35 +144,39 @@ async function answerNow(ctx: HookContext, route: Route, job: WebhookJob, inline
 
 /** Asynchronous mode: the job is stored (durably) before the 202, then queued. */
 async function acceptJob(ctx: HookContext, route: Route, job: WebhookJob, inline: (Buffer | null)[], requestHash: string): Promise<Answer> {
-  if (!(route.callback_secret ?? ctx.config.callback.secret)) {
-    throw new HttpError(422, 'NO_CALLBACK_SECRET', `asynchronous jobs need a callback secret: set callback_secret on route ${route.path} or callback.secret`);
-  }
+  const secret = route.callback_secret ?? ctx.config.callback.secret;
+  if (!secret) throw new HttpError(422, 'NO_CALLBACK_SECRET', `asynchronous jobs need a callback secret: set callback_secret on route ${route.path} or callback.secret`);
+  const id = recordId(route.path, job.job_id);
   if (ctx.isClosing()) throw new HttpError(503, 'SHUTTING_DOWN', 'the service is shutting down', { 'retry-after': '5' });
   if ((await ctx.queue.depth()) >= ctx.config.limits.queue) throw new HttpError(503, 'QUEUE_FULL', 'the job queue is full', { 'retry-after': '5' });
-  const existing = await ctx.store.get(job.job_id);
+  const existing = await ctx.store.get(id);
   if (existing) {
     // The same request again (a sender's retry, with or without a message id): the original answer.
-    if (existing.route === route.path && existing.requestHash === requestHash) return acceptedAnswer(existing);
+    if (existing.requestHash === requestHash) return acceptedAnswer(existing, secret);
     throw duplicate(job.job_id);
   }
-  const blobs = await Promise.all(inline.map((bytes, i) => (bytes ? ctx.store.putBlob(job.job_id, i, bytes) : null)));
+  const pixels = await Promise.all(inline.map((bytes, i) => (bytes ? measured(ctx, bytes, `candidate ${job.candidates[i]!.id ?? i}`) : null)));
+  const blobs = await Promise.all(inline.map((bytes, i) => (bytes && typeof pixels[i] === 'number' ? ctx.store.putBlob(id, i, bytes) : null)));
   const stored: WebhookJob = { ...job, candidates: job.candidates.map(({ base64: _dropped, ...rest }) => rest) as WebhookJob['candidates'] };
   const now = Date.now();
   const record: JobRecord = {
-    id: job.job_id, route: route.path, state: 'queued', job: stored, blobs, fetchErrors: blobs.map(() => null), acceptedAt: now, updatedAt: now,
+    id, route: route.path, state: 'queued', job: stored, blobs, acceptedAt: now, updatedAt: now,
+    fetchErrors: pixels.map((p) => (p !== null && typeof p !== 'number' ? p : null)),
+    sizes: pixels.map((p, i) => (typeof p === 'number' ? { bytes: inline[i]!.length, pixels: p } : null)),
     delivery: { url: job.callback_url!, webhookId: `msg_${randomUUID().replace(/-/g, '')}`, attempts: 0, nextAt: 0 }, requestHash,
   };
   if (!(await ctx.store.accept(record))) throw duplicate(job.job_id);
   await ctx.queue.enqueue(record);
-  ctx.metrics.inc('clip_agiqa_jobs_accepted_total', { route: route.path });
+  ctx.metrics.jobsAccepted.inc({ route: route.path });
   ctx.log({ level: 'info', msg: 'job accepted', job_id: job.job_id, route: route.path, candidates: job.candidates.length });
-  return acceptedAnswer(record);
+  return acceptedAnswer(record, secret);
 }
 
 const duplicate = (id: string) => new HttpError(409, 'DUPLICATE_JOB', `job ${id} was already accepted with another body`);
 
-function acceptedAnswer(record: JobRecord): Answer {
-  return { status: 202, body: { job_id: record.job.job_id, state: 'queued', status_url: `/jobs/${encodeURIComponent(record.id)}` } };
+function acceptedAnswer(record: JobRecord, callbackSecret: string): Answer {
+  const statusUrl = `/jobs/${record.route}/${encodeURIComponent(record.job.job_id)}`;
+  return { status: 202, body: { job_id: record.job.job_id, state: 'queued', status_url: statusUrl, read_token: readToken(callbackSecret, record.id) } };
 }
 
 /** The key a message is remembered by: the sender's signed message id, else an Idempotency-Key header; per route. */

@@ -42,15 +42,16 @@ export function statusPages(o: StatusPageOptions, config: ResolvedConfig, scorer
     route: ((req, res, params) => page(req, res, params.route!)) as Handler,
     /** Wraps the job scorer so that each verdict is recorded under its route. */
     recording(score: ScoreJob): ScoreJob {
-      return async (job, images, route) => {
-        const verdict = await score(job, images, route);
+      return async (job, images, options) => {
+        const verdict = await score(job, images, options);
+        const route = options.route;
         const head = typeof verdict.policy.head === 'string' ? verdict.policy.head : scorer.model.heads[0]!.name;
         const sameShape = images.length === verdict.candidates.length;
         activity.recordVerdict({
           scope: route ?? 'unknown route', id: job.job_id, verdict: `${verdict.type}: ${verdict.passed.length} of ${verdict.candidates.length} passed${verdict.winner ? `, winner ${verdict.winner}` : ''}`,
           scores: verdict.candidates.map((c) => c.scores?.[head] ?? null),
           kept: verdict.candidates.flatMap((c, i) => (c.passed ? [i] : [])),
-        }, sameShape ? images.map((im) => (Buffer.isBuffer(im) ? im : NO_IMAGE)) : []);
+        }, sameShape ? await Promise.all(images.map((im) => ('load' in im ? im.load().catch(() => NO_IMAGE) : NO_IMAGE))) : []);
         return verdict;
       };
     },

@@ -1,5 +1,5 @@
 import { closeSync, fsyncSync, openSync, readFileSync } from 'node:fs';
-import { open, rename, type FileHandle } from 'node:fs/promises';
+import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 export function fsyncDir(dir: string): void {
@@ -40,7 +40,7 @@ export class AppendLog<T> {
   /** Rewrites the file with `records` (atomically: temporary file, fsync, rename) and opens it for appending. */
   static async create<T>(path: string, records: Iterable<T>): Promise<AppendLog<T>> {
     await writeAtomically(path, [...records].map((r) => `${JSON.stringify(r)}\n`).join(''));
-    return new AppendLog<T>(path, await open(path, 'a'));
+    return new AppendLog<T>(path, await open(path, 'a', 0o600));
   }
 
   append(record: T): Promise<void> {
@@ -59,7 +59,7 @@ export class AppendLog<T> {
     const text = [...records].map((r) => `${JSON.stringify(r)}\n`).join('');
     await this.handle.close();
     await writeAtomically(this.path, text);
-    this.handle = await open(this.path, 'a');
+    this.handle = await open(this.path, 'a', 0o600);
   }
 
   async close(): Promise<void> {
@@ -70,7 +70,8 @@ export class AppendLog<T> {
 
 async function writeAtomically(path: string, text: string): Promise<void> {
   const tmp = `${path}.tmp`;
-  const fh = await open(tmp, 'w');
+  await rm(tmp, { force: true }); // a leftover would keep its mode
+  const fh = await open(tmp, 'w', 0o600);
   try {
     await fh.writeFile(text);
     await fh.sync();

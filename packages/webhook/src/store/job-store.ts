@@ -23,6 +23,8 @@ export interface JobRecord {
   job: WebhookJob;
   /** Per candidate: the stored image's blob name, once it is here (inline at once, URLs when fetched). */
   blobs: (string | null)[];
+  /** Per candidate: the stored image's size, read when it arrived (what scoring it will cost). */
+  sizes?: ({ bytes: number; pixels: number } | null)[];
   /** Per candidate: why its image could not be had (fetch refused or failed). */
   fetchErrors: ({ code: string; message: string } | null)[];
   verdict?: WebhookVerdict;

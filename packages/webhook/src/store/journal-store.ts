@@ -20,6 +20,7 @@ export class JournalStore implements JobStore {
   private readonly jobs = new Map<string, JobRecord>();
   private readonly answers = new Map<string, AnswerLine>();
   private readonly claims = new Set<string>();
+  private answersSinceCompaction = 0;
 
   private constructor(
     private readonly dir: string, private readonly journal: AppendLog<JobRecord>, private readonly answerLog: AppendLog<AnswerLine>,
@@ -27,7 +28,8 @@ export class JournalStore implements JobStore {
   ) {}
 
   static async open(dir: string, opts: { keepFinished?: number } = {}): Promise<JournalStore> {
-    mkdirSync(join(dir, 'blobs'), { recursive: true });
+    // Jobs carry callback URLs and images: readable by the service's user only.
+    mkdirSync(join(dir, 'blobs'), { recursive: true, mode: 0o700 });
     const jobs = new Map<string, JobRecord>();
     for (const record of readLines<JobRecord>(join(dir, 'journal.jsonl'))) {
       jobs.delete(record.id); // re-insert: map order follows the last change
@@ -93,17 +95,25 @@ export class JournalStore implements JobStore {
         const line = { key, ...structuredClone(answer) };
         await this.answerLog.append(line);
         this.answers.set(key, line);
+        if (++this.answersSinceCompaction >= 10_000) await this.dropExpiredAnswers();
       }
     } finally {
       this.claims.delete(key);
     }
   }
 
+  /** Forgets expired answers and rewrites their journal, so it stays the size of the retention window. */
+  private async dropExpiredAnswers(now = Date.now()): Promise<void> {
+    this.answersSinceCompaction = 0;
+    for (const [key, a] of this.answers) if (a.expiresAt <= now) this.answers.delete(key);
+    await this.answerLog.rewrite(this.answers.values());
+  }
+
   async putBlob(jobId: string, candidate: number, bytes: Uint8Array): Promise<string> {
     const name = blobName(jobId, candidate, bytes);
     const path = join(this.dir, 'blobs', name);
     const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-    const fh = await open(tmp, 'w');
+    const fh = await open(tmp, 'w', 0o600);
     try {
       await fh.writeFile(bytes);
       await fh.sync();

@@ -63,10 +63,23 @@ function cosines(a: Float32Array, b: Float32Array, dim: number): number[] {
   return out;
 }
 
-async function embedGuard(path: string, size: number): Promise<{ data: Float32Array; dim: number }> {
+/** Why the scorer cannot feed this tower (it sends float32 pixels and reads float32 embeddings), or null. */
+function ioTypeProblem(session: ort.InferenceSession): string | null {
+  const type = (list: readonly ort.InferenceSession.ValueMetadata[], name: string) => {
+    const m = list.find((x) => x.name === name);
+    return m?.isTensor ? m.type : 'float32';
+  };
+  const input = type(session.inputMetadata, 'pixel_values');
+  const output = type(session.outputMetadata, 'image_embeds');
+  return input === 'float32' && output === 'float32' ? null : `it takes ${input} pixel_values and gives ${output} image_embeds; the scorer feeds and reads float32`;
+}
+
+async function embedGuard(path: string, size: number): Promise<{ data: Float32Array; dim: number } | { unusable: string }> {
   const session = await openOnnx(path);
   try {
     requireIo(session, path, ['pixel_values'], 'image_embeds', 'image tower');
+    const problem = ioTypeProblem(session);
+    if (problem) return { unusable: problem };
     const pixels = new ort.Tensor('float32', guardInputs(GUARD_IMAGES * 3 * size * size, 1), [GUARD_IMAGES, 3, size, size]);
     return await runProbe(session, path, { pixel_values: pixels }, 'image_embeds', GUARD_IMAGES,
       (m) => new ImportError('UNSUPPORTED_PREPROCESS', `it does not take the ${size}x${size} images preprocessor_config.json describes: ${m}`, { input: path }));
@@ -127,7 +140,9 @@ export async function buildBundleFromLayout(sourceDir: string, out: string, labe
   const skipped: BuildReport['skipped'] = layout.ignored.map((file) => ({ file, reason: 'no matching bundle precision (or another file covers it)' }));
   await mkdir(out, { recursive: true });
 
-  const fp32 = await embedGuard(join(sourceDir, layout.vision.fp32!), size);
+  const fp32Path = join(sourceDir, layout.vision.fp32!);
+  const fp32 = await embedGuard(fp32Path, size);
+  if ('unusable' in fp32) throw new ImportError('NOT_A_CLIP_MODEL', fp32.unusable, { input: fp32Path });
   const dim = fp32.dim;
   const files: Partial<Record<Precision, string>> = { fp32: 'image_encoder.onnx' };
   const accuracy: NonNullable<ModelBundleManifest['image_encoder']['accuracy']> = {};
@@ -139,6 +154,10 @@ export async function buildBundleFromLayout(sourceDir: string, out: string, labe
       continue;
     }
     const variant = await embedGuard(join(sourceDir, file), size);
+    if ('unusable' in variant) {
+      skipped.push({ file, reason: variant.unusable });
+      continue;
+    }
     if (variant.dim !== dim) throw new ImportError('NOT_A_CLIP_MODEL', `image_embeds has ${variant.dim} values, vision_model.onnx ${dim}`, { input: join(sourceDir, file) });
     const c = cosines(fp32.data, variant.data, dim);
     const guard = { min_cosine: Math.min(...c), mean_cosine: c.reduce((a, b) => a + b, 0) / c.length, images: c.length, inputs: 'pseudo-random tensors' };

@@ -76,7 +76,8 @@ export async function importModel(source: string, options: ImportOptions = {}): 
     const cacheDir = options.cacheDir ?? defaultCacheDir();
     const snapshot = await hubSnapshot(ref, cacheDir, (files) => selectHubFiles(files, source, options.precisions), options);
     const label = `hf:${ref.repo}@${snapshot.commit}`;
-    const variant = options.precisions ? `-${[...options.precisions].sort().join('+')}` : '';
+    // Imports of a subset of the precisions are kept apart from the full one.
+    const variant = options.precisions ? `-${['fp32', ...[...options.precisions].filter((p) => p !== 'fp32').sort()].join('+')}` : '';
     const out = options.out ? resolve(options.out) : join(repoCacheDir(cacheDir, ref.repo), 'bundles', `${snapshot.commit}${variant}`);
     if (!options.out && (await stat(join(out, 'manifest.json')).catch(() => null))) {
       return { bundle: await loadBundle(out), source: label, imported: false, skipped: [] };

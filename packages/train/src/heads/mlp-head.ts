@@ -1,12 +1,12 @@
 import { UsageError } from '@clip-agiqa/core';
+import { HEAD_KIND_TENSORS, LEVELS } from '@clip-agiqa/core/internal';
 
 import {
   dropoutMask, linearInit, normaliseRows, normaliseRowsBackward, type Dropout, type HeadModel, type Step,
 } from './head-model.js';
-import type { MatmulBackend } from './linalg.js';
-import type { Rng } from './rng.js';
+import type { MatmulBackend } from '../fitting/linalg.js';
+import type { Rng } from '../rng.js';
 
-export const LEVELS = 6;
 
 /**
  * Parameters of the CLIP-AGIQA head: the six level-prompt embeddings and the MLP.
@@ -110,8 +110,7 @@ export async function lossAndGradients(p: MlpParams, images: Float32Array, targe
   return { loss, predictions, grads: { text: dText, w1: dw1, b1: db1, w2: dw2, b2: Float32Array.of(db2) } };
 }
 
-/** Tensor names of the bundle's clip-agiqa-mlp head files. */
-export const HEAD_TENSORS = { text_features: 'text_features', fc1_weight: 'fc1.weight', fc1_bias: 'fc1.bias', fc2_weight: 'fc2.weight', fc2_bias: 'fc2.bias' } as const;
+const HEAD_TENSORS = HEAD_KIND_TENSORS['clip-agiqa-mlp'];
 
 /** The paper's head as a trainable model, its level prompts starting at `textInit` [6, D]. */
 export function mlpHeadModel(textInit: Float32Array, dim: number, hidden = 512): HeadModel {

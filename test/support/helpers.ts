@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,7 +9,7 @@ import { createDeflate } from 'node:zlib';
 import { DEMO_MODEL_DIR } from '@clip-agiqa/core';
 import { parseSafetensors, pngChunk } from '@clip-agiqa/core/internal';
 
-export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
 export const IMAGES = join(ROOT, 'test/fixtures/images');
 export const GOLDENS = join(ROOT, 'test/fixtures/goldens');
 export const AGIQA3K = join(ROOT, '../shared/datasets/agiqa-3k');
@@ -34,6 +35,15 @@ export function goldenPixels(): Map<string, Uint8Array> {
 export function tempDir(prefix = 'clip-agiqa-test-'): { dir: string; [Symbol.dispose](): void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   return { dir, [Symbol.dispose]: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** A loopback port nothing listens on. */
+export async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }
 
 export function copyDemoBundle(to: string): string {

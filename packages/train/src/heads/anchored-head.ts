@@ -1,17 +1,12 @@
 import { UsageError } from '@clip-agiqa/core';
+import { HEAD_KIND_TENSORS, LEVELS } from '@clip-agiqa/core/internal';
 
 import {
   dropoutMask, linearInit, normaliseRows, normaliseRowsBackward, type Dropout, type HeadModel, type Params, type Step,
 } from './head-model.js';
-import type { MatmulBackend } from './linalg.js';
-import { LEVELS } from './mlp-head.js';
+import type { MatmulBackend } from '../fitting/linalg.js';
 
-/** Tensor names of the bundle's clip-agiqa-anchored head files. */
-export const ANCHORED_TENSORS = {
-  level_features: 'level_features', logit_scale: 'logit_scale', level_values: 'level_values', category_weights: 'category_weights',
-  bias: 'bias', residual1_weight: 'residual.0.weight', residual1_bias: 'residual.0.bias', residual2_weight: 'residual.2.weight',
-  residual2_bias: 'residual.2.bias',
-} as const;
+const ANCHORED_TENSORS = HEAD_KIND_TENSORS['clip-agiqa-anchored'];
 
 const ANCHORED_PARAMS = ['levels', 'logitScale', 'weights', 'bias', 'r1w', 'r1b', 'r2w', 'r2b'] as const;
 

@@ -1,12 +1,14 @@
 // Shared pieces of the webhook tests: loopback servers, signed posts, polling.
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 
-import { signedHeaders } from '@clip-agiqa/webhook';
+import { createScorer, type Scorer } from '@clip-agiqa/core';
+import { MemoryStore, signedHeaders, startService, type Service } from '@clip-agiqa/webhook';
 
-import { IMAGES } from './helpers.js';
+import { CLI, DEMO_MODEL_DIR, IMAGES } from './helpers.js';
 
 export const SECRET = `whsec_${Buffer.from('inbound secret of the test route!').toString('base64')}`;
 export const CALLBACK_SECRET = `whsec_${Buffer.from('callback secret of the service!!').toString('base64')}`;
@@ -51,4 +53,23 @@ export async function postBearer(base: string, route: string, payload: unknown, 
   const body = typeof payload === 'string' ? payload : JSON.stringify(payload);
   const r = await fetch(`${base}/hooks/${route}`, { method: 'POST', body, headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, ...headers } });
   return { status: r.status, headers: r.headers, json: (await r.json()) as Record<string, unknown> };
+}
+
+/** Runs `clip-agiqa serve --config <file>` and resolves once it listens; the caller kills it. */
+export async function spawnServe(configFile: string, env: NodeJS.ProcessEnv = process.env): Promise<{ child: ChildProcessWithoutNullStreams; url: string }> {
+  const child = spawn(process.execPath, [CLI, 'serve', '--config', configFile], { env });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => { out += d.toString(); const m = /listening on (\S+)/.exec(out); if (m) resolve(m[1]!); });
+    child.once('exit', (code) => reject(new Error(`serve exited with ${code}`)));
+  });
+  return { child, url };
+}
+
+/** A service on a free loopback port with one bearer route `token` (1 MiB bodies) and an in-memory store, for tests of one behaviour. */
+export async function bearerService(): Promise<{ service: Service; scorer: Scorer; [Symbol.asyncDispose](): Promise<void> }> {
+  const scorer = await createScorer({ model: DEMO_MODEL_DIR });
+  const service = await startService({ scorer, store: new MemoryStore(), log: () => undefined,
+    config: { port: 0, data_dir: 'unused', routes: [{ path: 'token', verifier: 'bearer', tokens: [TOKEN] }], limits: { body_bytes: 1 << 20 } } });
+  return { service, scorer, async [Symbol.asyncDispose]() { await service.close(); await scorer.close(); } };
 }

@@ -1,8 +1,8 @@
 import type { Head, HeadEntry } from '@clip-agiqa/core';
-import { createHead } from '@clip-agiqa/core/internal';
+import { createHead, NORM_EPS } from '@clip-agiqa/core/internal';
 
-import type { MatmulBackend } from './linalg.js';
-import type { Rng } from './rng.js';
+import type { MatmulBackend } from '../fitting/linalg.js';
+import type { Rng } from '../rng.js';
 
 /** A head's trainable parameters, by name. */
 export type Params = Record<string, Float32Array>;
@@ -63,14 +63,14 @@ export function dropoutMask(n: number, dropout: Dropout | undefined): Float32Arr
   return Float32Array.from({ length: n }, () => (dropout.rng.next() < keep ? 1 / keep : 0));
 }
 
-/** Rows of x [rows, dim] scaled to unit length, with their norms (floored at 1e-12 as torch does). */
+/** Rows of x [rows, dim] scaled to unit length, with their norms (floored at NORM_EPS as torch does). */
 export function normaliseRows(x: Float32Array, rows: number, dim: number): { unit: Float64Array; norms: Float64Array } {
   const unit = new Float64Array(rows * dim);
   const norms = new Float64Array(rows);
   for (let r = 0; r < rows; r++) {
     let s = 0;
     for (let k = 0; k < dim; k++) s += x[r * dim + k]! ** 2;
-    norms[r] = Math.max(Math.sqrt(s), 1e-12);
+    norms[r] = Math.max(Math.sqrt(s), NORM_EPS);
     for (let k = 0; k < dim; k++) unit[r * dim + k] = x[r * dim + k]! / norms[r]!;
   }
   return { unit, norms };

@@ -1,5 +1,5 @@
 import { mean } from './metrics.js';
-import { Rng } from './rng.js';
+import { Rng } from '../rng.js';
 
 /**
  * How well predictions pick among candidates of one prompt, which is what best-of-N users do.

@@ -44,7 +44,7 @@ export class OrtBackend implements MatmulBackend {
   static async create(threads?: number): Promise<OrtBackend> {
     const sessions = new Map<string, ort.InferenceSession>();
     for (const key of ['00', '01', '10']) {
-      const model = await readFile(new URL(`../graphs/gemm_t${key}.onnx`, import.meta.url));
+      const model = await readFile(new URL(`../../graphs/gemm_t${key}.onnx`, import.meta.url));
       sessions.set(key, await ort.InferenceSession.create(model, { graphOptimizationLevel: 'all', interOpNumThreads: 1, ...(threads ? { intraOpNumThreads: threads } : {}) }));
     }
     return new OrtBackend(sessions);

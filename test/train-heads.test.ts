@@ -7,7 +7,7 @@ import {
   spearman, trainHead, type HeadModel, type Params,
 } from '@clip-agiqa/train';
 
-import { tempDir } from './helpers.js';
+import { tempDir } from './support/helpers.js';
 
 function randomArray(n: number, rng: Rng, scale = 1): Float32Array {
   return Float32Array.from({ length: n }, () => rng.uniform(-scale, scale));

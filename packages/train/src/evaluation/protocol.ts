@@ -1,13 +1,13 @@
 import { ClipAgiqaError } from '@clip-agiqa/core';
 
-import type { Dataset } from './datasets/dataset.js';
-import type { Embeddings } from './embed/cache.js';
-import type { MatmulBackend } from './linalg.js';
+import type { Dataset } from '../datasets/dataset.js';
+import type { Embeddings } from '../embed/cache.js';
+import type { MatmulBackend } from '../fitting/linalg.js';
 import { evaluate, mean, pearson, spearman, type Metrics } from './metrics.js';
-import { cloneParams, headFromParams, type HeadModel, type Params } from './head-model.js';
+import { cloneParams, headFromParams, type HeadModel, type Params } from '../heads/head-model.js';
 import { selectionMetrics, type SelectionMetrics } from './selection.js';
 import { groupSplit, randomSplit, type SplitIndices } from './splits.js';
-import { trainHead, type Recipe } from './trainer.js';
+import { trainHead, type Recipe } from '../fitting/trainer.js';
 
 export interface ProtocolOptions {
   dataset: Dataset;

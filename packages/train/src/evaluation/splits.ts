@@ -1,4 +1,4 @@
-import { Rng } from './rng.js';
+import { Rng } from '../rng.js';
 
 export interface SplitIndices {
   train: number[];

@@ -1,11 +1,12 @@
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 
 import { ClipAgiqaError } from '@clip-agiqa/core';
+import { writeAtomically } from '@clip-agiqa/core/internal';
 
 import type { MatmulBackend } from './linalg.js';
-import { cloneParams, type HeadModel, type Params } from './head-model.js';
-import { mlpHeadModel, normaliseEmbeddings, type MlpParams } from './mlp-head.js';
-import { Rng } from './rng.js';
+import { cloneParams, type HeadModel, type Params } from '../heads/head-model.js';
+import { mlpHeadModel, normaliseEmbeddings, type MlpParams } from '../heads/mlp-head.js';
+import { Rng } from '../rng.js';
 
 /** The paper's recipe (the official code's defaults). */
 export const PAPER_RECIPE = {
@@ -67,8 +68,7 @@ async function saveCheckpoint(path: string, s: State, seed: number, model: HeadM
   const json = Buffer.from(JSON.stringify(header));
   const size = Buffer.alloc(4);
   size.writeUInt32LE(json.length);
-  await writeFile(`${path}.tmp`, Buffer.concat([size, json, ...parts.map((p) => Buffer.from(p.buffer, p.byteOffset, p.byteLength))]));
-  await rename(`${path}.tmp`, path);
+  await writeAtomically(path, Buffer.concat([size, json, ...parts.map((p) => Buffer.from(p.buffer, p.byteOffset, p.byteLength))]));
 }
 
 /** A checkpoint left by a different run (seed, head kind or parameter sizes) in the same place. */

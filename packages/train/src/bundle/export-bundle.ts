@@ -2,10 +2,10 @@ import { copyFile, mkdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
 import { headProvenance, loadBundle, UsageError, type Bundle, type ModelBundleManifest } from '@clip-agiqa/core';
-import { sha256File, writeSafetensors } from '@clip-agiqa/core/internal';
+import { sha256File, towerFiles, writeSafetensors } from '@clip-agiqa/core/internal';
 
-import { headEntry, type HeadModel, type Params } from './head-model.js';
-import { LEVEL_WORDS } from './prompts.js';
+import { headEntry, type HeadModel, type Params } from '../heads/head-model.js';
+import { LEVEL_WORDS } from '../heads/prompts.js';
 
 
 export interface TrainedHead {
@@ -24,9 +24,7 @@ export interface TrainedHead {
  */
 export async function writeTrainedBundle(source: Bundle, out: string, heads: TrainedHead[], name: string): Promise<Bundle> {
   const m = source.manifest;
-  const towerFiles = [...Object.values(m.image_encoder.files).filter((f): f is string => typeof f === 'string')];
-  if (m.text_encoder) towerFiles.push(m.text_encoder.file, m.text_encoder.tokenizer.vocab, m.text_encoder.tokenizer.merges);
-  for (const file of towerFiles) {
+  for (const file of towerFiles(m)) {
     await mkdir(dirname(join(out, file)), { recursive: true });
     await copyFile(join(source.dir, file), join(out, file));
   }
@@ -43,7 +41,7 @@ export async function writeTrainedBundle(source: Bundle, out: string, heads: Tra
     entries.push(z);
   }
   const files: ModelBundleManifest['files'] = {};
-  for (const file of [...towerFiles, ...entries.map((e) => e.file)].sort()) {
+  for (const file of [...towerFiles(m), ...entries.map((e) => e.file)].sort()) {
     files[file] = { sha256: await sha256File(join(out, file)), bytes: (await stat(join(out, file))).size };
   }
   const backboneTrained = m.backbone.trained !== false;
