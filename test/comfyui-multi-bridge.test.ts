@@ -1,23 +1,14 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { describe, it } from 'node:test';
 
 import { startBridge } from '@clip-agiqa/comfyui';
 import { createScorer } from '@clip-agiqa/core';
 
 import { DEMO_MODEL_DIR, pythonUnavailable, ROOT } from './support/helpers.js';
+import { freePort } from './support/redis-server.js';
 
 const missing = pythonUnavailable(['torch', 'numpy', 'aiohttp']);
-
-/** A loopback port nothing listens on. */
-async function deadPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as { port: number };
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 describe('ComfyUI node pack with several bridges', { skip: missing ?? false }, () => {
   it('spreads batches over the bridges, skips one that is down, fails only when all are, naming each', async () => {
@@ -25,10 +16,10 @@ describe('ComfyUI node pack with several bridges', { skip: missing ?? false }, (
     const connected = [0, 0];
     const bridges = await Promise.all([0, 1].map((k) => startBridge({ scorer, port: 0, token: 'multi-bridge-token', log: (line) => { if (line.msg === 'client connected') connected[k]!++; } })));
     try {
-      const dead = `ws://127.0.0.1:${await deadPort()}`;
+      const dead = `ws://127.0.0.1:${await freePort()}`;
       const env = {
         ...process.env, CLIP_AGIQA_BRIDGE_TOKEN: 'multi-bridge-token',
-        BRIDGE_URLS: [dead, ...bridges.map((b) => b.url)].join(', '), DEAD_URLS: `${dead},ws://127.0.0.1:${await deadPort()}`,
+        BRIDGE_URLS: [dead, ...bridges.map((b) => b.url)].join(', '), DEAD_URLS: `${dead},ws://127.0.0.1:${await freePort()}`,
       };
       const r = await new Promise<{ status: number | null; output: string }>((resolve) => {
         const child = spawn('python3', ['test/python/test_multi_bridge.py', '-v'], { cwd: ROOT, env });

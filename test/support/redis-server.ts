@@ -15,7 +15,8 @@ export function redisUnavailable(): string | null {
   return reason;
 }
 
-async function freePort(): Promise<number> {
+/** A loopback port free at the time of the call. */
+export async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as { port: number };
