@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -51,8 +52,13 @@ def check_url(url: str) -> str:
     return url
 
 
+def check_urls(setting: str) -> str:
+    """One bridge address, or several separated by commas or white space: each is checked."""
+    return ", ".join(check_url(u) for u in re.split(r"[,\s]+", setting.strip()) if u)
+
+
 def bridge_url(node_input: str = "") -> str:
-    return check_url(node_input or os.environ.get("CLIP_AGIQA_BRIDGE_URL") or read_config().get("bridge_url") or DEFAULT_URL)
+    return check_urls(node_input or os.environ.get("CLIP_AGIQA_BRIDGE_URL") or read_config().get("bridge_url") or DEFAULT_URL)
 
 
 def bridge_token() -> str:

@@ -10,7 +10,8 @@ import math
 import urllib.request
 
 from . import config, logic
-from .bridge_client import resolve_settings, score_images
+from .bridge_client import resolve_settings
+from .multi_bridge import bridge_urls, score_on_any
 
 CATEGORY = "image/quality (CLIP-AGIQA)"
 
@@ -32,7 +33,7 @@ def _unconnected(node: str, output: str, source: str):
 def _bridge_inputs() -> dict:
     return {
         "head": ("STRING", {"default": "", "tooltip": "Head that decides; empty: the model's first (quality)."}),
-        "bridge_url": ("STRING", {"default": "", "tooltip": "ws://host:port of clip-agiqa bridge; empty: $CLIP_AGIQA_BRIDGE_URL, the config file, "
+        "bridge_url": ("STRING", {"default": "", "tooltip": "ws://host:port of clip-agiqa bridge, or several separated by commas (batches go to each in turn; an unreachable one is skipped); empty: $CLIP_AGIQA_BRIDGE_URL, the config file, "
                                                              "or ws://127.0.0.1:8790. The token comes from $CLIP_AGIQA_BRIDGE_TOKEN or the config file."}),
         "timeout": ("FLOAT", {"default": 60.0, "min": 1.0, "max": 3600.0, "step": 1.0,
                               "tooltip": "Seconds the whole call may take: connecting, sending and scoring the batch."}),
@@ -56,14 +57,13 @@ class _BridgeNode:
     def IS_CHANGED(cls, bridge_url="", **_):
         # Scores depend on the images (which ComfyUI already tracks) and on the model that scores them:
         # a bridge restarted with another model must not serve cached scores.
-        url = resolve_settings(bridge_url).url
-        return f"{url}#{_model_digest(url)}"
+        return " ".join(f"{url}#{_model_digest(url)}" for url in bridge_urls(resolve_settings(bridge_url).url))
 
     @classmethod
     def _check_url(cls, bridge_url: str) -> str | bool:
         try:
             if bridge_url:
-                config.check_url(bridge_url)
+                config.check_urls(bridge_url)
         except ValueError as e:
             return str(e)
         return True
@@ -72,7 +72,7 @@ class _BridgeNode:
     async def _score(images, policy: dict, head: str, bridge_url: str, timeout: float) -> dict:
         if head:
             policy = {**policy, "head": head}
-        return await score_images(logic.to_rgb_bytes(images), policy, resolve_settings(bridge_url, timeout))
+        return await score_on_any(logic.to_rgb_bytes(images), policy, resolve_settings(bridge_url, timeout))
 
 
 class CLIPAGIQAScore(_BridgeNode):

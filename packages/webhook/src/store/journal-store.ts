@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -6,6 +5,7 @@ import { join } from 'node:path';
 import { writeAtomically } from '@clip-agiqa/core/internal';
 
 import { AppendLog, readLines } from './append-log.js';
+import { blobName, checkBlobName } from './blob-name.js';
 import type { Claim, JobRecord, JobStore, StoredAnswer } from './job-store.js';
 
 type AnswerLine = StoredAnswer & { key: string };
@@ -112,14 +112,13 @@ export class JournalStore implements JobStore {
   }
 
   async putBlob(jobId: string, candidate: number, bytes: Uint8Array): Promise<string> {
-    // Named by job and candidate, not by content alone: dropping one job's blobs can never take another's.
-    const name = createHash('sha256').update(`${jobId}\0${candidate}\0`).update(bytes).digest('hex');
+    const name = blobName(jobId, candidate, bytes);
     await writeAtomically(join(this.dir, 'blobs', name), bytes, { fsync: true, mode: 0o600, mkdir: false });
     return name;
   }
 
   readBlob(name: string): Promise<Buffer> {
-    if (!/^[0-9a-f]{64}$/.test(name)) throw new RangeError(`not a blob name: ${name}`);
+    checkBlobName(name);
     return readFile(join(this.dir, 'blobs', name));
   }
 
