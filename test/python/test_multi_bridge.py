@@ -47,8 +47,16 @@ class MultiBridgeTest(unittest.TestCase):
             asyncio.run(nodes.CLIPAGIQAScore().run(batch(1), bridge_url=DEAD, timeout=20))
 
     def test_a_typed_error_is_not_retried_elsewhere(self):
-        with self.assertRaisesRegex(BridgeError, "UNAUTHORIZED"):
-            asyncio.run(nodes.CLIPAGIQAScore().run(batch(1), bridge_url=URLS, token="wrong-token"))
+        previous = os.environ.get("CLIP_AGIQA_BRIDGE_TOKEN")
+        os.environ["CLIP_AGIQA_BRIDGE_TOKEN"] = "wrong-token"  # the token never travels as a node input
+        try:
+            with self.assertRaisesRegex(BridgeError, "UNAUTHORIZED"):
+                asyncio.run(nodes.CLIPAGIQAScore().run(batch(1), bridge_url=URLS))
+        finally:
+            if previous is None:
+                del os.environ["CLIP_AGIQA_BRIDGE_TOKEN"]
+            else:
+                os.environ["CLIP_AGIQA_BRIDGE_TOKEN"] = previous
 
 
 if __name__ == "__main__":
