@@ -1,5 +1,7 @@
 // Generated from schemas/bridge-server-message.schema.json by scripts/gen-schemas.mjs: do not edit.
 
+import type { WireError } from '@clip-agiqa/core/internal';
+
 /**
  * Text frames clip-agiqa bridge sends, protocol 1.
  */
@@ -42,7 +44,7 @@ export interface BridgeResult {
     scores?: {
       [k: string]: number | undefined;
     };
-    error?: BridgeErrorBody;
+    error?: WireError;
   }[];
   decision: {
     head: string;
@@ -63,10 +65,6 @@ export interface BridgeResult {
      */
     threshold?: number;
   };
-}
-export interface BridgeErrorBody {
-  code: string;
-  message: string;
 }
 export interface BridgeBusy {
   type: 'busy';
@@ -324,21 +322,7 @@ export const bridgeServerMessageSchema = {
       }
     },
     "errorBody": {
-      "title": "BridgeErrorBody",
-      "type": "object",
-      "additionalProperties": false,
-      "required": [
-        "code",
-        "message"
-      ],
-      "properties": {
-        "code": {
-          "type": "string"
-        },
-        "message": {
-          "type": "string"
-        }
-      }
+      "$ref": "defs.schema.json#/$defs/error"
     }
   }
 } as const;
