@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { startBridge } from '@clip-agiqa/comfyui';
 import { createScorer } from '@clip-agiqa/core';
 
-import { DEMO_MODEL_DIR, pythonUnavailable, ROOT } from './support/helpers.js';
+import { DEMO_MODEL_DIR, PYTHON, pythonUnavailable, ROOT } from './support/helpers.js';
 import { freePort } from './support/redis-server.js';
 
 const missing = pythonUnavailable(['torch', 'numpy', 'aiohttp']);
@@ -22,7 +22,7 @@ describe('ComfyUI node pack with several bridges', { skip: missing ?? false }, (
         BRIDGE_URLS: [dead, ...bridges.map((b) => b.url)].join(', '), DEAD_URLS: `${dead},ws://127.0.0.1:${await freePort()}`,
       };
       const r = await new Promise<{ status: number | null; output: string }>((resolve) => {
-        const child = spawn('python3', ['test/python/test_multi_bridge.py', '-v'], { cwd: ROOT, env });
+        const child = spawn(PYTHON, ['test/python/test_multi_bridge.py', '-v'], { cwd: ROOT, env });
         let output = '';
         child.stdout.on('data', (d: Buffer) => { output += d.toString(); });
         child.stderr.on('data', (d: Buffer) => { output += d.toString(); });
