@@ -21,7 +21,7 @@ try {
   const python = process.env.PYTHON ?? '.venv/bin/python3';
   const extra = values['torch-model'] ? ['--torch-model', values['torch-model'], join(values.model, 'heads/quality.safetensors')] : [];
   const r = spawnSync(python, ['bench/preprocessing_variants.py', values.data, values.images, work, ...extra], { encoding: 'utf8', maxBuffer: 1 << 26 });
-  if (r.status !== 0) throw new Error(r.stderr);
+  if (r.status !== 0) throw new Error(r.stderr || String(r.error ?? r.signal));
   const { files, fp16 } = JSON.parse(r.stdout) as { files: Record<string, string>[]; fp16?: { mean: number; max: number; spread: number } };
   const official = parseSafetensors(readFileSync(join(work, 'official.safetensors')), 'official');
   const scorer = await createScorer({ model: values.model });

@@ -4,7 +4,7 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { createScorer, DEMO_MODEL_DIR } from '@clip-agiqa/core';
+import { createScorer, DEMO_MODEL_DIR, untrainedWarning } from '@clip-agiqa/core';
 
 const model = process.argv[2] ?? DEMO_MODEL_DIR;
 const threshold = Number(process.argv[3] ?? 3.15);
@@ -13,7 +13,8 @@ const candidates = readdirSync(dir).sort().map((f) => join(dir, f));
 
 const scorer = await createScorer({ model, batchSize: 8 });
 try {
-  if (scorer.model.untrained) console.error(`note: ${scorer.model.name} is untrained; its scores mean nothing.`);
+  const warning = untrainedWarning(scorer.model);
+  if (warning) console.error(`note: ${warning}.`);
   const { best, ranked, failed } = await scorer.bestOf(candidates);
   for (const r of ranked) console.log(`#${r.rank}  ${r.scores.quality.toFixed(3)}  ${r.id}`);
   for (const f of failed) console.log(`failed  ${f.id}: [${f.error.code}] ${f.error.message}`);

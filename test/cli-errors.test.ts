@@ -48,11 +48,11 @@ describe('clip-agiqa error reporting', () => {
     assertReported(cli(['comfy', 'best-of', '--workflow', file, '--n', '1', '--host', host, '--seed-node', '1.color']), 1, /^clip-agiqa: \[COMFY_UNREACHABLE\] /m);
   });
 
-  it('webhook configuration errors exit 1 on one line', () => {
+  it('webhook configuration errors exit 1 with their code', () => {
     using t = tempDir();
     const config = join(t.dir, 'serve.json');
     writeFileSync(config, JSON.stringify({ port: 'eighty' }));
-    assertReported(cli(['serve', '--config', config]), 1, /^clip-agiqa: [\s\S]*\/port must be integer/m);
+    assertReported(cli(['serve', '--config', config]), 1, /^clip-agiqa: \[INVALID_CONFIG\] [\s\S]*\/port must be integer/m);
   });
 
   it('every command that scores takes the same model flags, checked the same way', () => {
@@ -70,9 +70,9 @@ describe('clip-agiqa error reporting', () => {
   });
 
   it('an unexpected error is one line; --verbose adds its stack', () => {
-    const missing = join(ROOT, 'no-such-workflow.json');
-    assertReported(cli(['comfy', 'best-of', '--workflow', missing, '--n', '1']), 1, /^clip-agiqa: ENOENT: .*no-such-workflow\.json'\nRun again with --verbose/m);
-    const verbose = cli(['--verbose', 'comfy', 'best-of', '--workflow', missing, '--n', '1']);
+    const csv = join(ROOT, 'no-such-folder', 'scores.csv');
+    assertReported(cli(['score', '--csv', csv, join(IMAGES, 'square.png')]), 1, /^clip-agiqa: ENOENT: .*no-such-folder\/scores\.csv'\nRun again with --verbose/m);
+    const verbose = cli(['--verbose', 'score', '--csv', csv, join(IMAGES, 'square.png')]);
     assert.equal(verbose.status, 1);
     assert.match(verbose.stderr, STACK);
   });

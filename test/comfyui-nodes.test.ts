@@ -26,6 +26,7 @@ async function nodePackSuite(model: string, higherIsBetter: boolean): Promise<vo
   using t = tempDir();
   const scorer = await createScorer({ model });
   const bridge = await startBridge({ scorer, port: 0, token: 'node-pack-token', log: () => undefined });
+  const small = await startBridge({ scorer, port: 0, token: 'node-pack-token', maxImages: 2, log: () => undefined });
   try {
     // Five 64x64 PNGs of different content, scored directly for the expected values.
     const cases: [string, number][] = [];
@@ -40,10 +41,12 @@ async function nodePackSuite(model: string, higherIsBetter: boolean): Promise<vo
     }
     const r = await runPython(['test/python/test_comfyui_nodes.py', '-v'], {
       CLIP_AGIQA_BRIDGE_URL: bridge.url, CLIP_AGIQA_BRIDGE_TOKEN: 'node-pack-token', TEST_IMAGES: JSON.stringify(cases), HIGHER_IS_BETTER: higherIsBetter ? '1' : '0',
+      SMALL_BRIDGE_URL: small.url, MODEL_DIGEST: scorer.model.manifestSha256, CLIP_AGIQA_CONFIG: join(t.dir, 'no-config.json'),
     });
     assert.equal(r.status, 0, r.output);
-    assert.match(r.output, /Ran 12 tests/);
+    assert.match(r.output, /Ran 20 tests/);
   } finally {
+    await small.close();
     await bridge.close();
     await scorer.close();
   }

@@ -169,6 +169,27 @@ describe('ComfyUI workflow runner (against the protocol simulator)', () => {
     }
   });
 
+  it('re-dispatches the prompts of a pool server that died to a live one: best-of-N still gets every candidate', async () => {
+    const dying = await ComfySimulator.start({ nodeDelayMs: 400 });
+    const live = await ComfySimulator.start({ nodeDelayMs: 20 });
+    try {
+      const moved: string[] = [];
+      const gone = { reconnect: { timeoutMs: 600, baseMs: 50, capMs: 200 } };
+      const pool = new ComfyPool([client(dying.url, gone), client(live.url)], { onRedispatch: (from) => moved.push(from.baseUrl) });
+      const running = bestOfN({ runner: pool, workflow: colourWorkflow(), n: 4, seedNodes: ['1.color'], seeds: SEEDS.slice(0, 4), score });
+      await new Promise((r) => setTimeout(r, 150));
+      await dying.stop(); // the machine is gone for good: no restart
+      const result = await running;
+      assert.equal(result.ranked.length, 4, 'every variation produced and scored');
+      assert.deepEqual(new Set(result.ranked.map((c) => c.seed)), new Set(SEEDS.slice(0, 4)));
+      assert.ok(moved.length >= 1 && moved.every((u) => u === dying.url), `moved off ${moved.join(', ')}`);
+      await assert.rejects(new ComfyPool([client(dying.url, gone)]).run(colourWorkflow()), ComfyConnectionError);
+      await assert.rejects(new ComfyPool([client(live.url)]).run({ 1: { class_type: 'NoSuchNode', inputs: {} } }), ComfyValidationError, 'a workflow error is not retried elsewhere');
+    } finally {
+      await live.stop();
+    }
+  });
+
   /** Rejects if the promise has not settled within ms (a hang is a failure, not a stuck test). */
   const within = <T>(p: Promise<T>, ms: number) => Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`still waiting after ${ms} ms`)), ms).unref())]);
 

@@ -114,4 +114,23 @@ describe('published bundle download', () => {
     await assert.rejects(downloadBundle(url, { cacheDir: cache.dir, timeoutMs: 2000 }), (e: BundleError) => e.code === 'DOWNLOAD_FAILED');
     await assert.rejects(downloadBundle('ftp://127.0.0.1/x/', { cacheDir: cache.dir }), (e: BundleError) => e.code === 'DOWNLOAD_FAILED');
   });
+
+  it('reports progress through the whole bundle, file by file, ending at its full size', async () => {
+    using cache = tempDir();
+    const { url, server } = await serveBundle();
+    const events: { file: string; received: number; total: number | null }[] = [];
+    try {
+      const scorer = await createScorer({ model: url, cacheDir: cache.dir, onDownloadProgress: (p) => events.push(p) });
+      await scorer.close();
+    } finally {
+      server.close();
+    }
+    const bundle = await loadBundle(DEMO_MODEL_DIR);
+    const total = Object.values(bundle.manifest.files as Record<string, { bytes: number }>).reduce((a, f) => a + f.bytes, 0);
+    assert.ok(events.length > 2);
+    assert.ok(events.every((e) => e.total === total));
+    for (let i = 1; i < events.length; i++) assert.ok(events[i]!.received >= events[i - 1]!.received, 'received only grows');
+    assert.equal(events.at(-1)!.received, total);
+    assert.ok(events.some((e) => e.file === 'image_encoder.onnx'));
+  });
 });

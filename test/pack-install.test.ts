@@ -11,7 +11,8 @@ import { createScorer } from '@clip-agiqa/core';
 
 import { closedPort, DEMO_MODEL_DIR, IMAGES, ROOT, tempDir } from './support/helpers.js';
 
-const WORKSPACES = ['core', 'report', 'train', 'webhook', 'comfyui', 'cli'];
+/** Every package of the repository, by folder name (root package.json's workspaces). */
+const WORKSPACES = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { workspaces: string[] }).workspaces.map((w) => w.split('/').pop()!);
 const IMAGE = join(IMAGES, 'landscape.jpg');
 
 interface PackedFile { filename: string; name: string; files: { path: string }[] }
@@ -138,6 +139,6 @@ describe('the packed packages', () => {
     const record = JSON.parse(cli.stdout.trim()) as { path: string; scores: { quality: number } };
     assert.equal(record.path, IMAGE);
     assert.equal(record.scores.quality, expected);
-    assert.match(cli.stderr, /demo model: it is UNTRAINED/);
+    assert.match(cli.stderr, /is UNTRAINED \(random weights\): its scores mean nothing \(no --model given: the demo model\)/);
   });
 });

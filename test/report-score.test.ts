@@ -43,6 +43,7 @@ describe('model stamp', () => {
     assert.equal(modelKind({ untrained: false }, { provenance: 'zero-shot' }), 'zero-shot');
     assert.equal(modelKind({ untrained: false }, { provenance: 'untrained' }), 'untrained');
     assert.equal(modelKind({ untrained: false }, { provenance: 'trained' }), 'trained');
+    assert.equal(modelKind({ untrained: false }), 'trained');
   });
 });
 

@@ -1,7 +1,8 @@
 """Unit tests of the ComfyUI node pack outside ComfyUI, against a real clip-agiqa bridge.
 
 Run by test/comfyui-nodes.test.ts, which starts the bridge and passes CLIP_AGIQA_BRIDGE_URL,
-CLIP_AGIQA_BRIDGE_TOKEN and TEST_IMAGES (a JSON list of [png path, expected quality score]);
+CLIP_AGIQA_BRIDGE_TOKEN, TEST_IMAGES (a JSON list of [png path, expected quality score]),
+SMALL_BRIDGE_URL (a bridge taking at most 2 images per request) and MODEL_DIGEST (the model's manifest sha256);
 HIGHER_IS_BETTER=0 when the bridge's model scores with a head where lower is better.
 """
 import asyncio
@@ -12,7 +13,9 @@ import socket
 import sys
 import threading
 import time
+import tempfile
 import unittest
+from unittest import mock
 
 import numpy as np
 import torch
@@ -21,7 +24,7 @@ from PIL import Image
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "packages", "comfyui"))
 import comfyui_nodes  # noqa: E402
 from comfyui_nodes import logic, nodes  # noqa: E402
-from comfyui_nodes.bridge_client import BridgeError, BridgeSettings, BridgeUnavailable, score_images  # noqa: E402
+from comfyui_nodes.bridge_client import BridgeError, BridgeSettings, BridgeUnavailable, resolve_settings, score_images  # noqa: E402
 
 CASES = json.loads(os.environ["TEST_IMAGES"])
 HIGHER_IS_BETTER = os.environ.get("HIGHER_IS_BETTER", "1") == "1"
@@ -106,7 +109,7 @@ class NodePackTest(unittest.TestCase):
             run(nodes.CLIPAGIQAQualityGate().run(self.images, high, "absolute", "error"))
         sentinel = object()
         original = nodes._execution_blocker
-        nodes._execution_blocker = lambda: sentinel
+        nodes._execution_blocker = lambda message=None: sentinel
         try:
             blocked = run(nodes.CLIPAGIQAQualityGate().run(self.images, high, "absolute", "block"))["result"]
         finally:
@@ -118,7 +121,7 @@ class NodePackTest(unittest.TestCase):
     def test_an_empty_rejected_branch_is_blocked(self):
         sentinel = object()
         original = nodes._execution_blocker
-        nodes._execution_blocker = lambda: sentinel
+        nodes._execution_blocker = lambda message=None: sentinel
         try:
             out = run(nodes.CLIPAGIQAQualityGate().run(self.images, self.reached_by_all, "absolute", "block"))["result"]
         finally:
@@ -136,14 +139,136 @@ class NodePackTest(unittest.TestCase):
         for got, i in zip(scores, top):
             self.assertAlmostEqual(got, self.expected[i], places=6)
 
-    def test_is_changed_follows_the_bridge_address(self):
-        a = nodes.CLIPAGIQAScore.IS_CHANGED(bridge_url="ws://a:1")
-        self.assertEqual(a, nodes.CLIPAGIQAScore.IS_CHANGED(bridge_url="ws://a:1"))
-        self.assertNotEqual(a, nodes.CLIPAGIQAScore.IS_CHANGED(bridge_url="ws://b:1"))
+    def test_cache_key_is_the_bridge_address_and_its_model_digest(self):
+        url = os.environ["CLIP_AGIQA_BRIDGE_URL"]
+        key = nodes.CLIPAGIQAScore.IS_CHANGED(bridge_url=url)
+        self.assertEqual(key, f"{url}#{os.environ['MODEL_DIGEST']}", "a bridge restarted with another model changes the key")
+        self.assertEqual(key, nodes.CLIPAGIQAScore.IS_CHANGED(bridge_url=url))
+        self.assertNotEqual(key, nodes.CLIPAGIQAScore.IS_CHANGED(bridge_url="ws://127.0.0.1:9"))
 
-    def test_wrong_token_is_a_clear_error(self):
-        with self.assertRaisesRegex(BridgeError, "UNAUTHORIZED"):
-            run(nodes.CLIPAGIQAScore().run(self.images[:1], token="wrong-token"))
+    def test_the_token_is_never_an_input_and_comes_from_the_environment_or_a_config_file(self):
+        for cls in comfyui_nodes.NODE_CLASS_MAPPINGS.values():
+            spec = cls.INPUT_TYPES()
+            self.assertNotIn("token", {**spec["required"], **spec.get("optional", {})})
+        with mock.patch.dict(os.environ, {"CLIP_AGIQA_BRIDGE_TOKEN": "wrong-token"}):
+            with self.assertRaisesRegex(BridgeError, "UNAUTHORIZED"):
+                run(nodes.CLIPAGIQAScore().run(self.images[:1]))
+        token = os.environ["CLIP_AGIQA_BRIDGE_TOKEN"]
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "comfyui.json")
+            with open(path, "w") as f:
+                json.dump({"token": token}, f)
+            env = {k: v for k, v in os.environ.items() if k != "CLIP_AGIQA_BRIDGE_TOKEN"}
+            with mock.patch.dict(os.environ, {**env, "CLIP_AGIQA_CONFIG": path}, clear=True):
+                self.assertEqual(resolve_settings().token, token)
+                scores = run(nodes.CLIPAGIQAScore().run(self.images[:1]))["result"][0]
+                self.assertAlmostEqual(scores[0], self.expected[0], places=6)
+
+    def test_score_is_an_output_node(self):
+        self.assertTrue(nodes.CLIPAGIQAScore.OUTPUT_NODE)
+
+    def test_batches_over_the_bridge_limit_are_split_and_merged_in_order(self):
+        small = os.environ["SMALL_BRIDGE_URL"]
+        scores = run(nodes.CLIPAGIQAScore().run(self.images, bridge_url=small))["result"][0]
+        for got, want in zip(scores, self.expected, strict=True):
+            self.assertAlmostEqual(got, want, places=6)
+        latent, mask = markers(len(CASES))
+        one = run(nodes.CLIPAGIQABestOfN().run(self.images, 3, latent=latent, mask=mask))["result"]
+        split = run(nodes.CLIPAGIQABestOfN().run(self.images, 3, latent=latent, mask=mask, bridge_url=small))["result"]
+        self.assertTrue(torch.equal(one[0], split[0]))
+        self.assertEqual(one[2]["samples"][:, 0, 0, 0].tolist(), split[2]["samples"][:, 0, 0, 0].tolist())
+        for mode, threshold in (("percentile", 50.0), ("percentile", 90.0), ("absolute", self.expected[self.order[2]])):
+            a = run(nodes.CLIPAGIQAQualityGate().run(self.images, threshold, mode, "empty"))["result"]
+            b = run(nodes.CLIPAGIQAQualityGate().run(self.images, threshold, mode, "empty", bridge_url=small))["result"]
+            self.assertTrue(torch.equal(a[0], b[0]), f"{mode} {threshold}")
+        many = self.images.repeat(3, 1, 1, 1)  # 15 images: 8 requests of at most 2
+        scores = run(nodes.CLIPAGIQAScore().run(many, bridge_url=small))["result"][0]
+        self.assertEqual(len(scores), 15)
+        for k, got in enumerate(scores):
+            self.assertAlmostEqual(got, self.expected[k % len(CASES)], places=6)
+
+    def test_empty_batches_pass_through_without_calling_the_bridge(self):
+        empty = self.images[:0]
+        down = "ws://127.0.0.1:9"  # nothing listens: any call would fail
+        scores, text = run(nodes.CLIPAGIQAScore().run(empty, bridge_url=down))["result"]
+        self.assertEqual((scores, text), ([], "empty batch: nothing to score"))
+        passed = run(nodes.CLIPAGIQAQualityGate().run(empty, 3.0, "absolute", "empty", bridge_url=down))["result"][0]
+        self.assertEqual(passed.shape[0], 0)
+        with self.assertRaisesRegex(RuntimeError, "none of 0 images"):
+            run(nodes.CLIPAGIQAQualityGate().run(empty, 3.0, "absolute", "error", bridge_url=down))
+        latent, mask = markers(0)
+        best, best_scores, best_latent, best_mask = run(nodes.CLIPAGIQABestOfN().run(empty, 2, latent=latent, mask=mask, bridge_url=down))["result"]
+        self.assertEqual((best.shape[0], best_scores, best_latent["samples"].shape[0], best_mask.shape[0]), (0, [], 0, 0))
+
+    def test_oversize_images_are_downscaled_before_sending_within_tolerance(self):
+        big = torch.nn.functional.interpolate(self.images.permute(0, 3, 1, 2), size=(1536, 2048), mode="bicubic").clamp(0, 1).permute(0, 2, 3, 1)
+        sent = logic.to_rgb_bytes(big)
+        self.assertEqual((sent[0][1], sent[0][2]), (683, 512))
+        self.assertEqual(len(sent[0][0]), 683 * 512 * 3)
+        full = [(d, w, h) for d, w, h in logic.to_rgb_bytes(big, max_short_side=None)]
+        settings = resolve_settings()
+        at_full = run(score_images(full, {"mode": "score"}, settings))
+        scores = run(nodes.CLIPAGIQAScore().run(big))["result"][0]
+        for got, want in zip(scores, logic.head_scores(at_full, "quality"), strict=True):
+            self.assertLess(abs(got - want), 0.005)
+
+    def test_unconnected_optional_outputs_fail_with_a_message_downstream(self):
+        blocked = []
+        original = nodes._execution_blocker
+        nodes._execution_blocker = lambda message=None: blocked.append(message) or ("blocked", message)
+        try:
+            out = run(nodes.CLIPAGIQAQualityGate().run(self.images, self.reached_by_all, "absolute", "block"))["result"]
+            best = run(nodes.CLIPAGIQABestOfN().run(self.images, 2))["result"]
+        finally:
+            nodes._execution_blocker = original
+        self.assertRegex(out[3][1], "passed_latent output is used downstream, but nothing is connected to its latent input")
+        self.assertRegex(out[4][1], "passed_mask")
+        self.assertRegex(best[2][1], "CLIP-AGIQA Best of N: the best_latent output")
+        self.assertRegex(best[3][1], "best_mask")
+
+    def test_bridge_urls_are_checked_before_any_connection(self):
+        self.assertRegex(nodes.CLIPAGIQAScore.VALIDATE_INPUTS(bridge_url="localhost:8790"), r"did you mean ws://localhost:8790")
+        self.assertRegex(nodes.CLIPAGIQAQualityGate.VALIDATE_INPUTS("absolute", 3.0, bridge_url="http://h:1"), "not a websocket address")
+        self.assertRegex(nodes.CLIPAGIQABestOfN.VALIDATE_INPUTS(1, bridge_url="ws://h:port"), "invalid port")
+        self.assertIs(nodes.CLIPAGIQAScore.VALIDATE_INPUTS(bridge_url="wss://bridge.example:443"), True)
+        with self.assertRaisesRegex(ValueError, "not a websocket address"):
+            run(nodes.CLIPAGIQAScore().run(self.images[:1], bridge_url="127.0.0.1:8790"))
+
+    def test_a_lost_connection_names_the_bridge(self):
+        from aiohttp import web
+
+        async def scenario():
+            async def handler(request):
+                ws = web.WebSocketResponse()
+                await ws.prepare(request)
+                await ws.receive()  # hello
+                await ws.send_str(json.dumps({"type": "welcome", "protocol": 1, "server": "x", "model": {"name": "m", "untrained": False, "heads": []},
+                                              "limits": {"max_images": 256, "max_image_bytes": 1 << 26}}))
+                request.transport.abort()  # the bridge process dies mid-request
+                return ws
+            app = web.Application()
+            app.router.add_get("/", handler)
+            runner = web.AppRunner(app)
+            await runner.setup()
+            site = web.TCPSite(runner, "127.0.0.1", 0)
+            await site.start()
+            port = site._server.sockets[0].getsockname()[1]
+            try:
+                await score_images(logic.to_rgb_bytes(self.images[:1]), {"mode": "score"}, BridgeSettings(url=f"ws://127.0.0.1:{port}", token="", timeout=5))
+            finally:
+                await runner.cleanup()
+            return port
+        with self.assertRaisesRegex(BridgeUnavailable, r"bridge at ws://127\.0\.0\.1:\d+"):
+            run(scenario())
+
+    def test_one_minimum_comfyui_version_checked_at_load(self):
+        comfyui_nodes.check_comfyui_version("0.8.0")
+        comfyui_nodes.check_comfyui_version(comfyui_nodes.MIN_COMFYUI)
+        for old in ("0.3.40", None):
+            with self.assertRaisesRegex(RuntimeError, f"needs ComfyUI {comfyui_nodes.MIN_COMFYUI} or later"):
+                comfyui_nodes.check_comfyui_version(old)
+        readme = open(os.path.join(os.path.dirname(comfyui_nodes.__file__), "README.md")).read()
+        self.assertIn(f"ComfyUI {comfyui_nodes.MIN_COMFYUI} or later", readme)
 
     def test_a_down_bridge_fails_after_capped_backoff_not_a_tight_loop(self):
         # A TCP server that accepts and hangs up: every websocket handshake fails; count the attempts.

@@ -146,6 +146,10 @@ export class ComfySimulator {
   private hung = false;
   /** Times a SaveImageWebsocket node drops its client's websocket just before sending its frames. */
   websocketDrops = 0;
+  /** Prompts that will fail at their first node as a GPU running out of memory does (the next ones run). */
+  outOfMemory = 0;
+  /** After this many more prompts finish, the server goes away for good (a crash nobody restarts). */
+  crashAfter = Infinity;
   port = 0;
 
   private constructor(readonly o: SimulatorOptions) {}
@@ -419,6 +423,10 @@ export class ComfySimulator {
       if (this.epoch !== generation) return;
       const inputs = Object.fromEntries(Object.entries(n.inputs).map(([k, v]) => [k, Array.isArray(v) ? values.get(String(v[0]))?.[Number(v[1])] : v]));
       try {
+        if (this.outOfMemory > 0) {
+          this.outOfMemory--;
+          throw new ExecutionFailure('torch.OutOfMemoryError', 'CUDA out of memory. Tried to allocate 2.00 GiB');
+        }
         const r = await NODES[n.class_type]!.run(inputs, { sim: this, item, node });
         values.set(node, r.outputs ?? []);
         if (r.ui) {
@@ -442,5 +450,6 @@ export class ComfySimulator {
     this.running = null;
     this.broadcastStatus();
     this.send(client, { type: 'executing', data: { node: null, prompt_id: item.id } });
+    if (--this.crashAfter <= 0) setTimeout(() => void this.stop(), 20);
   }
 }

@@ -42,6 +42,33 @@ export function jobStoreSuite(name: string, newPlace: () => Promise<StorePlace>)
       await again.close();
     });
 
+    it('accepts a job id once even when accepts race (two replicas taking the same job)', async () => {
+      await using place = await newPlace();
+      const s = await place.open();
+      const results = await Promise.all([1, 2, 3].map(() => s.accept(jobRecord('raced'))));
+      assert.equal(results.filter(Boolean).length, 1);
+      await s.close();
+    });
+
+    it('keeps delivery attempts, a dead job and blobs across a restart', async () => {
+      await using place = await newPlace();
+      if (!place.durable) return;
+      const s = await place.open();
+      const delivery = { ...jobRecord('retrying').delivery, attempts: 2, lastError: 'HTTP 503' };
+      await s.accept(jobRecord('retrying'));
+      await s.update({ ...jobRecord('retrying', 'scored'), delivery });
+      await s.accept(jobRecord('gave-up'));
+      await s.update(jobRecord('gave-up', 'dead'));
+      const blob = await s.putBlob('retrying', 0, Buffer.from('pixels'));
+      await s.close();
+      const again = await place.open();
+      assert.deepEqual((await again.get('retrying'))?.delivery, delivery);
+      assert.equal((await again.get('gave-up'))?.state, 'dead');
+      assert.deepEqual((await again.unfinished()).map((r) => r.id), ['retrying']);
+      assert.deepEqual(await again.readBlob(blob), Buffer.from('pixels'));
+      await again.close();
+    });
+
     it('returns copies: changing a record read from the store changes nothing stored', async () => {
       await using place = await newPlace();
       const s = await place.open();
@@ -84,6 +111,7 @@ export function jobStoreSuite(name: string, newPlace: () => Promise<StorePlace>)
       await s.dropBlobs(a);
       assert.deepEqual(await s.readBlob(b.blobs[0]!), bytes);
       await assert.rejects(s.readBlob(a.blobs[0]!), /ENOENT|no blob/);
+      await assert.rejects(async () => s.readBlob('../../etc/passwd'), /not a blob name|no blob/);
       await s.close();
     });
   });

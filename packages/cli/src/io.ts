@@ -4,6 +4,8 @@ import { UsageError } from '@clip-agiqa/core/errors';
 export interface CliIO {
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
   stderr: NodeJS.WriteStream;
+  /** --verbose: native libraries' own log lines and stack traces are shown. */
+  verbose?: boolean;
 }
 
 export const processIO = (): CliIO => ({ stdout: process.stdout, stderr: process.stderr });
@@ -23,3 +25,7 @@ export function parseNumber(name: string, value: string | undefined, check: (n: 
 }
 
 export const positiveInteger = (n: number) => Number.isInteger(n) && n > 0;
+
+/** Exit status of a run that worked but in which nothing passed the gate (opt-in: --fail-if-none-pass). */
+export const EXIT_NONE_PASSED = 3;
+

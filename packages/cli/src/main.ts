@@ -43,6 +43,7 @@ export async function main(args: string[], io: CliIO = processIO()): Promise<num
   const verbose = options.includes('--verbose');
   const argv = verbose ? [...options.filter((a) => a !== '--verbose'), ...(end < 0 ? [] : args.slice(end))] : args;
   const [command, ...rest] = argv;
+  if (verbose) io = { ...io, verbose };
   try {
     if (command !== undefined && Object.hasOwn(COMMANDS, command)) return await COMMANDS[command]!.run(rest, io);
     switch (command) {

@@ -3,20 +3,23 @@
 One connection per call: nodes keep no state, and a restarted bridge is simply reached again.
 Connecting retries with exponential backoff up to a cap, every wait has a timeout, and a bridge that
 is down becomes a BridgeUnavailable error naming the address, never a hang or a tight retry loop.
+A batch larger than the bridge's per-request limit (sent in its welcome) is scored in parts whose
+results are merged in order.
 """
 from __future__ import annotations
 
 import asyncio
 import json
-import os
 import struct
 import uuid
 from dataclasses import dataclass
 
 import aiohttp
 
+from . import config, logic
+
 PROTOCOL = 1
-DEFAULT_URL = "ws://127.0.0.1:8790"
+DEFAULT_URL = config.DEFAULT_URL
 
 
 class BridgeError(RuntimeError):
@@ -42,13 +45,10 @@ class BridgeSettings:
     busy_retries: int = 20
 
 
-def resolve_settings(url: str = "", token: str = "", timeout: float = 60.0) -> BridgeSettings:
-    """Node inputs first, then CLIP_AGIQA_BRIDGE_URL / CLIP_AGIQA_BRIDGE_TOKEN, then the local default."""
-    return BridgeSettings(
-        url=(url or os.environ.get("CLIP_AGIQA_BRIDGE_URL") or DEFAULT_URL).strip(),
-        token=token or os.environ.get("CLIP_AGIQA_BRIDGE_TOKEN", ""),
-        timeout=float(timeout),
-    )
+def resolve_settings(url: str = "", timeout: float = 60.0) -> BridgeSettings:
+    """The node's bridge_url input, else CLIP_AGIQA_BRIDGE_URL, else the config file, else the local default;
+    the token from CLIP_AGIQA_BRIDGE_TOKEN or the config file only."""
+    return BridgeSettings(url=config.bridge_url(url), token=config.bridge_token(), timeout=float(timeout))
 
 
 def image_frame(request_id: str, index: int, payload: bytes) -> bytes:
@@ -90,11 +90,32 @@ async def _receive(ws: aiohttp.ClientWebSocketResponse, s: BridgeSettings) -> di
 
 
 async def score_images(images: list[tuple[bytes, int, int]], policy: dict, settings: BridgeSettings, client: str = "comfyui-clip-agiqa") -> dict:
-    """Scores raw RGB images ((bytes, width, height) each) under a policy; returns the bridge's result message."""
+    """Scores raw RGB images ((bytes, width, height) each) under a policy; returns the bridge's result message
+    with the welcome's `model` added. The timeout covers the whole call: connecting, sending and scoring."""
     try:
         return await asyncio.wait_for(_score(images, policy, settings, client), timeout=settings.timeout)
     except asyncio.TimeoutError:
-        raise BridgeUnavailable(f"the CLIP-AGIQA bridge at {settings.url} did not answer within {settings.timeout:g} s") from None
+        raise BridgeUnavailable(f"the CLIP-AGIQA bridge at {settings.url} did not answer within {settings.timeout:g} s "
+                                f"({len(images)} images; raise the node's timeout for large batches on a slow device)") from None
+    except (aiohttp.ClientError, ConnectionError) as e:
+        raise BridgeUnavailable(f"lost the connection to the CLIP-AGIQA bridge at {settings.url}: {e}") from None
+
+
+async def _request(ws: aiohttp.ClientWebSocketResponse, s: BridgeSettings, images: list[tuple[bytes, int, int]], policy: dict) -> dict:
+    for _ in range(s.busy_retries):
+        request_id = uuid.uuid4().hex
+        await ws.send_str(json.dumps({"type": "score", "id": request_id, "policy": policy,
+                                      "images": [{"format": "rgb", "width": w, "height": h} for _, w, h in images]}))
+        for index, (data, _, _) in enumerate(images):
+            await ws.send_bytes(image_frame(request_id, index, data))
+        reply = await _receive(ws, s)
+        if reply["type"] == "busy":
+            await asyncio.sleep(reply["retry_after_ms"] / 1000)
+            continue
+        if reply["type"] == "error":
+            raise BridgeError(reply["code"], reply["message"])
+        return reply
+    raise BridgeUnavailable(f"the CLIP-AGIQA bridge at {s.url} stayed busy")
 
 
 async def _score(images: list[tuple[bytes, int, int]], policy: dict, s: BridgeSettings, client: str) -> dict:
@@ -108,19 +129,21 @@ async def _score(images: list[tuple[bytes, int, int]], policy: dict, s: BridgeSe
             welcome = await _receive(ws, s)
             if welcome["type"] == "error":
                 raise BridgeError(welcome["code"], welcome["message"])
-            for _ in range(s.busy_retries):
-                request_id = uuid.uuid4().hex
-                await ws.send_str(json.dumps({"type": "score", "id": request_id, "policy": policy,
-                                              "images": [{"format": "rgb", "width": w, "height": h} for _, w, h in images]}))
-                for index, (data, _, _) in enumerate(images):
-                    await ws.send_bytes(image_frame(request_id, index, data))
-                reply = await _receive(ws, s)
-                if reply["type"] == "busy":
-                    await asyncio.sleep(reply["retry_after_ms"] / 1000)
-                    continue
-                if reply["type"] == "error":
-                    raise BridgeError(reply["code"], reply["message"])
-                return reply
-            raise BridgeUnavailable(f"the CLIP-AGIQA bridge at {s.url} stayed busy")
+            limits = welcome["limits"]
+            for index, (data, w, h) in enumerate(images):
+                if len(data) > limits["max_image_bytes"]:
+                    raise BridgeError("IMAGE_TOO_LARGE", f"image {index} ({w}x{h}) has {len(data)} bytes; the bridge at {s.url} takes at most "
+                                      f"{limits['max_image_bytes']} (nothing was sent)")
+            per_request = max(1, int(limits["max_images"]))
+            if len(images) <= per_request:
+                result = await _request(ws, s, images, policy)
+            else:
+                # Parts are scored alone; the batch-wide decision (percentile, best-of) is made over them all here.
+                scores = []
+                for start in range(0, len(images), per_request):
+                    part = await _request(ws, s, images[start:start + per_request], {"mode": "score", **({"head": policy["head"]} if "head" in policy else {})})
+                    scores.extend({**item, "index": item["index"] + start} for item in part["scores"])
+                result = {"type": "result", "id": "", "scores": scores, "decision": logic.decide(policy, scores, welcome["model"])}
+            return {**result, "model": welcome["model"]}
         finally:
             await ws.close()

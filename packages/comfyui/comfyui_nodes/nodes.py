@@ -1,61 +1,102 @@
 """The CLIP-AGIQA nodes (classic ComfyUI node API: INPUT_TYPES, RETURN_TYPES, FUNCTION, CATEGORY).
 
 Scoring happens in clip-agiqa bridge, which owns the model and its device: nothing here loads a model
-into ComfyUI's memory. Node functions are coroutines; ComfyUI (0.3.40 and later) awaits them.
+into ComfyUI's memory. Node functions are coroutines, which ComfyUI awaits (see MIN_COMFYUI in __init__).
 """
 from __future__ import annotations
 
+import json
 import math
+import urllib.request
 
-from . import logic
-from .bridge_client import resolve_settings, score_images
+from . import config, logic
+from .bridge_client import resolve_settings
+from .multi_bridge import bridge_urls, score_on_any
 
 CATEGORY = "image/quality (CLIP-AGIQA)"
 
 
-def _execution_blocker():
-    """ComfyUI's ExecutionBlocker: outputs that carry it stop the nodes downstream (silently with None)."""
-    from comfy_execution.graph_utils import ExecutionBlocker  # only inside ComfyUI
-    return ExecutionBlocker(None)
+def _execution_blocker(message: str | None = None):
+    """ComfyUI's ExecutionBlocker: outputs that carry it stop the nodes downstream (silently with None,
+    with an error naming the cause with a message)."""
+    try:
+        from comfy_execution.graph_utils import ExecutionBlocker  # only inside ComfyUI
+    except ImportError:  # called outside ComfyUI (scripts, tests): there is nothing downstream to stop
+        return None
+    return ExecutionBlocker(message)
+
+
+def _unconnected(node: str, output: str, source: str):
+    return _execution_blocker(f"{node}: the {output} output is used downstream, but nothing is connected to its {source} input")
 
 
 def _bridge_inputs() -> dict:
     return {
         "head": ("STRING", {"default": "", "tooltip": "Head that decides; empty: the model's first (quality)."}),
-        "bridge_url": ("STRING", {"default": "", "tooltip": "ws://host:port of clip-agiqa bridge; empty: $CLIP_AGIQA_BRIDGE_URL or ws://127.0.0.1:8790."}),
-        "token": ("STRING", {"default": "", "tooltip": "The bridge's token; empty: $CLIP_AGIQA_BRIDGE_TOKEN."}),
-        "timeout": ("FLOAT", {"default": 60.0, "min": 1.0, "max": 3600.0, "step": 1.0, "tooltip": "Seconds to wait for the bridge."}),
+        "bridge_url": ("STRING", {"default": "", "tooltip": "ws://host:port of clip-agiqa bridge, or several separated by commas (batches go to each in turn; an unreachable one is skipped); empty: $CLIP_AGIQA_BRIDGE_URL, the config file, "
+                                                             "or ws://127.0.0.1:8790. The token comes from $CLIP_AGIQA_BRIDGE_TOKEN or the config file."}),
+        "timeout": ("FLOAT", {"default": 60.0, "min": 1.0, "max": 3600.0, "step": 1.0,
+                              "tooltip": "Seconds the whole call may take: connecting, sending and scoring the batch."}),
     }
+
+
+def _model_digest(url: str) -> str:
+    """The digest of the model the bridge serves (GET /healthz on its port), or a marker when it cannot be read."""
+    http = "http" + url[2:] if url.startswith("ws") else url
+    try:
+        with urllib.request.urlopen(http.rstrip("/") + "/healthz", timeout=2) as r:  # noqa: S310 - ws(s) URL checked above
+            return str(json.load(r).get("model_digest", "unknown"))
+    except Exception:  # an unreachable bridge: the run itself reports why
+        return "unreachable"
 
 
 class _BridgeNode:
     CATEGORY = CATEGORY
 
     @classmethod
-    def IS_CHANGED(cls, bridge_url="", token="", **_):
-        # Scores depend on the images (which ComfyUI already tracks) and on the bridge that scores them.
-        return resolve_settings(bridge_url, token).url
+    def IS_CHANGED(cls, bridge_url="", **_):
+        # Scores depend on the images (which ComfyUI already tracks) and on the model that scores them:
+        # a bridge restarted with another model must not serve cached scores.
+        return " ".join(f"{url}#{_model_digest(url)}" for url in bridge_urls(resolve_settings(bridge_url).url))
+
+    @classmethod
+    def _check_url(cls, bridge_url: str) -> str | bool:
+        try:
+            if bridge_url:
+                config.check_urls(bridge_url)
+        except ValueError as e:
+            return str(e)
+        return True
 
     @staticmethod
-    async def _score(images, policy: dict, head: str, bridge_url: str, token: str, timeout: float) -> dict:
+    async def _score(images, policy: dict, head: str, bridge_url: str, timeout: float) -> dict:
         if head:
             policy = {**policy, "head": head}
-        return await score_images(logic.to_rgb_bytes(images), policy, resolve_settings(bridge_url, token, timeout))
+        return await score_on_any(logic.to_rgb_bytes(images), policy, resolve_settings(bridge_url, timeout))
 
 
 class CLIPAGIQAScore(_BridgeNode):
-    DESCRIPTION = "Scores every image of the batch with CLIP-AGIQA (MOS scale of the head)."
+    DESCRIPTION = ("Scores every image of the batch with CLIP-AGIQA (MOS scale of the head) and shows the scores on the node. "
+                   "An output node: it runs alone or beside a SaveImage.")
     RETURN_TYPES = ("FLOAT", "STRING")
     RETURN_NAMES = ("scores", "summary")
     OUTPUT_IS_LIST = (True, False)
+    OUTPUT_NODE = True
     FUNCTION = "run"
 
     @classmethod
     def INPUT_TYPES(cls):
         return {"required": {"images": ("IMAGE",)}, "optional": _bridge_inputs()}
 
-    async def run(self, images, head="", bridge_url="", token="", timeout=60.0):
-        result = await self._score(images, {"mode": "score"}, head, bridge_url, token, timeout)
+    @classmethod
+    def VALIDATE_INPUTS(cls, bridge_url=""):
+        return cls._check_url(bridge_url)
+
+    async def run(self, images, head="", bridge_url="", timeout=60.0):
+        if images.shape[0] == 0:
+            text = logic.summary({"scores": [], "decision": {}}, head)
+            return {"ui": {"text": [text]}, "result": ([], text)}
+        result = await self._score(images, {"mode": "score"}, head, bridge_url, timeout)
         name = result["decision"]["head"]
         text = logic.summary(result, name)
         return {"ui": {"text": [text]}, "result": (logic.head_scores(result, name), text)}
@@ -84,14 +125,17 @@ class CLIPAGIQAQualityGate(_BridgeNode):
         }
 
     @classmethod
-    def VALIDATE_INPUTS(cls, threshold_mode="absolute", threshold=3.0):
+    def VALIDATE_INPUTS(cls, threshold_mode="absolute", threshold=3.0, bridge_url=""):
         if threshold_mode == "percentile" and not 0 <= threshold <= 100:
             return f"a percentile threshold lies in 0-100, got {threshold}"
-        return True
+        return cls._check_url(bridge_url)
 
-    async def run(self, images, threshold, threshold_mode, when_none_pass, latent=None, mask=None, head="", bridge_url="", token="", timeout=60.0):
+    async def run(self, images, threshold, threshold_mode, when_none_pass, latent=None, mask=None, head="", bridge_url="", timeout=60.0):
         policy = {"mode": "gate", "threshold": float(threshold), "threshold_kind": threshold_mode}
-        result = await self._score(images, policy, head, bridge_url, token, timeout)
+        if images.shape[0] == 0:  # nothing to score: nothing passes, and when_none_pass decides as for any batch
+            result = {"scores": [], "decision": {"head": head or "quality", "passed": [], "rejected": []}}
+        else:
+            result = await self._score(images, policy, head, bridge_url, timeout)
         decision = result["decision"]
         passed, rejected = decision["passed"], decision["rejected"]
         batch = images.shape[0]
@@ -107,8 +151,10 @@ class CLIPAGIQAQualityGate(_BridgeNode):
             blocked = _execution_blocker()
             out = (blocked, rejected_images, scores, blocked, blocked)
         else:
+            name = "CLIP-AGIQA Quality Gate"
             out = (logic.select_images(images, passed), rejected_images, scores,
-                   logic.select_latent(latent, passed, batch), logic.select_mask(mask, passed, batch))
+                   logic.select_latent(latent, passed, batch) if latent is not None else _unconnected(name, "passed_latent", "latent"),
+                   logic.select_mask(mask, passed, batch) if mask is not None else _unconnected(name, "passed_mask", "mask"))
         return {"ui": {"text": [text]}, "result": out}
 
 
@@ -127,20 +173,27 @@ class CLIPAGIQABestOfN(_BridgeNode):
         }
 
     @classmethod
-    def VALIDATE_INPUTS(cls, k=1):
-        return True if k >= 1 else f"k must be at least 1, got {k}"
+    def VALIDATE_INPUTS(cls, k=1, bridge_url=""):
+        return cls._check_url(bridge_url) if k >= 1 else f"k must be at least 1, got {k}"
 
-    async def run(self, images, k, latent=None, mask=None, head="", bridge_url="", token="", timeout=60.0):
-        result = await self._score(images, {"mode": "best-of", "k": int(k)}, head, bridge_url, token, timeout)
+    async def run(self, images, k, latent=None, mask=None, head="", bridge_url="", timeout=60.0):
+        name = "CLIP-AGIQA Best of N"
+        batch = images.shape[0]
+        if batch == 0:  # an empty batch (a gate that let nothing through) stays empty
+            return {"ui": {"text": ["empty batch: nothing to score"]}, "result": (
+                images, [], logic.select_latent(latent, [], 0) if latent is not None else _unconnected(name, "best_latent", "latent"),
+                logic.select_mask(mask, [], 0) if mask is not None else _unconnected(name, "best_mask", "mask"))}
+        result = await self._score(images, {"mode": "best-of", "k": int(k)}, head, bridge_url, timeout)
         decision = result["decision"]
         top = decision["passed"]
         if not top:
             raise RuntimeError("CLIP-AGIQA Best of N: no image of the batch could be scored:\n" + logic.summary(result, decision["head"]))
-        batch = images.shape[0]
         all_scores = logic.head_scores(result, decision["head"])
         text = logic.summary(result, decision["head"])
-        return {"ui": {"text": [text]}, "result": (logic.select_images(images, top), [all_scores[i] for i in top],
-                                                   logic.select_latent(latent, top, batch), logic.select_mask(mask, top, batch))}
+        return {"ui": {"text": [text]}, "result": (
+            logic.select_images(images, top), [all_scores[i] for i in top],
+            logic.select_latent(latent, top, batch) if latent is not None else _unconnected(name, "best_latent", "latent"),
+            logic.select_mask(mask, top, batch) if mask is not None else _unconnected(name, "best_mask", "mask"))}
 
 
 NODE_CLASS_MAPPINGS = {

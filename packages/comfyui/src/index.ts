@@ -14,5 +14,5 @@ export type { ReconnectPolicy } from './runner/socket.js';
 export { ComfyConnectionError, ComfyExecutionError, ComfyValidationError, WorkflowError } from './runner/errors.js';
 export { comfyImageFrame, parseComfyFrame } from './runner/frames.js';
 export type { ComfyBinaryFrame } from './runner/frames.js';
-export { bestOfN, ComfyPool, findSeedTargets, parseSeedTarget, rerollUntil, withSeed } from './runner/orchestrate.js';
-export type { Candidate, GenerationOptions, ImageScorer, PromptRunner, SeedTarget } from './runner/orchestrate.js';
+export { bestOfN, checkGeneration, ComfyPool, findSeedTargets, parseSeedTarget, rerollUntil, withSeed } from './runner/orchestrate.js';
+export type { Attempt, BestOfResult, Candidate, GenerationOptions, ImageScorer, PromptRunner, RerollResult, SeedTarget } from './runner/orchestrate.js';

@@ -1,3 +1,5 @@
+import type { WireError } from './generated/defs.js';
+
 /** Stable, machine-readable codes of core's errors. Adapters map them to wire errors and HTTP statuses. */
 export type ErrorCode =
   // inputs
@@ -34,12 +36,8 @@ export type ErrorCode =
   | 'INVALID_ARGUMENT'
   | 'SCORER_CLOSED';
 
-/** The wire form of any SDK error (schemas/defs.schema.json#/$defs/error). */
-export interface ErrorJSON<C extends string = ErrorCode> {
-  code: C;
-  message: string;
-  input?: string;
-}
+/** The wire form of any SDK error: schemas/defs.schema.json#/$defs/error, with the error's own codes. */
+export type ErrorJSON<C extends string = ErrorCode> = WireError & { code: C };
 
 // Marks SDK errors across copies of this module (two installed versions of the package still agree).
 const BRAND = Symbol.for('clip-agiqa.error');

@@ -4,7 +4,7 @@
 
 // Scoring
 export { createScorer } from './scorer.js';
-export type { Scorer, ScorerOptions, ScorerStats, ModelInfo, HeadInfo } from './scorer.js';
+export type { Scorer, ScorerOptions, ScoreOptions, ScorerStats, ModelInfo, HeadInfo } from './scorer.js';
 
 // Decisions: which candidates pass and which wins, under one Policy, honouring each head's direction
 export { decide, fromWirePolicy, passes, percentile, rank, validatePolicy } from './decision.js';
@@ -32,7 +32,7 @@ export type { ErrorCode, ErrorJSON } from './errors.js';
 export { loadBundle, PRECISIONS, SUPPORTED_FORMAT_VERSIONS } from './bundle/load.js';
 export type { Bundle, LoadBundleOptions, Precision } from './bundle/load.js';
 export { downloadBundle } from './bundle/download.js';
-export type { DownloadOptions } from './bundle/download.js';
+export type { DownloadOptions, DownloadProgress } from './bundle/download.js';
 export { resolveModel, defaultCacheDir } from './bundle/resolve.js';
 export { DEMO_MODEL_DIR, untrainedWarning } from './demo.js';
 export type { ResolveOptions } from './bundle/resolve.js';

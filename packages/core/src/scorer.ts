@@ -10,7 +10,7 @@ import {
 import { MicroBatcher } from './runtime/batcher.js';
 import type { Device, ExecutionDevice } from './runtime/device.js';
 import { modelArgument } from './model-argument.js';
-import { openTower } from './runtime/tower-pool.js';
+import { ImageTower } from './runtime/image-tower.js';
 import { Semaphore } from './runtime/semaphore.js';
 import {
   filterRanking, rankOutcomes, validateFilterPolicy, type BestOfResult, type FilterPolicy, type FilterResult, type Ranking,
@@ -28,6 +28,8 @@ export interface ScorerOptions {
   device?: Device;
   /** Intra-op threads of the CPU provider. */
   threads?: number;
+  /** Let ONNX Runtime (and the GPU libraries it loads) print their own warnings and errors (default false). */
+  nativeLogs?: boolean;
   /** Most images per image-tower run (default 8 on CPU, 16 on GPUs; see the benchmark in the README). */
   batchSize?: number;
   /** How long an idle scorer waits to fill a batch before running it (default 0: never waits). */
@@ -43,8 +45,19 @@ export interface ScorerOptions {
   verifyChecksums?: boolean;
   /** Where downloaded and imported bundles are kept (default $CLIP_AGIQA_CACHE or ~/.cache/clip-agiqa). */
   cacheDir?: string;
-  /** Progress of a first-use `hf:` download. */
+  /**
+   * Progress of a download on first use: a published bundle's URL (received and total over the whole
+   * bundle) or an `hf:` import (per file; total null when the hub does not say).
+   */
   onDownloadProgress?: HubOptions['onProgress'];
+}
+
+/** Options of one scoring call. */
+export interface ScoreOptions {
+  /** Aborting stops images not yet started and rejects (or ends the stream) with the signal's reason. */
+  signal?: AbortSignal;
+  /** After each image, in completion order: how many are done (failed ones included) of how many. */
+  onProgress?: (progress: { done: number; total: number; failed: number; outcome: ScoreOutcome }) => void;
 }
 
 export interface HeadInfo {
@@ -92,7 +105,13 @@ export interface Scorer {
   /** Scores one image; throws an InputError if it cannot be scored. */
   score(input: ImageInput): Promise<ScoreResult>;
   /** Scores many images; a bad image yields a ScoreFailure in its place and fails nothing else. */
-  score(inputs: readonly ImageInput[]): Promise<ScoreOutcome[]>;
+  score(inputs: readonly ImageInput[], options?: ScoreOptions): Promise<ScoreOutcome[]>;
+  /**
+   * Scores images as they come (an array, or any iterable or async iterable, read lazily) and yields each
+   * outcome as soon as it is ready, in completion order; `index` is its position in the input. Breaking
+   * out of the loop stops reading inputs.
+   */
+  scoreStream(inputs: Iterable<ImageInput> | AsyncIterable<ImageInput>, options?: Pick<ScoreOptions, 'signal'>): AsyncIterable<ScoreOutcome>;
   /** Image embeddings (the tower's output, before normalisation), one per input. */
   embed(input: ImageInput): Promise<Float32Array>;
   /**
@@ -129,14 +148,16 @@ export async function createScorer(options: ScorerOptions): Promise<Scorer> {
   if (!(maxWaitMs >= 0)) throw new UsageError('INVALID_ARGUMENT', `maxWaitMs must be >= 0, got ${maxWaitMs}`);
   const limits: DecodeLimits = { ...DEFAULT_LIMITS, ...options.limits };
   const bundle = typeof model === 'string'
-    ? await loadBundle(await resolveModel(model, { cacheDir: options.cacheDir, hub: { onProgress: options.onDownloadProgress } }), { verifyChecksums: options.verifyChecksums })
+    ? await loadBundle(await resolveModel(model, {
+      cacheDir: options.cacheDir, hub: { onProgress: options.onDownloadProgress }, ...(options.onDownloadProgress ? { onProgress: options.onDownloadProgress } : {}),
+    }), { verifyChecksums: options.verifyChecksums })
     : model;
   const precision = options.precision ?? 'fp32';
   const manifest = bundle.manifest;
   const cfg = preprocessConfig(manifest.preprocess, options.resampler);
   const towerPath = bundle.imageEncoderPath(precision);
-  const tower = await openTower(towerPath, { input: manifest.image_encoder.input, output: manifest.image_encoder.output },
-    cfg.size, manifest.backbone.embed_dim, { device: options.device, threads: options.threads });
+  const tower = await ImageTower.open(towerPath, { input: manifest.image_encoder.input, output: manifest.image_encoder.output },
+    cfg.size, manifest.backbone.embed_dim, { device: options.device, threads: options.threads, nativeLogs: options.nativeLogs });
   const device = tower.device;
   const batchSize = options.batchSize ?? (device === 'cpu' ? 8 : 16);
   const concurrency = options.concurrency ?? 2 * batchSize;
@@ -160,10 +181,11 @@ export async function createScorer(options: ScorerOptions): Promise<Scorer> {
   const inFlight = new Set<Promise<unknown>>();
   let closed = false;
 
-  function embedOne(input: ImageInput, index: number): Promise<Float32Array> {
+  function embedOne(input: ImageInput, index: number, signal?: AbortSignal): Promise<Float32Array> {
     if (closed) return Promise.reject(new UsageError('SCORER_CLOSED', 'the scorer is closed'));
     const id = inputId(input, index);
     const work = slots.run(async () => {
+      signal?.throwIfAborted();
       const decodeStart = performance.now();
       const rgb = await clipPixels(inputSource(input, id), id, cfg, limits);
       stats.decodeMs += performance.now() - decodeStart;
@@ -174,8 +196,8 @@ export async function createScorer(options: ScorerOptions): Promise<Scorer> {
     return work;
   }
 
-  async function scoreOne(input: ImageInput, index: number): Promise<ScoreResult> {
-    const embeds = await embedOne(input, index);
+  async function scoreOne(input: ImageInput, index: number, signal?: AbortSignal): Promise<ScoreResult> {
+    const embeds = await embedOne(input, index, signal);
     const headStart = performance.now();
     const scores: Record<string, number> = {};
     for (const head of heads) scores[head.name] = head.score(embeds, 1)[0]!;
@@ -183,15 +205,71 @@ export async function createScorer(options: ScorerOptions): Promise<Scorer> {
     return { id: inputId(input, index), index, scores };
   }
 
-  async function scoreAll(inputs: readonly ImageInput[]): Promise<ScoreOutcome[]> {
+  /** One image's outcome: its scores, or the failure that concerns it alone (a closed scorer or an abort throws). */
+  function outcomeOf(input: ImageInput, index: number, signal?: AbortSignal): Promise<ScoreOutcome> {
+    return scoreOne(input, index, signal).catch((e: unknown): ScoreFailure => {
+      if ((e instanceof UsageError && e.code === 'SCORER_CLOSED') || (signal?.aborted && e === signal.reason)) throw e;
+      const error = e instanceof ClipAgiqaError ? e
+        : new InputError('CORRUPT_IMAGE', (e as Error).message ?? String(e), { input: inputId(input, index), cause: e });
+      return { id: inputId(input, index), index, error };
+    });
+  }
+
+  async function scoreAll(inputs: readonly ImageInput[], o: ScoreOptions = {}): Promise<ScoreOutcome[]> {
     if (!Array.isArray(inputs)) throw new UsageError('INVALID_ARGUMENT', 'expected an array of images');
-    return Promise.all(inputs.map((input, index) =>
-      scoreOne(input, index).catch((e: unknown): ScoreFailure => {
-        if (e instanceof UsageError && e.code === 'SCORER_CLOSED') throw e;
-        const error = e instanceof ClipAgiqaError ? e
-          : new InputError('CORRUPT_IMAGE', (e as Error).message ?? String(e), { input: inputId(input, index), cause: e });
-        return { id: inputId(input, index), index, error };
-      })));
+    o.signal?.throwIfAborted();
+    let done = 0;
+    let failed = 0;
+    const all = Promise.all(inputs.map((input, index) => outcomeOf(input, index, o.signal).then((outcome) => {
+      done++;
+      if ('error' in outcome) failed++;
+      o.onProgress?.({ done, total: inputs.length, failed, outcome });
+      return outcome;
+    })));
+    if (!o.signal) return all;
+    // Rejects as soon as the signal fires; images already running finish in the background, the rest never start.
+    const signal = o.signal;
+    void all.catch(() => undefined);
+    let onAbort!: () => void;
+    const aborted = new Promise<never>((_, reject) => {
+      onAbort = () => reject(signal.reason);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+    try {
+      return await Promise.race([all, aborted]);
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  async function* scoreStream(inputs: Iterable<ImageInput> | AsyncIterable<ImageInput>, o: Pick<ScoreOptions, 'signal'> = {}): AsyncGenerator<ScoreOutcome> {
+    if (closed) throw new UsageError('SCORER_CLOSED', 'the scorer is closed');
+    const source = Symbol.asyncIterator in inputs ? inputs[Symbol.asyncIterator]() : (inputs as Iterable<ImageInput>)[Symbol.iterator]();
+    const running = new Map<number, Promise<{ index: number; outcome: ScoreOutcome }>>();
+    let index = 0;
+    let exhausted = false;
+    try {
+      for (;;) {
+        // Keep the decode window full (more would only queue), then hand out whichever finishes first.
+        while (!exhausted && running.size < concurrency) {
+          o.signal?.throwIfAborted();
+          const next = await source.next();
+          if (next.done) {
+            exhausted = true;
+            break;
+          }
+          const i = index++;
+          running.set(i, outcomeOf(next.value, i, o.signal).then((outcome) => ({ index: i, outcome })));
+        }
+        if (running.size === 0) return;
+        const first = await Promise.race(running.values());
+        running.delete(first.index);
+        yield first.outcome;
+      }
+    } finally {
+      for (const p of running.values()) void p.catch(() => undefined);
+      if (!exhausted) await source.return?.();
+    }
   }
 
   function rankingHead(name: string | undefined): Head {
@@ -218,8 +296,9 @@ export async function createScorer(options: ScorerOptions): Promise<Scorer> {
     },
     device,
     bundle,
-    score: ((input: ImageInput | readonly ImageInput[]) =>
-      Array.isArray(input) ? scoreAll(input) : scoreOne(input as ImageInput, 0)) as Scorer['score'],
+    score: ((input: ImageInput | readonly ImageInput[], options?: ScoreOptions) =>
+      Array.isArray(input) ? scoreAll(input, options) : scoreOne(input as ImageInput, 0)) as Scorer['score'],
+    scoreStream,
     embed: async (input) => (await embedOne(input, 0)).slice(),
     decode(input) {
       const id = inputId(input, 0);

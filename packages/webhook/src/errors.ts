@@ -43,3 +43,11 @@ export class ConfigError extends ClipAgiqaError<'INVALID_CONFIG'> {
     super('INVALID_CONFIG', problems.length ? `${message}:\n  ${problems.join('\n  ')}` : message);
   }
 }
+
+/** The shared store (Redis) does not answer: the request can be retried shortly, nothing was accepted. */
+export class StoreUnavailableError extends HttpError {
+  constructor(cause: Error) {
+    super(503, 'STORE_UNAVAILABLE', `the job store is unavailable: ${cause.message}`, { 'retry-after': '2' });
+    this.name = 'StoreUnavailableError';
+  }
+}

@@ -1,8 +1,9 @@
-export type LogLine = Record<string, unknown> & { level: 'info' | 'warn' | 'error'; msg: string };
-export type Log = (line: LogLine) => void;
+import { jsonLineLog, type Log, type LogLine } from '@clip-agiqa/core/internal';
+
+export type { Log, LogLine };
 
 /** One JSON object per line on stderr, with the time first. */
-export const stderrLog: Log = (line) => process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), ...line })}\n`);
+export const stderrLog: Log = jsonLineLog();
 
 /** Query values and user info of every URL in a text, replaced by `***`: callback URLs often carry a token. */
 export function maskUrls(text: string): string {

@@ -5,13 +5,14 @@ import type { Scorer } from '@clip-agiqa/core';
 
 import { ReplayGuard } from './auth/replay-guard.js';
 import { signedHeaders } from './auth/standard-webhooks.js';
+import { startCluster, type ClusterParts, type Role } from './cluster/wire.js';
 import { checkPolicies, resolveConfig } from './config/resolve.js';
 import type { WebhookConfig } from './generated/webhook-config.js';
 import { Slots } from './http/limit.js';
 import { send } from './http/respond.js';
 import { Router } from './http/router.js';
 import { createHttpServer } from './http/server.js';
-import { DeliveryScheduler } from './jobs/delivery.js';
+import { DeliveryScheduler, type DeliveryOptions } from './jobs/delivery.js';
 import { ImageSource } from './jobs/images.js';
 import { MemoryBudget } from './jobs/memory-budget.js';
 import { JobQueue } from './jobs/queue.js';
@@ -24,6 +25,7 @@ import { openApiDocument } from './openapi.js';
 import { hookHandler } from './routes/hooks.js';
 import { jobStatusHandler } from './routes/jobs.js';
 import { statusPages, type StatusPageOptions } from './routes/status.js';
+import type { BullQueues } from './store/bull-queues.js';
 import type { JobStore } from './store/job-store.js';
 
 export type { LogLine };
@@ -38,6 +40,10 @@ export interface ServiceOptions {
   log?: Log;
   /** Serve read-only HTML status pages at GET /status and /status/<route> (default off). */
   statusPage?: StatusPageOptions;
+  /** The shared queues, with the redis store: jobs go through them, and `role` says which part this process plays. */
+  queues?: BullQueues | null;
+  /** all (default): accept and score; api: accept and queue, sync requests wait for a worker; worker: fetch, score, deliver. */
+  role?: Role;
 }
 
 export interface Service {
@@ -67,12 +73,18 @@ export async function startService(o: ServiceOptions): Promise<Service> {
   const secrets = new Map(config.routes.map((r) => [r.path, r.callback_secret ?? callback.secret]));
   const budget = new MemoryBudget(limits.memory_bytes);
   const images = new ImageSource(fetchOptions, budget, fetchCfg.max_pixels);
-  const status = o.statusPage && statusPages(o.statusPage, config, o.scorer, (): [string, number][] => [['jobs queued or scoring', queue.depth], ['deliveries pending', deliveries.pending]]);
+  const role = o.role ?? 'all';
+  if (role !== 'all' && !o.queues) throw new RangeError(`role ${role} needs the redis store (store.kind "redis")`);
+  let cluster: ClusterParts | null = null;
+  let local: { queue: JobQueue; deliveries: DeliveryScheduler } | null = null;
+  const status = o.statusPage && statusPages(o.statusPage, config, o.scorer, (): [string, number][] => (cluster
+    ? [['jobs queued (cluster)', cluster.counts.waiting], ['jobs scoring (cluster)', cluster.counts.active], ['deliveries pending (cluster)', cluster.counts.deliveries]]
+    : [['jobs queued or scoring', local!.queue.depth()], ['deliveries pending', local!.deliveries.pending]]));
   const scoreJob = jobScorer(o.scorer, limits.concurrency, metrics, budget);
   const score = status ? status.recording(scoreJob) : scoreJob;
   let closing = false;
 
-  const deliveries = new DeliveryScheduler({
+  const delivery: DeliveryOptions = {
     store: o.store, callback, log, metrics,
     post: async (record, body) => {
       const secret = secrets.get(record.route);
@@ -82,24 +94,36 @@ export async function startService(o: ServiceOptions): Promise<Service> {
         headers: { 'content-type': 'application/json', ...signedHeaders(secret, record.delivery.webhookId, body) },
       })).status;
     },
-  });
-  const queue = new JobQueue({ store: o.store, concurrency: limits.concurrency, images, score, log, metrics, onScored: () => deliveries.schedule() });
-  metrics.gauge('clip_agiqa_queue_depth', 'Asynchronous jobs waiting or being processed.', () => queue.depth);
+  };
+  if (o.queues) {
+    cluster = startCluster({ role, store: config.store, queues: o.queues, delivery, concurrency: limits.concurrency, syncWaitMs: limits.memory_wait_ms,
+      work: { store: o.store, images, score, log, metrics, stopping: shutdown.signal } });
+  } else {
+    const deliveries = new DeliveryScheduler(delivery);
+    local = { deliveries, queue: new JobQueue({ store: o.store, concurrency: limits.concurrency, images, score, log, metrics, onScored: () => deliveries.schedule() }) };
+    metrics.gauge('clip_agiqa_queue_depth', 'Asynchronous jobs waiting or being processed.', () => local!.queue.depth());
+    metrics.gauge('clip_agiqa_pending_deliveries', 'Verdicts waiting for delivery (at the last scan).', () => deliveries.pending);
+  }
+  const readiness = async (): Promise<{ ready: boolean } & Record<string, unknown>> => {
+    const store = cluster ? await cluster.ready() : true;
+    return { ready: !closing && store, role, model: o.scorer.model.name, ...(cluster ? { redis: store } : {}) };
+  };
   metrics.gauge('clip_agiqa_memory_reserved_bytes', 'Bytes reserved in the memory budget (downloads, decoded pixels, grid crops).', () => budget.inUse);
   metrics.gauge('clip_agiqa_memory_reserved_peak_bytes', 'The most bytes ever reserved at once in the memory budget.', () => budget.peak);
-  metrics.gauge('clip_agiqa_pending_deliveries', 'Verdicts waiting for delivery (at the last scan).', () => deliveries.pending);
 
   const hooks = {
-    config, store: o.store, queue, replay: new ReplayGuard(o.store, config.idempotency.retention_hours * 3600_000), images, score, metrics, log,
+    config, store: o.store, queue: cluster?.queue ?? local!.queue, scoreElsewhere: cluster?.scoreElsewhere, replay: new ReplayGuard(o.store, config.idempotency.retention_hours * 3600_000), images, score, metrics, log,
     inFlight: new Slots(limits.concurrency + limits.sync_waiting), uploads: new Slots(limits.uploads), isClosing: () => closing, model: o.scorer.model, callbackAllow,
   };
   const router = new Router()
     .add('GET', '/healthz', (_req, res) => send(res, 200, { ok: true }))
-    .add('GET', '/readyz', (_req, res) => (closing ? send(res, 503, { ready: false }) : send(res, 200, { ready: true, model: o.scorer.model.name })))
+    .add('GET', '/readyz', async (_req, res) => { const r = await readiness(); send(res, r.ready ? 200 : 503, r); })
     .add('GET', '/metrics', async (_req, res) => send(res, 200, await metrics.render(), { 'content-type': metrics.contentType }))
-    .add('GET', '/openapi.json', (_req, res) => send(res, 200, openApiDocument(config.routes)))
-    .add('GET', '/jobs/:route/:id', jobStatusHandler(o.store, config.routes, (r) => secrets.get(r.path)));
-  for (const route of config.routes) router.add('POST', `/hooks/${route.path}`, hookHandler(hooks, route));
+    .add('GET', '/openapi.json', (_req, res) => send(res, 200, openApiDocument(config.routes)));
+  if (role !== 'worker') {
+    router.add('GET', '/jobs/:route/:id', jobStatusHandler(o.store, config.routes, (r) => secrets.get(r.path)));
+    for (const route of config.routes) router.add('POST', `/hooks/${route.path}`, hookHandler(hooks, route));
+  }
   if (status) router.add('GET', '/status', status.all).add('GET', '/status/:route', status.route);
 
   const server = createHttpServer(router, { headersMs: limits.headers_timeout_ms, requestMs: limits.headers_timeout_ms + limits.body_timeout_ms + 5000 }, {
@@ -116,10 +140,14 @@ export async function startService(o: ServiceOptions): Promise<Service> {
   await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
   const { port } = server.address() as AddressInfo;
 
-  // Resume what the last run left: jobs to score, verdicts to deliver.
-  const resumed = await queue.resume();
-  log({ level: 'info', msg: 'listening', port, resumed_jobs: resumed, pending_deliveries: (await o.store.unfinished()).length - resumed });
-  deliveries.schedule();
+  if (local) {
+    // Resume what the last run left: jobs to score, verdicts to deliver.
+    const resumed = await local.queue.resume();
+    log({ level: 'info', msg: 'listening', port, resumed_jobs: resumed, pending_deliveries: (await o.store.unfinished()).length - resumed });
+    local.deliveries.schedule();
+  } else {
+    log({ level: 'info', msg: 'listening', port, role, store: 'redis' }); // the shared queue already holds what any replica left
+  }
 
   return {
     url: `http://${config.host}:${port}`,
@@ -130,14 +158,14 @@ export async function startService(o: ServiceOptions): Promise<Service> {
       closing = true;
       const drained = Promise.all([
         new Promise<void>((resolve) => { server.close(() => resolve()); server.closeIdleConnections(); }),
-        queue.close(), deliveries.close(),
+        local?.queue.close(), local?.deliveries.close(), cluster?.close(graceMs),
       ]);
       let timer: NodeJS.Timeout | undefined;
       const graceOver = new Promise<'late'>((resolve) => { timer = setTimeout(() => resolve('late'), graceMs); });
       const outcome = await Promise.race([drained, graceOver]);
       clearTimeout(timer);
       if (outcome === 'late') {
-        log({ level: 'warn', msg: `shutdown grace of ${graceMs} ms over: closing the remaining connections`, open_jobs: queue.depth });
+        log({ level: 'warn', msg: `shutdown grace of ${graceMs} ms over: closing the remaining connections`, open_jobs: local?.queue.depth() ?? cluster?.counts.active });
         server.closeAllConnections();
         shutdown.abort();
       }

@@ -1,27 +1,64 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { cp, lstat, mkdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
-import { bestOfN, ComfyClient, ComfyPool, rerollUntil, type Candidate, type Workflow } from '@clip-agiqa/comfyui';
+import { bestOfN, checkGeneration, ComfyClient, ComfyPool, rerollUntil, WorkflowError, type Attempt, type Candidate, type Workflow } from '@clip-agiqa/comfyui';
 
-import { CliUsageError, parseNumber, positiveInteger, type CliIO } from '../io.js';
-import { SCORER_FLAGS, SCORER_FLAGS_HELP, scorerFromFlags } from '../scorer-flags.js';
+import { CliUsageError, EXIT_NONE_PASSED, parseNumber, positiveInteger, type CliIO } from '../io.js';
+import { checkScorerFlags, SCORER_FLAGS, SCORER_FLAGS_HELP, scorerFromFlags } from '../scorer-flags.js';
 
 export const COMFY_USAGE = `Usage: clip-agiqa comfy best-of --workflow FILE --n N [options]
        clip-agiqa comfy reroll --workflow FILE --threshold T --max-attempts N [options]
+       clip-agiqa comfy install-nodes --comfyui DIR [--link] [--force]
+
+install-nodes puts the CLIP-AGIQA node pack into DIR/custom_nodes/comfyui-clip-agiqa (a copy, or a
+symlink with --link; --force replaces an earlier install). Restart ComfyUI afterwards.
 
 Runs an API-format ComfyUI workflow with fresh seeds and scores its images with CLIP-AGIQA:
 best-of queues N variations at once and keeps the best; reroll regenerates until an image reaches
 the threshold (or attempts run out, then keeps the best). Prints every attempt and its score.
 
 Options:
-  --host URL[,URL...]  ComfyUI server(s) (default http://127.0.0.1:8188); several: least-busy dispatch
-  --seed-node ID[.IN]  input that plays the seed (repeatable; default: every seed/noise_seed input)
-  --max-seed N         largest seed drawn (default 4294967295; e.g. 16777215 for a colour input)
-  --output-node ID     only images of this node are candidates (repeatable)
-  --head NAME          the head that scores (default: the model's first)
+  --host URL[,URL...]      ComfyUI server(s) (default http://127.0.0.1:8188); several: least-busy dispatch
+  --seed-node ID[.IN]      input that plays the seed (repeatable; default: every seed/noise_seed input)
+  --max-seed N             largest seed drawn (default 4294967295; e.g. 16777215 for a colour input)
+  --output-node ID         only images of this node are candidates (repeatable)
+  --head NAME              the head that scores (default: the model's first)
 ${SCORER_FLAGS_HELP}
-  --out DIR            write the winning image (and, for best-of, all ranked) there`;
+  --out DIR                write the winning image (and, for best-of, all ranked) there
+  --reconnect-timeout S    keep reconnecting to a ComfyUI that went away for S seconds (default 120)
+  --stall-timeout S        give up on a ComfyUI that sends nothing for S seconds while running (default 300; 0: never)
+  --fail-if-none-pass      reroll: exit 3 when no attempt reached the threshold
+The report (JSON on stdout) lists every attempt, failed ones with their error, even when the run stops early.
+Exit status: 0 done, 1 an attempt or the run failed (what finished is still reported) or the workflow is\nunusable, 2 usage, 3 see --fail-if-none-pass.`;
+
+/** Reads and checks the workflow file: an API-format workflow (node id -> {class_type, inputs}). */
+async function readWorkflow(file: string): Promise<Workflow> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    throw new WorkflowError(`cannot read the workflow ${file}: ${(e as Error).message}`);
+  }
+  let workflow: unknown;
+  try {
+    workflow = JSON.parse(text);
+  } catch (e) {
+    throw new WorkflowError(`the workflow ${file} is not JSON: ${(e as Error).message}`);
+  }
+  if (typeof workflow !== 'object' || workflow === null || Array.isArray(workflow)) throw new WorkflowError(`the workflow ${file} is not a JSON object`);
+  if ('nodes' in workflow && 'links' in workflow) {
+    throw new WorkflowError(`${file} is a UI-format workflow; export it with "Export (API)" (or "Save (API Format)") in ComfyUI`);
+  }
+  for (const [id, node] of Object.entries(workflow)) {
+    const n = node as { class_type?: unknown; inputs?: unknown } | null;
+    if (typeof n?.class_type !== 'string' || typeof n.inputs !== 'object' || n.inputs === null) {
+      throw new WorkflowError(`node ${id} of ${file} has no class_type and inputs: is it an API-format workflow?`);
+    }
+  }
+  return workflow as Workflow;
+}
 
 export async function comfyCommand(argv: string[], io: CliIO): Promise<number> {
   const [mode, ...rest] = argv;
@@ -29,59 +66,113 @@ export async function comfyCommand(argv: string[], io: CliIO): Promise<number> {
     io.stdout.write(`${COMFY_USAGE}\n`);
     return mode === undefined ? 2 : 0;
   }
-  if (mode !== 'best-of' && mode !== 'reroll') throw new CliUsageError(`comfy: unknown mode ${mode} (best-of or reroll)`);
+  if (mode === 'install-nodes') return installNodes(rest, io);
+  if (mode !== 'best-of' && mode !== 'reroll') throw new CliUsageError(`comfy: unknown mode ${mode} (best-of, reroll or install-nodes)`);
   const { values } = parseArgs({ args: rest, strict: true, options: {
     host: { type: 'string', default: 'http://127.0.0.1:8188' }, workflow: { type: 'string' }, n: { type: 'string' }, threshold: { type: 'string' },
     'max-attempts': { type: 'string' }, 'seed-node': { type: 'string', multiple: true }, 'max-seed': { type: 'string' },
     'output-node': { type: 'string', multiple: true }, ...SCORER_FLAGS, head: { type: 'string' }, out: { type: 'string' },
+    'reconnect-timeout': { type: 'string' }, 'stall-timeout': { type: 'string' }, 'fail-if-none-pass': { type: 'boolean', default: false },
   } });
+  // Everything the command line and the workflow can get wrong is checked before ComfyUI is contacted or the model loaded.
   if (!values.workflow) throw new CliUsageError('comfy needs --workflow (an API-format workflow JSON)');
-  const workflow = JSON.parse(await readFile(values.workflow, 'utf8')) as Workflow;
   const maxSeed = parseNumber('max-seed', values['max-seed'], positiveInteger, 'a positive integer');
-  const clients = values.host.split(',').map((h) => new ComfyClient(h.trim()));
-  const runner = clients.length === 1 ? clients[0]! : new ComfyPool(clients);
-  const scorer = await scorerFromFlags(values, io);
-  const headInfo = scorer.model.heads.find((h) => h.name === (values.head ?? scorer.model.heads[0]!.name));
-  if (!headInfo) throw new CliUsageError(`--head: the model has no head ${values.head}`);
-  const head = headInfo.name;
-  const score = async (images: Buffer[]) => (await scorer.score(images)).map((o) => ('scores' in o ? o.scores[head]! : NaN));
-  const show = (c: Candidate | null) => (c ? `${c.score.toFixed(3)} (seed ${c.seed}, prompt ${c.promptId})` : 'no image scored');
-  const common = {
-    runner, workflow, score, higherIsBetter: headInfo.higherIsBetter, ...(values['seed-node'] ? { seedNodes: values['seed-node'] } : {}), ...(maxSeed ? { maxSeed } : {}),
-    ...(values['output-node'] ? { outputNodes: values['output-node'] } : {}),
-    onAttempt: (a: { index: number; seed: number; best: Candidate | null }) => io.stderr.write(`attempt ${a.index + 1}: seed ${a.seed} -> ${show(a.best)}\n`),
-  };
+  const reconnectS = parseNumber('reconnect-timeout', values['reconnect-timeout'], (x) => x > 0, 'a positive number of seconds');
+  const stallS = parseNumber('stall-timeout', values['stall-timeout'], (x) => x >= 0, 'a number of seconds (0: never)');
+  const n = mode === 'best-of' ? parseNumber('n', values.n, positiveInteger, 'a positive integer') : undefined;
+  const threshold = mode === 'reroll' ? parseNumber('threshold', values.threshold, Number.isFinite, 'a number') : undefined;
+  const maxAttempts = mode === 'reroll' ? parseNumber('max-attempts', values['max-attempts'], positiveInteger, 'a positive integer') : undefined;
+  if (mode === 'best-of' && !n) throw new CliUsageError('best-of needs --n');
+  if (mode === 'reroll' && (threshold === undefined || !maxAttempts)) throw new CliUsageError('reroll needs --threshold and --max-attempts');
+  checkScorerFlags(values);
+  const workflow = await readWorkflow(values.workflow);
+  const generation = { workflow, ...(values['seed-node'] ? { seedNodes: values['seed-node'] } : {}), ...(values['output-node'] ? { outputNodes: values['output-node'] } : {}) };
+  checkGeneration(generation);
+
+  const clients = values.host.split(',').map((h) => new ComfyClient(h.trim(), {
+    ...(reconnectS ? { reconnect: { timeoutMs: reconnectS * 1000 } } : {}), ...(stallS !== undefined ? { stallTimeoutMs: stallS * 1000 } : {}),
+  }));
   try {
-    let winner: Candidate | null;
-    let report: object;
-    if (mode === 'best-of') {
-      const n = parseNumber('n', values.n, positiveInteger, 'a positive integer');
-      if (!n) throw new CliUsageError('best-of needs --n');
-      const r = await bestOfN({ ...common, n });
-      winner = r.winner;
-      report = { mode, winner: r.winner && describe(r.winner), ranked: r.ranked.map(describe), unscored: r.unscored.map(describe) };
-      if (values.out) await saveAll(values.out, r.ranked);
-    } else {
-      const threshold = parseNumber('threshold', values.threshold, Number.isFinite, 'a number');
-      const maxAttempts = parseNumber('max-attempts', values['max-attempts'], positiveInteger, 'a positive integer');
-      if (threshold === undefined || !maxAttempts) throw new CliUsageError('reroll needs --threshold and --max-attempts');
-      const r = await rerollUntil({ ...common, threshold, maxAttempts });
-      winner = r.best;
-      report = { mode, passed: r.passed, best: r.best && describe(r.best), attempts: r.attempts.map((a) => ({ seed: a.seed, candidates: a.candidates.map(describe) })) };
+    await Promise.all(clients.map((c) => c.queue()));
+    const runner = clients.length === 1 ? clients[0]! : new ComfyPool(clients);
+    const scorer = await scorerFromFlags(values, io);
+    try {
+      const headInfo = scorer.model.heads.find((h) => h.name === (values.head ?? scorer.model.heads[0]!.name));
+      if (!headInfo) throw new CliUsageError(`--head: the model has no head ${values.head}`);
+      const head = headInfo.name;
+      const score = async (images: Buffer[]) => (await scorer.score(images)).map((o) => ('scores' in o ? o.scores[head]! : NaN));
+      const common = {
+        ...generation, runner, score, higherIsBetter: headInfo.higherIsBetter, ...(maxSeed ? { maxSeed } : {}),
+        onAttempt: (a: Attempt & { best: Candidate | null }) => io.stderr.write(`attempt ${a.index + 1}: seed ${a.seed} -> ${showAttempt(a)}\n`),
+      };
+      if (mode === 'best-of') {
+        const r = await bestOfN({ ...common, n: n! });
+        const failed = r.attempts.filter((a) => a.error);
+        io.stdout.write(`${JSON.stringify({ mode, winner: r.winner && describe(r.winner), ranked: r.ranked.map(describe), unscored: r.unscored.map(describe), failed: failed.map(describeFailure) }, null, 2)}\n`);
+        if (values.out) await saveAll(values.out, r.ranked, r.winner);
+        if (failed.length) io.stderr.write(`${failed.length} of ${n} attempts failed; the others are ranked above\n`);
+        return r.winner && failed.length === 0 ? 0 : 1;
+      }
+      const r = await rerollUntil({ ...common, threshold: threshold!, maxAttempts: maxAttempts! });
+      io.stdout.write(`${JSON.stringify({ mode, passed: r.passed, best: r.best && describe(r.best),
+        attempts: r.attempts.map((a) => ({ seed: a.seed, candidates: a.candidates.map(describe), ...(a.error ? { error: errorOf(a.error) } : {}) })),
+        ...(r.stopped ? { stopped: errorOf(r.stopped) } : {}) }, null, 2)}\n`);
+      if (values.out) await saveAll(values.out, [], r.best);
+      if (r.stopped) {
+        io.stderr.write(`clip-agiqa: the run stopped after ${r.attempts.length} attempt(s): ${r.stopped.message}\n`);
+        return 1;
+      }
       io.stderr.write(r.passed ? `passed after ${r.attempts.length} attempt(s)\n` : `no attempt reached ${threshold} in ${maxAttempts}; keeping the best\n`);
+      if (!r.passed && values['fail-if-none-pass']) return EXIT_NONE_PASSED;
+      return r.best && r.attempts.every((a) => !a.error) ? 0 : 1;
+    } finally {
+      await scorer.close();
     }
-    if (values.out && winner) await saveAll(values.out, [winner], 'winner');
-    io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-    return winner ? 0 : 1;
   } finally {
     await Promise.all(clients.map((c) => c.close()));
-    await scorer.close();
   }
 }
 
-const describe = (c: Candidate) => ({ seed: c.seed, prompt_id: c.promptId, node: c.image.nodeId, score: c.score, ...(c.image.file ? { file: c.image.file } : {}) });
+function showAttempt(a: Attempt & { best: Candidate | null }): string {
+  if (a.error) return `failed: ${a.error.message}`;
+  const recovered = a.recovered ? ` [images recovered after a dropped connection by ${a.recovered.method === 'rerun' ? 're-running node(s)' : 'reading the history of node(s)'} ${a.recovered.nodes.join(', ')}]` : '';
+  return `${a.best ? `${a.best.score.toFixed(3)} (prompt ${a.best.promptId})` : 'no image scored'}${recovered}`;
+}
 
-async function saveAll(dir: string, candidates: Candidate[], name?: string): Promise<void> {
+const errorOf = (e: Error) => ({ name: e.name, message: e.message, ...('code' in e ? { code: (e as { code: unknown }).code } : {}) });
+const describe = (c: Candidate) => ({ seed: c.seed, prompt_id: c.promptId, node: c.image.nodeId, score: c.score, ...(c.image.file ? { file: c.image.file } : {}) });
+const describeFailure = (a: Attempt) => ({ seed: a.seed, error: errorOf(a.error!) });
+
+async function saveAll(dir: string, ranked: Candidate[], winner: Candidate | null): Promise<void> {
   await mkdir(dir, { recursive: true });
-  await Promise.all(candidates.map((c, i) => writeFile(join(dir, `${name ?? `rank-${String(i + 1).padStart(2, '0')}`}-seed-${c.seed}.png`), c.image.bytes)));
+  await Promise.all(ranked.map((c, i) => writeFile(join(dir, `rank-${String(i + 1).padStart(2, '0')}-seed-${c.seed}.png`), c.image.bytes)));
+  if (winner) await writeFile(join(dir, `winner-seed-${winner.seed}.png`), winner.image.bytes);
+}
+
+/** The node pack folder shipped inside @clip-agiqa/comfyui. */
+function nodePackDir(): string {
+  return join(dirname(createRequire(import.meta.url).resolve('@clip-agiqa/comfyui/package.json')), 'comfyui_nodes');
+}
+
+async function installNodes(argv: string[], io: CliIO): Promise<number> {
+  const { values } = parseArgs({ args: argv, strict: true, options: {
+    comfyui: { type: 'string' }, link: { type: 'boolean', default: false }, force: { type: 'boolean', default: false },
+  } });
+  if (!values.comfyui) throw new CliUsageError('install-nodes needs --comfyui DIR (the ComfyUI folder, with custom_nodes/ in it)');
+  const root = resolve(values.comfyui);
+  const customNodes = join(root, 'custom_nodes');
+  if (!(await stat(customNodes).catch(() => null))?.isDirectory()) {
+    throw new CliUsageError(`--comfyui: ${root} has no custom_nodes folder: is it a ComfyUI installation?`);
+  }
+  const target = join(customNodes, 'comfyui-clip-agiqa');
+  if (await lstat(target).catch(() => null)) {
+    if (!values.force) throw new CliUsageError(`${target} already exists: pass --force to replace it`);
+    await rm(target, { recursive: true, force: true });
+  }
+  const source = nodePackDir();
+  if (values.link) await symlink(source, target, 'dir');
+  else await cp(source, target, { recursive: true, filter: (path) => !path.includes('__pycache__') });
+  io.stdout.write(`${values.link ? 'linked' : 'copied'} the CLIP-AGIQA nodes to ${target}\n`);
+  io.stderr.write('Next: start `clip-agiqa bridge --model <bundle>`, set CLIP_AGIQA_BRIDGE_URL / CLIP_AGIQA_BRIDGE_TOKEN (or ~/.config/clip-agiqa/comfyui.json), and restart ComfyUI.\n');
+  return 0;
 }

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import { basename, isAbsolute, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
@@ -8,8 +8,8 @@ import {
 import { writeAtomically } from '@clip-agiqa/core/internal';
 import { stampOf } from '@clip-agiqa/report';
 
-import { CliUsageError, parseNumber, positiveInteger, type CliIO } from '../io.js';
-import { expandPaths, PathError } from '../paths.js';
+import { CliUsageError, EXIT_NONE_PASSED, parseNumber, positiveInteger, type CliIO } from '../io.js';
+import { expandPaths, IMAGE_EXTENSIONS, PathError } from '../paths.js';
 import { formatSeconds, Progress } from '../progress.js';
 import { csvHeader, csvRow, textRow } from '../records.js';
 import { writeScoreReport } from '../html-report.js';
@@ -26,9 +26,9 @@ ${SCORER_FLAGS_HELP}
   --threshold X          mark each image passed/failed against X on that head's scale
   --top K                print only the K best, best first, with their rank
   --json                 one JSON object per line: {"path", "scores"} or {"path", "error"}
-  --csv FILE             also write a CSV table to FILE
+  --csv FILE             also write a CSV table to FILE, row by row as results come
   --html FILE            also write an HTML report: thumbnails ranked, histograms with the cut, failures
-  --sidecar              write NAME.agiqa.json beside each scored image
+  --sidecar              write NAME.agiqa.json beside each scored image (its path relative to the sidecar)
   --write-metadata       record scores in image metadata (PNG iTXt, JPEG XMP), in copies under --out-dir
   --out-dir DIR          where --write-metadata puts the copies
   --in-place             with --write-metadata: modify the originals instead of copies
@@ -36,7 +36,12 @@ ${SCORER_FLAGS_HELP}
   --allow-unsafe-formats decode SVG and PDF (they can reference external resources)
   --resampler R          pil (default: PIL's bicubic, bit-exact) or libvips (faster, ~0.2/255 off)
   --no-progress          no progress bar
-The exit status is 1 when any input failed, 2 on a usage error.`;
+  --fail-if-none-pass    with --threshold: exit 3 when no image passed
+  --verbose              ONNX Runtime's own log lines, and stack traces of unexpected errors
+Symlinked files and folders are followed. A folder named on the command line that holds no image is
+reported as an error row. Text output rounds scores to 4 decimals; --json keeps full precision.
+Exit status: 0 done, 1 some input failed (every other is still reported), 2 usage error,
+3 nothing passed the threshold (only with --fail-if-none-pass).`;
 
 const options = {
   ...SCORER_FLAGS,
@@ -55,6 +60,7 @@ const options = {
   'allow-unsafe-formats': { type: 'boolean', default: false },
   resampler: { type: 'string', default: 'pil' },
   'no-progress': { type: 'boolean', default: false },
+  'fail-if-none-pass': { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -83,14 +89,18 @@ export async function scoreCommand(argv: string[], io: CliIO): Promise<number> {
   const threshold = parseNumber('threshold', values.threshold, () => true, 'a number');
   const maxPixels = parseNumber('max-pixels', values['max-pixels'], positiveInteger, 'a positive integer');
 
+  if (values['fail-if-none-pass'] && threshold === undefined) throw new CliUsageError('--fail-if-none-pass goes with --threshold');
+
   let files: string[];
+  let emptyFolders: string[];
   try {
-    files = await expandPaths(positionals);
+    ({ files, empty: emptyFolders } = await expandPaths(positionals));
   } catch (e) {
     if (e instanceof PathError) throw new CliUsageError(e.message);
     throw e;
   }
   if (files.length === 0) throw new CliUsageError(`no images found in ${positionals.join(' ')}`);
+
 
   const scorer = await scorerFromFlags(values, io, {
     ...(batchSize ? { batchSize } : {}),
@@ -102,16 +112,20 @@ export async function scoreCommand(argv: string[], io: CliIO): Promise<number> {
     const rankHead = scorer.model.heads.find((h) => h.name === (values.head ?? heads[0]));
     if (!rankHead) throw new CliUsageError(`--head: no head named ${values.head} (heads: ${heads.join(', ')})`);
     const progress = new Progress(files.length, io.stderr, !values['no-progress'] && io.stderr.isTTY === true);
-    const csvChunks: string[] = values.csv ? [csvHeader(heads, threshold !== undefined, top !== undefined)] : [];
+    // The CSV is written as rows come, so an interrupted run keeps what it scored.
+    const csv = values.csv ? await open(values.csv, 'w') : null;
+    await csv?.write(csvHeader(heads, threshold !== undefined, top !== undefined));
     let sideEffectFailures = 0;
+    const toStdout = (text: string) => (io.stdout.isTTY ? progress.above(() => io.stdout.write(text)) : io.stdout.write(text));
 
     const passesThreshold = (o: ScoreOutcome) => passes(o, { head: rankHead.name, threshold }, scorer.model.heads);
     const emit = async (record: ScoreRecord) => {
-      if (values.json) io.stdout.write(`${JSON.stringify(record)}\n`);
-      else io.stdout.write(textRow(record, heads));
-      if (values.csv) csvChunks.push(csvRow(record, heads, threshold !== undefined, top !== undefined));
+      // The CSV row first: every result shown is already in the file.
+      await csv?.write(csvRow(record, heads, threshold !== undefined, top !== undefined));
+      toStdout(values.json ? `${JSON.stringify(record)}\n` : textRow(record, heads));
       if (!('scores' in record)) return;
-      const stamped = { ...record, model: modelStamp(scorer.model) };
+      // Stored beside the image (or inside it): the path is the image's name, valid wherever the folder moves.
+      const stamped = { ...record, path: basename(record.path), model: modelStamp(scorer.model) };
       try {
         if (values.sidecar) await writeAtomically(`${record.path}.agiqa.json`, `${JSON.stringify(stamped, null, 2)}\n`);
         if (values['write-metadata']) {
@@ -126,6 +140,9 @@ export async function scoreCommand(argv: string[], io: CliIO): Promise<number> {
     const extras = (o: ScoreOutcome) =>
       !isFailure(o) && threshold !== undefined ? { passed: passesThreshold(o) } : {};
 
+    for (const folder of emptyFolders) {
+      await emit({ path: folder, error: { code: 'NO_IMAGES', message: `no image file in this folder (looked for ${[...IMAGE_EXTENSIONS].join(', ')})` } });
+    }
     // Results print in input order as they complete; with --top they print once all are ranked.
     const outcomes: (ScoreOutcome | undefined)[] = new Array(files.length);
     let nextToPrint = 0;
@@ -155,7 +172,7 @@ export async function scoreCommand(argv: string[], io: CliIO): Promise<number> {
       for (const r of ranking.ranked.slice(0, top)) await emit(toScoreRecord(r, files[r.index]!, { ...extras(r), rank: r.rank }));
       for (const f of ranking.failed) await emit(toScoreRecord(f, files[f.index]!));
     }
-    if (values.csv) await writeAtomically(values.csv, csvChunks.join(''));
+    await csv?.close();
 
     const failed = all.filter(isFailure).length;
     const scored = all.length - failed;
@@ -164,7 +181,8 @@ export async function scoreCommand(argv: string[], io: CliIO): Promise<number> {
       ? `; ${rankHead.name} mean ${(headScores.reduce((a, b) => a + b, 0) / headScores.length).toFixed(3)}, ` +
         `min ${headScores.reduce((a, b) => Math.min(a, b)).toFixed(3)}, max ${headScores.reduce((a, b) => Math.max(a, b)).toFixed(3)}`
       : '';
-    const passed = threshold !== undefined ? `; ${all.filter(passesThreshold).length} passed ${threshold}` : '';
+    const passedCount = all.filter(passesThreshold).length;
+    const passed = threshold !== undefined ? `; ${passedCount} passed ${threshold}` : '';
     const rate = scored / Math.max(progress.elapsedSeconds, 1e-3);
     const summary = `${scored} scored, ${failed} failed in ${formatSeconds(progress.elapsedSeconds)} (${rate.toFixed(1)} img/s on ${scorer.device})${stats}${passed}`;
     io.stderr.write(`clip-agiqa: ${summary}\n`);
@@ -175,7 +193,8 @@ export async function scoreCommand(argv: string[], io: CliIO): Promise<number> {
         cut: { ...(threshold !== undefined ? { threshold } : {}), ...(top !== undefined ? { topK: top } : {}) },
       }, { maxPixels: maxPixels ?? DEFAULT_LIMITS.maxPixels });
     }
-    return failed > 0 || sideEffectFailures > 0 ? 1 : 0;
+    if (failed > 0 || sideEffectFailures > 0 || emptyFolders.length > 0) return 1;
+    return values['fail-if-none-pass'] && passedCount === 0 ? EXIT_NONE_PASSED : 0;
   } finally {
     await scorer.close();
   }

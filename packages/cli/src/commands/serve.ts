@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 
-import { JournalStore, loadConfig, startService, type WebhookConfig } from '@clip-agiqa/webhook';
+import { loadConfig, openStore, resolveConfig, startService, type Role, type WebhookConfig } from '@clip-agiqa/webhook';
 
 import { parseNumber, positiveInteger, type CliIO } from '../io.js';
 import { SCORER_FLAGS, SCORER_FLAGS_HELP, scorerFromFlags } from '../scorer-flags.js';
@@ -10,12 +10,16 @@ export const SERVE_USAGE = `Usage: clip-agiqa serve --config FILE [options]
 Runs the webhook service: generation platforms post finished images, it filters, ranks or picks the
 best of them and answers with the verdict, or (with callback_url) acknowledges at once and delivers the
 verdict later as a signed event. Accepted jobs and pending deliveries are kept on disk (data_dir) and
-survive a crash. Configuration: schemas/webhook-config.schema.json; environment variables
+survive a crash; with "store": {"kind": "redis", "url": ...} they are kept in Redis, queued with BullMQ,
+and any number of replicas of each role share them. Configuration: schemas/webhook-config.schema.json; environment variables
 CLIP_AGIQA_HOST, CLIP_AGIQA_PORT, CLIP_AGIQA_MODEL, CLIP_AGIQA_DATA_DIR, CLIP_AGIQA_CALLBACK_SECRET
 override the file, flags override both.
 
 Options:
   --config FILE      JSON configuration
+  --role R           all (default): accept and score; api: verify, validate and queue (sync requests
+                     wait for a worker's verdict); worker: fetch, score and deliver. api and worker
+                     need the redis store.
   --host H, --port N, --data-dir DIR
   --status-page      serve read-only HTML status pages: GET /status (the operator's token from
                      $CLIP_AGIQA_STATUS_TOKEN) and GET /status/<route> (also that route's bearer tokens);
@@ -23,15 +27,19 @@ Options:
 ${SCORER_FLAGS_HELP}
                          (--model and --device override the configuration's model and device)`;
 
+const ROLES: readonly Role[] = ['all', 'api', 'worker'];
+
 export async function serveCommand(argv: string[], io: CliIO): Promise<number> {
   const { values } = parseArgs({ args: argv, strict: true, options: {
-    ...SCORER_FLAGS, device: { type: 'string' }, config: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' }, 'data-dir': { type: 'string' },
+    ...SCORER_FLAGS, device: { type: 'string' }, config: { type: 'string' }, role: { type: 'string', default: 'all' }, host: { type: 'string' }, port: { type: 'string' }, 'data-dir': { type: 'string' },
     'status-page': { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false },
   } });
   if (values.help) {
     io.stdout.write(`${SERVE_USAGE}\n`);
     return 0;
   }
+  const role = values.role as Role;
+  if (!ROLES.includes(role)) throw new RangeError(`--role must be one of ${ROLES.join(', ')}, got ${values.role}`);
   const port = parseNumber('port', values.port, (n) => n === 0 || positiveInteger(n), 'a port number');
   const overrides: Partial<WebhookConfig> = {
     ...(values.host ? { host: values.host } : {}), ...(port !== undefined ? { port } : {}),
@@ -43,18 +51,21 @@ export async function serveCommand(argv: string[], io: CliIO): Promise<number> {
     process.once('SIGINT', resolve);
   });
   const config = await loadConfig(values.config, overrides);
+  const resolved = resolveConfig(config);
+  if (role !== 'all' && resolved.store.kind !== 'redis') throw new RangeError(`--role ${role} needs "store": {"kind": "redis", "url": ...} in the configuration`);
   const scorer = await scorerFromFlags({ ...values, model: config.model, device: values.device ?? config.device }, io);
-  const store = await JournalStore.open(config.data_dir);
+  const opened = await openStore(resolved.store, resolved.dataDir, resolved.callback);
+  const { store, queues } = opened;
   let service;
   try {
     const statusToken = process.env.CLIP_AGIQA_STATUS_TOKEN;
-    service = await startService({ config, scorer, store, ...(values['status-page'] ? { statusPage: statusToken ? { token: statusToken } : {} } : {}) });
-    io.stdout.write(`clip-agiqa serve: listening on ${service.url}\n`);
+    service = await startService({ config, scorer, store, queues, role, ...(values['status-page'] ? { statusPage: statusToken ? { token: statusToken } : {} } : {}) });
+    io.stdout.write(`clip-agiqa serve: listening on ${service.url} (role ${role})\n`);
     await stopped;
     io.stderr.write('clip-agiqa serve: shutting down, finishing jobs in progress\n');
     await service.close();
   } finally {
-    await store.close();
+    await opened.close();
     await scorer.close();
   }
   return 0;

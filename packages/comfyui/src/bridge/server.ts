@@ -88,7 +88,8 @@ export async function startBridge(o: BridgeOptions): Promise<Bridge> {
     if (status && (req.url === '/status' || req.url?.startsWith('/status?'))) return status.handle(req, res);
     if (req.url === '/healthz') {
       res.writeHead(closing ? 503 : 200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ ok: !closing, clients: clients.size, pending_images: pendingImages, model: o.scorer.model.name }));
+      res.end(JSON.stringify({ ok: !closing, clients: clients.size, pending_images: pendingImages, model: o.scorer.model.name,
+        model_digest: o.scorer.model.manifestSha256, untrained: o.scorer.model.untrained }));
       return;
     }
     res.writeHead(426, { 'content-type': 'application/json', upgrade: 'websocket' }).end(JSON.stringify({ error: 'connect with a websocket, or GET /healthz' }));
@@ -123,7 +124,7 @@ export async function startBridge(o: BridgeOptions): Promise<Bridge> {
     const model = o.scorer.model;
     send(c, {
       type: 'welcome', protocol: BRIDGE_PROTOCOL, server: o.name ?? 'clip-agiqa-bridge',
-      model: { name: model.name, untrained: model.untrained, heads: model.heads.map((h) => ({ name: h.name, score_range: [h.scoreRange[0], h.scoreRange[1]], higher_is_better: h.higherIsBetter })) },
+      model: { name: model.name, untrained: model.untrained, digest: model.manifestSha256, heads: model.heads.map((h) => ({ name: h.name, score_range: [h.scoreRange[0], h.scoreRange[1]], higher_is_better: h.higherIsBetter })) },
       limits: { max_images: maxImages, max_image_bytes: maxImageBytes },
     });
     log({ level: 'info', msg: 'client connected', client: m.client });

@@ -1,5 +1,7 @@
 // Generated from schemas/bridge-server-message.schema.json by scripts/gen-schemas.mjs: do not edit.
 
+import type { WireError } from '@clip-agiqa/core/internal';
+
 /**
  * Text frames clip-agiqa bridge sends, protocol 1.
  */
@@ -12,6 +14,10 @@ export interface BridgeWelcome {
   model: {
     name: string;
     untrained: boolean;
+    /**
+     * sha256 of the bundle's manifest.json (which pins every file's hash): changes whenever the model does, so clients may key cached scores by it.
+     */
+    digest?: string;
     heads: {
       name: string;
       /**
@@ -38,7 +44,7 @@ export interface BridgeResult {
     scores?: {
       [k: string]: number | undefined;
     };
-    error?: BridgeErrorBody;
+    error?: WireError;
   }[];
   decision: {
     head: string;
@@ -59,10 +65,6 @@ export interface BridgeResult {
      */
     threshold?: number;
   };
-}
-export interface BridgeErrorBody {
-  code: string;
-  message: string;
 }
 export interface BridgeBusy {
   type: 'busy';
@@ -134,6 +136,10 @@ export const bridgeServerMessageSchema = {
             },
             "untrained": {
               "type": "boolean"
+            },
+            "digest": {
+              "type": "string",
+              "description": "sha256 of the bundle's manifest.json (which pins every file's hash): changes whenever the model does, so clients may key cached scores by it."
             },
             "heads": {
               "type": "array",
@@ -316,21 +322,7 @@ export const bridgeServerMessageSchema = {
       }
     },
     "errorBody": {
-      "title": "BridgeErrorBody",
-      "type": "object",
-      "additionalProperties": false,
-      "required": [
-        "code",
-        "message"
-      ],
-      "properties": {
-        "code": {
-          "type": "string"
-        },
-        "message": {
-          "type": "string"
-        }
-      }
+      "$ref": "defs.schema.json#/$defs/error"
     }
   }
 } as const;

@@ -46,6 +46,7 @@ export class ComfyClient {
       ...(o.onEvent ? { onEvent: o.onEvent } : {}),
     });
     this.socket = new ComfySocket(`${this.baseUrl.replace(/^http/, 'ws')}/ws?clientId=${encodeURIComponent(this.clientId)}`, {
+      server: `ComfyUI at ${this.baseUrl}`,
       ...(o.heartbeatMs !== undefined ? { heartbeatMs: o.heartbeatMs } : {}),
       ...(o.reconnect ? { reconnect: o.reconnect } : {}),
       onMessage: (data, isBinary) => this.prompts.onMessage(data, isBinary),
@@ -92,14 +93,18 @@ export class ComfyClient {
     await this.connect();
     // The prompt id is chosen here (ComfyUI takes it verbatim) so its events are recognised from the first one.
     const promptId = randomUUID();
-    const done = this.prompts.track(promptId, workflow);
-    try {
-      await this.http.queuePrompt(workflow, promptId);
-    } catch (e) {
-      this.prompts.untrack(promptId);
-      throw e;
+    for (;;) {
+      const done = this.prompts.track(promptId, workflow);
+      try {
+        await this.http.queuePrompt(workflow, promptId);
+        return done;
+      } catch (e) {
+        this.prompts.untrack(promptId);
+        if (!(e instanceof ComfyConnectionError)) throw e;
+      }
+      // ComfyUI went away between prompts (a restart): queue again once it is back, within the reconnect window.
+      await this.socket.recover();
     }
-    return done;
   }
 
   /** Prompts queued or running on this server (for least-busy dispatch). */

@@ -3,7 +3,7 @@ import { randomInt } from 'node:crypto';
 import { passes, rank, UsageError, type HeadDirection } from '@clip-agiqa/core';
 
 import type { ComfyClient, ComfyImage, PromptRun, Workflow } from './client.js';
-import { ComfyConnectionError, WorkflowError } from './errors.js';
+import { ComfyConnectionError, ComfyExecutionError, WorkflowError } from './errors.js';
 
 /** The input of a node that plays the seed's role, e.g. KSampler.seed, or EmptyImage.color in a weight-free test. */
 export interface SeedTarget {
@@ -38,24 +38,39 @@ export interface PromptRunner {
   run(workflow: Workflow): Promise<PromptRun>;
 }
 
-/** Several ComfyUI servers: each prompt goes to the least busy (by /queue), ties in turn. */
+/**
+ * Several ComfyUI servers: each prompt goes to the least busy (by /queue), ties in turn. A prompt whose
+ * server dies (the client gives up reconnecting) runs again on a live one, so one lost machine does not
+ * fail a whole best-of-N; a workflow error is the workflow's and is not retried elsewhere.
+ */
 export class ComfyPool implements PromptRunner {
   private turn = 0;
 
-  constructor(readonly clients: ComfyClient[]) {
+  constructor(readonly clients: ComfyClient[], private readonly o: { onRedispatch?: (from: ComfyClient, error: Error) => void } = {}) {
     if (clients.length === 0) throw new UsageError('INVALID_ARGUMENT', 'a pool needs at least one ComfyUI');
   }
 
-  async pick(): Promise<ComfyClient> {
-    const loads = await Promise.all(this.clients.map((c) => c.load().catch(() => Infinity)));
+  async pick(exclude: ReadonlySet<ComfyClient> = new Set()): Promise<ComfyClient> {
+    const live = this.clients.filter((c) => !exclude.has(c));
+    const loads = await Promise.all(live.map((c) => c.load().catch(() => Infinity)));
     const least = Math.min(...loads);
-    if (least === Infinity) throw new ComfyConnectionError('no ComfyUI of the pool answers');
-    const candidates = this.clients.filter((_, i) => loads[i] === least);
+    if (least === Infinity) throw new ComfyConnectionError(`no ComfyUI of the pool answers (${this.clients.map((c) => c.baseUrl).join(', ')})`);
+    const candidates = live.filter((_, i) => loads[i] === least);
     return candidates[this.turn++ % candidates.length]!;
   }
 
   async run(workflow: Workflow): Promise<PromptRun> {
-    return (await this.pick()).run(workflow);
+    const dead = new Set<ComfyClient>();
+    for (;;) {
+      const client = await this.pick(dead);
+      try {
+        return await client.run(workflow);
+      } catch (e) {
+        if (!(e instanceof ComfyConnectionError)) throw e;
+        dead.add(client);
+        this.o.onRedispatch?.(client, e);
+      }
+    }
   }
 }
 
@@ -83,23 +98,44 @@ export interface GenerationOptions {
   seeds?: number[];
   /** Whether a higher score is better, as the scoring head says (default true). */
   higherIsBetter?: boolean;
-  onAttempt?: (attempt: { index: number; seed: number; best: Candidate | null; candidates: Candidate[] }) => void;
+  /** After each attempt, finished or failed. */
+  onAttempt?: (attempt: Attempt & { best: Candidate | null }) => void;
 }
 
-function targetsOf(o: GenerationOptions): SeedTarget[] {
+/** One run of the workflow: its candidates, or why it failed (a node error; its candidates are then empty). */
+export interface Attempt {
+  index: number;
+  seed: number;
+  candidates: Candidate[];
+  error?: Error;
+  /** How images lost with a dropped connection were recovered, if they were. */
+  recovered?: PromptRun['recovered'];
+}
+
+/**
+ * The seed inputs a generation will vary, checked against the workflow (and the output nodes named):
+ * call it before anything expensive, it throws on a node or input the workflow does not have.
+ */
+export function checkGeneration(o: Pick<GenerationOptions, 'workflow' | 'seedNodes' | 'outputNodes'>): SeedTarget[] {
+  for (const node of o.outputNodes ?? []) if (!o.workflow[node]) throw new WorkflowError(`the workflow has no output node ${node}`);
   const targets = o.seedNodes?.length ? o.seedNodes.map((s) => parseSeedTarget(s, o.workflow)) : findSeedTargets(o.workflow);
   if (targets.length === 0) throw new WorkflowError('the workflow has no seed input: name one with seedNodes (node or node.input)');
   return targets;
 }
 
-async function attempt(o: GenerationOptions, targets: SeedTarget[], index: number): Promise<Candidate[]> {
+async function attempt(o: GenerationOptions, targets: SeedTarget[], index: number): Promise<Attempt> {
   const seed = o.seeds?.[index] ?? randomInt(0, Math.min(o.maxSeed ?? 2 ** 32 - 1, 2 ** 48 - 1) + 1);
-  const run = await o.runner.run(withSeed(o.workflow, targets, seed));
-  const images = run.images.filter((im) => !o.outputNodes || (im.nodeId !== null && o.outputNodes.includes(im.nodeId)));
-  const scores = images.length ? await o.score(images.map((im) => im.bytes)) : [];
-  const candidates = images.map((image, k) => ({ seed, promptId: run.promptId, image, score: scores[k]! }));
-  o.onAttempt?.({ index, seed, best: ranked(o, candidates)[0] ?? null, candidates });
-  return candidates;
+  let result: Attempt;
+  try {
+    const run = await o.runner.run(withSeed(o.workflow, targets, seed));
+    const images = run.images.filter((im) => !o.outputNodes || (im.nodeId !== null && o.outputNodes.includes(im.nodeId)));
+    const scores = images.length ? await o.score(images.map((im) => im.bytes)) : [];
+    result = { index, seed, candidates: images.map((image, k) => ({ seed, promptId: run.promptId, image, score: scores[k]! })), ...(run.recovered ? { recovered: run.recovered } : {}) };
+  } catch (e) {
+    result = { index, seed, candidates: [], error: e as Error };
+  }
+  o.onAttempt?.({ ...result, best: ranked(o, result.candidates)[0] ?? null });
+  return result;
 }
 
 // Candidates carry one score: they are decided on as a one-head model whose direction the options give.
@@ -112,29 +148,64 @@ function ranked(o: GenerationOptions, cs: Candidate[]): Candidate[] {
   return rank(cs.map(asDecidable), headOf(o)).map((i) => cs[i]!);
 }
 
-/** Runs n variations (fresh seeds) at once, scores every image, returns the winner and all, best first. */
-export async function bestOfN(o: GenerationOptions & { n: number }): Promise<{ winner: Candidate | null; ranked: Candidate[]; unscored: Candidate[] }> {
-  if (!Number.isInteger(o.n) || o.n < 1) throw new UsageError('INVALID_ARGUMENT', `n must be a positive integer, got ${o.n}`);
-  const targets = targetsOf(o);
-  const all = (await Promise.all(Array.from({ length: o.n }, (_, i) => attempt(o, targets, i)))).flat();
-  const best = ranked(o, all);
-  return { winner: best[0] ?? null, ranked: best, unscored: all.filter((c) => Number.isNaN(c.score)) };
+/**
+ * A failure that ends the whole run rather than one attempt: the workflow was refused (every attempt
+ * would be), the user interrupted it, or ComfyUI is gone for good. A node error fails its attempt only.
+ */
+const endsRun = (e: Error) => !(e instanceof ComfyExecutionError) || e.interrupted;
+
+export interface BestOfResult {
+  winner: Candidate | null;
+  ranked: Candidate[];
+  unscored: Candidate[];
+  /** Every attempt in order, failed ones with their error. */
+  attempts: Attempt[];
 }
 
 /**
- * Regenerates with fresh seeds until an image reaches the threshold (>= where higher is better, <= otherwise) or maxAttempts runs are spent;
- * returns the first passing image, or else the best of all attempts, and every attempt.
+ * Runs n variations (fresh seeds) at once, scores every image, returns the winner and all, best first.
+ * Failed attempts are reported beside the others; it throws only when every attempt failed.
  */
-export async function rerollUntil(o: GenerationOptions & { threshold: number; maxAttempts: number }): Promise<{ passed: boolean; best: Candidate | null; attempts: { seed: number; candidates: Candidate[] }[] }> {
+export async function bestOfN(o: GenerationOptions & { n: number }): Promise<BestOfResult> {
+  if (!Number.isInteger(o.n) || o.n < 1) throw new UsageError('INVALID_ARGUMENT', `n must be a positive integer, got ${o.n}`);
+  const targets = checkGeneration(o);
+  const attempts = await Promise.all(Array.from({ length: o.n }, (_, i) => attempt(o, targets, i)));
+  if (attempts.every((a) => a.error)) throw attempts[0]!.error!;
+  const all = attempts.flatMap((a) => a.candidates);
+  const best = ranked(o, all);
+  return { winner: best[0] ?? null, ranked: best, unscored: all.filter((c) => Number.isNaN(c.score)), attempts };
+}
+
+export interface RerollResult {
+  passed: boolean;
+  best: Candidate | null;
+  /** Every attempt made, failed ones with their error. */
+  attempts: Attempt[];
+  /** Why the run ended before passing or spending maxAttempts, with the attempts made so far kept. */
+  stopped?: Error;
+}
+
+/**
+ * Regenerates with fresh seeds until an image reaches the threshold (>= where higher is better, <= otherwise)
+ * or maxAttempts runs are spent; returns the first passing image, or else the best of all attempts, and every
+ * attempt. An attempt whose node fails counts and the next one runs; a failure of the whole run (refused
+ * workflow, interruption, ComfyUI gone) stops it, keeping what was done (it throws only if nothing was).
+ */
+export async function rerollUntil(o: GenerationOptions & { threshold: number; maxAttempts: number }): Promise<RerollResult> {
   if (!Number.isInteger(o.maxAttempts) || o.maxAttempts < 1) throw new UsageError('INVALID_ARGUMENT', `maxAttempts must be a positive integer, got ${o.maxAttempts}`);
-  const targets = targetsOf(o);
-  const attempts: { seed: number; candidates: Candidate[] }[] = [];
+  const targets = checkGeneration(o);
+  const attempts: Attempt[] = [];
   const policy = { threshold: o.threshold };
+  const bestSoFar = () => ranked(o, attempts.flatMap((a) => a.candidates))[0] ?? null;
   for (let i = 0; i < o.maxAttempts; i++) {
-    const candidates = await attempt(o, targets, i);
-    attempts.push({ seed: candidates[0]?.seed ?? NaN, candidates });
-    const top = ranked(o, candidates)[0];
+    const a = await attempt(o, targets, i);
+    if (a.error && endsRun(a.error)) {
+      if (attempts.length === 0) throw a.error;
+      return { passed: false, best: bestSoFar(), attempts, stopped: a.error };
+    }
+    attempts.push(a);
+    const top = ranked(o, a.candidates)[0];
     if (top && passes(asDecidable(top), policy, [headOf(o)])) return { passed: true, best: top, attempts };
   }
-  return { passed: false, best: ranked(o, attempts.flatMap((a) => a.candidates))[0] ?? null, attempts };
+  return { passed: false, best: bestSoFar(), attempts };
 }

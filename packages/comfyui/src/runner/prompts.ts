@@ -93,9 +93,12 @@ export class PromptTracker {
   track(promptId: string, workflow: Workflow, isRerun = false): Promise<PromptRun> {
     if (this.trackers.size === 0) this.lastHeard = performance.now();
     this.startWatchdog();
-    return new Promise<PromptRun>((resolve, reject) => {
+    const done = new Promise<PromptRun>((resolve, reject) => {
       this.trackers.set(promptId, { workflow, images: [], executing: null, started: performance.now(), resubmits: 0, resolve, reject, finishing: false, dropped: false, executingWatched: false, watched: new Set(), isRerun });
     });
+    // The prompt can fail before the caller awaits it (an error event may beat the answer to POST /prompt).
+    done.catch(() => undefined);
+    return done;
   }
 
   /** The websocket opened (the stall clock restarts) or dropped (awaited prompts may miss frames; no stall while reconnecting). */

@@ -25,6 +25,8 @@ export function reconnectDelays(policy: ReconnectPolicy = {}): number[] {
 }
 
 export interface ComfySocketOptions {
+  /** The server, as messages name it. */
+  server: string;
   /** Ping interval: ComfyUI sends no heartbeat, so a connection that stops answering pings is dropped and re-made (default 10 s). */
   heartbeatMs?: number;
   reconnect?: ReconnectPolicy;
@@ -47,12 +49,36 @@ export class ComfySocket {
   private heartbeat: NodeJS.Timeout | null = null;
   private closed = false;
   private connecting: Promise<void> | null = null;
-  private reconnecting: Promise<void> | null = null;
+  private reconnecting: Promise<string | null> | null = null;
 
   constructor(private readonly url: string, private readonly o: ComfySocketOptions) {}
 
   /** Opens the websocket; concurrent callers share one connection (ComfyUI keeps one socket per client id). */
-  connect(): Promise<void> {
+  async connect(): Promise<void> {
+    if (this.ws?.readyState === WebSocket.OPEN) return;
+    // While reconnecting after a drop, wait for its outcome rather than failing on the first refusal.
+    const failure = this.reconnecting ? await this.reconnecting : null;
+    if (failure) throw new ComfyConnectionError(`lost ${this.o.server} and ${failure}`);
+    return this.openShared();
+  }
+
+  /**
+   * After a request failed for want of a connection: wait for the reconnection (started here if the socket
+   * has not noticed the loss yet); throws if it gives up.
+   */
+  async recover(): Promise<void> {
+    const ws = this.ws;
+    if (!this.reconnecting && ws && ws.readyState !== WebSocket.CLOSED) {
+      await new Promise((resolve) => {
+        ws.once('close', resolve);
+        ws.terminate();
+      });
+    }
+    if (!this.reconnecting && !this.closed) void this.reconnect();
+    await this.connect();
+  }
+
+  private openShared(): Promise<void> {
     if (this.ws?.readyState === WebSocket.OPEN) return Promise.resolve();
     this.connecting ??= this.open().finally(() => { this.connecting = null; });
     return this.connecting;
@@ -62,7 +88,7 @@ export class ComfySocket {
     const ws = new WebSocket(this.url, { handshakeTimeout: this.o.reconnect?.handshakeMs ?? 10_000 });
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
-      ws.once('error', (e) => reject(new ComfyConnectionError(`cannot open ${this.url}: ${e.message}`)));
+      ws.once('error', (e) => reject(new ComfyConnectionError(`cannot open the websocket of ${this.o.server} (${this.url}): ${e.message}`)));
     });
     this.o.onOpen?.();
     this.ws = ws;
@@ -87,24 +113,27 @@ export class ComfySocket {
     this.heartbeat.unref();
   }
 
-  private reconnect(): Promise<void> {
+  /** Resolves to null once reconnected, or to why it gave up. */
+  private reconnect(): Promise<string | null> {
     this.reconnecting ??= (async () => {
       this.o.onDrop?.();
       const started = performance.now();
       const deadline = started + (this.o.reconnect?.timeoutMs ?? 120_000);
       for (const delay of reconnectDelays(this.o.reconnect)) {
-        if (this.closed) return;
+        if (this.closed) return 'the client was closed';
         await new Promise((r) => setTimeout(r, delay));
         if (this.closed || performance.now() > deadline) break;
         try {
-          await this.connect();
+          await this.openShared();
           await this.o.onReconnected();
-          return;
+          return null;
         } catch {
           // try again
         }
       }
-      if (!this.closed) this.o.onLost(`could not reconnect within ${((performance.now() - started) / 1000).toFixed(1)} s (raise the reconnect timeout if it restarts slowly)`);
+      const reason = `could not reconnect within ${((performance.now() - started) / 1000).toFixed(1)} s (raise the reconnect timeout if it restarts slowly)`;
+      if (!this.closed) this.o.onLost(reason);
+      return reason;
     })().finally(() => { this.reconnecting = null; });
     return this.reconnecting;
   }

@@ -14,6 +14,16 @@ export interface DownloadOptions {
   manifestSha256?: string;
   /** Per request (default 10 minutes). */
   timeoutMs?: number;
+  /** Called as bytes arrive (and once per file already in the cache), for progress displays. */
+  onProgress?: (progress: DownloadProgress) => void;
+}
+
+export interface DownloadProgress {
+  /** The file being fetched, as the manifest names it. */
+  file: string;
+  /** Bytes of the whole bundle received (or found in the cache) so far, and its total size. */
+  received: number;
+  total: number;
 }
 
 const MAX_MANIFEST_BYTES = 1024 * 1024;
@@ -34,7 +44,7 @@ async function get(url: string, timeoutMs: number): Promise<Response> {
 }
 
 /** Streams `url` to `path` while hashing it; refuses bodies longer than `bytes` or with another sha256. */
-async function downloadFile(url: string, path: string, expected: { sha256: string; bytes: number }, timeoutMs: number): Promise<void> {
+async function downloadFile(url: string, path: string, expected: { sha256: string; bytes: number }, timeoutMs: number, onChunk: (bytes: number) => void): Promise<void> {
   const response = await get(url, timeoutMs);
   const part = `${path}.part`;
   await mkdir(dirname(path), { recursive: true });
@@ -46,6 +56,7 @@ async function downloadFile(url: string, path: string, expected: { sha256: strin
       received += chunk.byteLength;
       if (received > expected.bytes) throw failure(url, `body is longer than the ${expected.bytes} bytes the manifest lists`);
       hash.update(chunk);
+      onChunk(chunk.byteLength);
       if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
     }
     await new Promise<void>((resolve, reject) => out.end((e?: Error | null) => (e ? reject(e) : resolve())));
@@ -90,10 +101,24 @@ export async function downloadBundle(url: string, options: DownloadOptions): Pro
   const dir = join(options.cacheDir, sha256);
   if (await stat(join(dir, 'manifest.json')).catch(() => null)) return dir;
   await mkdir(dir, { recursive: true });
-  for (const expected of listedFiles(manifest)) {
+  const files = listedFiles(manifest);
+  const total = files.reduce((sum, f) => sum + f.bytes, 0);
+  let received = 0;
+  for (const expected of files) {
     const path = resolveInside(dir, expected.file);
-    if (await alreadyThere(path, expected)) continue;
-    await downloadFile(new URL(expected.file, base).href, path, expected, timeoutMs);
+    if (await alreadyThere(path, expected)) {
+      received += expected.bytes;
+      options.onProgress?.({ file: expected.file, received, total });
+      continue;
+    }
+    const start = received;
+    await downloadFile(new URL(expected.file, base).href, path, expected, timeoutMs, (bytes) => {
+      received += bytes;
+      options.onProgress?.({ file: expected.file, received, total });
+    }).catch((e: unknown) => {
+      received = start;
+      throw e;
+    });
   }
   // The manifest is written last: its presence marks a complete bundle.
   await writeFile(join(dir, 'manifest.json.part'), raw);

@@ -1,7 +1,7 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
-import { downloadBundle } from './download.js';
+import { downloadBundle, type DownloadOptions } from './download.js';
 import { importModel, type ImportOptions } from './import/import-model.js';
 
 export function defaultCacheDir(): string {
@@ -10,6 +10,8 @@ export function defaultCacheDir(): string {
 
 export interface ResolveOptions {
   cacheDir?: string | undefined;
+  /** Progress of a bundle download. */
+  onProgress?: DownloadOptions['onProgress'];
   /** Options of the import `hf:` models get on first use (progress, endpoint, token). */
   hub?: Omit<ImportOptions, 'out' | 'cacheDir'>;
 }
@@ -21,7 +23,7 @@ export interface ResolveOptions {
  */
 export async function resolveModel(model: string, options: ResolveOptions = {}): Promise<string> {
   const cacheDir = options.cacheDir ?? defaultCacheDir();
-  if (/^https?:\/\//i.test(model)) return downloadBundle(model, { cacheDir });
+  if (/^https?:\/\//i.test(model)) return downloadBundle(model, { cacheDir, ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
   if (model.startsWith('hf:')) return (await importModel(model, { ...options.hub, cacheDir })).bundle.dir;
   return model;
 }

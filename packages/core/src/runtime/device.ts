@@ -1,3 +1,7 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+
 import * as ort from 'onnxruntime-node';
 
 import { DeviceError, UsageError } from '../errors.js';
@@ -15,6 +19,27 @@ export interface SessionOptions {
   threads?: number;
   /** Let idle intra-op threads spin for work (ONNX Runtime's default). Off where sessions share cores. */
   spinning?: boolean;
+  /** ONNX Runtime's own log lines on stderr (default false: its errors become the DeviceError's message instead). */
+  nativeLogs?: boolean | undefined;
+}
+
+const CUDA_FIX = 'this onnxruntime-node was installed without CUDA support: reinstall it with `ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node` '
+  + '(needs an NVIDIA driver, CUDA 12 and cuDNN 9), or use --device cpu';
+const VULKAN_FIX = 'no Vulkan loader (libvulkan.so.1) is installed: install your GPU driver\'s Vulkan support (Debian/Ubuntu: apt-get install libvulkan1 mesa-vulkan-drivers), or use --device cpu';
+
+/** Libraries a device needs that can be checked before ONNX Runtime tries (and logs its failure natively). */
+function missingLibrary(device: ExecutionDevice): string | null {
+  if (process.platform !== 'linux') return null;
+  if (device === 'cuda') {
+    const binding = dirname(createRequire(import.meta.url).resolve('onnxruntime-node'));
+    const bin = join(binding, '..', 'bin', 'napi-v6', 'linux', process.arch);
+    return existsSync(join(bin, 'libonnxruntime_providers_cuda.so')) ? null : CUDA_FIX;
+  }
+  if (device === 'webgpu') {
+    const dirs = [...(process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean), `/usr/lib/${process.arch === 'arm64' ? 'aarch64' : 'x86_64'}-linux-gnu`, '/usr/lib64', '/usr/lib', '/usr/local/lib'];
+    return dirs.some((d) => existsSync(join(d, 'libvulkan.so.1'))) ? null : VULKAN_FIX;
+  }
+  return null;
 }
 
 export interface OpenedSession {
@@ -57,9 +82,17 @@ export async function openSession(modelPath: string, options: SessionOptions = {
   }
   const candidates = device === 'auto' ? AUTO_ORDER : [device];
   const skipped: OpenedSession['skipped'] = [];
+  // ONNX Runtime's environment logger prints provider failures in red before the error is thrown.
+  ort.env.logLevel = options.nativeLogs ? 'warning' : 'fatal';
   for (const d of candidates) {
+    const missing = missingLibrary(d);
+    if (missing) {
+      if (device !== 'auto') throw new DeviceError('DEVICE_UNAVAILABLE', `device ${d} is not available: ${missing}`);
+      skipped.push({ device: d, reason: missing });
+      continue;
+    }
     try {
-      const session = await ort.InferenceSession.create(modelPath, sessionOptions(d, options, device === 'auto' && d !== 'cpu'));
+      const session = await ort.InferenceSession.create(modelPath, sessionOptions(d, options, !options.nativeLogs));
       return { session, device: d, skipped };
     } catch (e) {
       if (device !== 'auto') {

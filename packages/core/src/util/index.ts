@@ -20,12 +20,13 @@ export function fsyncDir(dir: string): void {
  * Writes a file whole or not at all: into a temporary file beside it (a name of its own, so concurrent
  * writers of one path each finish whole), then renamed over it. With `fsync` the data and the folder
  * entry are also flushed to disk before it resolves, so that the file survives a crash of the machine.
+ * `mode` sets the new file's permissions (before the umask), e.g. 0o600 for private data.
  */
-export async function writeAtomically(path: string, data: string | Uint8Array, options: { fsync?: boolean; mkdir?: boolean } = {}): Promise<void> {
+export async function writeAtomically(path: string, data: string | Uint8Array, options: { fsync?: boolean; mkdir?: boolean; mode?: number } = {}): Promise<void> {
   if (options.mkdir ?? true) await mkdir(dirname(path), { recursive: true });
   const tmp = `${path}.${process.pid}.${temporaries++}.tmp`;
   try {
-    const fh = await open(tmp, 'w');
+    const fh = await open(tmp, 'w', options.mode ?? 0o666);
     try {
       await fh.writeFile(data);
       if (options.fsync) await fh.sync();

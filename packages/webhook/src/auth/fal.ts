@@ -1,5 +1,7 @@
 import { createHash, createPublicKey, verify, type KeyObject } from 'node:crypto';
 
+import { header } from '@clip-agiqa/core/internal';
+
 import { VerificationError } from '../errors.js';
 import { DEFAULT_TOLERANCE_SECONDS, type HeaderBag } from './standard-webhooks.js';
 
@@ -20,7 +22,7 @@ export function falMessage(requestId: string, userId: string, timestamp: string,
 
 /** Checks fal's signature headers before the body arrives: present, timestamp within the tolerance, signature well-formed. */
 export function checkFalHeaders(headers: HeaderBag, opts: { now?: number; toleranceSeconds?: number } = {}): { requestId: string; userId: string; ts: string; signature: string } {
-  const get = (name: string) => { const v = headers[name]; return Array.isArray(v) ? v[0] : v; };
+  const get = (name: string) => header(headers, name);
   const requestId = get('x-fal-webhook-request-id');
   const userId = get('x-fal-webhook-user-id');
   const ts = get('x-fal-webhook-timestamp');

@@ -1,4 +1,6 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac } from 'node:crypto';
+
+import { constantTimeEqual, header, type HeaderBag } from '@clip-agiqa/core/internal';
 
 import { VerificationError } from '../errors.js';
 
@@ -25,12 +27,7 @@ export function signedHeaders(secret: string, id: string, body: string | Buffer,
   return { 'webhook-id': id, 'webhook-timestamp': String(timestamp), 'webhook-signature': sign(secret, id, timestamp, body) };
 }
 
-export type HeaderBag = Record<string, string | string[] | undefined>;
-
-function header(headers: HeaderBag, name: string): string | undefined {
-  const v = headers[name];
-  return Array.isArray(v) ? v[0] : v;
-}
+export type { HeaderBag };
 
 /**
  * Checks what can be checked before the body arrives: the three headers are there and the timestamp
@@ -66,7 +63,7 @@ export function verifyStandardWebhook(secrets: readonly string[], headers: Heade
   });
   for (const secret of secrets) {
     const expected = Buffer.from(sign(secret, id, timestamp, body).slice(3), 'base64');
-    if (offered.some((o) => o.length === expected.length && timingSafeEqual(o, expected))) return { id, timestamp };
+    if (offered.some((o) => constantTimeEqual(o, expected))) return { id, timestamp };
   }
   throw new VerificationError('no webhook-signature matches the body');
 }

@@ -29,6 +29,14 @@ type Defaulted<T> = { [K in keyof T]-?: Exclude<T[K], undefined> };
 export type CallbackConfig = Omit<Defaulted<NonNullable<WebhookConfig['callback']>>, 'secret'> & { secret?: string };
 export type FetchConfig = Defaulted<NonNullable<WebhookConfig['fetch']>>;
 export type LimitsConfig = Defaulted<NonNullable<WebhookConfig['limits']>>;
+type RedisStoreConfig = Extract<NonNullable<WebhookConfig['store']>, { kind: 'redis' }>;
+export type StoreConfig = { kind: 'journal' } | Defaulted<RedisStoreConfig>;
+
+/** The store section with every default filled in. */
+export function resolveStore(store: WebhookConfig['store']): StoreConfig {
+  if (!store || store.kind === 'journal') return { kind: 'journal' };
+  return { prefix: 'clip-agiqa', retention_s: 86_400, lock_ms: 30_000, sync_timeout_ms: 60_000, ...store };
+}
 
 /** The configuration as the service uses it: validated once, every default filled in, route rules checked. */
 export interface ResolvedConfig {
@@ -42,6 +50,7 @@ export interface ResolvedConfig {
   limits: LimitsConfig;
   allowUnsigned: boolean;
   idempotency: Defaulted<NonNullable<WebhookConfig['idempotency']>>;
+  store: StoreConfig;
 }
 
 /** Validates and completes a configuration, or throws a ConfigError listing every problem. */
@@ -71,7 +80,7 @@ export function resolveConfig(config: WebhookConfig): ResolvedConfig {
   if (found.length) throw new ConfigError('invalid configuration', found);
   return {
     host: c.host!, port: c.port!, dataDir: c.data_dir, routes: c.routes, callback, fetch, limits, allowUnsigned,
-    idempotency: c.idempotency as ResolvedConfig['idempotency'],
+    idempotency: c.idempotency as ResolvedConfig['idempotency'], store: resolveStore(c.store),
   };
 }
 

@@ -108,6 +108,36 @@ export interface WebhookConfig {
    * Must be true for any route with verifier unsigned.
    */
   allow_unsigned?: boolean;
+  /**
+   * Where accepted jobs live. journal: on local disk (data_dir), one machine. redis: in Redis, with BullMQ as the queue, shared by any number of API replicas and workers (clip-agiqa serve --role); local disk is then only a cache.
+   */
+  store?:
+    | {
+        kind: 'journal';
+      }
+    | {
+        kind: 'redis';
+        /**
+         * redis://[USER:PASSWORD@]HOST:PORT/DB or rediss:// (TLS). Run Redis with appendonly yes (appendfsync always: no acknowledged job is lost; everysec: up to a second of acceptances at risk on a power loss).
+         */
+        url: string;
+        /**
+         * Prefix of every key (the service's records and BullMQ's queues); services sharing one Redis use different prefixes. Default clip-agiqa.
+         */
+        prefix?: string;
+        /**
+         * How long a delivered or dead job stays readable at /jobs/:id. Default 86400.
+         */
+        retention_s?: number;
+        /**
+         * How long a worker's claim on a job lasts without renewal: a worker that dies hands its jobs to others after this long. Default 30000.
+         */
+        lock_ms?: number;
+        /**
+         * How long an API replica waits for a worker's verdict on a synchronous request before answering 503. Default 60000.
+         */
+        sync_timeout_ms?: number;
+      };
 }
 export interface Route {
   /**
@@ -390,6 +420,64 @@ export const webhookConfigSchema = {
       "description": "Must be true for any route with verifier unsigned.",
       "type": "boolean",
       "default": false
+    },
+    "store": {
+      "description": "Where accepted jobs live. journal: on local disk (data_dir), one machine. redis: in Redis, with BullMQ as the queue, shared by any number of API replicas and workers (clip-agiqa serve --role); local disk is then only a cache.",
+      "oneOf": [
+        {
+          "type": "object",
+          "additionalProperties": false,
+          "required": [
+            "kind"
+          ],
+          "properties": {
+            "kind": {
+              "const": "journal"
+            }
+          }
+        },
+        {
+          "type": "object",
+          "additionalProperties": false,
+          "required": [
+            "kind",
+            "url"
+          ],
+          "properties": {
+            "kind": {
+              "const": "redis"
+            },
+            "url": {
+              "description": "redis://[USER:PASSWORD@]HOST:PORT/DB or rediss:// (TLS). Run Redis with appendonly yes (appendfsync always: no acknowledged job is lost; everysec: up to a second of acceptances at risk on a power loss).",
+              "type": "string",
+              "pattern": "^rediss?://"
+            },
+            "prefix": {
+              "description": "Prefix of every key (the service's records and BullMQ's queues); services sharing one Redis use different prefixes. Default clip-agiqa.",
+              "type": "string",
+              "pattern": "^[A-Za-z0-9_.-]+$"
+            },
+            "retention_s": {
+              "description": "How long a delivered or dead job stays readable at /jobs/:id. Default 86400.",
+              "type": "integer",
+              "minimum": 1
+            },
+            "lock_ms": {
+              "description": "How long a worker's claim on a job lasts without renewal: a worker that dies hands its jobs to others after this long. Default 30000.",
+              "type": "integer",
+              "minimum": 1000
+            },
+            "sync_timeout_ms": {
+              "description": "How long an API replica waits for a worker's verdict on a synchronous request before answering 503. Default 60000.",
+              "type": "integer",
+              "minimum": 100
+            }
+          }
+        }
+      ],
+      "default": {
+        "kind": "journal"
+      }
     }
   },
   "$defs": {

@@ -63,44 +63,53 @@ export class DeliveryScheduler {
     for (const rec of due.filter((r) => r.delivery.nextAt <= now)) {
       if (this.delivering.size >= this.o.callback.concurrency) break; // the next finished delivery scans again
       this.delivering.add(rec.id);
-      void this.work.track(this.deliver(rec)
+      void this.work.track(deliverOnce(this.o, rec)
         .catch((e: Error) => this.o.log({ level: 'error', msg: 'delivery bookkeeping failed', job_id: rec.id, error: e.message }))
         .finally(() => { this.delivering.delete(rec.id); this.schedule(); }));
     }
     const later = due.filter((r) => r.delivery.nextAt > now).map((r) => r.delivery.nextAt);
     if (later.length && !this.closing) this.timer = setTimeout(() => this.schedule(), Math.max(10, Math.min(...later) - now));
   }
+}
 
-  private backoff(attempt: number): number {
-    const c = this.o.callback;
-    const base = Math.min(c.max_backoff_ms, c.initial_backoff_ms * 2 ** (attempt - 1));
-    return Math.round(base * (0.5 + Math.random() * 0.5));
-  }
+export type DeliveryOutcome = 'delivered' | 'retry' | 'dead';
 
-  private async deliver(rec: JobRecord): Promise<void> {
-    const event = { type: rec.verdict!.type, timestamp: new Date().toISOString(), data: rec.verdict };
-    // `error` is kept with the job and shown to its reader: a code, never the URL or an address; `detail` goes to the logs.
-    let error: string | null = null;
-    let detail: string | undefined;
-    try {
-      const status = await this.o.post(rec, JSON.stringify(event));
-      if (status < 200 || status >= 300) error = `HTTP ${status}`;
-    } catch (e) {
-      error = e instanceof FetchError ? e.code : 'NETWORK';
-      detail = e instanceof FetchError && e.detail ? `${e.message} (${e.detail})` : (e as Error).message;
-    }
-    const attempts = rec.delivery.attempts + 1;
-    const current = (await this.o.store.get(rec.id)) ?? rec;
-    if (error === null) {
-      await this.o.store.update({ ...current, state: 'delivered', updatedAt: Date.now(), delivery: { ...current.delivery, attempts, deliveredAt: Date.now() } });
-      this.o.metrics.deliveries.inc({ outcome: 'delivered' });
-      this.o.log({ level: 'info', msg: 'verdict delivered', job_id: rec.id, webhook_id: rec.delivery.webhookId, attempts });
-      return;
-    }
-    const dead = attempts >= this.o.callback.max_attempts;
-    await this.o.store.update({ ...current, state: dead ? 'dead' : 'scored', updatedAt: Date.now(),
-      delivery: { ...current.delivery, attempts, lastError: error, nextAt: Date.now() + this.backoff(attempts) } });
-    this.o.metrics.deliveryRetries.inc();
-    this.o.log({ level: dead ? 'error' : 'warn', msg: dead ? 'delivery abandoned' : 'delivery failed; will retry', job_id: rec.id, attempts, error, ...(detail ? { detail } : {}) });
+/**
+ * One attempt to deliver a stored verdict under the job's webhook-id; stores the outcome (delivered,
+ * or the attempt count, last error and next attempt's time; dead after `max_attempts`).
+ */
+export async function deliverOnce(o: DeliveryOptions, rec: JobRecord): Promise<DeliveryOutcome> {
+  const event = { type: rec.verdict!.type, timestamp: new Date().toISOString(), data: rec.verdict };
+  // `error` is kept with the job and shown to its reader: a code, never the URL or an address; `detail` goes to the logs.
+  let error: string | null = null;
+  let detail: string | undefined;
+  try {
+    const status = await o.post(rec, JSON.stringify(event));
+    if (status < 200 || status >= 300) error = `HTTP ${status}`;
+  } catch (e) {
+    error = e instanceof FetchError ? e.code : 'NETWORK';
+    detail = e instanceof FetchError && e.detail ? `${e.message} (${e.detail})` : (e as Error).message;
   }
+  const attempts = rec.delivery.attempts + 1;
+  const current = (await o.store.get(rec.id)) ?? rec;
+  o.metrics.deliveryAttempts.inc({ outcome: error === null ? 'delivered' : 'failed' });
+  if (error === null) {
+    await o.store.update({ ...current, state: 'delivered', updatedAt: Date.now(), delivery: { ...current.delivery, attempts, deliveredAt: Date.now() } });
+    o.metrics.deliveries.inc({ outcome: 'delivered' });
+    o.log({ level: 'info', msg: 'verdict delivered', job_id: rec.id, webhook_id: rec.delivery.webhookId, attempts });
+    return 'delivered';
+  }
+  const c = o.callback;
+  const dead = attempts >= c.max_attempts;
+  await o.store.update({ ...current, state: dead ? 'dead' : 'scored', updatedAt: Date.now(),
+    delivery: { ...current.delivery, attempts, lastError: error, nextAt: Date.now() + deliveryBackoff(attempts, c.initial_backoff_ms, c.max_backoff_ms) } });
+  o.metrics.deliveryRetries.inc();
+  o.log({ level: dead ? 'error' : 'warn', msg: dead ? 'delivery abandoned' : 'delivery failed; will retry', job_id: rec.id, attempts, error, ...(detail ? { detail } : {}) });
+  return dead ? 'dead' : 'retry';
+}
+
+/** Jittered exponential backoff before delivery attempt `attempt + 1`, capped. */
+export function deliveryBackoff(attempt: number, initialMs: number, maxMs: number): number {
+  const base = Math.min(maxMs, initialMs * 2 ** Math.max(0, attempt - 1));
+  return Math.round(base * (0.5 + Math.random() * 0.5));
 }

@@ -1,9 +1,9 @@
-import type { FetchError } from '../errors.js';
 import type { LogLine } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { JobRecord, JobStore } from '../store/job-store.js';
 import type { ImageSource } from './images.js';
-import type { ScoreJob, ScoringInput } from './scoring.js';
+import { fetchCandidates, scoreStoredJob, type AcceptQueue } from './process.js';
+import type { ScoreJob } from './scoring.js';
 import { Tracker } from './tracker.js';
 
 export interface QueueOptions {
@@ -28,7 +28,7 @@ export interface QueueOptions {
  * (platform links expire), scoring takes a job at a time per slot, and a job whose processing fails
  * (e.g. a disk error) is tried again with backoff, then left queued for the next start.
  */
-export class JobQueue {
+export class JobQueue implements AcceptQueue {
   private readonly waiting: string[] = [];
   private active = 0;
   private closing = false;
@@ -39,7 +39,7 @@ export class JobQueue {
   constructor(private readonly o: QueueOptions) {}
 
   /** Jobs waiting or being processed. */
-  get depth(): number {
+  depth(): number {
     return this.waiting.length + this.active;
   }
 
@@ -64,35 +64,10 @@ export class JobQueue {
     await this.work.settled();
   }
 
-  private async fetchCandidates(rec: JobRecord): Promise<void> {
-    const missing = rec.job.candidates.flatMap((cand, i) => (!rec.blobs[i] && !rec.fetchErrors[i] && cand.url ? [i] : []));
-    if (missing.length === 0) return;
-    const sizes = rec.sizes ?? rec.blobs.map(() => null);
-    await Promise.all(missing.map(async (i) => {
-      try {
-        // The download holds its bytes in the memory budget only until they are on disk.
-        const image = await this.o.images.download(rec.job.candidates[i]!.url!, Infinity);
-        try {
-          rec.blobs[i] = await this.o.store.putBlob(rec.id, i, image.bytes);
-          sizes[i] = { bytes: image.bytes.length, pixels: image.pixels };
-        } finally {
-          image.release();
-        }
-      } catch (e) {
-        const err = e as FetchError;
-        rec.fetchErrors[i] = { code: err.code ?? 'NETWORK', message: err.message };
-        this.o.log({ level: 'warn', msg: err.code === 'BLOCKED_ADDRESS' ? 'refused image URL (SSRF guard)' : 'image fetch failed', job_id: rec.id, candidate: i, error: err.message });
-        this.o.metrics.fetchFailures.inc({ code: err.code ?? 'NETWORK' });
-      }
-    }));
-    rec.sizes = sizes;
-    await this.o.store.update({ ...rec, updatedAt: Date.now() });
-  }
-
   private prefetch(rec: JobRecord): Promise<void> {
     let p = this.prefetches.get(rec.id);
     if (!p) {
-      p = this.work.track(this.fetchCandidates(rec).catch((e: Error) => this.o.log({ level: 'error', msg: 'prefetch failed', job_id: rec.id, error: e.message })))
+      p = this.work.track(fetchCandidates(this.o, rec).catch((e: Error) => this.o.log({ level: 'error', msg: 'prefetch failed', job_id: rec.id, error: e.message })))
         .finally(() => this.prefetches.delete(rec.id));
       this.prefetches.set(rec.id, p);
     }
@@ -103,31 +78,8 @@ export class JobQueue {
     const rec = await this.o.store.get(id);
     if (!rec || rec.state !== 'queued') return;
     await this.prefetch(rec);
-    const current = (await this.o.store.get(id)) ?? rec;
-    const images = await Promise.all(current.job.candidates.map(async (_cand, i): Promise<ScoringInput> => {
-      const blob = current.blobs[i];
-      if (!blob) return current.fetchErrors[i] ?? { code: 'MISSING', message: 'no image' };
-      const load = () => this.o.store.readBlob(blob);
-      const size = current.sizes?.[i] ?? await this.measure(load, `candidate ${i}`);
-      return 'code' in size ? size : { ...size, load };
-    }));
-    const verdict = await this.o.score(current.job, images, { waitMs: Infinity, route: current.route });
-    const next: JobRecord = { ...current, state: 'scored', verdict, updatedAt: Date.now(), delivery: { ...rec.delivery, nextAt: Date.now() } };
-    await this.o.store.update(next);
-    await this.o.store.dropBlobs(next);
-    this.o.log({ level: 'info', msg: 'job scored', job_id: id, verdict: verdict.type });
-    this.o.onScored(next);
-  }
-
-  /** The size of a blob stored without one (by an earlier version). */
-  private async measure(load: () => Promise<Buffer>, name: string): Promise<{ bytes: number; pixels: number } | { code: string; message: string }> {
-    const bytes = await load();
-    try {
-      return { bytes: bytes.length, pixels: await this.o.images.pixels(bytes, name) };
-    } catch (e) {
-      const err = e as FetchError;
-      return { code: err.code, message: err.message };
-    }
+    const next = await scoreStoredJob(this.o, id);
+    if (next) this.o.onScored(next);
   }
 
   private retryLater(id: string, e: Error): void {

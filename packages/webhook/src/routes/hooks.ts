@@ -12,15 +12,16 @@ import { readToken } from '../auth/read-token.js';
 import { verifierFor } from '../auth/verifier.js';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { callbackUrlProblem, unknownHeads } from '../config/rules.js';
-import { HttpError, type FetchError } from '../errors.js';
+import { HttpError } from '../errors.js';
 import type { Route } from '../generated/webhook-config.js';
 import { webhookJobSchema, type WebhookJob } from '../generated/webhook-job.js';
+import type { WebhookVerdict } from '../generated/webhook-verdict.js';
 import { declaredTooLarge, readBody } from '../http/body.js';
 import { send } from '../http/respond.js';
 import type { Handler } from '../http/router.js';
-import { decodeInline, type HeldImage, type ImageSource } from '../jobs/images.js';
-import type { JobQueue } from '../jobs/queue.js';
-import type { ScoreJob, ScoringInput } from '../jobs/scoring.js';
+import { decodeInline, type ImageSource } from '../jobs/images.js';
+import { measured, syncInputs, type AcceptQueue } from '../jobs/process.js';
+import type { ScoreJob } from '../jobs/scoring.js';
 import type { Log } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { JobRecord, JobStore } from '../store/job-store.js';
@@ -49,10 +50,12 @@ function depth(value: unknown): number {
 export interface HookContext {
   config: ResolvedConfig;
   store: JobStore;
-  queue: JobQueue;
+  queue: AcceptQueue;
   replay: ReplayGuard;
   images: ImageSource;
   score: ScoreJob;
+  /** Scores a synchronous request somewhere else (a worker, through the shared queue) instead of here. */
+  scoreElsewhere?: (job: WebhookJob, inline: (Buffer | null)[], route: string) => Promise<WebhookVerdict>;
   metrics: Metrics;
   log: Log;
   /** Hook requests in progress, across routes. */
@@ -127,33 +130,11 @@ export function hookHandler(ctx: HookContext, route: Route): Handler {
   }
 }
 
-/** Synchronous mode: the verdict is the response. */
+/** Synchronous mode: the verdict is the response (scored here, or by a worker when the context says so). */
 async function answerNow(ctx: HookContext, route: Route, job: WebhookJob, inline: (Buffer | null)[]): Promise<Answer> {
   const waitMs = ctx.config.limits.memory_wait_ms;
-  const settled = await Promise.allSettled(job.candidates.map(async (cand, i): Promise<ScoringInput> => {
-    const bytes = inline[i];
-    if (bytes) {
-      const pixels = await measured(ctx, bytes, `candidate ${cand.id ?? i}`);
-      return typeof pixels === 'number' ? { bytes: bytes.length, pixels, load: async () => bytes } : pixels;
-    }
-    let image: HeldImage;
-    try {
-      image = await ctx.images.download(cand.url!, waitMs);
-    } catch (e) {
-      if (e instanceof HttpError) throw e; // the memory budget: the whole request is answered with it
-      const err = e as FetchError;
-      if (err.code === 'BLOCKED_ADDRESS') ctx.log({ level: 'warn', msg: 'refused image URL (SSRF guard)', job_id: job.job_id, candidate: i, error: err.message, detail: err.detail });
-      return { code: err.code ?? 'NETWORK', message: err.message };
-    }
-    return { bytes: image.bytes.length, pixels: image.pixels, load: async () => image.bytes, done: () => image.release() };
-  }));
-  const refusal = settled.find((s) => s.status === 'rejected');
-  if (refusal) {
-    for (const s of settled) if (s.status === 'fulfilled' && !('code' in s.value)) s.value.done?.();
-    throw (refusal as PromiseRejectedResult).reason;
-  }
-  const images = settled.map((s) => (s as PromiseFulfilledResult<ScoringInput>).value);
-  const verdict = await ctx.score(job, images, { waitMs, route: route.path });
+  const verdict = ctx.scoreElsewhere ? await ctx.scoreElsewhere(job, inline, route.path)
+    : await ctx.score(job, await syncInputs(ctx, job, inline, waitMs), { waitMs, route: route.path });
   const undecodable = verdict.candidates.filter((cand) => cand.error && cand.error.code !== 'NETWORK');
   if (undecodable.length === verdict.candidates.length) {
     throw new HttpError(422, 'NO_USABLE_IMAGE', 'no candidate could be scored', {}, undecodable.map((cand) => ({ id: cand.id, ...cand.error })));
@@ -167,7 +148,7 @@ async function acceptJob(ctx: HookContext, route: Route, job: WebhookJob, inline
   if (!secret) throw new HttpError(422, 'NO_CALLBACK_SECRET', `asynchronous jobs need a callback secret: set callback_secret on route ${route.path} or callback.secret`);
   const id = recordId(route.path, job.job_id);
   if (ctx.isClosing()) throw new HttpError(503, 'SHUTTING_DOWN', 'the service is shutting down', { 'retry-after': '5' });
-  if (ctx.queue.depth >= ctx.config.limits.queue) throw new HttpError(503, 'QUEUE_FULL', 'the job queue is full', { 'retry-after': '5' });
+  if ((await ctx.queue.depth()) >= ctx.config.limits.queue) throw new HttpError(503, 'QUEUE_FULL', 'the job queue is full', { 'retry-after': '5' });
   const existing = await ctx.store.get(id);
   if (existing) {
     // The same request again (a sender's retry, with or without a message id): the original answer.
@@ -185,20 +166,10 @@ async function acceptJob(ctx: HookContext, route: Route, job: WebhookJob, inline
     delivery: { url: job.callback_url!, webhookId: `msg_${randomUUID().replace(/-/g, '')}`, attempts: 0, nextAt: 0 }, requestHash,
   };
   if (!(await ctx.store.accept(record))) throw duplicate(job.job_id);
+  await ctx.queue.enqueue(record);
   ctx.metrics.jobsAccepted.inc({ route: route.path });
   ctx.log({ level: 'info', msg: 'job accepted', job_id: job.job_id, route: route.path, candidates: job.candidates.length });
-  ctx.queue.enqueue(record);
   return acceptedAnswer(record, secret);
-}
-
-/** An image's pixel count from its header, or why it cannot be scored. */
-async function measured(ctx: HookContext, bytes: Buffer, name: string): Promise<number | { code: string; message: string }> {
-  try {
-    return await ctx.images.pixels(bytes, name);
-  } catch (e) {
-    const err = e as FetchError;
-    return { code: err.code, message: err.message };
-  }
 }
 
 const duplicate = (id: string) => new HttpError(409, 'DUPLICATE_JOB', `job ${id} was already accepted with another body`);

@@ -1,5 +1,6 @@
-import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+
+import { constantTimeEqual as same, header } from '@clip-agiqa/core/internal';
 
 import { readToken } from '../auth/read-token.js';
 import { HttpError, VerificationError } from '../errors.js';
@@ -11,10 +12,8 @@ import type { JobStore } from '../store/job-store.js';
 /** A job's record id: job ids are namespaced per route, so one tenant can never take or read another's. */
 export const recordId = (route: string, jobId: string) => `${route}/${jobId}`;
 
-const same = (a: string, b: string) => { const x = Buffer.from(a); const y = Buffer.from(b); return x.length === y.length && timingSafeEqual(x, y); };
-
 function bearer(req: IncomingMessage): string | null {
-  const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
+  const m = /^Bearer\s+(\S+)$/i.exec(header(req.headers, 'authorization') ?? '');
   return m ? m[1]! : null;
 }
 

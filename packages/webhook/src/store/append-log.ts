@@ -1,15 +1,7 @@
-import { closeSync, fsyncSync, openSync, readFileSync } from 'node:fs';
-import { open, rename, rm, type FileHandle } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 
-export function fsyncDir(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
+import { writeAtomically } from '@clip-agiqa/core/internal';
 
 /** The JSON lines of a file; a torn last line (a write the process died in, never acknowledged) is skipped. */
 export function readLines<T>(path: string): T[] {
@@ -31,6 +23,9 @@ export function readLines<T>(path: string): T[] {
   return out;
 }
 
+/** Journals hold callback URLs and verdicts: readable by the service's user only, and on disk before an answer. */
+const PRIVATE = { fsync: true, mode: 0o600 } as const;
+
 /** An append-only file of JSON lines: each append is on disk (datasync) when its promise resolves. */
 export class AppendLog<T> {
   private tail: Promise<unknown> = Promise.resolve();
@@ -39,7 +34,7 @@ export class AppendLog<T> {
 
   /** Rewrites the file with `records` (atomically: temporary file, fsync, rename) and opens it for appending. */
   static async create<T>(path: string, records: Iterable<T>): Promise<AppendLog<T>> {
-    await writeAtomically(path, [...records].map((r) => `${JSON.stringify(r)}\n`).join(''));
+    await writeAtomically(path, [...records].map((r) => `${JSON.stringify(r)}\n`).join(''), PRIVATE);
     return new AppendLog<T>(path, await open(path, 'a', 0o600));
   }
 
@@ -58,7 +53,7 @@ export class AppendLog<T> {
     await this.tail;
     const text = [...records].map((r) => `${JSON.stringify(r)}\n`).join('');
     await this.handle.close();
-    await writeAtomically(this.path, text);
+    await writeAtomically(this.path, text, PRIVATE);
     this.handle = await open(this.path, 'a', 0o600);
   }
 
@@ -66,18 +61,4 @@ export class AppendLog<T> {
     await this.tail;
     await this.handle.close();
   }
-}
-
-async function writeAtomically(path: string, text: string): Promise<void> {
-  const tmp = `${path}.tmp`;
-  await rm(tmp, { force: true }); // a leftover would keep its mode
-  const fh = await open(tmp, 'w', 0o600);
-  try {
-    await fh.writeFile(text);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, path);
-  fsyncDir(dirname(path));
 }

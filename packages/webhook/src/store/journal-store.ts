@@ -1,9 +1,11 @@
-import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { open, readFile, rename, rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 
-import { AppendLog, fsyncDir, readLines } from './append-log.js';
+import { writeAtomically } from '@clip-agiqa/core/internal';
+
+import { AppendLog, readLines } from './append-log.js';
+import { blobName, checkBlobName } from './blob-name.js';
 import type { Claim, JobRecord, JobStore, StoredAnswer } from './job-store.js';
 
 type AnswerLine = StoredAnswer & { key: string };
@@ -110,24 +112,13 @@ export class JournalStore implements JobStore {
   }
 
   async putBlob(jobId: string, candidate: number, bytes: Uint8Array): Promise<string> {
-    // Named by job and candidate, not by content alone: dropping one job's blobs can never take another's.
-    const name = createHash('sha256').update(`${jobId}\0${candidate}\0`).update(bytes).digest('hex');
-    const path = join(this.dir, 'blobs', name);
-    const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-    const fh = await open(tmp, 'w', 0o600);
-    try {
-      await fh.writeFile(bytes);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, path);
-    fsyncDir(join(this.dir, 'blobs'));
+    const name = blobName(jobId, candidate, bytes);
+    await writeAtomically(join(this.dir, 'blobs', name), bytes, { fsync: true, mode: 0o600, mkdir: false });
     return name;
   }
 
   readBlob(name: string): Promise<Buffer> {
-    if (!/^[0-9a-f]{64}$/.test(name)) throw new RangeError(`not a blob name: ${name}`);
+    checkBlobName(name);
     return readFile(join(this.dir, 'blobs', name));
   }
 

@@ -1,6 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
+import { UsageError } from '../../errors.js';
 import type { HeadEntry } from '../../heads/head.js';
 import { DEFAULT_PROMPT, LEVEL_WORDS, levelPrompts } from '../../heads/levels.js';
 import { encodeTexts, type TextEncoderEntry } from '../../text/text-tower.js';
@@ -27,7 +28,7 @@ const TENSORS = { prompt_features: 'prompt_features', prompt_values: 'prompt_val
  */
 export async function writeZeroShotHeads(dir: string, te: TextEncoderEntry, embedDim: number, options: ZeroShotOptions = {}): Promise<HeadEntry[]> {
   const pairs = (options.clipIqaPairs ?? CLIP_IQA_PAIRS).map((p) => [...p]);
-  if (pairs.length === 0) throw new RangeError('clip-iqa needs at least one prompt pair');
+  if (pairs.length === 0) throw new UsageError('INVALID_ARGUMENT', 'clip-iqa needs at least one prompt pair');
   const template = options.levelTemplate ?? DEFAULT_PROMPT;
   const levels = levelPrompts(template);
   const embeds = await encodeTexts(dir, te, [...pairs.flat(), ...levels]);

@@ -4,9 +4,9 @@ import { describe, it } from 'node:test';
 
 import { ROOT } from './support/helpers.js';
 
-/** Asks test/helpers.ts, in a fresh process with the given CI value, about a Python module that does not exist. */
+/** Asks test/support/helpers.ts, in a fresh process with the given CI value, about a Python module that does not exist. */
 function askForMissingModule(ci: string | undefined): { status: number | null; stdout: string; stderr: string } {
-  const script = "import { pythonUnavailable } from './test/helpers.ts'; console.log('reason:', pythonUnavailable(['clip_agiqa_no_such_module']));";
+  const script = "import { pythonUnavailable } from './test/support/helpers.ts'; console.log('reason:', pythonUnavailable(['clip_agiqa_no_such_module']));";
   const env = { ...process.env };
   if (ci === undefined) delete env.CI;
   else env.CI = ci;
@@ -24,5 +24,16 @@ describe('reference checks without their Python', () => {
     const r = askForMissingModule('true');
     assert.notEqual(r.status, 0);
     assert.match(r.stderr, /CI=true and a reference check cannot run: .*clip_agiqa_no_such_module.*\.ci\/python-venv/);
+  });
+});
+
+describe('the virtual environment', () => {
+  it('is never committed: .venv is ignored as a folder and as a link', () => {
+    const tracked = spawnSync('git', ['ls-files', '--', '.venv'], { cwd: ROOT, encoding: 'utf8' });
+    assert.equal(tracked.status, 0, tracked.stderr);
+    assert.equal(tracked.stdout, '');
+    // A path that does not exist is checked as a file, as a symlink to a shared venv would be.
+    const ignored = spawnSync('git', ['check-ignore', '--no-index', '-q', 'nested/.venv'], { cwd: ROOT });
+    assert.equal(ignored.status, 0, '.venv is not ignored when it is not a folder');
   });
 });

@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+
+import { ComfyConnectionError, ComfyExecutionError, ComfyValidationError, FrameError, PolicyError, WorkflowError } from '@clip-agiqa/comfyui';
+import {
+  BundleError, ClipAgiqaError, DeviceError, InferenceError, InputError, isClipAgiqaError, isUsageError, MetadataError, UsageError,
+} from '@clip-agiqa/core';
+import { compileSchema } from '@clip-agiqa/core/internal';
+import { CheckpointError, DatasetError, MatFileError, ProtocolError, XlsxError } from '@clip-agiqa/train';
+import { ConfigError, FetchError, HttpError, VerificationError } from '@clip-agiqa/webhook';
+
+const validateWireError = compileSchema({ $ref: 'https://clip-agiqa.dev/schemas/defs.schema.json#/$defs/error' });
+
+describe('one error family', () => {
+  const errors: [string, ClipAgiqaError<string>][] = [
+    ['InputError', new InputError('CORRUPT_IMAGE', 'not an image', { input: 'a.png' })],
+    ['BundleError', new BundleError('CHECKSUM_MISMATCH', 'tampered')],
+    ['DeviceError', new DeviceError('DEVICE_UNAVAILABLE', 'no cuda')],
+    ['InferenceError', new InferenceError('WORKER_EXITED', 'inference worker exited (code 1)')],
+    ['UsageError', new UsageError('INVALID_ARGUMENT', 'batchSize must be a positive integer')],
+    ['MetadataError', new MetadataError('PNG has no IEND chunk')],
+    ['DatasetError', new DatasetError('ratings.csv', ['row 2: "abc" is not a number'])],
+    ['MatFileError', new MatFileError('not a level-5 MAT-file')],
+    ['XlsxError', new XlsxError('no worksheet')],
+    ['ProtocolError', new ProtocolError('too small')],
+    ['CheckpointError', new CheckpointError('another run')],
+    ['ComfyConnectionError', new ComfyConnectionError('refused')],
+    ['ComfyValidationError', new ComfyValidationError({ message: 'invalid prompt' }, {})],
+    ['ComfyExecutionError', new ComfyExecutionError('p1', '3', 'KSampler', 'out of memory')],
+    ['WorkflowError', new WorkflowError('the workflow has no node 9')],
+    ['FrameError', new FrameError('short frame')],
+    ['PolicyError', new PolicyError('best-of needs k')],
+    ['ConfigError', new ConfigError('invalid configuration', ['/port must be integer'])],
+    ['HttpError', new HttpError(404, 'NOT_FOUND', 'no such route')],
+    ['VerificationError', new VerificationError('bad signature')],
+    ['FetchError', new FetchError('BLOCKED_ADDRESS', 'refused 10.0.0.1')],
+  ];
+
+  it('every package\'s errors extend the coded base, name their class and carry a code', () => {
+    for (const [name, e] of errors) {
+      assert.ok(e instanceof ClipAgiqaError && e instanceof Error, name);
+      assert.equal(e.name, name);
+      assert.match(e.code, /^[A-Z][A-Z0-9_]*$/, name);
+      assert.ok(isClipAgiqaError(e), name);
+    }
+    assert.equal(isClipAgiqaError(new RangeError('bare')), false);
+  });
+
+  it('write the one wire error object', () => {
+    for (const [name, e] of errors) {
+      const wire = JSON.parse(JSON.stringify(e)) as unknown;
+      assert.ok(validateWireError(wire).ok, `${name}: ${JSON.stringify(wire)}`);
+    }
+    assert.deepEqual(new InputError('CORRUPT_IMAGE', 'not an image', { input: 'a.png' }).toJSON(), { code: 'CORRUPT_IMAGE', message: 'a.png: not an image', input: 'a.png' });
+  });
+
+  it('tells usage errors from the others, also across copies of core', () => {
+    const usage = errors.filter(([, e]) => isUsageError(e)).map(([name]) => name).sort();
+    assert.deepEqual(usage, ['UsageError'], 'the CLI\'s own usage errors are checked through the command (cli-errors)');
+    // An error made by another copy of the module (two installed versions) is branded the same way.
+    const foreign = Object.assign(new Error('x'), { code: 'INVALID_ARGUMENT' });
+    for (const brand of ['clip-agiqa.error', 'clip-agiqa.usage-error']) Object.defineProperty(foreign, Symbol.for(brand), { value: true });
+    assert.ok(isClipAgiqaError(foreign) && isUsageError(foreign));
+  });
+});
