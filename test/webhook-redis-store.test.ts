@@ -64,7 +64,8 @@ describe('Redis job store', { skip }, () => {
     await s.accept(record('done'));
     await s.update(record('done', 'delivered'));
     await s.accept(record('open'));
-    const other = await RedisStore.open({ url: redis.url });
+    // Both replicas with the short claim lifetime: whichever wins the race below, its claim lapses.
+    const other = await RedisStore.open({ url: redis.url, claimTtlMs: 150 });
     const claims = await Promise.all([s.claimMessage('r:id:msg_1'), other.claimMessage('r:id:msg_1')]);
     assert.deepEqual(claims.map((c) => c.state).sort(), ['busy', 'claimed'], 'exactly one replica claims the message');
     assert.equal((await s.get('done'))?.state, 'delivered');
