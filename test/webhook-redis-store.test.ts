@@ -60,12 +60,17 @@ describe('Redis job store', { skip }, () => {
 
   it('expires finished jobs after the retention; one of two replicas claiming a message id wins, and a dead replica\'s claim lapses', async () => {
     await using redis = await RedisServer.start();
+    // Closed even when an assertion fails, so open connections never keep the file running.
+    const opened: RedisStore[] = [];
+    await using _stores = { [Symbol.asyncDispose]: async () => { await Promise.all(opened.map((store) => store.close())); } };
     const s = await RedisStore.open({ url: redis.url, retentionMs: 150, claimTtlMs: 150 });
+    opened.push(s);
     await s.accept(record('done'));
     await s.update(record('done', 'delivered'));
     await s.accept(record('open'));
     // Both replicas with the short claim lifetime: whichever wins the race below, its claim lapses.
     const other = await RedisStore.open({ url: redis.url, claimTtlMs: 150 });
+    opened.push(other);
     const claims = await Promise.all([s.claimMessage('r:id:msg_1'), other.claimMessage('r:id:msg_1')]);
     assert.deepEqual(claims.map((c) => c.state).sort(), ['busy', 'claimed'], 'exactly one replica claims the message');
     assert.equal((await s.get('done'))?.state, 'delivered');
@@ -78,8 +83,6 @@ describe('Redis job store', { skip }, () => {
     assert.deepEqual(await s.claimMessage('r:id:msg_1'), { state: 'answered', answer }, 'every replica sees the stored answer');
     await new Promise((r) => setTimeout(r, 300));
     assert.deepEqual(await s.claimMessage('r:id:msg_1'), { state: 'claimed' }, 'the answer expires with its retention');
-    await s.close();
-    await other.close();
   });
 
   it('keeps blobs in Redis and uses the local folder only as a cache', async () => {
