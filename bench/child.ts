@@ -36,6 +36,8 @@ export interface ScorerResult {
   tower_ms_per_image: number;
   heads_ms_per_image: number;
   peak_rss_mb: number;
+  /** The first head's score of each image, in order (null where it failed): to check the peers agree. */
+  scores: (number | null)[];
 }
 export interface GuardResult { precision: Precision; images: number; min_cosine: number; mean_cosine: number; max_score_drift: number; mean_score_drift: number; peak_rss_mb: number }
 export interface GemmResult { gflops: number; peak_rss_mb: number }
@@ -93,6 +95,7 @@ async function scorerTask(t: ScorerTask): Promise<ScorerResult> {
       tower_ms_per_image: (after.towerMs - before.towerMs) / n,
       heads_ms_per_image: (after.headMs - before.headMs) / n,
       peak_rss_mb: peakRssMb(),
+      scores: outcomes.map((o) => (isFailure(o) ? null : Object.values(o.scores)[0]!)),
     };
   } finally {
     await scorer.close();

@@ -18,11 +18,12 @@ def pixels(paths: list[str]) -> np.ndarray:
 
 def time_peer(score: Callable[[list[str]], object], tower: Callable[[np.ndarray], object], batch: int, tower_images: int,
               images: list[str], **extra) -> None:
-    """Prints one JSON object: end-to-end and tower-alone images/s, and peak RSS."""
+    """Prints one JSON object: end-to-end and tower-alone images/s, peak RSS, and the scores of the timed run."""
     score(images[:batch])  # warm-up
+    scores: list[float] = []
     started = time.perf_counter()
     for i in range(0, len(images), batch):
-        score(images[i:i + batch])
+        scores.extend(float(s) for s in np.asarray(score(images[i:i + batch])).reshape(-1))
     e2e = len(images) / (time.perf_counter() - started)
     x = np.random.default_rng(0).standard_normal((batch, 3, 224, 224), dtype=np.float32)
     runs = max(1, tower_images // batch)
@@ -31,4 +32,4 @@ def time_peer(score: Callable[[list[str]], object], tower: Callable[[np.ndarray]
         tower(x)
     alone = runs * batch / (time.perf_counter() - started)
     print(json.dumps({"e2e_images_per_s": e2e, "tower_images_per_s": alone,
-                      "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, **extra}))
+                      "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "scores": scores, **extra}))

@@ -20,9 +20,12 @@ export interface PeerRow {
   tower?: number;
   peakRssMb?: number;
   version?: string;
+  /** Largest |score difference| to our fp32 scores of the same images: the peers run the same model. */
+  maxScoreDiff?: number;
+  scores?: number[];
   error?: string;
 }
-interface PeerOutput { e2e_images_per_s: number; tower_images_per_s: number; peak_rss_mb: number; version?: string }
+interface PeerOutput { e2e_images_per_s: number; tower_images_per_s: number; peak_rss_mb: number; scores: number[]; version?: string }
 
 function parse(r: ReturnType<typeof spawnSync>, what: string): PeerOutput | { error: string } {
   const last = String(r.stdout ?? '').trim().split('\n').pop();
@@ -30,9 +33,15 @@ function parse(r: ReturnType<typeof spawnSync>, what: string): PeerOutput | { er
   return JSON.parse(last) as PeerOutput;
 }
 
+/** Largest |difference| between a peer's scores and ours over the images both scored. */
+export function maxScoreDiff(peer: number[], ours: (number | null)[]): number | undefined {
+  const diffs = peer.map((s, i) => (ours[i] == null ? undefined : Math.abs(s - ours[i]!))).filter((d) => d !== undefined);
+  return diffs.length ? Math.max(...diffs) : undefined;
+}
+
 function row(base: Omit<PeerRow, 'e2e' | 'tower'>, out: PeerOutput | { error: string }): PeerRow {
   if ('error' in out) return { ...base, error: out.error };
-  return { ...base, e2e: out.e2e_images_per_s, tower: out.tower_images_per_s, peakRssMb: out.peak_rss_mb, version: out.version ?? base.version };
+  return { ...base, e2e: out.e2e_images_per_s, tower: out.tower_images_per_s, peakRssMb: out.peak_rss_mb, scores: out.scores, version: out.version ?? base.version };
 }
 
 const python = (script: string, args: string[]) =>

@@ -1,10 +1,10 @@
 """Builds what the benchmark needs, once, into a cache folder:
 - a ViT-B/16-shaped CLIP-AGIQA bundle with random weights (speed does not depend on their values), with an
   int8 tower, and its PyTorch twin for the reference runs;
-- the same image tower in the transformers.js layout (transformersjs/clip-vit-b-16: config.json,
-  preprocessor_config.json, onnx/vision_model.onnx and onnx/vision_model_quantized.onnx, the latter
-  quantised the way transformers.js models usually are: ONNX Runtime's dynamic quantisation, one
-  activation scale per tensor);
+- the same CLIP in the transformers.js layout (transformersjs/clip-vit-b-16), written by the exporter's
+  `--layout transformers-js` from the same seed (config.json, preprocessor_config.json, tokenizer,
+  onnx/vision_model.onnx, onnx/text_model.onnx), plus onnx/vision_model_quantized.onnx quantised the way
+  transformers.js models usually are: ONNX Runtime's dynamic quantisation, one activation scale per tensor;
 - gemm-vit-mlp4.onnx: four ViT-B/16 MLP blocks without activations over a batch of 8 (1576x768 @ 768x3072 @
   3072x768, four times): the dense-math rate ONNX Runtime reaches on this machine, with compute dominating the
   cost of moving inputs and outputs in and out of JavaScript; gemm-vit-mlp4.int8.onnx: the same products
@@ -32,6 +32,7 @@ from clip_agiqa_export.precision import METHODS  # noqa: E402
 PRECISIONS = "int8,fp16"
 GEMM_ROWS, GEMM_INNER, GEMM_COLS, GEMM_BLOCKS = 8 * 197, 768, 3072, 4
 TRANSFORMERS_JS_ID = "clip-vit-b-16"
+SEED = 0  # the bundle and the transformers.js folder hold the same weights
 GEMM_INT8 = "gemm-vit-mlp4.int8.onnx"
 
 
@@ -43,22 +44,17 @@ def bundle_is_current(bundle: str) -> bool:
     return all(p in encoder["files"] and encoder.get("accuracy", {}).get(p, {}).get("method") == METHODS[p] for p in PRECISIONS.split(","))
 
 
-def write_transformers_js(cache: str, bundle: str, torch_dir: str) -> None:
+def write_transformers_js(cache: str) -> None:
     from onnxruntime.quantization import QuantType, quantize_dynamic
-    from transformers import CLIPImageProcessor
-
-    from clip_agiqa_export import CLIP_MEAN, CLIP_STD
 
     folder = os.path.join(cache, "transformersjs", TRANSFORMERS_JS_ID)
-    if os.path.exists(os.path.join(folder, "onnx", "vision_model_quantized.onnx")):
+    quantised = os.path.join(folder, "onnx", "vision_model_quantized.onnx")
+    if os.path.exists(quantised):
         return
-    os.makedirs(os.path.join(folder, "onnx"), exist_ok=True)
-    shutil.copyfile(os.path.join(torch_dir, "config.json"), os.path.join(folder, "config.json"))
-    CLIPImageProcessor(size={"shortest_edge": 224}, crop_size={"height": 224, "width": 224}, resample=3, do_center_crop=True,
-                       image_mean=list(CLIP_MEAN), image_std=list(CLIP_STD)).save_pretrained(folder)
-    fp32 = os.path.join(folder, "onnx", "vision_model.onnx")
-    shutil.copyfile(os.path.join(bundle, "image_encoder.onnx"), fp32)
-    quantize_dynamic(fp32, os.path.join(folder, "onnx", "vision_model_quantized.onnx"), weight_type=QuantType.QInt8)
+    shutil.rmtree(folder, ignore_errors=True)
+    subprocess.run([sys.executable, os.path.join(ROOT, "tools", "export"), "--random", "vit-b-16", "--seed", str(SEED),
+                    "--layout", "transformers-js", "--precisions", "", "--out", folder], check=True)
+    quantize_dynamic(os.path.join(folder, "onnx", "vision_model.onnx"), quantised, weight_type=QuantType.QInt8)
 
 
 def write_gemm(path: str) -> None:
@@ -84,9 +80,9 @@ def main(cache: str) -> None:
     torch_dir = os.path.join(cache, "vit-b-16-torch")
     if not bundle_is_current(bundle):
         shutil.rmtree(os.path.join(cache, "transformersjs"), ignore_errors=True)
-        subprocess.run([sys.executable, os.path.join(ROOT, "tools", "export"), "--random", "vit-b-16", "--seed", "0",
+        subprocess.run([sys.executable, os.path.join(ROOT, "tools", "export"), "--random", "vit-b-16", "--seed", str(SEED),
                         "--no-text", "--precisions", PRECISIONS, "--save-torch", torch_dir, "--out", bundle], check=True)
-    write_transformers_js(cache, bundle, torch_dir)
+    write_transformers_js(cache)
     gemm = os.path.join(cache, "gemm-vit-mlp4.onnx")
     if not os.path.exists(gemm):
         write_gemm(gemm)

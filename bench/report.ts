@@ -82,8 +82,10 @@ export function buildReport(input: ReportInput): { markdown: string; targets: st
         `${f(r.e2e_images_per_s / torchBest(row.threads), 2)} |`;
     }),
   ];
-  const peerTable = ['| peer | precision | threads | batch | img/s | tower alone img/s | peak RSS MB |', '| --- | --- | --- | --- | --- | --- | --- |',
-    ...peers.map((p) => `| ${p.peer} | ${p.precision} | ${p.threads} | ${p.batch} | ${p.error ? `not run: ${p.error}` : f(p.e2e, 2)} | ${f(p.tower, 2)} | ${f(p.peakRssMb, 0)} |`)];
+  const peerTable = ['| peer | precision | threads | batch | img/s | tower alone img/s | peak RSS MB | max \\|Δ score\\| to clip-agiqa fp32 |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...peers.map((p) => `| ${p.peer} | ${p.precision} | ${p.threads} | ${p.batch} | ${p.error ? `not run: ${p.error}` : f(p.e2e, 2)} | ${f(p.tower, 2)} | ${f(p.peakRssMb, 0)} | ` +
+      `${p.maxScoreDiff?.toExponential(1) ?? '–'} |`)];
   const guardLines = input.guards.map((g) => `- ${g.precision}: embedding cosine to fp32 min ${g.min_cosine.toFixed(5)}, mean ${g.mean_cosine.toFixed(5)}; ` +
     `quality score drift max ${g.max_score_drift.toExponential(2)}, mean ${g.mean_score_drift.toExponential(2)} (${g.images} images); ` +
     `an image alone vs in a batch: max embedding difference ${input.batchDiff[g.precision]?.toExponential(1) ?? 'not recorded'}`);
@@ -148,7 +150,9 @@ export function buildReport(input: ReportInput): { markdown: string; targets: st
     ...table,
     '',
     `Peers on the same weights and images (PyTorch: transformers' CLIPModel, torch.no_grad; ONNX Runtime Python: the bundle's towers, CLIP's PIL preprocessing; ` +
-      'transformers.js: the same fp32 tower in its layout, and its usual q8 file (dynamic quantisation, one activation scale per batch), its own preprocessing; all with the bundle\'s head):',
+      'transformers.js: the same CLIP exported in its layout by `tools/export --layout transformers-js`, and the usual q8 file made from it (dynamic quantisation, ' +
+      'one activation scale per batch), its own image loading and preprocessing; all with the bundle\'s head). The last column checks that each peer ran the same ' +
+      'model: its scores against ours (fp32) on the same images; PIL-preprocessed fp32 peers agree to rounding, transformers.js\'s own resize and int8 move scores further.',
     '',
     ...peerTable,
     '',

@@ -13,7 +13,7 @@ import { loadBundle, type Precision } from '@clip-agiqa/core';
 import * as ort from 'onnxruntime-node';
 import type { ChildResult, ChildTask, GemmResult, GuardResult, ScorerResult, ScorerTask } from './child.js';
 import { cpuInfo, describeCpu } from './cpu.js';
-import { ortPython, pytorch, transformersJs, type PeerInputs, type PeerRow } from './peers.js';
+import { maxScoreDiff, ortPython, pytorch, transformersJs, type PeerInputs, type PeerRow } from './peers.js';
 import { buildReport, type Row } from './report.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -113,7 +113,10 @@ const guards = precisions.filter((p) => p !== 'fp32').map((precision) => mustSuc
 // 5. The peers on the same weights and images.
 const peerInputs: PeerInputs = { cache: values.cache, model, images, towers: { fp32: bundle.imageEncoderPath('fp32'), int8: precisions.includes('int8') ? bundle.imageEncoderPath('int8') : undefined } };
 const peers: PeerRow[] = [];
+const ourFp32Scores = rows.find((r) => r.r && r.device === 'cpu' && r.precision === 'fp32' && r.resampler === 'pil')?.r!.scores ?? [];
 const record = (p: PeerRow) => {
+  if (p.scores) p.maxScoreDiff = maxScoreDiff(p.scores, ourFp32Scores);
+  delete p.scores;
   peers.push(p);
   log(`${p.peer} ${p.precision} threads ${p.threads} batch ${p.batch}: ${p.error ?? `${p.e2e!.toFixed(2)} img/s`}`);
 };

@@ -2,7 +2,7 @@
 // (onnx/vision_model.onnx, onnx/vision_model_quantized.onnx, preprocessor_config.json), offline from a
 // local folder, with its own image loading and preprocessing; the bundle's head scores the embeddings.
 //   node --import tsx bench/transformersjs-reference.ts '{"root":…,"modelId":…,"dtype":"fp32"|"q8",…}'
-// Prints one JSON line: end-to-end and tower-alone images/s, and peak RSS.
+// Prints one JSON line: end-to-end and tower-alone images/s, peak RSS, and the scores of the timed run.
 import { AutoProcessor, CLIPVisionModelWithProjection, env, RawImage, Tensor } from '@huggingface/transformers';
 import { loadBundle } from '@clip-agiqa/core';
 
@@ -36,8 +36,9 @@ async function score(paths: string[]): Promise<number[]> {
 }
 
 await score(task.images.slice(0, task.batch)); // warm-up
+const scores: number[] = [];
 let started = performance.now();
-for (let i = 0; i < task.images.length; i += task.batch) await score(task.images.slice(i, i + task.batch));
+for (let i = 0; i < task.images.length; i += task.batch) scores.push(...await score(task.images.slice(i, i + task.batch)));
 const e2e = task.images.length / ((performance.now() - started) / 1000);
 const x = new Tensor('float32', new Float32Array(task.batch * 3 * 224 * 224).map(() => Math.random() * 2 - 1), [task.batch, 3, 224, 224]);
 const runs = Math.max(1, Math.round(task.towerImages / task.batch));
@@ -45,4 +46,4 @@ started = performance.now();
 for (let i = 0; i < runs; i++) await model({ pixel_values: x });
 const tower = (runs * task.batch) / ((performance.now() - started) / 1000);
 await model.dispose();
-process.stdout.write(`${JSON.stringify({ e2e_images_per_s: e2e, tower_images_per_s: tower, peak_rss_mb: process.resourceUsage().maxRSS / 1024 })}\n`);
+process.stdout.write(`${JSON.stringify({ e2e_images_per_s: e2e, tower_images_per_s: tower, peak_rss_mb: process.resourceUsage().maxRSS / 1024, scores })}\n`);
