@@ -34,7 +34,7 @@ ${SCORER_FLAGS_HELP}
   --in-place             with --write-metadata: modify the originals instead of copies
   --max-pixels N         refuse images with more pixels (default 64000000)
   --allow-unsafe-formats decode SVG and PDF (they can reference external resources)
-  --resampler R          pil (default: PIL's bicubic, bit-exact) or libvips (faster, ~0.2/255 off)
+  --resampler R          pil (default: PIL's bicubic, bit-exact) or libvips (faster on large images, ~0.2/255 off)
   --no-progress          no progress bar
   --fail-if-none-pass    with --threshold: exit 3 when no image passed
   --verbose              ONNX Runtime's own log lines, and stack traces of unexpected errors
