@@ -148,7 +148,7 @@ describe('bridge status page in headless Chromium', { skip: browserUnavailable()
     assert.equal(await rows.count(), 2);
     assert.deepEqual(await rows.locator('td:nth-child(3)').allInnerTexts(), ['best-1', 'gate-1'], 'newest first');
     assert.deepEqual(await rows.locator('td:nth-child(2)').allInnerTexts(), ['comfy-b', 'comfy-a']);
-    assert.match(await rows.nth(1).locator('td:nth-child(4)').innerText(), /^gate: 2 of 3 passed \(threshold /);
+    assert.match(await rows.nth(1).locator('td:nth-child(4)').innerText(), /^filter: 2 of 3 passed \(threshold /, 'a deprecated gate is shown in the current word');
     assert.equal(await rows.nth(0).locator('img').count(), 2);
     assert.equal(await rows.nth(0).locator('img.kept').count(), 1, 'best-of 1: one kept');
     assert.match((await rows.nth(0).locator('img').first().getAttribute('src'))!, /^data:image\/webp;base64,/);
