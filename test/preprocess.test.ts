@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -7,7 +8,7 @@ import { InputError, loadBundle } from '@clip-agiqa/core';
 import { clipPixels, pilBicubicResize, preprocessConfig, shortestEdgeSize, sniffFormat } from '@clip-agiqa/core/internal';
 import sharp from 'sharp';
 
-import { AGIQA3K, DEMO_MODEL_DIR, goldenPixels, IMAGES, ORDINARY, pixelDiff, python, pythonUnavailable, tempDir, writePngBomb } from './support/helpers.js';
+import { AGIQA3K, DEMO_MODEL_DIR, goldenPixels, IMAGES, ORDINARY, pixelDiff, python, pythonUnavailable, ROOT, tempDir, writePngBomb } from './support/helpers.js';
 
 const manifest = (await loadBundle(DEMO_MODEL_DIR)).manifest;
 const exact = preprocessConfig(manifest.preprocess);
@@ -46,26 +47,55 @@ describe('CLIP preprocessing against the PIL goldens', () => {
   });
 });
 
-describe('PIL bicubic in JavaScript', () => {
+describe('PIL bicubic (WebAssembly kernel)', () => {
   const unavailable = pythonUnavailable(['PIL', 'numpy']);
-  it('is bit-identical to PIL on random images, reducing and enlarging', { skip: unavailable ?? false }, () => {
-    const cases = [[37, 23, 224, 139], [300, 200, 97, 65], [1000, 700, 224, 156], [5, 9, 3, 224], [64, 64, 64, 65]] as const;
+  it('is bit-identical to PIL on random images: reducing, enlarging, one axis, windows, clamped edges', { skip: unavailable ?? false }, () => {
+    // [w, h, W, H, window [left, top, width, height] or null, saturated]: saturated images are 0/255 noise,
+    // whose overshoots exercise the clamping; windows are compared with PIL's crop of the whole resize.
+    const cases = [
+      [37, 23, 224, 139, null, false], [300, 200, 97, 65, null, false], [1000, 700, 224, 156, null, false],
+      [5, 9, 3, 224, null, false], [64, 64, 64, 65, null, false], [1, 1, 7, 5, null, false],
+      [2000, 3, 224, 3, null, true], [3, 1500, 3, 224, null, true], [640, 427, 335, 224, [55, 0, 224, 224], true],
+      [360, 540, 224, 336, [0, 56, 224, 224], false], [100, 80, 333, 266, [17, 9, 101, 240], true],
+    ] as const;
     const script = `
 import sys, json, numpy as np
 from PIL import Image
 out = []
-for i, (w, h, W, H) in enumerate(json.loads(sys.argv[1])):
+for i, (w, h, W, H, box, saturated) in enumerate(json.loads(sys.argv[1])):
     rng = np.random.default_rng(i)
-    a = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
-    out.append({"src": a.tobytes().hex(), "dst": np.asarray(Image.fromarray(a).resize((W, H), Image.BICUBIC)).tobytes().hex()})
+    a = (rng.integers(0, 2, (h, w, 3), dtype=np.uint8) * 255) if saturated else rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+    r = Image.fromarray(a).resize((W, H), Image.BICUBIC)
+    if box: r = r.crop((box[0], box[1], box[0] + box[2], box[1] + box[3]))
+    out.append({"src": a.tobytes().hex(), "dst": np.asarray(r).tobytes().hex()})
 print(json.dumps(out))`;
     const r = python(['-c', script, JSON.stringify(cases)]);
     assert.equal(r.status, 0, r.stderr);
     const results = JSON.parse(r.stdout) as { src: string; dst: string }[];
-    cases.forEach(([w, h, W, H], i) => {
-      const ours = pilBicubicResize(Buffer.from(results[i]!.src, 'hex'), w, h, W, H);
-      assert.equal(pixelDiff(ours, Buffer.from(results[i]!.dst, 'hex')).max, 0, `${w}x${h} -> ${W}x${H}`);
+    cases.forEach(([w, h, W, H, box], i) => {
+      const window = box ? { left: box[0], top: box[1], width: box[2], height: box[3] } : undefined;
+      const ours = pilBicubicResize(Buffer.from(results[i]!.src, 'hex'), w, h, W, H, window);
+      const ref = Buffer.from(results[i]!.dst, 'hex');
+      assert.equal(ours.length, ref.length, `${w}x${h} -> ${W}x${H} ${box ?? ''}`);
+      assert.equal(pixelDiff(ours, ref).max, 0, `${w}x${h} -> ${W}x${H} ${box ?? ''}`);
     });
+  });
+
+  it('gives a large image a kernel of its own and still serves small ones after', () => {
+    const big = new Uint8Array(4000 * 3000 * 3).map((_, i) => (i * 2654435761) >>> 24);
+    const small = new Uint8Array(40 * 30 * 3).map((_, i) => (i * 40503) & 255);
+    const before = pilBicubicResize(small, 40, 30, 20, 15);
+    assert.equal(pilBicubicResize(big, 4000, 3000, 299, 224).length, 299 * 224 * 3);
+    assert.deepEqual(pilBicubicResize(small, 40, 30, 20, 15), before);
+  });
+
+  it('is the compiled form of its AssemblyScript source', () => {
+    const r = spawnSync(process.execPath, [join(ROOT, 'scripts/gen-wasm.mjs'), '--check'], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+  });
+
+  it('refuses a window outside the output', () => {
+    assert.throws(() => pilBicubicResize(new Uint8Array(12), 2, 2, 4, 4, { left: 2, top: 0, width: 3, height: 1 }), /not inside 4x4/);
   });
 });
 

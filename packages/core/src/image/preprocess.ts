@@ -167,8 +167,7 @@ export async function clipPixels(source: ResolvedSource, id: string, cfg: Prepro
     const enlarging = target.width > width;
     if (cfg.resampler !== 'libvips' || enlarging) {
       const full = await rawRgb(rgb, id);
-      const resized = pilBicubicResize(full.data, width, height, target.width, target.height);
-      return cropRgb(resized, target.width, left, top, cfg.size);
+      return pilBicubicResize(full.data, width, height, target.width, target.height, { left, top, width: cfg.size, height: cfg.size });
     }
     const resized = target.width !== width || target.height !== height
       // 'cubic' is the Catmull-Rom kernel (a = -0.5), PIL's BICUBIC; shrink-on-load would pre-shrink JPEGs.
