@@ -48,11 +48,28 @@ describe('clip-agiqa error reporting', () => {
     assertReported(cli(['comfy', 'best-of', '--workflow', file, '--n', '1', '--host', host, '--seed-node', '1.color']), 1, /^clip-agiqa: \[COMFY_UNREACHABLE\] /m);
   });
 
-  it('webhook configuration errors exit 1 with their code', () => {
+  it('webhook configuration errors exit 1 with their code: schema, CIDR range, secret, public key, a role without Redis', () => {
     using t = tempDir();
-    const config = join(t.dir, 'serve.json');
-    writeFileSync(config, JSON.stringify({ port: 'eighty' }));
-    assertReported(cli(['serve', '--config', config]), 1, /^clip-agiqa: \[INVALID_CONFIG\] [\s\S]*\/port must be integer/m);
+    const serve = (config: object, ...flags: string[]) => {
+      const file = join(t.dir, 'serve.json');
+      writeFileSync(file, JSON.stringify(config));
+      return cli(['serve', '--config', file, ...flags]);
+    };
+    const route = { path: 'jobs', verifier: 'bearer', tokens: ['token-of-the-bearer-route-0123456789'] };
+    const valid = { port: 0, data_dir: join(t.dir, 'data'), routes: [route] };
+    assertReported(serve({ port: 'eighty' }), 1, /^clip-agiqa: \[INVALID_CONFIG\] [\s\S]*\/port must be integer/m);
+    assertReported(serve({ ...valid, callback: { allow: ['10.0.0.0/99'] } }), 1, /^clip-agiqa: \[INVALID_CONFIG\] [\s\S]*callback\.allow: bad prefix length in 10\.0\.0\.0\/99/m);
+    assertReported(serve({ ...valid, routes: [{ path: 'jobs', verifier: 'standard-webhooks', secrets: ['whsec_QQ=='] }] }), 1, /^clip-agiqa: \[INVALID_CONFIG\] [\s\S]*secret 1 decodes to 1 bytes/m);
+    assertReported(serve({ ...valid, routes: [{ path: 'fal', verifier: 'fal', public_keys: ['c2hvcnQ='] }] }), 1, /^clip-agiqa: \[INVALID_CONFIG\] [\s\S]*public key 1: an ED25519 public key is 32 bytes/m);
+    assertReported(serve(valid, '--role', 'api'), 1, /^clip-agiqa: \[INVALID_CONFIG\] --role api needs "store": \{"kind": "redis"/m);
+    assertReported(serve(valid, '--role', 'primary'), 2, /^clip-agiqa: --role must be one of all, api, worker, got primary\nRun clip-agiqa --help/m);
+  });
+
+  it('report errors exit 1 with their code', () => {
+    using t = tempDir();
+    const lines = join(t.dir, 'scores.jsonl');
+    writeFileSync(lines, 'not a score record\n');
+    assertReported(cli(['report', lines, '--html', join(t.dir, 'report.html')]), 1, /^clip-agiqa: \[SCHEMA_VIOLATION\] .*scores\.jsonl: 1 bad line/m);
   });
 
   it('every command that scores takes the same model flags, checked the same way', () => {

@@ -43,9 +43,12 @@ describe('ComfyUI bridge', () => {
 
     const values = NAMES.map((n) => expected.get(n)!);
     const bar = (values[ranked[1]!]! + values[ranked[2]!]!) / 2;
-    const gate = await c.score('g1', NAMES.map(file), { mode: 'gate', threshold: bar }) as BridgeResult;
-    assert.deepEqual(gate.decision.passed, [ranked[0]!, ranked[1]!].sort());
-    const byPercentile = await c.score('g2', NAMES.map(file), { mode: 'gate', threshold: 50, threshold_kind: 'percentile' }) as BridgeResult;
+    for (const mode of ['filter', 'gate']) { // gate: the deprecated spelling, still taken
+      const filtered = await c.score(`g1-${mode}`, NAMES.map(file), { mode, threshold: bar }) as BridgeResult;
+      assert.deepEqual(filtered.decision.passed, [ranked[0]!, ranked[1]!].sort(), mode);
+      assert.equal(filtered.decision.threshold, bar);
+    }
+    const byPercentile = await c.score('g2', NAMES.map(file), { mode: 'filter', threshold: 50, threshold_kind: 'percentile' }) as BridgeResult;
     assert.ok(Math.abs(byPercentile.decision.threshold! - percentile(values, 50)) < 1e-12);
     assert.equal(byPercentile.decision.passed.length, 3);
     const best = await c.score('b1', NAMES.map(file), { mode: 'best-of', k: 2 }) as BridgeResult;

@@ -3,11 +3,16 @@ import { describe, it } from 'node:test';
 
 import { ComfyConnectionError, ComfyExecutionError, ComfyValidationError, FrameError, PolicyError, WorkflowError } from '@clip-agiqa/comfyui';
 import {
-  BundleError, ClipAgiqaError, DeviceError, InferenceError, InputError, isClipAgiqaError, isUsageError, MetadataError, UsageError,
+  BundleError, ClipAgiqaError, createScorer, DeviceError, InferenceError, InputError, isClipAgiqaError, isUsageError, MetadataError, UsageError,
 } from '@clip-agiqa/core';
 import { compileSchema } from '@clip-agiqa/core/internal';
 import { CheckpointError, DatasetError, MatFileError, ProtocolError, XlsxError } from '@clip-agiqa/train';
-import { ConfigError, FetchError, HttpError, VerificationError } from '@clip-agiqa/webhook';
+import {
+  ConfigError, decodeSecret, ed25519Key, FetchError, HttpError, JournalStore, MemoryStore, parseAllowList, startCluster, startService, StoreError,
+  StoreUnavailableError, VerificationError, type WebhookConfig,
+} from '@clip-agiqa/webhook';
+
+import { DEMO_MODEL_DIR, tempDir } from './support/helpers.js';
 
 const validateWireError = compileSchema({ $ref: 'https://clip-agiqa.dev/schemas/defs.schema.json#/$defs/error' });
 
@@ -34,6 +39,8 @@ describe('one error family', () => {
     ['HttpError', new HttpError(404, 'NOT_FOUND', 'no such route')],
     ['VerificationError', new VerificationError('bad signature')],
     ['FetchError', new FetchError('BLOCKED_ADDRESS', 'refused 10.0.0.1')],
+    ['StoreError', new StoreError('not a blob name: ../x')],
+    ['StoreUnavailableError', new StoreUnavailableError(new Error('ECONNREFUSED'))],
   ];
 
   it('every package\'s errors extend the coded base, name their class and carry a code', () => {
@@ -61,5 +68,36 @@ describe('one error family', () => {
     const foreign = Object.assign(new Error('x'), { code: 'INVALID_ARGUMENT' });
     for (const brand of ['clip-agiqa.error', 'clip-agiqa.usage-error']) Object.defineProperty(foreign, Symbol.for(brand), { value: true });
     assert.ok(isClipAgiqaError(foreign) && isUsageError(foreign));
+  });
+});
+
+describe('the webhook refuses what it cannot run with as errors of the family', () => {
+  const configError = (pattern: RegExp) => (e: unknown) => e instanceof ConfigError && e.code === 'INVALID_CONFIG' && pattern.test(e.message);
+
+  it('CIDR ranges, secrets and public keys', () => {
+    assert.throws(() => parseAllowList(['10.0.0.0/99']), configError(/bad prefix length in 10\.0\.0\.0\/99/));
+    assert.throws(() => parseAllowList(['intranet']), configError(/not an IP range: intranet/));
+    assert.throws(() => decodeSecret('whsec_'), configError(/non-empty base64/));
+    assert.throws(() => ed25519Key('c2hvcnQ='), configError(/32 bytes/));
+    assert.throws(() => ed25519Key('-----BEGIN PUBLIC KEY-----\nnot a key\n-----END PUBLIC KEY-----'), configError(/not a usable PEM public key/));
+  });
+
+  it('a role without the shared store, and a blob name no store writes', async () => {
+    const scorer = await createScorer({ model: DEMO_MODEL_DIR });
+    using t = tempDir();
+    try {
+      const config: WebhookConfig = { port: 0, data_dir: t.dir, routes: [{ path: 'r', verifier: 'bearer', tokens: ['token-of-the-bearer-route-0123456789'] }] };
+      await assert.rejects(startService({ config, scorer, store: new MemoryStore(), role: 'worker', log: () => undefined }), configError(/role worker needs the redis store/));
+      assert.throws(() => startCluster({ role: 'api', store: { kind: 'journal' }, queues: {} as never, work: { store: new MemoryStore() } as never, delivery: null, concurrency: 1, syncWaitMs: 1 }),
+        configError(/needs the redis store/));
+      const store = await JournalStore.open(t.dir);
+      try {
+        await assert.rejects(store.readBlob('../../etc/passwd'), (e: unknown) => e instanceof StoreError && e.code === 'INVALID_BLOB_NAME');
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await scorer.close();
+    }
   });
 });

@@ -148,7 +148,7 @@ describe('bridge status page in headless Chromium', { skip: browserUnavailable()
     assert.equal(await rows.count(), 2);
     assert.deepEqual(await rows.locator('td:nth-child(3)').allInnerTexts(), ['best-1', 'gate-1'], 'newest first');
     assert.deepEqual(await rows.locator('td:nth-child(2)').allInnerTexts(), ['comfy-b', 'comfy-a']);
-    assert.match(await rows.nth(1).locator('td:nth-child(4)').innerText(), /^gate: 2 of 3 passed \(threshold /);
+    assert.match(await rows.nth(1).locator('td:nth-child(4)').innerText(), /^filter: 2 of 3 passed \(threshold /, 'a deprecated gate is shown in the current word');
     assert.equal(await rows.nth(0).locator('img').count(), 2);
     assert.equal(await rows.nth(0).locator('img.kept').count(), 1, 'best-of 1: one kept');
     assert.match((await rows.nth(0).locator('img').first().getAttribute('src'))!, /^data:image\/webp;base64,/);
@@ -206,8 +206,8 @@ describe('webhook status pages in headless Chromium', { skip: browserUnavailable
       await new Promise((r) => setTimeout(r, 100));
     }
     assert.deepEqual(await tab.locator('#recent tbody tr td:nth-child(2)').allInnerTexts(), ['tenant-b', 'tenant-a']);
-    assert.match(await tab.locator('#recent tbody tr:nth-child(2) td:nth-child(4)').innerText(), /^bestof\.selected: 2 of 2 passed, winner (landscape\.jpg|square\.png)$/);
-    assert.equal(await tab.locator('#recent tbody tr:nth-child(2) img.kept').count(), 2);
+    assert.match(await tab.locator('#recent tbody tr:nth-child(2) td:nth-child(4)').innerText(), /^bestof\.selected: 1 of 2 passed, winner (landscape\.jpg|square\.png)$/);
+    assert.equal(await tab.locator('#recent tbody tr:nth-child(2) img.kept').count(), 1);
     assert.deepEqual(await tab.locator('#errors tbody tr td:nth-child(3)').allInnerTexts(), ['BAD_TOKEN']);
     const gauges = await tab.locator('#gauges li').allInnerTexts();
     assert.ok(gauges.some((g) => /^0\s+jobs queued or scoring$/.test(g)), gauges.join(' | '));

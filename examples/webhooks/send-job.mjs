@@ -1,6 +1,6 @@
 // Builds a job from image files (sent inline) or URLs, signs it with the route's Standard Webhooks
 // secret and posts it; prints the service's answer (the verdict, or 202 with the job id).
-//   node examples/webhooks/send-job.mjs --mode best-of-n [--threshold 3.2] [--callback URL] IMAGE_OR_URL...
+//   node examples/webhooks/send-job.mjs --mode best-of [--threshold 3.2] [--callback URL] IMAGE_OR_URL...
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
@@ -11,7 +11,7 @@ import { signedHeaders } from '@clip-agiqa/webhook';
 const { values, positionals } = parseArgs({ allowPositionals: true, options: {
   url: { type: 'string', default: 'http://127.0.0.1:8787/hooks/generation' },
   secret: { type: 'string', default: 'whsec_ZXhhbXBsZSBzZWNyZXQgLSByZXBsYWNlIG1lIQ==' },
-  mode: { type: 'string', default: 'best-of-n' }, threshold: { type: 'string' }, callback: { type: 'string' },
+  mode: { type: 'string', default: 'best-of' }, threshold: { type: 'string' }, callback: { type: 'string' },
 } });
 const job = {
   job_id: `job-${randomUUID()}`,

@@ -6,6 +6,7 @@ SMALL_BRIDGE_URL (a bridge taking at most 2 images per request) and MODEL_DIGEST
 HIGHER_IS_BETTER=0 when the bridge's model scores with a head where lower is better.
 """
 import asyncio
+import contextlib
 import json
 import math
 import os
@@ -44,6 +45,33 @@ def markers(batch: int):
 
 def run(coro):
     return asyncio.run(coro)
+
+
+@contextlib.asynccontextmanager
+async def scripted_bridge(after_welcome):
+    """A loopback websocket server that answers the hello with a welcome (one quality head, higher is better),
+    then hands the connection to after_welcome(ws, request); yields its ws:// URL."""
+    from aiohttp import web
+
+    async def handler(request):
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        await ws.receive()  # hello
+        await ws.send_str(json.dumps({"type": "welcome", "protocol": 1, "server": "x",
+                                      "model": {"name": "m", "untrained": False, "heads": [{"name": "quality", "score_range": [0, 5], "higher_is_better": True}]},
+                                      "limits": {"max_images": 256, "max_image_bytes": 1 << 26}}))
+        await after_welcome(ws, request)
+        return ws
+    app = web.Application()
+    app.router.add_get("/", handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        yield f"ws://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
+    finally:
+        await runner.cleanup()
 
 
 class NodePackTest(unittest.TestCase):
@@ -235,31 +263,47 @@ class NodePackTest(unittest.TestCase):
             run(nodes.CLIPAGIQAScore().run(self.images[:1], bridge_url="127.0.0.1:8790"))
 
     def test_a_lost_connection_names_the_bridge(self):
-        from aiohttp import web
+        async def after_welcome(ws, request):
+            request.transport.abort()  # the bridge process dies mid-request
 
         async def scenario():
-            async def handler(request):
-                ws = web.WebSocketResponse()
-                await ws.prepare(request)
-                await ws.receive()  # hello
-                await ws.send_str(json.dumps({"type": "welcome", "protocol": 1, "server": "x", "model": {"name": "m", "untrained": False, "heads": []},
-                                              "limits": {"max_images": 256, "max_image_bytes": 1 << 26}}))
-                request.transport.abort()  # the bridge process dies mid-request
-                return ws
-            app = web.Application()
-            app.router.add_get("/", handler)
-            runner = web.AppRunner(app)
-            await runner.setup()
-            site = web.TCPSite(runner, "127.0.0.1", 0)
-            await site.start()
-            port = site._server.sockets[0].getsockname()[1]
-            try:
-                await score_images(logic.to_rgb_bytes(self.images[:1]), {"mode": "score"}, BridgeSettings(url=f"ws://127.0.0.1:{port}", token="", timeout=5))
-            finally:
-                await runner.cleanup()
-            return port
+            async with scripted_bridge(after_welcome) as url:
+                await score_images(logic.to_rgb_bytes(self.images[:1]), {"mode": "score"}, BridgeSettings(url=url, token="", timeout=5))
         with self.assertRaisesRegex(BridgeUnavailable, r"bridge at ws://127\.0\.0\.1:\d+"):
             run(scenario())
+
+    def test_the_gate_asks_for_a_filter_and_speaks_gate_to_an_older_bridge(self):
+        modes = []
+
+        async def scenario(older: bool):
+            async def after_welcome(ws, request):
+                while True:
+                    request_msg = json.loads((await ws.receive()).data)
+                    await ws.receive()  # the image frame
+                    mode = request_msg["policy"]["mode"]
+                    modes.append(mode)
+                    if older and mode != "gate":  # what a bridge from before the shared policy answers
+                        await ws.send_str(json.dumps({"type": "error", "id": request_msg["id"], "code": "SCHEMA_VIOLATION",
+                                                      "message": "/policy/mode must be equal to one of the allowed values"}))
+                        continue
+                    await ws.send_str(json.dumps({"type": "result", "id": request_msg["id"], "scores": [{"index": 0, "scores": {"quality": 4.0}}],
+                                                  "decision": {"head": "quality", "order": [0], "passed": [0], "rejected": [], "threshold": 3.0}}))
+                    return
+            async with scripted_bridge(after_welcome) as url:
+                return await nodes.CLIPAGIQAQualityGate().run(self.images[:1], 3.0, "absolute", "error", bridge_url=url)
+        self.assertEqual(len(run(scenario(older=False))["result"][0]), 1)
+        self.assertEqual(modes, ["filter"])
+        modes.clear()
+        self.assertEqual(len(run(scenario(older=True))["result"][0]), 1)
+        self.assertEqual(modes, ["filter", "gate"])
+
+    def test_batch_decisions_read_the_deprecated_gate_as_filter(self):
+        model = {"heads": [{"name": "quality", "higher_is_better": HIGHER_IS_BETTER}]}
+        scores = [{"index": i, "scores": {"quality": s}} for i, s in enumerate(self.expected)]
+        bar = self.expected[self.order[1]]
+        filtered = logic.decide({"mode": "filter", "threshold": bar}, scores, model)
+        self.assertEqual(sorted(filtered["passed"]), sorted(self.order[:2]))
+        self.assertEqual(logic.decide({"mode": "gate", "threshold": bar}, scores, model), filtered)
 
     def test_one_minimum_comfyui_version_checked_at_load(self):
         comfyui_nodes.check_comfyui_version("0.8.0")

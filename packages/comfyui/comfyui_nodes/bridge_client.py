@@ -101,6 +101,18 @@ async def score_images(images: list[tuple[bytes, int, int]], policy: dict, setti
         raise BridgeUnavailable(f"lost the connection to the CLIP-AGIQA bridge at {settings.url}: {e}") from None
 
 
+# Bridges older than the shared policy know filter only by its former name; they refuse the new one as a schema violation.
+FORMER_MODE_NAMES = {"filter": "gate"}
+
+
+def _in_former_words(policy: dict, error: dict) -> dict | None:
+    """The policy in the words of an older bridge that refused its mode, or None when that was not the refusal."""
+    former = FORMER_MODE_NAMES.get(policy.get("mode"))
+    if former and error["code"] == "SCHEMA_VIOLATION" and "/policy/mode" in error["message"]:
+        return {**policy, "mode": former}
+    return None
+
+
 async def _request(ws: aiohttp.ClientWebSocketResponse, s: BridgeSettings, images: list[tuple[bytes, int, int]], policy: dict) -> dict:
     for _ in range(s.busy_retries):
         request_id = uuid.uuid4().hex
@@ -113,7 +125,11 @@ async def _request(ws: aiohttp.ClientWebSocketResponse, s: BridgeSettings, image
             await asyncio.sleep(reply["retry_after_ms"] / 1000)
             continue
         if reply["type"] == "error":
-            raise BridgeError(reply["code"], reply["message"])
+            former = _in_former_words(policy, reply)
+            if former is None:
+                raise BridgeError(reply["code"], reply["message"])
+            policy = former
+            continue
         return reply
     raise BridgeUnavailable(f"the CLIP-AGIQA bridge at {s.url} stayed busy")
 

@@ -113,7 +113,7 @@ def decide(policy: dict, scores: list[dict], model: dict) -> dict:
     scored = [s["index"] for s in scores if "scores" in s]
     order = sorted(scored, key=lambda i: (-value[i] if higher else value[i], i))
     threshold = None
-    if policy["mode"] == "gate":
+    if policy["mode"] in ("filter", "gate"):  # gate: the deprecated spelling of filter
         threshold = (percentile([value[i] for i in scored], policy["threshold"]) if scored else None) \
             if policy.get("threshold_kind") == "percentile" else policy["threshold"]
         passed = [i for i in scored if threshold is not None and (value[i] >= threshold if higher else value[i] <= threshold)]

@@ -131,7 +131,7 @@ class CLIPAGIQAQualityGate(_BridgeNode):
         return cls._check_url(bridge_url)
 
     async def run(self, images, threshold, threshold_mode, when_none_pass, latent=None, mask=None, head="", bridge_url="", timeout=60.0):
-        policy = {"mode": "gate", "threshold": float(threshold), "threshold_kind": threshold_mode}
+        policy = {"mode": "filter", "threshold": float(threshold), "threshold_kind": threshold_mode}
         if images.shape[0] == 0:  # nothing to score: nothing passes, and when_none_pass decides as for any batch
             result = {"scores": [], "decision": {"head": head or "quality", "passed": [], "rejected": []}}
         else:
@@ -179,7 +179,7 @@ class CLIPAGIQABestOfN(_BridgeNode):
     async def run(self, images, k, latent=None, mask=None, head="", bridge_url="", timeout=60.0):
         name = "CLIP-AGIQA Best of N"
         batch = images.shape[0]
-        if batch == 0:  # an empty batch (a gate that let nothing through) stays empty
+        if batch == 0:  # an empty batch (a Quality Gate that let nothing through) stays empty
             return {"ui": {"text": ["empty batch: nothing to score"]}, "result": (
                 images, [], logic.select_latent(latent, [], 0) if latent is not None else _unconnected(name, "best_latent", "latent"),
                 logic.select_mask(mask, [], 0) if mask is not None else _unconnected(name, "best_mask", "mask"))}

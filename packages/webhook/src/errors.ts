@@ -39,8 +39,15 @@ export class FetchError extends ClipAgiqaError<FetchCode> {
 
 /** A configuration the service cannot run with; lists every problem found. */
 export class ConfigError extends ClipAgiqaError<'INVALID_CONFIG'> {
-  constructor(message: string, readonly problems: string[] = []) {
-    super('INVALID_CONFIG', problems.length ? `${message}:\n  ${problems.join('\n  ')}` : message);
+  constructor(message: string, readonly problems: string[] = [], options: { cause?: unknown } = {}) {
+    super('INVALID_CONFIG', problems.length ? `${message}:\n  ${problems.join('\n  ')}` : message, options);
+  }
+}
+
+/** A stored record that names a blob no store could have written: the store was tampered with or corrupted. */
+export class StoreError extends ClipAgiqaError<'INVALID_BLOB_NAME'> {
+  constructor(message: string) {
+    super('INVALID_BLOB_NAME', message);
   }
 }
 

@@ -34,7 +34,7 @@ export { openStore } from './store/open.js';
 export type { OpenedStore } from './store/open.js';
 export { startCluster } from './cluster/wire.js';
 export type { Role } from './cluster/wire.js';
-export { StoreUnavailableError } from './errors.js';
+export { StoreError, StoreUnavailableError } from './errors.js';
 export type { RedisStoreOptions } from './store/redis-store.js';
 export { BullQueues, bullJobId } from './store/bull-queues.js';
 export type { BullQueuesOptions, Processors, ScoringTask, SyncTask } from './store/bull-queues.js';

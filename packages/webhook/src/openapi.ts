@@ -29,6 +29,7 @@ export function openApiDocument(routes: readonly Route[]): object {
     openapi: '3.1.0',
     info: { title: 'clip-agiqa webhook service', version: '1' },
     paths,
-    components: { schemas: { WebhookJob: webhookJobSchema, WebhookVerdict: webhookVerdictSchema, Error: error } },
+    // Definitions is what the job's and the verdict's defs.schema.json references resolve to, by its $id.
+    components: { schemas: { WebhookJob: webhookJobSchema, WebhookVerdict: webhookVerdictSchema, Definitions: defsSchema, Error: error } },
   };
 }

@@ -7,6 +7,7 @@ import { ReplayGuard } from './auth/replay-guard.js';
 import { signedHeaders } from './auth/standard-webhooks.js';
 import { startCluster, type ClusterParts, type Role } from './cluster/wire.js';
 import { checkPolicies, resolveConfig } from './config/resolve.js';
+import { ConfigError } from './errors.js';
 import type { WebhookConfig } from './generated/webhook-config.js';
 import { Slots } from './http/limit.js';
 import { send } from './http/respond.js';
@@ -74,7 +75,7 @@ export async function startService(o: ServiceOptions): Promise<Service> {
   const budget = new MemoryBudget(limits.memory_bytes);
   const images = new ImageSource(fetchOptions, budget, fetchCfg.max_pixels);
   const role = o.role ?? 'all';
-  if (role !== 'all' && !o.queues) throw new RangeError(`role ${role} needs the redis store (store.kind "redis")`);
+  if (role !== 'all' && !o.queues) throw new ConfigError(`role ${role} needs the redis store (store.kind "redis")`);
   let cluster: ClusterParts | null = null;
   let local: { queue: JobQueue; deliveries: DeliveryScheduler } | null = null;
   const status = o.statusPage && statusPages(o.statusPage, config, o.scorer, (): [string, number][] => (cluster
@@ -88,7 +89,7 @@ export async function startService(o: ServiceOptions): Promise<Service> {
     store: o.store, callback, log, metrics,
     post: async (record, body) => {
       const secret = secrets.get(record.route);
-      if (!secret) throw new Error(`route ${record.route} has no callback secret any more`);
+      if (!secret) throw new ConfigError(`route ${record.route} has no callback secret any more`);
       return (await safeFetch(record.delivery.url, {
         maxBytes: 1 << 16, maxRedirects: 0, timeoutMs: callback.timeout_ms, allow: callbackAllow, resolve: o.resolve, signal: shutdown.signal, method: 'POST', body,
         headers: { 'content-type': 'application/json', ...signedHeaders(secret, record.delivery.webhookId, body) },

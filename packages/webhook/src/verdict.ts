@@ -1,4 +1,4 @@
-import { decide, type ModelInfo, type ScoreOutcome } from '@clip-agiqa/core';
+import { decide, fromWirePolicy, type ModelInfo, type ScoreOutcome, type WireError } from '@clip-agiqa/core';
 
 import type { WebhookJob } from './generated/webhook-job.js';
 import type { WebhookVerdict } from './generated/webhook-verdict.js';
@@ -6,16 +6,25 @@ import type { WebhookVerdict } from './generated/webhook-verdict.js';
 export type Policy = WebhookJob['policy'];
 type CandidateVerdict = WebhookVerdict['candidates'][number];
 
+/** The event type of a verdict: what a receiver should do next. */
+function eventType(mode: ReturnType<typeof fromWirePolicy>['mode'], scored: number, passed: number, candidates: number): WebhookVerdict['type'] {
+  switch (mode) {
+    case 'best-of': return scored ? 'bestof.selected' : 'quality.rejected';
+    case 'reroll-if-none-pass': return passed ? 'quality.scored' : 'reroll.requested';
+    case 'filter': return passed < candidates ? 'quality.rejected' : 'quality.scored';
+    default: return 'quality.scored';
+  }
+}
+
 /**
- * The verdict on scored candidates: the job's policy translated to core's decision (rank by the
- * policy's head, the model's first by default, the right way round for that head; pass when every
- * threshold is reached) and the result written in the webhook's wire format. Failed candidates
- * never pass and carry their error.
+ * The verdict on scored candidates: the job's policy translated to core's decision (its mode under the
+ * current name, deprecated spellings included; rank by the policy's head, the model's first by default,
+ * the right way round for that head) and the result written in the webhook's wire format. Failed
+ * candidates never pass and carry their error. The policy is echoed as the job sent it.
  */
-export function makeVerdict(job: WebhookJob, ids: string[], outcomes: (ScoreOutcome | { error: { code: string; message: string } })[], model: ModelInfo): WebhookVerdict {
-  const policy = job.policy;
-  const thresholds = Object.fromEntries(Object.entries(policy.thresholds ?? {}).filter((e): e is [string, number] => e[1] !== undefined));
-  const decision = decide(outcomes, { ...(policy.head ? { head: policy.head } : {}), thresholds }, model.heads);
+export function makeVerdict(job: WebhookJob, ids: string[], outcomes: (ScoreOutcome | { error: WireError })[], model: ModelInfo): WebhookVerdict {
+  const { mode, policy } = fromWirePolicy(job.policy);
+  const decision = decide(outcomes, policy, model.heads);
   const rankOf = new Map(decision.order.map((i, r) => [i, r + 1]));
   const passing = new Set(decision.passed);
   const candidates: CandidateVerdict[] = outcomes.map((o, i) => {
@@ -24,13 +33,12 @@ export function makeVerdict(job: WebhookJob, ids: string[], outcomes: (ScoreOutc
   });
   const order = decision.order.map((i) => ids[i]!);
   const passed = decision.passed.map((i) => ids[i]!);
-  const type: WebhookVerdict['type'] =
-    policy.mode === 'best-of-n' ? (order.length ? 'bestof.selected' : 'quality.rejected')
-      : policy.mode === 'reroll-if-none-pass' ? (passed.length ? 'quality.scored' : 'reroll.requested')
-        : policy.mode === 'filter' && passed.length < candidates.length ? 'quality.rejected' : 'quality.scored';
+  const threshold = decision.percentileBar ?? policy.threshold;
   return {
-    type, job_id: job.job_id, policy: { ...policy }, model: { name: model.name, untrained: model.untrained }, candidates, passed, order,
-    ...(policy.mode === 'best-of-n' && order.length ? { winner: order[0]! } : {}),
+    type: eventType(mode, order.length, passed.length, candidates.length), job_id: job.job_id, policy: { ...job.policy },
+    model: { name: model.name, untrained: model.untrained }, candidates, passed, order,
+    ...(mode === 'best-of' && order.length ? { winner: order[0]! } : {}),
+    ...(threshold === undefined ? {} : { threshold }),
     ...(job.metadata ? { metadata: job.metadata } : {}),
   };
 }

@@ -1,8 +1,8 @@
 import { parseArgs } from 'node:util';
 
-import { loadConfig, openStore, resolveConfig, startService, type Role, type WebhookConfig } from '@clip-agiqa/webhook';
+import { ConfigError, loadConfig, openStore, resolveConfig, startService, type Role, type WebhookConfig } from '@clip-agiqa/webhook';
 
-import { parseNumber, positiveInteger, type CliIO } from '../io.js';
+import { CliUsageError, parseNumber, positiveInteger, type CliIO } from '../io.js';
 import { SCORER_FLAGS, SCORER_FLAGS_HELP, scorerFromFlags } from '../scorer-flags.js';
 
 export const SERVE_USAGE = `Usage: clip-agiqa serve --config FILE [options]
@@ -39,7 +39,7 @@ export async function serveCommand(argv: string[], io: CliIO): Promise<number> {
     return 0;
   }
   const role = values.role as Role;
-  if (!ROLES.includes(role)) throw new RangeError(`--role must be one of ${ROLES.join(', ')}, got ${values.role}`);
+  if (!ROLES.includes(role)) throw new CliUsageError(`--role must be one of ${ROLES.join(', ')}, got ${values.role}`);
   const port = parseNumber('port', values.port, (n) => n === 0 || positiveInteger(n), 'a port number');
   const overrides: Partial<WebhookConfig> = {
     ...(values.host ? { host: values.host } : {}), ...(port !== undefined ? { port } : {}),
@@ -52,7 +52,7 @@ export async function serveCommand(argv: string[], io: CliIO): Promise<number> {
   });
   const config = await loadConfig(values.config, overrides);
   const resolved = resolveConfig(config);
-  if (role !== 'all' && resolved.store.kind !== 'redis') throw new RangeError(`--role ${role} needs "store": {"kind": "redis", "url": ...} in the configuration`);
+  if (role !== 'all' && resolved.store.kind !== 'redis') throw new ConfigError(`--role ${role} needs "store": {"kind": "redis", "url": ...} in the configuration`);
   const scorer = await scorerFromFlags({ ...values, model: config.model, device: values.device ?? config.device }, io);
   const opened = await openStore(resolved.store, resolved.dataDir, resolved.callback);
   const { store, queues } = opened;

@@ -194,7 +194,7 @@ export async function startBridge(o: BridgeOptions): Promise<Bridge> {
         scores: outcomes.map((s, index) => ('scores' in s ? { index, scores: s.scores } : { index, error: { code: s.error.code, message: s.error.message } })),
         decision,
       });
-      status?.recordResult(c.name ?? '', request.id, request.policy.mode, outcomes.map((s) => ('scores' in s ? s.scores[decision.head]! : null)), decision,
+      status?.recordResult(c.name ?? '', request.id, request.policy, outcomes.map((s) => ('scores' in s ? s.scores[decision.head]! : null)), decision,
         inputs.map((i) => i.image));
     } catch (e) {
       fail(c, isClipAgiqaError(e) ? e.code : 'INTERNAL', (e as Error).message, request.id);

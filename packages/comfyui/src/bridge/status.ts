@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
-import type { Scorer } from '@clip-agiqa/core';
+import { fromWirePolicy, type Scorer, type WirePolicy } from '@clip-agiqa/core';
 import { isLoopbackHost, presentsSecret, renderStatusPage, ServiceActivity, stampOf, STATUS_CHALLENGE, STATUS_PAGE_HEADERS } from '@clip-agiqa/report';
 
 import type { BridgeResult } from '../generated/bridge-server-message.js';
@@ -23,16 +23,18 @@ export function bridgeStatus(o: BridgeStatusOptions) {
   const startedAt = new Date().toISOString();
   const refused = !o.token && !isLoopbackHost(o.host);
 
-  function verdictText(d: BridgeResult['decision'], mode: string | undefined, n: number): string {
-    if (mode === 'gate') return `gate: ${d.passed.length} of ${n} passed${d.threshold !== undefined ? ` (threshold ${d.threshold.toFixed(3)})` : ''}`;
+  /** One line on a verdict, in the current words whatever spelling the client used (gate is a filter). */
+  function verdictText(d: BridgeResult['decision'], policy: WirePolicy, n: number): string {
+    const { mode } = fromWirePolicy(policy);
+    if (mode === 'filter') return `filter: ${d.passed.length} of ${n} passed${d.threshold !== undefined ? ` (threshold ${d.threshold.toFixed(3)})` : ''}`;
     if (mode === 'best-of') return `best-of: kept ${d.passed.length} of ${n}`;
     return `scored ${n}`;
   }
 
   return {
     activity,
-    recordResult(client: string, id: string, mode: string | undefined, scores: (number | null)[], decision: BridgeResult['decision'], images: Parameters<ServiceActivity['recordVerdict']>[1]) {
-      activity.recordVerdict({ scope: client, id, verdict: verdictText(decision, mode, scores.length), scores, kept: decision.passed }, images);
+    recordResult(client: string, id: string, policy: WirePolicy, scores: (number | null)[], decision: BridgeResult['decision'], images: Parameters<ServiceActivity['recordVerdict']>[1]) {
+      activity.recordVerdict({ scope: client, id, verdict: verdictText(decision, policy, scores.length), scores, kept: decision.passed }, images);
     },
     handle(req: IncomingMessage, res: ServerResponse): void {
       if (req.method !== 'GET' && req.method !== 'HEAD') {

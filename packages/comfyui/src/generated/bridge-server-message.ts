@@ -53,7 +53,7 @@ export interface BridgeResult {
      */
     order: number[];
     /**
-     * gate: indices that reach the threshold, in request order; best-of: the k best, best first; score: every scored index.
+     * filter (or its deprecated spelling gate): indices that reach the threshold, in request order; best-of: the k best, best first; score and rank: every scored index.
      */
     passed: number[];
     /**
@@ -61,7 +61,7 @@ export interface BridgeResult {
      */
     rejected: number[];
     /**
-     * gate: the bar applied, in the head's scale (a percentile resolved on this batch).
+     * filter (or gate): the bar applied, in the head's scale (a percentile resolved on this batch).
      */
     threshold?: number;
   };
@@ -253,7 +253,7 @@ export const bridgeServerMessageSchema = {
               }
             },
             "passed": {
-              "description": "gate: indices that reach the threshold, in request order; best-of: the k best, best first; score: every scored index.",
+              "description": "filter (or its deprecated spelling gate): indices that reach the threshold, in request order; best-of: the k best, best first; score and rank: every scored index.",
               "type": "array",
               "items": {
                 "type": "integer"
@@ -267,7 +267,7 @@ export const bridgeServerMessageSchema = {
               }
             },
             "threshold": {
-              "description": "gate: the bar applied, in the head's scale (a percentile resolved on this batch).",
+              "description": "filter (or gate): the bar applied, in the head's scale (a percentile resolved on this batch).",
               "type": "number"
             }
           }

@@ -2,16 +2,22 @@ import { createHash, createPublicKey, verify, type KeyObject } from 'node:crypto
 
 import { header } from '@clip-agiqa/core/internal';
 
-import { VerificationError } from '../errors.js';
+import { ConfigError, VerificationError } from '../errors.js';
 import { DEFAULT_TOLERANCE_SECONDS, type HeaderBag } from './standard-webhooks.js';
 
 const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
 
-/** An ED25519 public key from PEM, or from its 32 raw bytes in base64 / base64url (as fal's JWKS `x`). */
+/** An ED25519 public key from PEM, or from its 32 raw bytes in base64 / base64url (as fal's JWKS `x`); anything else is a ConfigError. */
 export function ed25519Key(text: string): KeyObject {
-  if (text.includes('BEGIN PUBLIC KEY')) return createPublicKey(text);
+  if (text.includes('BEGIN PUBLIC KEY')) {
+    try {
+      return createPublicKey(text);
+    } catch (e) {
+      throw new ConfigError(`not a usable PEM public key: ${(e as Error).message}`, [], { cause: e });
+    }
+  }
   const raw = Buffer.from(text.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
-  if (raw.length !== 32) throw new RangeError('an ED25519 public key is 32 bytes (base64) or a PEM block');
+  if (raw.length !== 32) throw new ConfigError('an ED25519 public key is 32 bytes (base64) or a PEM block');
   return createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, raw]), format: 'der', type: 'spki' });
 }
 

@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 
 import { constantTimeEqual, header, type HeaderBag } from '@clip-agiqa/core/internal';
 
-import { VerificationError } from '../errors.js';
+import { ConfigError, VerificationError } from '../errors.js';
 
 /** Standard Webhooks' replay window: timestamps more than 5 minutes away from our clock are refused. */
 export const DEFAULT_TOLERANCE_SECONDS = 5 * 60;
@@ -10,7 +10,7 @@ export const DEFAULT_TOLERANCE_SECONDS = 5 * 60;
 /** A `whsec_`-prefixed (or bare) base64 secret -> the HMAC key. */
 export function decodeSecret(secret: string): Buffer {
   const key = Buffer.from(secret.startsWith('whsec_') ? secret.slice('whsec_'.length) : secret, 'base64');
-  if (key.length === 0) throw new RangeError('a webhook secret must be a non-empty base64 string (optionally prefixed whsec_)');
+  if (key.length === 0) throw new ConfigError('a webhook secret must be a non-empty base64 string (optionally prefixed whsec_)');
   return key;
 }
 

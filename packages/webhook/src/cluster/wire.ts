@@ -1,4 +1,5 @@
 import type { StoreConfig } from '../config/resolve.js';
+import { ConfigError } from '../errors.js';
 import type { WebhookJob } from '../generated/webhook-job.js';
 import type { WebhookVerdict } from '../generated/webhook-verdict.js';
 import type { DeliveryOptions } from '../jobs/delivery.js';
@@ -23,7 +24,7 @@ export interface ClusterParts {
 /** The shared-queue side of a replica: what its role needs, and gauges of the whole cluster's queues. */
 export function startCluster(o: { role: Role; store: StoreConfig; queues: BullQueues; work: JobWork; delivery: DeliveryOptions | null; concurrency: number; syncWaitMs: number }): ClusterParts {
   const { store, metrics } = o.work;
-  if (!(store instanceof RedisStore) || o.store.kind !== 'redis') throw new RangeError('the shared queue needs the redis store');
+  if (!(store instanceof RedisStore) || o.store.kind !== 'redis') throw new ConfigError('the shared queue needs the redis store');
   const worker: ClusterWorker | null = o.role === 'api' ? null
     : startClusterWorker({ work: { ...o.work, store }, queues: o.queues, delivery: o.delivery, concurrency: o.concurrency, syncWaitMs: o.syncWaitMs });
 

@@ -1,16 +1,16 @@
 import { Ajv2020 } from 'ajv/dist/2020.js';
 
 import type { ModelInfo } from '@clip-agiqa/core';
+import { defsSchema } from '@clip-agiqa/core/internal';
 
 import { ConfigError } from '../errors.js';
 import { webhookConfigSchema, type Route, type WebhookConfig } from '../generated/webhook-config.js';
-import { webhookJobSchema } from '../generated/webhook-job.js';
 import { parseAllowList } from '../net/ip.js';
-import { allowListProblem, routeProblems, secretProblem, unknownHeads } from './rules.js';
+import { allowListProblem, policyProblem, routeProblems, secretProblem } from './rules.js';
 
 // A validator of its own: it fills in the schema's defaults, so no default is written twice.
 const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true, useDefaults: true });
-ajv.addSchema(webhookJobSchema); // the config refers to the job schema's policy
+ajv.addSchema(defsSchema); // a route's policy is the shared one
 const validate = ajv.compile<WebhookConfig>(webhookConfigSchema);
 
 function problems(): string[] {
@@ -84,11 +84,11 @@ export function resolveConfig(config: WebhookConfig): ResolvedConfig {
   };
 }
 
-/** Route policies that name heads the model lacks (a typo would make reroll-if-none-pass reroll forever). */
+/** Route policies the model cannot apply, e.g. naming a head it lacks (a typo would make reroll-if-none-pass reroll forever). */
 export function checkPolicies(config: ResolvedConfig, model: ModelInfo): void {
   const found = config.routes.flatMap((r) => {
-    const unknown = r.policy ? unknownHeads(r.policy, model) : [];
-    return unknown.length ? [`route ${r.path}: policy names unknown head(s) ${unknown.join(', ')}; the model has ${model.heads.map((h) => h.name).join(', ')}`] : [];
+    const problem = r.policy ? policyProblem(r.policy, model) : null;
+    return problem ? [`route ${r.path}: ${problem.message}`] : [];
   });
   if (found.length) throw new ConfigError('invalid configuration', found);
 }

@@ -1,8 +1,7 @@
-import type { ModelInfo } from '@clip-agiqa/core';
+import { fromWirePolicy, isUsageError, validatePolicy, type ModelInfo, type WireError, type WirePolicy } from '@clip-agiqa/core';
 
 import { ed25519Key } from '../auth/fal.js';
 import type { Route } from '../generated/webhook-config.js';
-import type { WebhookJob } from '../generated/webhook-job.js';
 import { blockedReason, parseAllowList } from '../net/ip.js';
 import type { BlockList } from 'node:net';
 
@@ -38,10 +37,26 @@ export function callbackUrlProblem(url: string, allow: BlockList): string | null
 }
 
 /** Heads a policy names that the model does not have. */
-export function unknownHeads(policy: WebhookJob['policy'], model: ModelInfo): string[] {
+function unknownHeads(policy: WirePolicy, model: ModelInfo): string[] {
   const names = new Set(model.heads.map((h) => h.name));
   const named = [...(policy.head ? [policy.head] : []), ...Object.keys(policy.thresholds ?? {})];
   return [...new Set(named.filter((n) => !names.has(n)))];
+}
+
+/**
+ * What keeps core's decision module from applying a policy with this model (heads it lacks, a percentile
+ * outside 0-100), as a wire error, or null. Checked when a job is accepted, so none fails after its 202.
+ */
+export function policyProblem(policy: WirePolicy, model: ModelInfo): WireError | null {
+  const unknown = unknownHeads(policy, model);
+  if (unknown.length) return { code: 'UNKNOWN_HEAD', message: `the policy names unknown head(s) ${unknown.join(', ')}; the model has ${model.heads.map((h) => h.name).join(', ')}` };
+  try {
+    validatePolicy(fromWirePolicy(policy).policy, model.heads);
+    return null;
+  } catch (e) {
+    if (isUsageError(e)) return { code: e.code, message: `the policy cannot be applied: ${e.message}` };
+    throw e;
+  }
 }
 
 /** A list of CIDR ranges, or the problem with it. */

@@ -1,5 +1,7 @@
 // Generated from schemas/webhook-config.schema.json by scripts/gen-schemas.mjs: do not edit.
 
+import type { WirePolicy } from '@clip-agiqa/core/internal';
+
 /**
  * Configuration of clip-agiqa serve (from a JSON file, then environment variables, then flags).
  */
@@ -171,7 +173,7 @@ export interface Route {
    * Largest request body this route takes (limits.body_bytes when absent); raise it for inline base64 images.
    */
   body_bytes?: number;
-  policy?: Policy;
+  policy?: WirePolicy;
   /**
    * Where verdicts of this route's jobs go when the payload names none.
    */
@@ -184,25 +186,6 @@ export interface Route {
    * replicate, fal: every output image is a 2x2 grid of four candidates.
    */
   split_grids?: boolean;
-}
-/**
- * Policy of jobs whose payload has none (replicate, fal).
- */
-export interface Policy {
-  /**
-   * filter: pass the candidates whose every thresholded head reaches its bar; rank: order them; best-of-n: pick the winner; reroll-if-none-pass: ask for a reroll when no candidate passes.
-   */
-  mode: 'filter' | 'rank' | 'best-of-n' | 'reroll-if-none-pass';
-  /**
-   * Minimum score per head (filter, reroll-if-none-pass).
-   */
-  thresholds?: {
-    [k: string]: number | undefined;
-  };
-  /**
-   * Head that ranks (rank, best-of-n); the bundle's first head by default.
-   */
-  head?: string;
 }
 
 export const webhookConfigSchema = {
@@ -543,7 +526,7 @@ export const webhookConfigSchema = {
         },
         "policy": {
           "description": "Policy of jobs whose payload has none (replicate, fal).",
-          "$ref": "webhook-job.schema.json#/$defs/policy"
+          "$ref": "defs.schema.json#/$defs/policy"
         },
         "callback_url": {
           "description": "Where verdicts of this route's jobs go when the payload names none.",

@@ -1,5 +1,7 @@
 // Generated from schemas/webhook-job.schema.json by scripts/gen-schemas.mjs: do not edit.
 
+import type { WirePolicy } from '@clip-agiqa/core/internal';
+
 /**
  * Exactly one of url and base64.
  */
@@ -43,7 +45,7 @@ export type Candidate1 =
     };
 
 /**
- * A generation job sent to clip-agiqa serve (version 1): candidate images and what to decide about them. Without callback_url the verdict is the HTTP response; with it the service answers 202 and delivers the verdict there as a signed event.
+ * A generation job sent to clip-agiqa serve (version 1): candidate images and what to decide about them. Without callback_url the verdict is the HTTP response; with it the service answers 202 and delivers the verdict there as a signed event. The policy is the shared one (defs.schema.json#/$defs/policy): score, rank, filter, best-of (the k best, k 1 by default) or reroll-if-none-pass; best-of-n is the deprecated spelling of best-of (a job posted with it is decided as best-of with k 1) and gate that of filter; both are still accepted.
  */
 export interface WebhookJob {
   /**
@@ -59,7 +61,7 @@ export interface WebhookJob {
    * @maxItems 64
    */
   candidates: [Candidate, ...Candidate[]];
-  policy: Policy;
+  policy: WirePolicy;
   /**
    * Deliver the verdict here (asynchronous mode).
    */
@@ -71,28 +73,12 @@ export interface WebhookJob {
     [k: string]: unknown | undefined;
   };
 }
-export interface Policy {
-  /**
-   * filter: pass the candidates whose every thresholded head reaches its bar; rank: order them; best-of-n: pick the winner; reroll-if-none-pass: ask for a reroll when no candidate passes.
-   */
-  mode: 'filter' | 'rank' | 'best-of-n' | 'reroll-if-none-pass';
-  /**
-   * Minimum score per head (filter, reroll-if-none-pass).
-   */
-  thresholds?: {
-    [k: string]: number | undefined;
-  };
-  /**
-   * Head that ranks (rank, best-of-n); the bundle's first head by default.
-   */
-  head?: string;
-}
 
 export const webhookJobSchema = {
   "$schema": "https://json-schema.org/draft/2020-12/schema",
   "$id": "https://clip-agiqa.dev/schemas/webhook-job.schema.json",
   "title": "WebhookJob",
-  "description": "A generation job sent to clip-agiqa serve (version 1): candidate images and what to decide about them. Without callback_url the verdict is the HTTP response; with it the service answers 202 and delivers the verdict there as a signed event.",
+  "description": "A generation job sent to clip-agiqa serve (version 1): candidate images and what to decide about them. Without callback_url the verdict is the HTTP response; with it the service answers 202 and delivers the verdict there as a signed event. The policy is the shared one (defs.schema.json#/$defs/policy): score, rank, filter, best-of (the k best, k 1 by default) or reroll-if-none-pass; best-of-n is the deprecated spelling of best-of (a job posted with it is decided as best-of with k 1) and gate that of filter; both are still accepted.",
   "type": "object",
   "additionalProperties": false,
   "required": [
@@ -188,34 +174,7 @@ export const webhookJobSchema = {
       "description": "Exactly one of url and base64."
     },
     "policy": {
-      "type": "object",
-      "additionalProperties": false,
-      "required": [
-        "mode"
-      ],
-      "properties": {
-        "mode": {
-          "description": "filter: pass the candidates whose every thresholded head reaches its bar; rank: order them; best-of-n: pick the winner; reroll-if-none-pass: ask for a reroll when no candidate passes.",
-          "enum": [
-            "filter",
-            "rank",
-            "best-of-n",
-            "reroll-if-none-pass"
-          ]
-        },
-        "thresholds": {
-          "description": "Minimum score per head (filter, reroll-if-none-pass).",
-          "type": "object",
-          "minProperties": 1,
-          "additionalProperties": {
-            "type": "number"
-          }
-        },
-        "head": {
-          "description": "Head that ranks (rank, best-of-n); the bundle's first head by default.",
-          "type": "string"
-        }
-      }
+      "$ref": "defs.schema.json#/$defs/policy"
     }
   }
 } as const;

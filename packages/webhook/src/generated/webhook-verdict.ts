@@ -1,17 +1,17 @@
 // Generated from schemas/webhook-verdict.schema.json by scripts/gen-schemas.mjs: do not edit.
 
+import type { WireError, WirePolicy } from '@clip-agiqa/core/internal';
+
 /**
  * The verdict on a webhook job: the synchronous response body, and the data of the signed event delivered to callback_url.
  */
 export interface WebhookVerdict {
   /**
-   * quality.scored: scored (rank, or every candidate passed); quality.rejected: some candidates failed the bar; bestof.selected: a winner was picked; reroll.requested: no candidate passed.
+   * quality.scored: scored (score, rank, or every candidate passed); quality.rejected: some candidates failed the bar (or best-of had none to pick); bestof.selected: a winner was picked; reroll.requested: no candidate passed.
    */
   type: 'quality.scored' | 'quality.rejected' | 'bestof.selected' | 'reroll.requested';
   job_id: string;
-  policy: {
-    [k: string]: unknown | undefined;
-  };
+  policy: WirePolicy;
   model: {
     name: string;
     untrained: boolean;
@@ -26,13 +26,10 @@ export interface WebhookVerdict {
      * 1 = best; absent for candidates that could not be scored.
      */
     rank?: number;
-    error?: {
-      code: string;
-      message: string;
-    };
+    error?: WireError;
   }[];
   /**
-   * Ids of the passing candidates, best first.
+   * Ids of the passing candidates, best first: filter and reroll-if-none-pass: those that reach every bar; best-of (best-of-n): the k best (k 1 by default; before the policy was shared, best-of-n listed every scored candidate here, so read winner for the pick); score and rank: every scored candidate.
    */
   passed: string[];
   /**
@@ -40,9 +37,13 @@ export interface WebhookVerdict {
    */
   order: string[];
   /**
-   * best-of-n: the best candidate.
+   * best-of (best-of-n): the best candidate.
    */
   winner?: string;
+  /**
+   * filter and reroll-if-none-pass with a threshold: the bar applied on the ranking head, in its scale (a percentile threshold resolved on this batch).
+   */
+  threshold?: number;
   metadata?: {
     [k: string]: unknown | undefined;
   };
@@ -66,7 +67,7 @@ export const webhookVerdictSchema = {
   ],
   "properties": {
     "type": {
-      "description": "quality.scored: scored (rank, or every candidate passed); quality.rejected: some candidates failed the bar; bestof.selected: a winner was picked; reroll.requested: no candidate passed.",
+      "description": "quality.scored: scored (score, rank, or every candidate passed); quality.rejected: some candidates failed the bar (or best-of had none to pick); bestof.selected: a winner was picked; reroll.requested: no candidate passed.",
       "enum": [
         "quality.scored",
         "quality.rejected",
@@ -78,8 +79,8 @@ export const webhookVerdictSchema = {
       "type": "string"
     },
     "policy": {
-      "type": "object",
-      "additionalProperties": true
+      "description": "The job's policy, echoed as it was sent: a deprecated mode spelling (best-of-n, gate) comes back unchanged, so a client that compares it keeps working; type, passed and winner are decided by the current meaning of the mode.",
+      "$ref": "defs.schema.json#/$defs/policy"
     },
     "model": {
       "type": "object",
@@ -125,26 +126,13 @@ export const webhookVerdictSchema = {
             "minimum": 1
           },
           "error": {
-            "type": "object",
-            "additionalProperties": false,
-            "required": [
-              "code",
-              "message"
-            ],
-            "properties": {
-              "code": {
-                "type": "string"
-              },
-              "message": {
-                "type": "string"
-              }
-            }
+            "$ref": "defs.schema.json#/$defs/error"
           }
         }
       }
     },
     "passed": {
-      "description": "Ids of the passing candidates, best first.",
+      "description": "Ids of the passing candidates, best first: filter and reroll-if-none-pass: those that reach every bar; best-of (best-of-n): the k best (k 1 by default; before the policy was shared, best-of-n listed every scored candidate here, so read winner for the pick); score and rank: every scored candidate.",
       "type": "array",
       "items": {
         "type": "string"
@@ -158,8 +146,12 @@ export const webhookVerdictSchema = {
       }
     },
     "winner": {
-      "description": "best-of-n: the best candidate.",
+      "description": "best-of (best-of-n): the best candidate.",
       "type": "string"
+    },
+    "threshold": {
+      "description": "filter and reroll-if-none-pass with a threshold: the bar applied on the ranking head, in its scale (a percentile threshold resolved on this batch).",
+      "type": "number"
     },
     "metadata": {
       "type": "object",

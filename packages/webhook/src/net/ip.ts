@@ -1,5 +1,7 @@
 import { BlockList, isIP } from 'node:net';
 
+import { ConfigError } from '../errors.js';
+
 /** Ranges no image URL or callback may reach unless allowed: private, loopback, link-local (cloud metadata), multicast, reserved. */
 const BLOCKED: [string, number, 'ipv4' | 'ipv6'][] = [
   ['0.0.0.0', 8, 'ipv4'], ['10.0.0.0', 8, 'ipv4'], ['100.64.0.0', 10, 'ipv4'], ['127.0.0.0', 8, 'ipv4'], ['169.254.0.0', 16, 'ipv4'],
@@ -54,15 +56,15 @@ export function unmapIPv4(address: string): string {
   return embeddedIPv4(a) ?? a;
 }
 
-/** A list of CIDR ranges (`10.0.0.0/8`, `fd00::/8`, or single addresses). */
+/** A list of CIDR ranges (`10.0.0.0/8`, `fd00::/8`, or single addresses); a malformed one is a ConfigError. */
 export function parseAllowList(cidrs: readonly string[]): BlockList {
   const list = new BlockList();
   for (const cidr of cidrs) {
     const [net, bits] = cidr.split('/');
     const type = isIP(net ?? '');
-    if (!type) throw new RangeError(`not an IP range: ${cidr}`);
+    if (!type) throw new ConfigError(`not an IP range: ${cidr}`);
     const prefix = bits === undefined ? (type === 4 ? 32 : 128) : Number(bits);
-    if (!Number.isInteger(prefix) || prefix < 0 || prefix > (type === 4 ? 32 : 128)) throw new RangeError(`bad prefix length in ${cidr}`);
+    if (!Number.isInteger(prefix) || prefix < 0 || prefix > (type === 4 ? 32 : 128)) throw new ConfigError(`bad prefix length in ${cidr}`);
     list.addSubnet(net!, prefix, type === 4 ? 'ipv4' : 'ipv6');
   }
   return list;

@@ -11,7 +11,7 @@ import type { Answer, ReplayGuard } from '../auth/replay-guard.js';
 import { readToken } from '../auth/read-token.js';
 import { verifierFor } from '../auth/verifier.js';
 import type { ResolvedConfig } from '../config/resolve.js';
-import { callbackUrlProblem, unknownHeads } from '../config/rules.js';
+import { callbackUrlProblem, policyProblem } from '../config/rules.js';
 import { HttpError } from '../errors.js';
 import type { Route } from '../generated/webhook-config.js';
 import { webhookJobSchema, type WebhookJob } from '../generated/webhook-job.js';
@@ -116,10 +116,8 @@ export function hookHandler(ctx: HookContext, route: Route): Handler {
     const checked = validateJob(adapted.job);
     if (!checked.ok) throw new HttpError(422, 'SCHEMA_VIOLATION', 'the job does not match webhook-job.schema.json', {}, checked.errors);
     const job = checked.value;
-    const unknown = unknownHeads(job.policy, ctx.model);
-    if (unknown.length) {
-      throw new HttpError(422, 'UNKNOWN_HEAD', `the policy names unknown head(s) ${unknown.join(', ')}; the model has ${ctx.model.heads.map((h) => h.name).join(', ')}`);
-    }
+    const problem = policyProblem(job.policy, ctx.model);
+    if (problem) throw new HttpError(422, problem.code, problem.message);
     if (job.callback_url !== undefined) {
       const problem = callbackUrlProblem(job.callback_url, ctx.callbackAllow);
       if (problem) throw new HttpError(422, 'INVALID_CALLBACK_URL', `callback_url ${problem}`);

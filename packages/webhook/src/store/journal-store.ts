@@ -117,7 +117,7 @@ export class JournalStore implements JobStore {
     return name;
   }
 
-  readBlob(name: string): Promise<Buffer> {
+  async readBlob(name: string): Promise<Buffer> {
     checkBlobName(name);
     return readFile(join(this.dir, 'blobs', name));
   }
