@@ -14,6 +14,7 @@
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -33,12 +34,24 @@ PRECISIONS = "int8,fp16"
 GEMM_ROWS, GEMM_INNER, GEMM_COLS, GEMM_BLOCKS = 8 * 197, 768, 3072, 4
 TRANSFORMERS_JS_ID = "clip-vit-b-16"
 SEED = 0  # the bundle and the transformers.js folder hold the same weights
+STAMP = ".exporter-stamp"
 GEMM_INT8 = "gemm-vit-mlp4.int8.onnx"
+
+
+def exporter_stamp() -> str:
+    """A digest of the exporter's sources that shape the towers' graphs: a changed exporter rebuilds the cache."""
+    digest = hashlib.sha256()
+    folder = os.path.join(ROOT, "tools", "export", "clip_agiqa_export")
+    for name in sorted(os.listdir(folder)):
+        if name.endswith(".py"):
+            digest.update(name.encode() + open(os.path.join(folder, name), "rb").read())
+    return digest.hexdigest()
 
 
 def bundle_is_current(bundle: str) -> bool:
     manifest = os.path.join(bundle, "manifest.json")
-    if not os.path.exists(manifest):
+    stamp = os.path.join(bundle, STAMP)
+    if not os.path.exists(manifest) or not os.path.exists(stamp) or open(stamp).read() != exporter_stamp():
         return False
     encoder = json.load(open(manifest))["image_encoder"]
     return all(p in encoder["files"] and encoder.get("accuracy", {}).get(p, {}).get("method") == METHODS[p] for p in PRECISIONS.split(","))
@@ -82,6 +95,8 @@ def main(cache: str) -> None:
         shutil.rmtree(os.path.join(cache, "transformersjs"), ignore_errors=True)
         subprocess.run([sys.executable, os.path.join(ROOT, "tools", "export"), "--random", "vit-b-16", "--seed", str(SEED),
                         "--no-text", "--precisions", PRECISIONS, "--save-torch", torch_dir, "--out", bundle], check=True)
+        with open(os.path.join(bundle, STAMP), "w") as f:
+            f.write(exporter_stamp())
     write_transformers_js(cache)
     gemm = os.path.join(cache, "gemm-vit-mlp4.onnx")
     if not os.path.exists(gemm):

@@ -24,6 +24,40 @@ class ImageTower(torch.nn.Module):
         return self.projection(self.vision(pixel_values=pixel_values).pooler_output)
 
 
+class PooledImageTower(torch.nn.Module):
+    """ImageTower's function with less arithmetic, for export: the embedding reads only the class token of
+    the last layer, so that layer computes its query, attention, output projection and MLP for that one
+    token (keys and values still for every token). Every other layer is CLIP's own. About 7% fewer
+    operations for ViT-B/16; `verify` checks the export against ImageTower, i.e. CLIP's full forward."""
+
+    def __init__(self, model: CLIPModel):
+        super().__init__()
+        self.vision = model.vision_model
+        self.projection = model.visual_projection
+
+    def forward(self, pixel_values: torch.Tensor) -> torch.Tensor:
+        vision = self.vision
+        hidden = vision.pre_layrnorm(vision.embeddings(pixel_values))
+        *layers, last = vision.encoder.layers
+        for layer in layers:
+            hidden = layer(hidden, None)
+        return self.projection(vision.post_layernorm(_class_token_of_last_layer(last, hidden)))
+
+
+def _class_token_of_last_layer(layer: torch.nn.Module, hidden: torch.Tensor) -> torch.Tensor:
+    """A CLIP encoder layer's output for token 0 alone: [N,T,D] -> [N,D]."""
+    attn = layer.self_attn
+    n, t, d = hidden.shape
+    heads, head_dim = attn.num_heads, attn.head_dim
+    normed = layer.layer_norm1(hidden)
+    query = attn.q_proj(normed[:, :1]).view(n, 1, heads, head_dim).transpose(1, 2)
+    keys = attn.k_proj(normed).view(n, t, heads, head_dim).transpose(1, 2)
+    values = attn.v_proj(normed).view(n, t, heads, head_dim).transpose(1, 2)
+    weights = torch.softmax(torch.matmul(query, keys.transpose(2, 3)) * attn.scale, dim=-1)
+    token = hidden[:, 0] + attn.out_proj(torch.matmul(weights, values).reshape(n, d))
+    return token + layer.mlp(layer.layer_norm2(token))
+
+
 class TextTower(torch.nn.Module):
     """input_ids [N,77] int64 -> text_embeds [N,D]: CLIP's projection output, not normalised."""
 
@@ -52,7 +86,7 @@ def _export(module: torch.nn.Module, example: torch.Tensor, path: str, input_nam
 
 def export_image_tower(model: CLIPModel, path: str) -> None:
     size = model.config.vision_config.image_size
-    _export(ImageTower(model), torch.zeros(1, 3, size, size), path, "pixel_values", "image_embeds")
+    _export(PooledImageTower(model), torch.zeros(1, 3, size, size), path, "pixel_values", "image_embeds")
 
 
 def export_text_tower(model: CLIPModel, path: str) -> None:
