@@ -33,14 +33,17 @@ function storePixel(out: usize, acc: v128, zero: v128): void {
  * firstCol..firstCol+cols. `bounds` holds [first input pixel, tap count] per output column and
  * `weights` `taps` coefficients per output column. One pixel's R, G, B (and a spare byte) share a
  * vector; four rows go together, so they share each coefficient load and their sums run side by side.
+ * A last group of fewer than four rows repeats its last row, which writes the same bytes twice.
  */
 export function horizontal(src: usize, inW: i32, rows: i32, bounds: usize, weights: usize, taps: i32, firstCol: i32, cols: i32, dst: usize): void {
   const half = i32x4.splat(HALF);
   const zero = i32x4.splat(0);
   const inStride = <usize>(inW * 3);
   const outStride = <usize>(cols * 3);
-  let y = 0;
-  for (; y + 4 <= rows; y += 4) {
+  for (let y = 0; y < rows; y += 4) {
+    const r1 = <usize>min(y + 1, rows - 1) - <usize>y;
+    const r2 = <usize>min(y + 2, rows - 1) - <usize>y;
+    const r3 = <usize>min(y + 3, rows - 1) - <usize>y;
     const row = src + <usize>y * inStride;
     let out = dst + <usize>y * outStride;
     for (let xx = firstCol; xx < firstCol + cols; xx++) {
@@ -51,33 +54,16 @@ export function horizontal(src: usize, inW: i32, rows: i32, bounds: usize, weigh
       for (let x = 0; x < count; x++) {
         const weight = i32x4.splat(load<i32>(w));
         a0 = i32x4.add(a0, i32x4.mul(pixelAt(p), weight));
-        a1 = i32x4.add(a1, i32x4.mul(pixelAt(p + inStride), weight));
-        a2 = i32x4.add(a2, i32x4.mul(pixelAt(p + 2 * inStride), weight));
-        a3 = i32x4.add(a3, i32x4.mul(pixelAt(p + 3 * inStride), weight));
+        a1 = i32x4.add(a1, i32x4.mul(pixelAt(p + r1 * inStride), weight));
+        a2 = i32x4.add(a2, i32x4.mul(pixelAt(p + r2 * inStride), weight));
+        a3 = i32x4.add(a3, i32x4.mul(pixelAt(p + r3 * inStride), weight));
         p += 3;
         w += 4;
       }
       storePixel(out, a0, zero);
-      storePixel(out + outStride, a1, zero);
-      storePixel(out + 2 * outStride, a2, zero);
-      storePixel(out + 3 * outStride, a3, zero);
-      out += 3;
-    }
-  }
-  for (; y < rows; y++) {
-    const row = src + <usize>y * inStride;
-    let out = dst + <usize>y * outStride;
-    for (let xx = firstCol; xx < firstCol + cols; xx++) {
-      const count = load<i32>(bounds + (<usize>xx << 3), 4);
-      let p = row + <usize>(load<i32>(bounds + (<usize>xx << 3)) * 3);
-      let w = weights + (<usize>(xx * taps) << 2);
-      let acc = half;
-      for (let x = 0; x < count; x++) {
-        acc = i32x4.add(acc, i32x4.mul(pixelAt(p), i32x4.splat(load<i32>(w))));
-        p += 3;
-        w += 4;
-      }
-      storePixel(out, acc, zero);
+      storePixel(out + r1 * outStride, a1, zero);
+      storePixel(out + r2 * outStride, a2, zero);
+      storePixel(out + r3 * outStride, a3, zero);
       out += 3;
     }
   }
