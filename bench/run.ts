@@ -63,11 +63,15 @@ try {
 const stride = Math.max(1, Math.floor(names.length / N));
 const images = names.filter((_, i) => i % stride === 0).slice(0, N).map((f) => join(imagesDir, f));
 
-// ViT multiply-adds per image: patch embedding, then per layer QKV and output projections (4·T·d²),
-// the MLP (8·T·d²) and attention (2·T²·d), then the projection. FLOPs = 2 × MACs.
+// ViT multiply-adds per image as the exported graph runs them: patch embedding, then per layer QKV and
+// output projections (4·T·d²), the MLP (8·T·d²) and attention (2·T²·d); the last layer computes only the
+// class token (keys and values 2·T·d², query and output projection 2·d², MLP 8·d², attention 2·T·d);
+// then the projection. FLOPs = 2 × MACs.
 const tokens = (bb.image_size / bb.patch_size!) ** 2 + 1;
 const d = bb.width!;
-const macs = (tokens - 1) * 3 * bb.patch_size! ** 2 * d + bb.layers! * (12 * tokens * d * d + 2 * tokens * tokens * d) + d * bb.embed_dim;
+const fullLayer = 12 * tokens * d * d + 2 * tokens * tokens * d;
+const pooledLayer = 2 * tokens * d * d + 10 * d * d + 2 * tokens * d;
+const macs = (tokens - 1) * 3 * bb.patch_size! ** 2 * d + (bb.layers! - 1) * fullLayer + pooledLayer + d * bb.embed_dim;
 const gflopPerImage = (2 * macs) / 1e9;
 
 // 2. The machine: its CPU, and the dense-math rates ONNX Runtime reaches on it, fp32 and int8.
