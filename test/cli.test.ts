@@ -218,6 +218,13 @@ describe('clip-agiqa train', () => {
     assert.equal(embedded.status, 0, embedded.stderr);
     assert.match(embedded.stdout, /30 images embedded \(dim 64, 2 views\)/);
     assert.match(embedded.stderr, /embedding 30\/30 \(30 cached\)/);
+    // Without --views, embed fills exactly what train's paper protocol reads by default: train then embeds nothing.
+    const byDefault = cli(['embed', '--dataset', 'csv', '--data', join(t.dir, 'ratings.csv'), '--cache', join(t.dir, 'cache')]);
+    assert.equal(byDefault.status, 0, byDefault.stderr);
+    assert.match(byDefault.stdout, /30 images embedded \(dim 64, 11 views\)/);
+    const reuse = cli(['train', '--dataset', 'csv', '--data', join(t.dir, 'ratings.csv'), '--epochs', '1', '--report', join(t.dir, 'again.json'), '--cache', join(t.dir, 'cache')]);
+    assert.equal(reuse.status, 0, reuse.stderr);
+    assert.match(reuse.stderr, /embedding 30\/30 \(30 cached\)/);
     const info = cli(['info', '--model', out]).stdout;
     assert.match(info, /quality\s+clip-agiqa-mlp, scale \[0(\.\d+)?, 4\.\d+\], higher is better; csv|ratings\.csv/);
 

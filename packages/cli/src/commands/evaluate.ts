@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 
-import { evaluate, randomSplit, selectionMetrics } from '@clip-agiqa/train';
+import { evaluate, PAPER_VIEWS, randomSplit, selectionMetrics } from '@clip-agiqa/train';
 
 import { DATASET_HELP, embedWithProgress, loadDataset } from '../datasets.js';
 import { CliUsageError, parseNumber, positiveInteger, type CliIO } from '../io.js';
@@ -12,6 +12,10 @@ export const EMBED_USAGE = `Usage: clip-agiqa embed --dataset NAME --data PATH [
 Embeds a dataset with a bundle's image tower into the embedding cache (resumable), for train and eval.
 
 Options:
+  --views K          random-resized-crop + flip views per image besides the test view (default
+                     ${PAPER_VIEWS}, what train's paper protocol uses; 0: the test view only)
+  --seed N           seed of the crop views (default 0, as train's)
+  --limit N          use the first N samples only          --cache DIR  embedding cache
 ${SCORER_FLAGS_HELP}`;
 
 export const EVAL_USAGE = `Usage: clip-agiqa eval --model DIR --dataset NAME --data PATH [--target T] [--head NAME] [--split paper|all] [--report FILE] [options]
@@ -36,7 +40,7 @@ export async function embedCommand(argv: string[], io: CliIO): Promise<number> {
     return 0;
   }
   if (!values.dataset || !values.data) throw new CliUsageError('embed needs --dataset and --data');
-  const views = parseNumber('views', values.views, (n) => Number.isInteger(n) && n >= 0, 'a non-negative integer') ?? 0;
+  const views = parseNumber('views', values.views, (n) => Number.isInteger(n) && n >= 0, 'a non-negative integer') ?? PAPER_VIEWS;
   const seed = parseNumber('seed', values.seed, Number.isInteger, 'an integer') ?? 0;
   const limit = parseNumber('limit', values.limit, positiveInteger, 'a positive integer');
   const full = loadDataset(values.dataset, values.data, values.images);
