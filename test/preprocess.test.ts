@@ -94,8 +94,9 @@ print(json.dumps(out))`;
     assert.equal(r.status, 0, r.stderr);
   });
 
-  it('refuses a window outside the output', () => {
+  it('refuses a window outside the output and pixels of the wrong size', () => {
     assert.throws(() => pilBicubicResize(new Uint8Array(12), 2, 2, 4, 4, { left: 2, top: 0, width: 3, height: 1 }), /not inside 4x4/);
+    assert.throws(() => pilBicubicResize(new Uint8Array(11), 2, 2, 4, 4), /11 bytes are not 2x2 RGB pixels/);
   });
 });
 

@@ -93,12 +93,12 @@ function kernelWithRoom(bytes: number): Kernel {
 }
 
 /** Carves a kernel's memory into 16-byte-aligned buffers with spare room after each. */
-function layout(sizes: Record<string, number>): { offsets: Record<string, number>; total: number } {
-  const offsets: Record<string, number> = {};
+function layout<K extends string>(sizes: Record<K, number>): { offsets: Record<K, number>; total: number } {
+  const offsets = {} as Record<K, number>;
   let total = 0;
-  for (const [name, size] of Object.entries(sizes)) {
+  for (const name of Object.keys(sizes) as K[]) {
     offsets[name] = total;
-    total += Math.ceil((size + SPARE) / 16) * 16;
+    total += Math.ceil((sizes[name] + SPARE) / 16) * 16;
   }
   return { offsets, total };
 }
@@ -122,6 +122,7 @@ export function pilBicubicResize(src: Uint8Array, inW: number, inH: number, outW
   if (left < 0 || top < 0 || width <= 0 || height <= 0 || left + width > outW || top + height > outH) {
     throw new UsageError('INVALID_ARGUMENT', `window ${width}x${height}+${left}+${top} is not inside ${outW}x${outH}`);
   }
+  if (src.length !== inW * inH * 3) throw new UsageError('INVALID_ARGUMENT', `${src.length} bytes are not ${inW}x${inH} RGB pixels`);
   const horizontal = outW !== inW ? coefficients(inW, outW) : undefined;
   const vertical = outH !== inH ? coefficients(inH, outH) : undefined;
   // Source rows the window needs: those under its vertical taps, or its own rows without a vertical pass.
@@ -129,7 +130,7 @@ export function pilBicubicResize(src: Uint8Array, inW: number, inH: number, outW
   const lastRow = vertical ? vertical.bounds[(top + height - 1) * 2]! + vertical.bounds[(top + height - 1) * 2 + 1]! : top + height;
   const midRows = lastRow - firstRow;
   const stride = width * 3;
-  const { offsets, total } = layout({
+  const { offsets: o, total } = layout({
     src: horizontal ? midRows * inW * 3 : 0,
     hBounds: horizontal?.bounds.byteLength ?? 0,
     hWeights: horizontal?.weights.byteLength ?? 0,
@@ -140,7 +141,6 @@ export function pilBicubicResize(src: Uint8Array, inW: number, inH: number, outW
   });
   const kernel = kernelWithRoom(total);
   const heap = new Uint8Array(kernel.memory.buffer);
-  const o = offsets as Record<'src' | 'hBounds' | 'hWeights' | 'vBounds' | 'vWeights' | 'mid' | 'out', number>;
 
   if (horizontal) {
     heap.set(src.subarray(firstRow * inW * 3, lastRow * inW * 3), o.src);
