@@ -26,6 +26,7 @@ export { pngChunk, withPngText, withJpegXmp } from './records/metadata.js';
 
 // Runtime
 export { openSession } from './runtime/device.js';
+export { onnxRuntime, sharp } from './runtime/native.js';
 export type { OpenedSession, SessionOptions } from './runtime/device.js';
 export { Semaphore } from './runtime/semaphore.js';
 export { MicroBatcher } from './runtime/batcher.js';

@@ -1,8 +1,7 @@
 import { readFile } from 'node:fs/promises';
 
 import { DEFAULT_LIMITS, type RawPixels } from '@clip-agiqa/core';
-import { Semaphore, sniffFormat, UNSAFE_FORMATS } from '@clip-agiqa/core/internal';
-import sharp from 'sharp';
+import { Semaphore, sharp, sniffFormat, UNSAFE_FORMATS } from '@clip-agiqa/core/internal';
 
 export interface ThumbnailOptions {
   /** Long side in pixels (default 192, at most 256). */

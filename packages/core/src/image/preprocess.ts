@@ -1,8 +1,9 @@
-import sharp, { type Sharp } from 'sharp';
+import type { Sharp } from 'sharp';
 
 import { InputError } from '../errors.js';
 import type { ModelBundleManifest } from '../generated/model-bundle.js';
 import { isRawPixels, isSharp, readImageFile, type ResolvedSource } from './input.js';
+import { sharp } from '../runtime/native.js';
 import { pilBicubicResize } from './pil-bicubic.js';
 import { isUnsafeFormat, sniffFormat } from './sniff.js';
 

@@ -2,9 +2,10 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
-import * as ort from 'onnxruntime-node';
+import type * as Ort from 'onnxruntime-node';
 
 import { DeviceError, UsageError } from '../errors.js';
+import { onnxRuntime } from './native.js';
 
 export type ExecutionDevice = 'cpu' | 'cuda' | 'webgpu';
 export type Device = ExecutionDevice | 'auto';
@@ -43,7 +44,7 @@ function missingLibrary(device: ExecutionDevice): string | null {
 }
 
 export interface OpenedSession {
-  session: ort.InferenceSession;
+  session: Ort.InferenceSession;
   device: ExecutionDevice;
   /** Why each device that `auto` tried before this one did not start. */
   skipped: { device: ExecutionDevice; reason: string }[];
@@ -51,11 +52,11 @@ export interface OpenedSession {
 
 /** Devices this onnxruntime-node build was compiled with (they may still fail to start, e.g. no GPU). */
 export function compiledDevices(): ExecutionDevice[] {
-  const names = new Set(ort.listSupportedBackends().map((b) => b.name));
+  const names = new Set(onnxRuntime().listSupportedBackends().map((b) => b.name));
   return AUTO_ORDER.filter((d) => names.has(d));
 }
 
-function sessionOptions(device: ExecutionDevice, options: SessionOptions, quiet: boolean): ort.InferenceSession.SessionOptions {
+function sessionOptions(device: ExecutionDevice, options: SessionOptions, quiet: boolean): Ort.InferenceSession.SessionOptions {
   return {
     executionProviders: [device],
     graphOptimizationLevel: 'all',
@@ -83,6 +84,7 @@ export async function openSession(modelPath: string, options: SessionOptions = {
   const candidates = device === 'auto' ? AUTO_ORDER : [device];
   const skipped: OpenedSession['skipped'] = [];
   // ONNX Runtime's environment logger prints provider failures in red before the error is thrown.
+  const ort = onnxRuntime();
   ort.env.logLevel = options.nativeLogs ? 'warning' : 'fatal';
   for (const d of candidates) {
     const missing = missingLibrary(d);

@@ -1,9 +1,10 @@
 import { join } from 'node:path';
 
-import * as ort from 'onnxruntime-node';
+import type * as Ort from 'onnxruntime-node';
 
 import type { ModelBundleManifest } from '../generated/model-bundle.js';
 import { openSession } from '../runtime/device.js';
+import { onnxRuntime } from '../runtime/native.js';
 import { ClipTokenizer } from './tokenizer.js';
 
 export type TextEncoderEntry = NonNullable<ModelBundleManifest['text_encoder']>;
@@ -29,8 +30,8 @@ export async function encodeTexts(dir: string, te: TextEncoderEntry, texts: read
   const tokenizer = await ClipTokenizer.fromFiles(join(dir, te.tokenizer.vocab), join(dir, te.tokenizer.merges));
   const ctx = te.context_length;
   const ids = tokenizer.tokenize([...texts], ctx);
-  const feeds: Record<string, ort.Tensor> = { [te.input]: new ort.Tensor('int64', ids, [texts.length, ctx]) };
-  if (te.attention_mask) feeds[te.attention_mask] = new ort.Tensor('int64', attentionMask(ids, texts.length, ctx, tokenizer.endId), [texts.length, ctx]);
+  const feeds: Record<string, Ort.Tensor> = { [te.input]: new (onnxRuntime().Tensor)('int64', ids, [texts.length, ctx]) };
+  if (te.attention_mask) feeds[te.attention_mask] = new (onnxRuntime().Tensor)('int64', attentionMask(ids, texts.length, ctx, tokenizer.endId), [texts.length, ctx]);
   const { session } = await openSession(join(dir, te.file));
   try {
     const out = await session.run(feeds, [te.output]);

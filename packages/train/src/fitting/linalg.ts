@@ -1,8 +1,9 @@
 import { readFile } from 'node:fs/promises';
 
-import * as ort from 'onnxruntime-node';
+import type * as Ort from 'onnxruntime-node';
 
 import { UsageError } from '@clip-agiqa/core';
+import { onnxRuntime } from '@clip-agiqa/core/internal';
 
 /** C = op(A) @ op(B), row-major float32; op transposes when asked. */
 export interface MatmulBackend {
@@ -39,13 +40,13 @@ export class JsBackend implements MatmulBackend {
 
 /** ONNX Runtime's MLAS kernels through three one-node Gemm graphs shipped with this package. */
 export class OrtBackend implements MatmulBackend {
-  private constructor(private readonly sessions: Map<string, ort.InferenceSession>) {}
+  private constructor(private readonly sessions: Map<string, Ort.InferenceSession>) {}
 
   static async create(threads?: number): Promise<OrtBackend> {
-    const sessions = new Map<string, ort.InferenceSession>();
+    const sessions = new Map<string, Ort.InferenceSession>();
     for (const key of ['00', '01', '10']) {
       const model = await readFile(new URL(`../../graphs/gemm_t${key}.onnx`, import.meta.url));
-      sessions.set(key, await ort.InferenceSession.create(model, { graphOptimizationLevel: 'all', interOpNumThreads: 1, ...(threads ? { intraOpNumThreads: threads } : {}) }));
+      sessions.set(key, await onnxRuntime().InferenceSession.create(model, { graphOptimizationLevel: 'all', interOpNumThreads: 1, ...(threads ? { intraOpNumThreads: threads } : {}) }));
     }
     return new OrtBackend(sessions);
   }
@@ -55,7 +56,7 @@ export class OrtBackend implements MatmulBackend {
     const key = `${transA ? 1 : 0}${transB ? 1 : 0}`;
     const session = this.sessions.get(key);
     if (!session) throw new UsageError('INVALID_ARGUMENT', `gemm: no graph for transposes ${key}`);
-    const out = await session.run({ A: new ort.Tensor('float32', a, aShape), B: new ort.Tensor('float32', b, bShape) });
+    const out = await session.run({ A: new (onnxRuntime().Tensor)('float32', a, aShape), B: new (onnxRuntime().Tensor)('float32', b, bShape) });
     return out.C!.data as Float32Array;
   }
 

@@ -1,6 +1,5 @@
-import sharp from 'sharp';
 
-import { Semaphore, sniffFormat, SAFE_FORMATS, type SniffedFormat } from '@clip-agiqa/core/internal';
+import { Semaphore, sharp, sniffFormat, SAFE_FORMATS, type SniffedFormat } from '@clip-agiqa/core/internal';
 
 import { FetchError, HttpError } from '../errors.js';
 import { safeFetch, type SafeFetchOptions } from '../net/safe-fetch.js';

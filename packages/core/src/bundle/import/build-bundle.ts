@@ -2,10 +2,11 @@ import { constants } from 'node:fs';
 import { copyFile, link, mkdir, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
-import * as ort from 'onnxruntime-node';
+import type * as Ort from 'onnxruntime-node';
 
 import { ImportError } from '../../errors.js';
 import type { ModelBundleManifest } from '../../generated/model-bundle.js';
+import { onnxRuntime } from '../../runtime/native.js';
 import type { TextEncoderEntry } from '../../text/text-tower.js';
 import { sha256File } from '../checksum.js';
 import { loadBundle, type Bundle, type Precision } from '../load.js';
@@ -64,8 +65,8 @@ function cosines(a: Float32Array, b: Float32Array, dim: number): number[] {
 }
 
 /** Why the scorer cannot feed this tower (it sends float32 pixels and reads float32 embeddings), or null. */
-function ioTypeProblem(session: ort.InferenceSession): string | null {
-  const type = (list: readonly ort.InferenceSession.ValueMetadata[], name: string) => {
+function ioTypeProblem(session: Ort.InferenceSession): string | null {
+  const type = (list: readonly Ort.InferenceSession.ValueMetadata[], name: string) => {
     const m = list.find((x) => x.name === name);
     return m?.isTensor ? m.type : 'float32';
   };
@@ -80,7 +81,7 @@ async function embedGuard(path: string, size: number): Promise<{ data: Float32Ar
     requireIo(session, path, ['pixel_values'], 'image_embeds', 'image tower');
     const problem = ioTypeProblem(session);
     if (problem) return { unusable: problem };
-    const pixels = new ort.Tensor('float32', guardInputs(GUARD_IMAGES * 3 * size * size, 1), [GUARD_IMAGES, 3, size, size]);
+    const pixels = new (onnxRuntime().Tensor)('float32', guardInputs(GUARD_IMAGES * 3 * size * size, 1), [GUARD_IMAGES, 3, size, size]);
     return await runProbe(session, path, { pixel_values: pixels }, 'image_embeds', GUARD_IMAGES,
       (m) => new ImportError('UNSUPPORTED_PREPROCESS', `it does not take the ${size}x${size} images preprocessor_config.json describes: ${m}`, { input: path }));
   } finally {
@@ -110,8 +111,8 @@ async function probeTextTower(layout: SourceLayout, out: string): Promise<{ entr
     // Every id the tokenizer can produce must index the text model's embedding table: probe the largest.
     const ids = new BigInt64Array(ctx);
     ids.set([BigInt(tokenizer.vocab['<|startoftext|>']!), BigInt(tokenizer.size - 1), BigInt(tokenizer.vocab['<|endoftext|>']!)]);
-    const feeds: Record<string, ort.Tensor> = { input_ids: new ort.Tensor('int64', ids, [1, ctx]) };
-    if (mask) feeds[mask] = new ort.Tensor('int64', new BigInt64Array(ctx).fill(1n), [1, ctx]);
+    const feeds: Record<string, Ort.Tensor> = { input_ids: new (onnxRuntime().Tensor)('int64', ids, [1, ctx]) };
+    if (mask) feeds[mask] = new (onnxRuntime().Tensor)('int64', new BigInt64Array(ctx).fill(1n), [1, ctx]);
     const { dim } = await runProbe(session, path, feeds, 'text_embeds', 1, (m) => /out of (data )?bounds|indices/i.test(m)
       ? new ImportError('TOKENIZER_MISMATCH', `token id ${tokenizer.size - 1} is beyond ${basename(path)}'s embedding table (${m}): this tokenizer belongs to another text model`, { input: tokenizer.source })
       : new ImportError('CORRUPT_ONNX', m, { input: path }));

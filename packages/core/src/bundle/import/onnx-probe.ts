@@ -1,17 +1,18 @@
-import * as ort from 'onnxruntime-node';
+import type * as Ort from 'onnxruntime-node';
 
 import { ImportError } from '../../errors.js';
+import { onnxRuntime } from '../../runtime/native.js';
 
 /** Opens an ONNX file on the CPU, quietly; an unreadable graph is refused naming the file. */
-export async function openOnnx(path: string): Promise<ort.InferenceSession> {
+export async function openOnnx(path: string): Promise<Ort.InferenceSession> {
   try {
-    return await ort.InferenceSession.create(path, { executionProviders: ['cpu'], logSeverityLevel: 4, graphOptimizationLevel: 'all' });
+    return await onnxRuntime().InferenceSession.create(path, { executionProviders: ['cpu'], logSeverityLevel: 4, graphOptimizationLevel: 'all' });
   } catch (e) {
     throw new ImportError('CORRUPT_ONNX', `ONNX Runtime cannot load it: ${((e as Error).message ?? String(e)).split('\n')[0]}`, { input: path, cause: e });
   }
 }
 
-export function requireIo(session: ort.InferenceSession, path: string, inputs: string[], output: string, what: string): void {
+export function requireIo(session: Ort.InferenceSession, path: string, inputs: string[], output: string, what: string): void {
   const missing = [...inputs.filter((n) => !session.inputNames.includes(n)), ...(session.outputNames.includes(output) ? [] : [output])];
   if (missing.length) {
     throw new ImportError('NOT_A_CLIP_MODEL',
@@ -22,9 +23,9 @@ export function requireIo(session: ort.InferenceSession, path: string, inputs: s
 }
 
 /** Runs `session` and returns `output` as float32 [rows, D]; a failure is refused naming the file. */
-export async function runProbe(session: ort.InferenceSession, path: string, feeds: Record<string, ort.Tensor>, output: string, rows: number,
+export async function runProbe(session: Ort.InferenceSession, path: string, feeds: Record<string, Ort.Tensor>, output: string, rows: number,
   onError: (message: string) => ImportError = (m) => new ImportError('CORRUPT_ONNX', m, { input: path })): Promise<{ data: Float32Array; dim: number }> {
-  let out: ort.InferenceSession.OnnxValueMapType;
+  let out: Ort.InferenceSession.OnnxValueMapType;
   try {
     out = await session.run(feeds, [output]);
   } catch (e) {
