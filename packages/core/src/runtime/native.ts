@@ -10,12 +10,15 @@ import type SharpConstructor from 'sharp';
 
 const require = createRequire(import.meta.url);
 
+let ortModule: typeof OnnxRuntime | undefined;
+let sharpModule: typeof SharpConstructor | undefined;
+
 /** onnxruntime-node. */
 export function onnxRuntime(): typeof OnnxRuntime {
-  return require('onnxruntime-node') as typeof OnnxRuntime;
+  return (ortModule ??= require('onnxruntime-node') as typeof OnnxRuntime);
 }
 
 /** sharp(input, options): a libvips pipeline, as sharp's own default export makes it. */
 export function sharp(...args: Parameters<typeof SharpConstructor>): ReturnType<typeof SharpConstructor> {
-  return (require('sharp') as typeof SharpConstructor)(...args);
+  return (sharpModule ??= require('sharp') as typeof SharpConstructor)(...args);
 }
