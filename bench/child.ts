@@ -1,4 +1,8 @@
 // One benchmark measurement in its own process, so that its peak RSS is its own. Prints one JSON line.
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
 import * as ort from 'onnxruntime-node';
 
 import { createScorer, isFailure, loadBundle, type Bundle, type Device, type Precision, type Resampler } from '@clip-agiqa/core';
@@ -19,7 +23,9 @@ export interface ScorerTask {
 }
 export interface GuardTask { mode: 'guard'; model: string; precision: Precision; threads: number; images: string[] }
 export interface GemmTask { mode: 'gemm'; path: string; rows: number; inner: number; cols: number; blocks: number; threads: number }
-export type ChildTask = ScorerTask | GuardTask | GemmTask;
+/** ONNX Runtime's own per-operator profile of a tower, fed random pixels: where its time goes. */
+export interface ProfileTask { mode: 'profile'; path: string; size: number; batch: number; runs: number; threads: number }
+export type ChildTask = ScorerTask | GuardTask | GemmTask | ProfileTask;
 
 export interface ScorerResult {
   images: number;
@@ -41,7 +47,9 @@ export interface ScorerResult {
 }
 export interface GuardResult { precision: Precision; images: number; min_cosine: number; mean_cosine: number; max_score_drift: number; mean_score_drift: number; peak_rss_mb: number }
 export interface GemmResult { gflops: number; peak_rss_mb: number }
-export type ChildResult = ScorerResult | GuardResult | GemmResult | { error: string };
+/** Milliseconds per run by operator type (the operators inside a Scan counted, not the Scan itself). */
+export interface ProfileResult { run_ms: number; ops: Record<string, number> }
+export type ChildResult = ScorerResult | GuardResult | GemmResult | ProfileResult | { error: string };
 
 const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))]!;
 const peakRssMb = () => process.resourceUsage().maxRSS / 1024;
@@ -142,11 +150,39 @@ async function gemmTask(t: GemmTask): Promise<GemmResult> {
   return { gflops: (runs * t.blocks * 2 * 2 * t.rows * t.inner * t.cols) / seconds / 1e9, peak_rss_mb: peakRssMb() };
 }
 
+const CONTROL_FLOW = new Set(['Scan', 'Loop', 'If']);
+
+async function profileTask(t: ProfileTask): Promise<ProfileResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'clip-agiqa-profile-'));
+  try {
+    const { session } = await openSession(t.path, { threads: t.threads, profileFilePrefix: join(dir, 'tower') });
+    const x = new ort.Tensor('float32', new Float32Array(t.batch * 3 * t.size ** 2).map(() => Math.random() * 2 - 1), [t.batch, 3, t.size, t.size]);
+    const feeds = { [session.inputNames[0]!]: x };
+    await session.run(feeds);
+    const started = performance.now();
+    for (let i = 0; i < t.runs; i++) await session.run(feeds);
+    const runMs = (performance.now() - started) / t.runs;
+    session.endProfiling();
+    await session.release();
+    const events = JSON.parse(readFileSync(join(dir, readdirSync(dir)[0]!), 'utf8')) as { cat: string; name: string; dur: number; args?: { op_name?: string } }[];
+    const ops: Record<string, number> = {};
+    for (const e of events) {
+      const op = e.args?.op_name;
+      if (e.cat !== 'Node' || !e.name.endsWith('_kernel_time') || !op || CONTROL_FLOW.has(op)) continue;
+      ops[op] = (ops[op] ?? 0) + e.dur / 1000 / (t.runs + 1);
+    }
+    return { run_ms: runMs, ops };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 if (process.argv[2]) {
   const task = JSON.parse(process.argv[2]) as ChildTask;
   let result: ChildResult;
   try {
-    result = task.mode === 'scorer' ? await scorerTask(task) : task.mode === 'guard' ? await guardTask(task) : await gemmTask(task);
+    result = task.mode === 'scorer' ? await scorerTask(task) : task.mode === 'guard' ? await guardTask(task)
+      : task.mode === 'gemm' ? await gemmTask(task) : await profileTask(task);
   } catch (e) {
     result = { error: (e as Error).message };
   }

@@ -23,6 +23,8 @@ export interface PeerRow {
   /** Largest |score difference| to our fp32 scores of the same images: the peers run the same model. */
   maxScoreDiff?: number;
   scores?: number[];
+  /** End-to-end rate of every run of this configuration, in order (e2e and tower are the fastest run's). */
+  runs?: number[];
   error?: string;
 }
 interface PeerOutput { e2e_images_per_s: number; tower_images_per_s: number; peak_rss_mb: number; scores: number[]; version?: string }

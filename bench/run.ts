@@ -1,5 +1,6 @@
-// npm run bench [-- --images N] [--images-dir DIR] [--out DIR] [--cache DIR] [--quick]
+// npm run bench [-- --images N] [--images-dir DIR] [--out DIR] [--cache DIR] [--rounds N] [--quick]
 // --quick: batch 1 and 8 on 2 threads only, for a smoke test of the harness (not for the README).
+// --rounds: runs of each headline configuration (ours and each peer's fastest), alternating (default 3).
 // Scores AGIQA-3K images with a ViT-B/16-shaped bundle across batch sizes, threads, precisions and
 // devices; runs the peers (PyTorch, ONNX Runtime Python, transformers.js) on the same weights and images
 // in the same run; writes a report (Markdown and JSON) with a per-machine summary that checks the targets.
@@ -11,10 +12,10 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadBundle, type Precision } from '@clip-agiqa/core';
 import * as ort from 'onnxruntime-node';
-import type { ChildResult, ChildTask, GemmResult, GuardResult, ScorerResult, ScorerTask } from './child.js';
+import type { ChildResult, ChildTask, GemmResult, GuardResult, ProfileResult, ScorerResult, ScorerTask } from './child.js';
 import { cpuInfo, describeCpu } from './cpu.js';
 import { maxScoreDiff, ortPython, pytorch, transformersJs, type PeerInputs, type PeerRow } from './peers.js';
-import { buildReport, type Row } from './report.js';
+import { buildReport, fastestPeer, fastestRow, type Row } from './report.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({
@@ -24,6 +25,7 @@ const { values } = parseArgs({
     cache: { type: 'string', default: join(ROOT, '.cache/bench') },
     'images-dir': { type: 'string', default: join(ROOT, '../shared/datasets/agiqa-3k/images') },
     quick: { type: 'boolean', default: false },
+    rounds: { type: 'string', default: '3' },
   },
 });
 const N = Number(values.images);
@@ -31,6 +33,7 @@ const TORCH_IMAGES = 32;
 const BATCHES = values.quick ? [1, 8] : [1, 8, 32];
 const THREADS = values.quick ? [2] : [1, 2];
 const PEER_BATCHES = values.quick ? [8] : [1, 8];
+const ROUNDS = values.quick ? 1 : Number(values.rounds);
 const started = performance.now();
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
@@ -65,12 +68,14 @@ const images = names.filter((_, i) => i % stride === 0).slice(0, N).map((f) => j
 
 // ViT multiply-adds per image as the exported graph runs them: patch embedding, then per layer QKV and
 // output projections (4·T·d²), the MLP (8·T·d²) and attention (2·T²·d); the last layer computes only the
-// class token (keys and values 2·T·d², query and output projection 2·d², MLP 8·d², attention 2·T·d);
-// then the projection. FLOPs = 2 × MACs.
+// class token (its query, the query carried through the key projection, the values of the mixed tokens
+// and the output projection 4·d², MLP 8·d², attention logits and mixing 2·H·T·d with CLIP's 64-wide
+// heads); then the projection. FLOPs = 2 × MACs.
 const tokens = (bb.image_size / bb.patch_size!) ** 2 + 1;
 const d = bb.width!;
+const heads = d / 64;
 const fullLayer = 12 * tokens * d * d + 2 * tokens * tokens * d;
-const pooledLayer = 2 * tokens * d * d + 10 * d * d + 2 * tokens * d;
+const pooledLayer = 12 * d * d + 2 * heads * tokens * d;
 const macs = (tokens - 1) * 3 * bb.patch_size! ** 2 * d + (bb.layers! - 1) * fullLayer + pooledLayer + d * bb.embed_dim;
 const gflopPerImage = (2 * macs) / 1e9;
 
@@ -85,23 +90,28 @@ for (const precision of ['fp32', 'int8'] as const) {
 }
 log(`${describeCpu(cpu)}; GEMM (ViT MLP shape, 2 threads): fp32 ${gemm.fp32[2]?.toFixed(0)} GFLOP/s, int8 ${gemm.int8[2]?.toFixed(0)} GOP/s`);
 
+// Where the tower's time goes, by operator (ONNX Runtime's profile; batch 8, 2 threads).
+const precisions = bundle.precisions().filter((p): p is 'fp32' | 'int8' => p === 'fp32' || p === 'int8');
+const profiles = Object.fromEntries(precisions.map((precision) => [precision, mustSucceed(runChild<ProfileResult>({
+  mode: 'profile', path: bundle.imageEncoderPath(precision), size: bundle.manifest.preprocess.size, batch: 8, runs: 3, threads: 2,
+}))])) as Partial<Record<'fp32' | 'int8', ProfileResult>>;
+
 // 3. Our scorer.
 const rows: Row[] = [];
+const scorerTask = (row: Omit<Row, 'r' | 'error'>): ScorerTask =>
+  ({ mode: 'scorer', model, ...row, batchSize: row.batch, images, towerImages: Math.max(row.batch, 12), latencyImages: row.batch === 1 ? 8 : 0 });
 function measure(row: Omit<Row, 'r' | 'error'>): Row {
-  const task: ScorerTask = { mode: 'scorer', model, ...row, batchSize: row.batch, images, towerImages: Math.max(row.batch, 12), latencyImages: row.batch === 1 ? 8 : 0 };
-  const result = runChild<ScorerResult>(task);
-  const done: Row = 'error' in result ? { ...row, error: result.error.slice(0, 160) } : { ...row, r: result };
+  const result = runChild<ScorerResult>(scorerTask(row));
+  const done: Row = 'error' in result ? { ...row, error: result.error.slice(0, 160) } : { ...row, r: result, runs: [result.e2e_images_per_s] };
   log(`${row.device} ${row.precision} threads ${row.threads} batch ${row.batch} ${row.resampler}: ${done.error ?? `${done.r!.e2e_images_per_s.toFixed(2)} img/s`}`);
   rows.push(done);
   return done;
 }
-const precisions = bundle.precisions().filter((p): p is 'fp32' | 'int8' => p === 'fp32' || p === 'int8');
 for (const precision of precisions) {
   for (const threads of THREADS) for (const batch of BATCHES) measure({ device: 'cpu', precision, threads, batch, resampler: 'pil' });
 }
 const e2e = (row: Row) => row.r?.e2e_images_per_s ?? 0;
-const bestOf = (candidates: Row[]) => candidates.reduce<Row | undefined>((a, b) => (!a || e2e(b) > e2e(a) ? b : a), undefined);
-const bestCpu = (precision: Precision) => bestOf(rows.filter((r) => r.device === 'cpu' && r.precision === precision && r.threads === 2 && r.resampler === 'pil'));
+const bestCpu = (precision: Precision) => fastestRow(rows, precision);
 for (const precision of precisions) {
   const best = bestCpu(precision);
   if (best) measure({ ...best, resampler: 'libvips' });
@@ -134,17 +144,48 @@ for (const precision of ['fp32', 'int8'] as const) {
   }
 }
 
-// 6. Report.
+// 6. The headline configurations (ours and each peer's fastest, 2 threads) again, in alternating rounds:
+// on a shared machine a slow spell would otherwise fall on whichever ran during it. Each keeps its
+// fastest run; every run's rate is recorded.
+const peerBest = (peer: PeerRow['peer'], precision: 'fp32' | 'int8') => fastestPeer(peers, peer, precision);
+for (const p of peers) if (p.e2e) p.runs = [p.e2e];
+for (let round = 1; round < ROUNDS; round++) {
+  log(`round ${round + 1} of ${ROUNDS} of the headline configurations`);
+  for (const precision of precisions) {
+    const ours = bestCpu(precision);
+    if (ours) {
+      const again = runChild<ScorerResult>(scorerTask(ours));
+      if (!('error' in again)) {
+        ours.runs!.push(again.e2e_images_per_s);
+        if (again.e2e_images_per_s > e2e(ours)) ours.r = { ...again, peak_rss_mb: Math.max(again.peak_rss_mb, ours.r!.peak_rss_mb) };
+      }
+    }
+    const orts = peerBest('ONNX Runtime Python', precision);
+    if (orts) keepFaster(orts, ortPython(peerInputs, precision, 2, orts.batch));
+    const tjs = peerBest('transformers.js', precision);
+    if (tjs) keepFaster(tjs, transformersJs(peerInputs, precision, 2, tjs.batch, transformersJsVersion));
+  }
+  const torch = peerBest('PyTorch', 'fp32');
+  if (torch) keepFaster(torch, pytorch({ ...peerInputs, images: images.slice(0, TORCH_IMAGES) }, 2, torch.batch));
+}
+function keepFaster(best: PeerRow, again: PeerRow): void {
+  if (!again.e2e) return;
+  best.runs!.push(again.e2e);
+  best.peakRssMb = Math.max(best.peakRssMb ?? 0, again.peakRssMb ?? 0);
+  if (again.e2e > best.e2e!) Object.assign(best, { e2e: again.e2e, tower: again.tower });
+}
+
+// 7. Report.
 const date = new Date().toISOString().slice(0, 10);
 const software = `Node ${process.versions.node}, onnxruntime-node ${ort.env.versions.node}, ${peers.filter((p) => p.version).map((p) => `${p.peer} ${p.version}`)
   .filter((v, i, all) => all.indexOf(v) === i).join(', ')}`;
 const report = buildReport({
   date, cpu, memoryGiB: totalmem() / 2 ** 30, software, gflopPerImage, gemm, threads: THREADS, images: images.length, torchImages: TORCH_IMAGES,
-  rows, peers, guards, batchDiff: Object.fromEntries(precisions.filter((p) => p !== 'fp32').map((p) => [p, bundle.manifest.image_encoder.accuracy?.[p]?.max_batch_diff])),
+  rounds: ROUNDS, rows, peers, guards, profiles, batchDiff: Object.fromEntries(precisions.filter((p) => p !== 'fp32').map((p) => [p, bundle.manifest.image_encoder.accuracy?.[p]?.max_batch_diff])),
   seconds: (performance.now() - started) / 1000,
 });
 mkdirSync(values.out, { recursive: true });
 writeFileSync(join(values.out, 'report.md'), `${report.markdown}\n`);
-writeFileSync(join(values.out, 'report.json'), `${JSON.stringify({ date, cpu, software, gflop_per_image: gflopPerImage, gemm, images: images.length, rows, peers,
-  guards, targets: report.targets, seconds: (performance.now() - started) / 1000 }, null, 2)}\n`);
+writeFileSync(join(values.out, 'report.json'), `${JSON.stringify({ date, cpu, software, gflop_per_image: gflopPerImage, gemm, images: images.length, rounds: ROUNDS, rows, peers,
+  guards, profiles, targets: report.targets, seconds: (performance.now() - started) / 1000 }, null, 2)}\n`);
 process.stdout.write(`${report.markdown}\n`);

@@ -22,6 +22,8 @@ export interface SessionOptions {
   spinning?: boolean;
   /** ONNX Runtime's own log lines on stderr (default false: its errors become the DeviceError's message instead). */
   nativeLogs?: boolean | undefined;
+  /** Record ONNX Runtime's per-operator profile into a JSON file named from this prefix, written by `endProfiling()`. */
+  profileFilePrefix?: string;
 }
 
 const CUDA_FIX = 'this onnxruntime-node was installed without CUDA support: reinstall it with `ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node` '
@@ -64,6 +66,7 @@ function sessionOptions(device: ExecutionDevice, options: SessionOptions, quiet:
     interOpNumThreads: 1,
     ...(options.threads ? { intraOpNumThreads: options.threads } : {}),
     ...(options.spinning === false ? { extra: { session: { intra_op: { allow_spinning: '0' } } } } : {}),
+    ...(options.profileFilePrefix ? { enableProfiling: true, profileFilePrefix: options.profileFilePrefix } : {}),
     logSeverityLevel: quiet ? 4 : 3,
   };
 }
