@@ -142,12 +142,15 @@ async function gemmTask(t: GemmTask): Promise<GemmResult> {
   const { session } = await openSession(t.path, { threads: t.threads });
   const x = new ort.Tensor('float32', new Float32Array(t.rows * t.inner).map(() => Math.random()), [t.rows, t.inner]);
   await session.run({ x });
-  const runs = 4;
-  const started = performance.now();
-  for (let i = 0; i < runs; i++) await session.run({ x });
-  const seconds = (performance.now() - started) / 1000;
+  // The fastest of several runs: the rate the kernels reach, not the average over a shared machine's slow spells.
+  let seconds = Infinity;
+  for (let i = 0; i < 8; i++) {
+    const started = performance.now();
+    await session.run({ x });
+    seconds = Math.min(seconds, (performance.now() - started) / 1000);
+  }
   // Each block: (rows x inner) @ (inner x cols) then @ (cols x inner).
-  return { gflops: (runs * t.blocks * 2 * 2 * t.rows * t.inner * t.cols) / seconds / 1e9, peak_rss_mb: peakRssMb() };
+  return { gflops: (t.blocks * 2 * 2 * t.rows * t.inner * t.cols) / seconds / 1e9, peak_rss_mb: peakRssMb() };
 }
 
 const CONTROL_FLOW = new Set(['Scan', 'Loop', 'If']);
