@@ -18,8 +18,13 @@ const paths = names.map((n) => join(IMAGES, n));
 /** Tolerance of raw-file scores against the PyTorch reference (which decodes with PIL). */
 const RAW_FILE_TOLERANCE = 1e-4;
 
-/** Scores the fixture images alone, then in batches of each size (forwards and reversed): each score must stay within 1e-5. */
+/**
+ * Scores the fixture images alone, then in batches of each size (forwards and reversed). fp32 and int8 (one
+ * activation scale per image) must give the very same score; fp16, a GPU format that ONNX Runtime's CPU
+ * kernels run with other summation orders per batch size, within 1e-5.
+ */
 async function assertBatchInvariant(model: string, precision: Precision, batchSizes: number[]): Promise<void> {
+  const tolerance = precision === 'fp16' ? 1e-5 : 0;
   const single = await createScorer({ model, precision, batchSize: 1 });
   const alone: number[] = [];
   try {
@@ -34,7 +39,7 @@ async function assertBatchInvariant(model: string, precision: Precision, batchSi
         for (const o of await s.score(order)) {
           assert.ok(!isFailure(o));
           const i = paths.indexOf(o.id);
-          assert.ok(Math.abs(o.scores.quality! - alone[i]!) <= 1e-5, `${precision} batch ${batchSize}: ${o.id} ${o.scores.quality} vs ${alone[i]} alone`);
+          assert.ok(Math.abs(o.scores.quality! - alone[i]!) <= tolerance, `${precision} batch ${batchSize}: ${o.id} ${o.scores.quality} vs ${alone[i]} alone`);
         }
       }
     } finally {

@@ -59,14 +59,16 @@ def _class_token_of_last_layer(layer: torch.nn.Module, hidden: torch.Tensor) -> 
     heads, head_dim = attn.num_heads, attn.head_dim
     normed = layer.layer_norm1(hidden)
     query = attn.q_proj(normed[:, 0]) * attn.scale  # [N,D]
-    # [H,N,hd] @ [H,hd,D] -> [H,N,D]: each head's query carried back through its key projection.
+    # Every product below is one per image (the batch only broadcasts), so that an image's embedding is
+    # bit-identical alone and in any batch, as with CLIP's own layers.
+    # [N,H,1,hd] @ [H,hd,D] -> [N,H,1,D]: each head's query carried back through its key projection.
     key_weight = attn.k_proj.weight.view(heads, head_dim, d)
-    query_in_tokens = torch.matmul(query.view(n, heads, head_dim).transpose(0, 1), key_weight).transpose(0, 1)  # [N,H,D]
+    query_in_tokens = torch.matmul(query.view(n, heads, 1, head_dim), key_weight).view(n, heads, d)
     logits = torch.matmul(normed, query_in_tokens.transpose(1, 2))  # [N,T,H]
     weights = torch.softmax(logits, dim=1).transpose(1, 2)  # [N,H,T]
     mixed = torch.matmul(weights, normed)  # [N,H,D]: each head's weighted mean of the normalised tokens
     value_weight = attn.v_proj.weight.view(heads, head_dim, d).transpose(1, 2)  # [H,D,hd]
-    values = torch.matmul(mixed.transpose(0, 1), value_weight).transpose(0, 1).reshape(n, d) + attn.v_proj.bias
+    values = torch.matmul(mixed.view(n, heads, 1, d), value_weight).reshape(n, d) + attn.v_proj.bias
     token = hidden[:, 0] + attn.out_proj(values)
     return token + layer.mlp(layer.layer_norm2(token))
 
