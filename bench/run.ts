@@ -93,7 +93,7 @@ log(`${describeCpu(cpu)}; GEMM (ViT MLP shape, 2 threads): fp32 ${gemm.fp32[2]?.
 // Where the tower's time goes, by operator (ONNX Runtime's profile; batch 8, 2 threads).
 const precisions = bundle.precisions().filter((p): p is 'fp32' | 'int8' => p === 'fp32' || p === 'int8');
 const profiles = Object.fromEntries(precisions.map((precision) => [precision, mustSucceed(runChild<ProfileResult>({
-  mode: 'profile', path: bundle.imageEncoderPath(precision), size: bundle.manifest.preprocess.size, batch: 8, runs: 3, threads: 2,
+  mode: 'profile', path: bundle.imageEncoderPath(precision), size: bundle.manifest.preprocess.size, batch: 8, runs: 5, threads: 2,
 }))])) as Partial<Record<'fp32' | 'int8', ProfileResult>>;
 
 // 3. Our scorer.
