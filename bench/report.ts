@@ -154,8 +154,10 @@ export function buildReport(input: ReportInput): { markdown: string; targets: st
   const libvipsOf = (row: Row) => rows.find((r) => r.r && r.resampler === 'libvips' && r.precision === row.precision && r.threads === row.threads && r.batch === row.batch);
   const hiddenDetail = (row: Row) => {
     const lv = libvipsOf(row);
-    return `${row.precision} ${f(100 * hidden(row), 0)}% (preprocessing is ${f(100 * preprocessShare(row), 0)}% of the CPU time per image` +
-      `${lv ? `; with resampler libvips ${f(100 * hidden(lv), 0)}%` : ''})`;
+    // Rounded down, so that a share just under the 90% line never reads as 90%.
+    const share = (r: Row) => (Math.floor(1000 * hidden(r)) / 10).toFixed(1);
+    return `${row.precision} ${share(row)}% (preprocessing is ${f(100 * preprocessShare(row), 0)}% of the CPU time per image` +
+      `${lv ? `; with resampler libvips ${share(lv)}%` : ''})`;
   };
   const peerTarget = (peer: PeerName, target: number) => {
     const parts = (['fp32', 'int8'] as const).map((p) => {

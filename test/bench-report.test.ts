@@ -43,6 +43,13 @@ describe('benchmark report', () => {
     assert.ok(Math.abs(towers * efficiency - 11.78 / 11.2) < 1e-12);
   });
 
+  it('never rounds an end-to-end share just under 90% up to the line', () => {
+    const report = input([]);
+    report.rows[1]!.r = scored(32.96, 36.63); // 89.98%
+    const line = buildReport(report).targets.find((t) => t.startsWith('- end to end'))!;
+    assert.match(line, /fp32 94\.5% .*int8 89\.9% .* — MISSED$/);
+  });
+
   it('says nothing more where every ratio meets its target', () => {
     const peers: PeerRow[] = [{ peer: 'ONNX Runtime Python', precision: 'fp32', threads: 2, batch: 8, e2e: 10, tower: 11 }];
     const line = buildReport(input(peers)).targets.find((t) => t.includes('ONNX Runtime Python'))!;
