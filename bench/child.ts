@@ -48,7 +48,7 @@ export interface ScorerResult {
 export interface GuardResult { precision: Precision; images: number; min_cosine: number; mean_cosine: number; max_score_drift: number; mean_score_drift: number; peak_rss_mb: number }
 export interface GemmResult { gflops: number; peak_rss_mb: number }
 /** The fastest profiled run: its duration and milliseconds by operator type (the operators inside a Scan counted, not the Scan itself). */
-export interface ProfileResult { run_ms: number; ops: Record<string, number> }
+export interface ProfileResult { batch: number; run_ms: number; ops: Record<string, number> }
 export type ChildResult = ScorerResult | GuardResult | GemmResult | ProfileResult | { error: string };
 
 const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))]!;
@@ -176,8 +176,7 @@ async function profileTask(t: ProfileTask): Promise<ProfileResult> {
       if (e.ts < fastest.ts || e.ts > fastest.ts + fastest.dur) continue;
       ops[op] = (ops[op] ?? 0) + e.dur / 1000;
     }
-    const runMs = fastest.dur / 1000;
-    return { run_ms: runMs, ops };
+    return { batch: t.batch, run_ms: fastest.dur / 1000, ops };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

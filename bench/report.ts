@@ -28,7 +28,7 @@ export interface ReportInput {
   rows: Row[];
   peers: PeerRow[];
   guards: GuardResult[];
-  /** ONNX Runtime's per-operator profile of our towers (batch 8, 2 threads). */
+  /** ONNX Runtime's per-operator profile of our towers (2 threads). */
   profiles: Partial<Record<'fp32' | 'int8', ProfileResult>>;
   /** Largest difference between an image's embedding alone and in a batch, as the export measured it. */
   batchDiff: Record<string, number | undefined>;
@@ -40,7 +40,6 @@ const PEERS: PeerName[] = ['ONNX Runtime Python', 'transformers.js', 'PyTorch'];
 /** Operators that are matrix products (float or integer), as opposed to normalisation, activations and data movement. */
 const MATRIX_OPS = new Set(['MatMul', 'FusedMatMul', 'Gemm', 'Conv', 'MatMulInteger', 'MatMulIntegerToFloat', 'DynamicQuantizeMatMul', 'QGemm',
   'ConvInteger', 'Attention', 'QAttention', 'MultiHeadAttention']);
-const PROFILE_BATCH = 8;
 
 /** One line per precision: the matrix products' share of the tower's time and the rate they reach, then the other operators. */
 export function profileLines(profiles: ReportInput['profiles'], gflopPerImage: number, gemm: ReportInput['gemm']): string[] {
@@ -49,11 +48,11 @@ export function profileLines(profiles: ReportInput['profiles'], gflopPerImage: n
     if (!p) return [];
     const total = Object.values(p.ops).reduce((a, b) => a + b, 0);
     const matrix = Object.entries(p.ops).filter(([op]) => MATRIX_OPS.has(op)).reduce((a, [, ms]) => a + ms, 0);
-    const rate = (PROFILE_BATCH * gflopPerImage) / (matrix / 1000);
+    const rate = (p.batch * gflopPerImage) / (matrix / 1000);
     const others = Object.entries(p.ops).filter(([op]) => !MATRIX_OPS.has(op)).sort((a, b) => b[1] - a[1]).slice(0, 5)
       .map(([op, ms]) => `${op} ${f((100 * ms) / total, 1)}%`);
     const unit = precision === 'fp32' ? 'GFLOP/s' : 'GOP/s';
-    return [`- ${precision}: ${f(p.run_ms, 0)} ms per batch of ${PROFILE_BATCH}; matrix products ${f((100 * matrix) / total, 0)}% of operator time, ` +
+    return [`- ${precision}: ${f(p.run_ms, 0)} ms per batch of ${p.batch}; matrix products ${f((100 * matrix) / total, 0)}% of operator time, ` +
       `at ${f(rate, 0)} ${unit} (${f((100 * rate) / gemm[precision][2]!, 0)}% of the GEMM rate); the rest: ${others.join(', ')}`];
   });
 }
@@ -216,7 +215,7 @@ export function buildReport(input: ReportInput): { markdown: string; targets: st
     '',
     ...peerTable,
     '',
-    `Where the tower's time goes (ONNX Runtime's profile of our towers, batch ${PROFILE_BATCH}, 2 threads, random pixels):`,
+    'Where the tower\'s time goes (ONNX Runtime\'s profile of our towers, 2 threads, random pixels, fastest profiled run):',
     ...profileLines(input.profiles, gflopPerImage, gemm),
     '',
     'Accuracy guards:',

@@ -107,6 +107,13 @@ function measure(row: Omit<Row, 'r' | 'error'>): Row {
   rows.push(done);
   return done;
 }
+/** Runs a measured configuration again: records the run's rate, and keeps the run if it was faster. */
+function remeasure(row: Row): void {
+  const again = runChild<ScorerResult>(scorerTask(row));
+  if ('error' in again) return;
+  row.runs!.push(again.e2e_images_per_s);
+  if (again.e2e_images_per_s > e2e(row)) row.r = { ...again, peak_rss_mb: Math.max(again.peak_rss_mb, row.r!.peak_rss_mb) };
+}
 for (const precision of precisions) {
   for (const threads of THREADS) for (const batch of BATCHES) measure({ device: 'cpu', precision, threads, batch, resampler: 'pil' });
 }
@@ -131,6 +138,7 @@ const ourFp32Scores = rows.find((r) => r.r && r.device === 'cpu' && r.precision 
 const record = (p: PeerRow) => {
   if (p.scores) p.maxScoreDiff = maxScoreDiff(p.scores, ourFp32Scores);
   delete p.scores;
+  if (p.e2e) p.runs = [p.e2e];
   peers.push(p);
   log(`${p.peer} ${p.precision} threads ${p.threads} batch ${p.batch}: ${p.error ?? `${p.e2e!.toFixed(2)} img/s`}`);
 };
@@ -148,18 +156,11 @@ for (const precision of ['fp32', 'int8'] as const) {
 // on a shared machine a slow spell would otherwise fall on whichever ran during it. Each keeps its
 // fastest run; every run's rate is recorded.
 const peerBest = (peer: PeerRow['peer'], precision: 'fp32' | 'int8') => fastestPeer(peers, peer, precision);
-for (const p of peers) if (p.e2e) p.runs = [p.e2e];
 for (let round = 1; round < ROUNDS; round++) {
   log(`round ${round + 1} of ${ROUNDS} of the headline configurations`);
   for (const precision of precisions) {
     const ours = bestCpu(precision);
-    if (ours) {
-      const again = runChild<ScorerResult>(scorerTask(ours));
-      if (!('error' in again)) {
-        ours.runs!.push(again.e2e_images_per_s);
-        if (again.e2e_images_per_s > e2e(ours)) ours.r = { ...again, peak_rss_mb: Math.max(again.peak_rss_mb, ours.r!.peak_rss_mb) };
-      }
-    }
+    if (ours) remeasure(ours);
     const orts = peerBest('ONNX Runtime Python', precision);
     if (orts) keepFaster(orts, ortPython(peerInputs, precision, 2, orts.batch));
     const tjs = peerBest('transformers.js', precision);
@@ -168,6 +169,7 @@ for (let round = 1; round < ROUNDS; round++) {
   const torch = peerBest('PyTorch', 'fp32');
   if (torch) keepFaster(torch, pytorch({ ...peerInputs, images: images.slice(0, TORCH_IMAGES) }, 2, torch.batch));
 }
+/** The same for a peer: records the rerun's rate, and keeps it if it was faster. */
 function keepFaster(best: PeerRow, again: PeerRow): void {
   if (!again.e2e) return;
   best.runs!.push(again.e2e);

@@ -24,7 +24,7 @@ function input(peers: PeerRow[]): ReportInput {
   return {
     date: '2026-11-30', cpu, memoryGiB: 24, software: 'test', gflopPerImage: 32.24, gemm: { fp32: { 1: 230, 2: 433 }, int8: { 1: 752, 2: 1329 } },
     threads: [1, 2], images: 40, torchImages: 32, rounds: 1, rows, peers, guards: [], batchDiff: { int8: 0 }, seconds: 1,
-    profiles: { fp32: { run_ms: 650, ops: { MatMul: 560, FusedMatMul: 20, Add: 25, QuickGelu: 15, LayerNormalization: 9 } } },
+    profiles: { fp32: { batch: 8, run_ms: 650, ops: { MatMul: 560, FusedMatMul: 20, Add: 25, QuickGelu: 15, LayerNormalization: 9 } } },
   };
 }
 
