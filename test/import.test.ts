@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
-import { createScorer, importModel, type Precision } from '@clip-agiqa/core';
+import { createScorer, importModel, loadBundle, type Precision } from '@clip-agiqa/core';
 
 import { startHubServer } from './support/hub-server.js';
 import { CLI, GOLDENS, goldenPixels, python, pythonUnavailable, ROOT } from './support/helpers.js';
@@ -29,6 +29,12 @@ function exportFixture(arch: string, work: string): { model: string; reference: 
       + 'onnx.save(half(onnx.load(sys.argv[1]), keep_io_types=False), sys.argv[2])', join(model, 'onnx/vision_model.onnx'), join(model, 'onnx/vision_model_fp16.onnx')]);
     assert.equal(r.status, 0, r.stderr);
   }
+  // The 8-bit tower as transformers.js' converter makes it: ONNX Runtime's dynamic quantisation over the whole
+  // graph, one activation scale per tensor, so a batched run scales every image by the batch's range.
+  r = python(['-c', 'import sys; from onnxruntime.quantization import QuantType, quantize_dynamic; '
+    + 'quantize_dynamic(sys.argv[1], sys.argv[2], per_channel=True, reduce_range=True, weight_type=QuantType.QUInt8)',
+  join(model, 'onnx/vision_model.onnx'), join(model, 'onnx/vision_model_quantized.onnx')]);
+  assert.equal(r.status, 0, r.stderr);
   r = python(['test/python/import_reference.py', torch, model, join(GOLDENS, 'pixels.safetensors'), '--variant', join(model, 'onnx/vision_model_quantized.onnx')]);
   assert.equal(r.status, 0, r.stderr);
   return { model, reference: JSON.parse(r.stdout.trim().split('\n').pop()!) as Reference };
@@ -68,6 +74,37 @@ async function assertMatchesReference(model: string, reference: Reference, preci
   }
 }
 
+/** `count` distinct images at the bundle's input size, made from the golden pixels by rolling and inverting them. */
+function variedImages(count: number): Uint8Array[] {
+  const base = [...goldenPixels().values()];
+  return Array.from({ length: count }, (_, i) => {
+    const src = base[i % base.length]!;
+    const shift = 3 * 7 * Math.floor(i / base.length);
+    const out = new Uint8Array(src.length);
+    for (let k = 0; k < src.length; k++) out[k] = i % 2 ? 255 - src[(k + shift) % src.length]! : src[(k + shift) % src.length]!;
+    return out;
+  });
+}
+
+/** The original order, the reverse, and a fixed shuffle. */
+function orders(n: number): number[][] {
+  const identity = Array.from({ length: n }, (_, i) => i);
+  return [identity, [...identity].reverse(), identity.map((i) => (i * 13 + 5) % n)];
+}
+
+/** int8 embeddings of `images` scored together by a scorer that batches up to `batchSize`. */
+async function embedAll(model: string, images: Uint8Array[], batchSize: number): Promise<Float32Array[]> {
+  const scorer = await createScorer({ model, precision: 'int8', batchSize, maxWaitMs: 50 });
+  try {
+    const size = scorer.bundle.manifest.preprocess.size;
+    const embeds = await Promise.all(images.map((data) => scorer.embed({ data, width: size, height: size, channels: 3 })));
+    if (batchSize > 1) assert.ok(scorer.stats().batches < images.length, 'the images ran in batches');
+    return embeds;
+  } finally {
+    await scorer.close();
+  }
+}
+
 for (const arch of ['tiny', 'vit-b-16']) {
   describe(`importing a ${arch} CLIP in the transformers.js layout`, { skip }, () => {
     let work: string;
@@ -94,6 +131,23 @@ for (const arch of ['tiny', 'vit-b-16']) {
       const cliScore = spawnSync(process.execPath, [CLI, 'score', '--model', out, '--precision', 'int8', '--json', join(ROOT, 'examples/images')], { encoding: 'utf8' });
       assert.equal(cliScore.status, 0, cliScore.stderr);
       assert.equal(cliScore.stdout.trim().split('\n').length, 4);
+    });
+
+    it('a converter-made q8 tower scores every image the same alone and in batches of 3, 8 and 32 in three orders', { skip: arch !== 'tiny' }, async () => {
+      const out = join(work, 'bundle-q8');
+      await importModel(fixture.model, { out, precisions: ['int8'] });
+      const { manifest } = await loadBundle(out);
+      assert.deepEqual(manifest.image_encoder.per_image, ['int8'], 'the import measured that batching moves this tower\'s embeddings');
+      assert.match(manifest.image_encoder.accuracy!.int8!.method!, /one image per call \(batched, an embedding moved by up to \d/);
+      assert.equal(manifest.image_encoder.accuracy!.int8!.max_batch_diff, 0);
+      const images = variedImages(32);
+      const alone = await embedAll(out, images, 1);
+      for (const batchSize of [3, 8, 32]) {
+        for (const order of orders(images.length)) {
+          const batched = await embedAll(out, order.map((i) => images[i]!), batchSize);
+          order.forEach((i, k) => assert.deepEqual(batched[k], alone[i], `image ${i} in batches of ${batchSize}`));
+        }
+      }
     });
 
     it('from a loopback hub via HF_ENDPOINT: pinned to the commit, checksums recorded, reused from the cache', async (t) => {

@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'SCHEMA_VIOLATION'
   | 'UNSUPPORTED_BUNDLE_VERSION'
   | 'BAD_TENSOR'
+  | 'NON_FINITE_VALUE'
   | 'DOWNLOAD_FAILED'
   // importing models from other layouts
   | 'NOT_A_CLIP_MODEL'
@@ -31,6 +32,7 @@ export type ErrorCode =
   | 'DEVICE_UNAVAILABLE'
   | 'SHAPE_MISMATCH'
   | 'INFERENCE_FAILED'
+  | 'NON_FINITE_OUTPUT'
   | 'WORKER_EXITED'
   | 'UNKNOWN_HEAD'
   | 'INVALID_ARGUMENT'

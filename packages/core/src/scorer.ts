@@ -1,7 +1,7 @@
 import { loadBundle, type Bundle, type Precision } from './bundle/load.js';
 import type { HubOptions } from './bundle/import/hub.js';
 import { resolveModel } from './bundle/resolve.js';
-import { ClipAgiqaError, InputError, UsageError } from './errors.js';
+import { ClipAgiqaError, InferenceError, InputError, UsageError } from './errors.js';
 import type { Head, HeadProvenance } from './heads/head.js';
 import { inputId, inputSource, type ImageInput } from './image/input.js';
 import {
@@ -12,6 +12,7 @@ import type { Device, ExecutionDevice } from './runtime/device.js';
 import { modelArgument } from './model-argument.js';
 import { ImageTower } from './runtime/image-tower.js';
 import { Semaphore } from './runtime/semaphore.js';
+import { firstNonFinite } from './util/finite.js';
 import {
   filterRanking, rankOutcomes, validateFilterPolicy, type BestOfResult, type FilterPolicy, type FilterResult, type Ranking,
   type ScoreFailure, type ScoreOutcome, type ScoreResult,
@@ -50,6 +51,8 @@ export interface ScorerOptions {
    * bundle) or an `hf:` import (per file; total null when the hub does not say).
    */
   onDownloadProgress?: HubOptions['onProgress'];
+  /** Told when a cached `hf:` model stands in for a hub that failed (default: a process warning). */
+  onWarning?: HubOptions['onWarning'];
 }
 
 /** Options of one scoring call. */
@@ -149,14 +152,15 @@ export async function createScorer(options: ScorerOptions): Promise<Scorer> {
   const limits: DecodeLimits = { ...DEFAULT_LIMITS, ...options.limits };
   const bundle = typeof model === 'string'
     ? await loadBundle(await resolveModel(model, {
-      cacheDir: options.cacheDir, hub: { onProgress: options.onDownloadProgress }, ...(options.onDownloadProgress ? { onProgress: options.onDownloadProgress } : {}),
+      cacheDir: options.cacheDir, hub: { onProgress: options.onDownloadProgress, onWarning: options.onWarning },
+      ...(options.onDownloadProgress ? { onProgress: options.onDownloadProgress } : {}),
     }), { verifyChecksums: options.verifyChecksums })
     : model;
   const precision = options.precision ?? 'fp32';
   const manifest = bundle.manifest;
   const cfg = preprocessConfig(manifest.preprocess, options.resampler);
   const towerPath = bundle.imageEncoderPath(precision);
-  const tower = await ImageTower.open(towerPath, { input: manifest.image_encoder.input, output: manifest.image_encoder.output },
+  const tower = await ImageTower.open(towerPath, { input: manifest.image_encoder.input, output: manifest.image_encoder.output, perImage: bundle.runsPerImage(precision) },
     cfg.size, manifest.backbone.embed_dim, { device: options.device, threads: options.threads, nativeLogs: options.nativeLogs });
   const device = tower.device;
   const batchSize = options.batchSize ?? (device === 'cpu' ? 8 : 16);
@@ -189,7 +193,9 @@ export async function createScorer(options: ScorerOptions): Promise<Scorer> {
       const decodeStart = performance.now();
       const rgb = await clipPixels(inputSource(input, id), id, cfg, limits);
       stats.decodeMs += performance.now() - decodeStart;
-      return batcher.push(rgb);
+      const embeds = await batcher.push(rgb);
+      if (firstNonFinite(embeds) >= 0) throw new InferenceError('NON_FINITE_OUTPUT', 'the image tower gave NaN or Infinity for this image', { input: id });
+      return embeds;
     });
     inFlight.add(work);
     void work.catch(() => undefined).finally(() => inFlight.delete(work));
@@ -202,6 +208,8 @@ export async function createScorer(options: ScorerOptions): Promise<Scorer> {
     const scores: Record<string, number> = {};
     for (const head of heads) scores[head.name] = head.score(embeds, 1)[0]!;
     stats.headMs += performance.now() - headStart;
+    const bad = Object.entries(scores).find(([, v]) => !Number.isFinite(v));
+    if (bad) throw new InferenceError('NON_FINITE_OUTPUT', `head ${bad[0]} scored ${bad[1]}`, { input: inputId(input, index) });
     return { id: inputId(input, index), index, scores };
   }
 

@@ -14,7 +14,8 @@ Imports a CLIP into a model bundle with zero-shot heads, ready for score, info, 
 SOURCE is
   hf:OWNER/NAME[@REVISION]  a model on the Hugging Face hub in the transformers.js layout, e.g.
                             hf:Xenova/clip-vit-base-patch16 (pinned to the commit the revision resolves
-                            to; HF_ENDPOINT replaces the hub's address, HF_TOKEN is sent if set)
+                            to; HF_ENDPOINT replaces the hub's address, HF_TOKEN is sent if set; when
+                            the hub fails or HF_HUB_OFFLINE=1, a complete cached copy is used)
   DIR                       a local folder in that layout: onnx/vision_model.onnx (pixel_values ->
                             image_embeds), onnx/text_model.onnx (input_ids, attention_mask -> text_embeds),
                             variants such as onnx/vision_model_quantized.onnx, tokenizer.json and/or
@@ -23,7 +24,9 @@ SOURCE is
 Options:
   --out DIR             bundle folder to write (absent or empty); hub models default to the cache
   --precisions LIST     reduced-precision image towers to bring, comma-separated: int8 (from
-                        vision_model_quantized/_int8/_uint8.onnx), fp16 (default: every one found)
+                        vision_model_quantized/_int8/_uint8.onnx, the first found), fp16 (default:
+                        every one found); a tower whose embeddings change with the batch (dynamic
+                        quantisation) is run one image at a time
   --pair POS|NEG        another clip-iqa prompt pair, e.g. "Sharp photo.|Blurry photo." (repeatable;
                         the score is the mean over pairs, "Good photo.|Bad photo." included)
   --level-template T    level prompt of the levels head (default "${DEFAULT_PROMPT}")
@@ -79,7 +82,8 @@ function summary(r: ImportResult): string {
   const m = r.bundle.manifest;
   const towers = Object.entries(m.image_encoder.files).map(([p, f]) => {
     const g = m.image_encoder.accuracy?.[p];
-    return `    ${p.padEnd(5)} ${f}${g ? `  (cosine to fp32 >= ${g.min_cosine.toFixed(5)}, mean ${g.mean_cosine.toFixed(5)}, ${g.images} ${g.inputs ?? 'inputs'})` : ''}`;
+    const alone = m.image_encoder.per_image?.includes(p as Precision) ? '  one image per run: batching would change its embeddings' : '';
+    return `    ${p.padEnd(5)} ${f}${g ? `  (cosine to fp32 >= ${g.min_cosine.toFixed(5)}, mean ${g.mean_cosine.toFixed(5)}, ${g.images} ${g.inputs ?? 'inputs'})` : ''}${alone}`;
   });
   const heads = m.heads.map((h) => `    ${h.name.padEnd(9)} ${(h.prompts ?? []).map((g) => g.join(' / ')).join('; ')}`);
   const lines = [
@@ -126,6 +130,7 @@ export async function importCommand(argv: string[], io: CliIO): Promise<number> 
       ...(template ? { levelTemplate: template } : {}),
     },
     ...(progress ? { onProgress: (p: HubProgress) => progress.update(p) } : {}),
+    onWarning: (message: string) => stderr.write(`clip-agiqa: warning: ${message}\n`),
   }).finally(() => progress?.finish());
   io.stdout.write(summary(result));
   return 0;

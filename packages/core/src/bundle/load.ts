@@ -25,6 +25,8 @@ export interface Bundle {
   readonly untrained: boolean;
   precisions(): Precision[];
   imageEncoderPath(precision?: Precision): string;
+  /** Whether the image encoder at `precision` must run one image at a time to be batch-invariant. */
+  runsPerImage(precision?: Precision): boolean;
 }
 
 export interface LoadBundleOptions {
@@ -148,5 +150,6 @@ export async function loadBundle(dirPath: string, options: LoadBundleOptions = {
       }
       return resolveInside(dir, file);
     },
+    runsPerImage: (precision = 'fp32') => manifest.image_encoder.per_image?.includes(precision) ?? false,
   };
 }

@@ -86,6 +86,10 @@ export interface ModelBundleManifest {
       int8?: Path;
     };
     /**
+     * Precisions whose graph is run one image at a time because its output for an image depends on the rest of the batch (e.g. dynamic quantisation with one activation scale per tensor): the scorer splits every batch for them, so an image scores the same alone or in any batch.
+     */
+    per_image?: ('fp32' | 'fp16' | 'bf16' | 'int8')[];
+    /**
      * Accuracy guard of each reduced-precision tower against fp32, measured at export.
      */
     accuracy?: {
@@ -387,6 +391,19 @@ export const modelBundleSchema = {
             "int8": {
               "$ref": "#/$defs/path"
             }
+          }
+        },
+        "per_image": {
+          "description": "Precisions whose graph is run one image at a time because its output for an image depends on the rest of the batch (e.g. dynamic quantisation with one activation scale per tensor): the scorer splits every batch for them, so an image scores the same alone or in any batch.",
+          "type": "array",
+          "uniqueItems": true,
+          "items": {
+            "enum": [
+              "fp32",
+              "fp16",
+              "bf16",
+              "int8"
+            ]
           }
         },
         "accuracy": {

@@ -1,5 +1,6 @@
 import { BundleError } from '../errors.js';
 import type { Tensor } from '../bundle/safetensors.js';
+import { requireFinite } from '../util/finite.js';
 import type { HeadEntry } from './head.js';
 import { NORM_EPS } from './specs.js';
 
@@ -14,7 +15,7 @@ export function l2normalise(values: ArrayLike<number>, offset = 0, length = valu
 }
 
 /**
- * Reads the tensor a head entry names under `key` and checks its shape; `null` in `shape` accepts any
+ * Reads the tensor a head entry names under `key` and checks its shape and that its values are finite; `null` in `shape` accepts any
  * size on that axis.
  */
 export function headTensor(entry: HeadEntry, tensors: Map<string, Tensor>, key: string, shape: (number | null)[], source: string): Tensor {
@@ -25,6 +26,7 @@ export function headTensor(entry: HeadEntry, tensors: Map<string, Tensor>, key: 
   if (t.shape.length !== shape.length || t.shape.some((d, i) => shape[i] !== null && d !== shape[i])) {
     throw new BundleError('BAD_TENSOR', `tensor ${name} has shape [${t.shape}], expected [${shape.map((d) => d ?? '*')}]`, { input: source });
   }
+  requireFinite(t.data, `tensor ${name}`, source);
   return t;
 }
 

@@ -15,6 +15,13 @@ function toError(r: Extract<TowerResponse, { type: 'error' }>, source: string): 
   return new Kind(r.code, r.message, r.kind === 'bundle' || r.kind === 'other' ? { input: source } : {});
 }
 
+/** How to call an image encoder graph: its tensor names, and whether it must see one image per run. */
+export interface TowerIo {
+  input: string;
+  output: string;
+  perImage?: boolean;
+}
+
 /**
  * The bundle's image encoder, pixel_values [N,3,S,S] -> image_embeds [N,D], running on a worker thread.
  * Pixel buffers are transferred to the worker, not copied: callers must not reuse them.
@@ -36,12 +43,12 @@ export class ImageTower {
     worker.unref();
   }
 
-  static async open(path: string, io: { input: string; output: string }, size: number, embedDim: number, options: SessionOptions): Promise<ImageTower> {
+  static async open(path: string, io: TowerIo, size: number, embedDim: number, options: SessionOptions): Promise<ImageTower> {
     const worker = new Worker(new URL('./tower-worker.js', import.meta.url));
     const opened = await new Promise<TowerResponse>((resolve, reject) => {
       worker.once('message', resolve);
       worker.once('error', reject);
-      worker.postMessage({ type: 'open', path, options, inputName: io.input, outputName: io.output } satisfies TowerRequest);
+      worker.postMessage({ type: 'open', path, options, inputName: io.input, outputName: io.output, perImage: io.perImage ?? false } satisfies TowerRequest);
     });
     if (opened.type === 'error') {
       await worker.terminate();

@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 
 import { UsageError } from '../errors.js';
 import type { SessionOptions } from './device.js';
-import { ImageTower } from './image-tower.js';
+import { ImageTower, type TowerIo } from './image-tower.js';
 
 /** What the scorer needs of an image tower, one session or several. */
 export interface Tower {
@@ -44,7 +44,7 @@ export class TowerPool implements Tower {
     return this.towers[0]!.embedDim;
   }
 
-  static async open(path: string, io: { input: string; output: string }, size: number, embedDim: number, options: SessionOptions,
+  static async open(path: string, io: TowerIo, size: number, embedDim: number, options: SessionOptions,
     plan: PoolPlan): Promise<TowerPool> {
     const session = { ...options, threads: plan.threadsPerWorker, spinning: plan.threadsPerWorker > 1 ? false : options.spinning };
     const opened = await Promise.allSettled(Array.from({ length: plan.workers }, () => ImageTower.open(path, io, size, embedDim, session)));
@@ -86,7 +86,7 @@ export class TowerPool implements Tower {
 }
 
 /** Opens the image tower as one session, or as a pool of sessions where that is faster (see poolPlan). */
-export async function openTower(path: string, io: { input: string; output: string }, size: number, embedDim: number,
+export async function openTower(path: string, io: TowerIo, size: number, embedDim: number,
   options: SessionOptions, plan = poolPlan(options)): Promise<Tower> {
   return plan.workers > 1 ? TowerPool.open(path, io, size, embedDim, options, plan) : ImageTower.open(path, io, size, embedDim, options);
 }

@@ -3,7 +3,7 @@ import type { ExecutionDevice, SessionOptions } from './device.js';
 
 /** Messages between the scorer and its inference worker. Buffers move, they are not copied. */
 export type TowerRequest =
-  | { type: 'open'; path: string; options: SessionOptions; inputName: string; outputName: string }
+  | { type: 'open'; path: string; options: SessionOptions; inputName: string; outputName: string; perImage: boolean }
   | { type: 'run'; id: number; pixels: ArrayBuffer; count: number; size: number };
 
 export type TowerResponse =

@@ -8,6 +8,7 @@ import { ImportError } from '../../errors.js';
 import type { ModelBundleManifest } from '../../generated/model-bundle.js';
 import { onnxRuntime } from '../../runtime/native.js';
 import type { TextEncoderEntry } from '../../text/text-tower.js';
+import { requireFinite } from '../../util/finite.js';
 import { sha256File } from '../checksum.js';
 import { loadBundle, type Bundle, type Precision } from '../load.js';
 import { guardInputs, openOnnx, requireIo, runProbe } from './onnx-probe.js';
@@ -75,15 +76,37 @@ function ioTypeProblem(session: Ort.InferenceSession): string | null {
   return input === 'float32' && output === 'float32' ? null : `it takes ${input} pixel_values and gives ${output} image_embeds; the scorer feeds and reads float32`;
 }
 
-async function embedGuard(path: string, size: number): Promise<{ data: Float32Array; dim: number } | { unusable: string }> {
+function maxAbsDiff(a: Float32Array, b: Float32Array): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m;
+}
+
+interface GuardRun {
+  /** The guard images' embeddings, each computed alone: what the scorer gets for them whatever the batch. */
+  data: Float32Array;
+  dim: number;
+  /** Largest difference between an embedding computed alone and inside the guard's batch. */
+  batchDiff: number;
+}
+
+/** Runs the guard images through a tower alone and as one batch; NaN or Inf in an embedding refuses the tower. */
+async function embedGuard(path: string, size: number): Promise<GuardRun | { unusable: string }> {
   const session = await openOnnx(path);
   try {
     requireIo(session, path, ['pixel_values'], 'image_embeds', 'image tower');
     const problem = ioTypeProblem(session);
     if (problem) return { unusable: problem };
-    const pixels = new (onnxRuntime().Tensor)('float32', guardInputs(GUARD_IMAGES * 3 * size * size, 1), [GUARD_IMAGES, 3, size, size]);
-    return await runProbe(session, path, { pixel_values: pixels }, 'image_embeds', GUARD_IMAGES,
+    const plane = 3 * size * size;
+    const inputs = guardInputs(GUARD_IMAGES * plane, 1);
+    const run = (from: number, count: number) => runProbe(session, path,
+      { pixel_values: new (onnxRuntime().Tensor)('float32', inputs.slice(from * plane, (from + count) * plane), [count, 3, size, size]) }, 'image_embeds', count,
       (m) => new ImportError('UNSUPPORTED_PREPROCESS', `it does not take the ${size}x${size} images preprocessor_config.json describes: ${m}`, { input: path }));
+    const batched = await run(0, GUARD_IMAGES);
+    const alone = new Float32Array(batched.data.length);
+    for (let i = 0; i < GUARD_IMAGES; i++) alone.set((await run(i, 1)).data, i * batched.dim);
+    requireFinite(alone, `${basename(path)} image_embeds`, path);
+    return { data: alone, dim: batched.dim, batchDiff: maxAbsDiff(alone, batched.data) };
   } finally {
     await session.release();
   }
@@ -128,6 +151,68 @@ async function probeTextTower(layout: SourceLayout, out: string): Promise<{ entr
   }
 }
 
+type Accuracy = NonNullable<ModelBundleManifest['image_encoder']['accuracy']>;
+
+interface ImportedTowers {
+  files: Partial<Record<Precision, string>>;
+  accuracy: Accuracy;
+  /** Precisions whose output for an image moved with its batch: the scorer runs them one image at a time. */
+  perImage: Precision[];
+  dim: number;
+  skipped: BuildReport['skipped'];
+}
+
+/**
+ * Probes the source's image towers: fp32 must work; each reduced precision must stay within the cosine
+ * guard of fp32. A tower whose embedding of an image differs alone and inside a batch (dynamic
+ * quantisation scales activations per tensor, and the tensor is the whole batch) is marked to run one
+ * image per call, so that every imported tower is batch-invariant whatever produced it.
+ */
+async function importImageTowers(layout: SourceLayout, size: number, options: BuildOptions): Promise<ImportedTowers> {
+  const skipped: BuildReport['skipped'] = [];
+  const fp32Path = join(layout.dir, layout.vision.fp32!);
+  const fp32 = await embedGuard(fp32Path, size);
+  if ('unusable' in fp32) throw new ImportError('NOT_A_CLIP_MODEL', fp32.unusable, { input: fp32Path });
+  const dim = fp32.dim;
+  const files: Partial<Record<Precision, string>> = { fp32: 'image_encoder.onnx' };
+  const accuracy: Accuracy = {};
+  const perImage: Precision[] = fp32.batchDiff > 0 ? ['fp32'] : [];
+  const minCosine = options.minCosine ?? DEFAULT_MIN_COSINE;
+  for (const [precision, file] of Object.entries(layout.vision) as [Precision, string][]) {
+    if (precision === 'fp32') continue;
+    if (options.precisions && !options.precisions.includes(precision)) {
+      skipped.push({ file, reason: `precision ${precision} not requested` });
+      continue;
+    }
+    const variant = await embedGuard(join(layout.dir, file), size);
+    if ('unusable' in variant) {
+      skipped.push({ file, reason: variant.unusable });
+      continue;
+    }
+    if (variant.dim !== dim) throw new ImportError('NOT_A_CLIP_MODEL', `image_embeds has ${variant.dim} values, vision_model.onnx ${dim}`, { input: join(layout.dir, file) });
+    const c = cosines(fp32.data, variant.data, dim);
+    const batched = variant.batchDiff > 0;
+    const guard = {
+      min_cosine: Math.min(...c), mean_cosine: c.reduce((a, b) => a + b, 0) / c.length, images: c.length, inputs: 'pseudo-random tensors',
+      // As the scorer runs it: one image per call where batching moved the embeddings.
+      max_batch_diff: 0,
+      method: `as shipped in ${file}${batched ? `; run one image per call (batched, an embedding moved by up to ${variant.batchDiff.toExponential(2)})` : ''}`,
+    };
+    if (guard.min_cosine < minCosine) {
+      skipped.push({ file, reason: `embeddings fall to cosine ${guard.min_cosine.toFixed(4)} of fp32's (< ${minCosine})` });
+      continue;
+    }
+    files[precision] = `image_encoder.${precision}.onnx`;
+    accuracy[precision as Exclude<Precision, 'fp32'>] = guard;
+    if (batched) perImage.push(precision);
+  }
+  if (options.precisions?.some((p) => !files[p])) {
+    const missing = options.precisions.filter((p) => !files[p]);
+    throw new ImportError('BUNDLE_MISSING_FILE', `no usable ${missing.join(', ')} image tower here (found: ${Object.keys(layout.vision).join(', ')})`, { input: join(layout.dir, 'onnx') });
+  }
+  return { files, accuracy, perImage, dim, skipped };
+}
+
 /**
  * Builds a bundle in `out` from a CLIP in the transformers.js / Optimum layout at `sourceDir`: its image
  * towers (one per precision, each reduced one with its accuracy guard measured here), text tower,
@@ -141,38 +226,9 @@ export async function buildBundleFromLayout(sourceDir: string, out: string, labe
   const skipped: BuildReport['skipped'] = layout.ignored.map((file) => ({ file, reason: 'no matching bundle precision (or another file covers it)' }));
   await mkdir(out, { recursive: true });
 
-  const fp32Path = join(sourceDir, layout.vision.fp32!);
-  const fp32 = await embedGuard(fp32Path, size);
-  if ('unusable' in fp32) throw new ImportError('NOT_A_CLIP_MODEL', fp32.unusable, { input: fp32Path });
-  const dim = fp32.dim;
-  const files: Partial<Record<Precision, string>> = { fp32: 'image_encoder.onnx' };
-  const accuracy: NonNullable<ModelBundleManifest['image_encoder']['accuracy']> = {};
-  const minCosine = options.minCosine ?? DEFAULT_MIN_COSINE;
-  for (const [precision, file] of Object.entries(layout.vision) as [Precision, string][]) {
-    if (precision === 'fp32') continue;
-    if (options.precisions && !options.precisions.includes(precision)) {
-      skipped.push({ file, reason: `precision ${precision} not requested` });
-      continue;
-    }
-    const variant = await embedGuard(join(sourceDir, file), size);
-    if ('unusable' in variant) {
-      skipped.push({ file, reason: variant.unusable });
-      continue;
-    }
-    if (variant.dim !== dim) throw new ImportError('NOT_A_CLIP_MODEL', `image_embeds has ${variant.dim} values, vision_model.onnx ${dim}`, { input: join(sourceDir, file) });
-    const c = cosines(fp32.data, variant.data, dim);
-    const guard = { min_cosine: Math.min(...c), mean_cosine: c.reduce((a, b) => a + b, 0) / c.length, images: c.length, inputs: 'pseudo-random tensors' };
-    if (guard.min_cosine < minCosine) {
-      skipped.push({ file, reason: `embeddings fall to cosine ${guard.min_cosine.toFixed(4)} of fp32's (< ${minCosine})` });
-      continue;
-    }
-    files[precision] = `image_encoder.${precision}.onnx`;
-    accuracy[precision as Exclude<Precision, 'fp32'>] = guard;
-  }
-  if (options.precisions?.some((p) => !files[p])) {
-    const missing = options.precisions.filter((p) => !files[p]);
-    throw new ImportError('BUNDLE_MISSING_FILE', `no usable ${missing.join(', ')} image tower here (found: ${Object.keys(layout.vision).join(', ')})`, { input: join(sourceDir, 'onnx') });
-  }
+  const towers = await importImageTowers(layout, size, options);
+  skipped.push(...towers.skipped);
+  const { files, accuracy, perImage, dim } = towers;
 
   if (!layout.text) {
     throw new ImportError('BUNDLE_MISSING_FILE', 'missing: the zero-shot heads are computed from the text tower (input_ids -> text_embeds)', { input: join(sourceDir, 'onnx/text_model.onnx') });
@@ -207,7 +263,10 @@ export async function buildBundleFromLayout(sourceDir: string, out: string, labe
       ...(vision.num_hidden_layers ? { layers: vision.num_hidden_layers } : {}),
     },
     preprocess,
-    image_encoder: { input: 'pixel_values', output: 'image_embeds', files: files as ModelBundleManifest['image_encoder']['files'], ...(Object.keys(accuracy).length ? { accuracy } : {}) },
+    image_encoder: {
+      input: 'pixel_values', output: 'image_embeds', files: files as ModelBundleManifest['image_encoder']['files'],
+      ...(perImage.length ? { per_image: perImage } : {}), ...(Object.keys(accuracy).length ? { accuracy } : {}),
+    },
     text_encoder: text.entry,
     heads: heads as ModelBundleManifest['heads'],
     files: checksums,

@@ -5,6 +5,7 @@ import { UsageError } from '../../errors.js';
 import type { HeadEntry } from '../../heads/head.js';
 import { DEFAULT_PROMPT, LEVEL_WORDS, levelPrompts } from '../../heads/levels.js';
 import { encodeTexts, type TextEncoderEntry } from '../../text/text-tower.js';
+import { requireFinite } from '../../util/finite.js';
 import { writeSafetensors } from '../safetensors-writer.js';
 
 /** CLIP-IQA's antonym pair (Wang, Chan, Loy, AAAI 2023): the probability of the first is the score. */
@@ -32,6 +33,7 @@ export async function writeZeroShotHeads(dir: string, te: TextEncoderEntry, embe
   const template = options.levelTemplate ?? DEFAULT_PROMPT;
   const levels = levelPrompts(template);
   const embeds = await encodeTexts(dir, te, [...pairs.flat(), ...levels]);
+  requireFinite(embeds, 'the text tower\'s text_embeds of the zero-shot prompts', join(dir, te.file));
   const logScale = Float32Array.of(Math.log(CLIP_LOGIT_SCALE));
   const heads = [
     { name: 'clip-iqa', groups: pairs, values: [1, 0], offset: 0 },
