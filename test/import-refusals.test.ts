@@ -247,6 +247,68 @@ describe('importing from the hub (loopback server, HF_ENDPOINT)', () => {
     assert.equal(offline.imported, false);
   });
 
+  it('uses the complete cached snapshot when the hub errors, answers garbage or hangs, with one warning; 404 still refuses', async () => {
+    using t = tempDir();
+    const cacheDir = join(t.dir, 'cache');
+    await withHub(demoLayout(join(t.dir, 'src')), async (hub) => {
+      const first = await importModel('hf:acme/clip', { endpoint: hub.endpoint, cacheDir });
+      for (const mode of ['server-error', 'bad-json', 'hang'] as const) {
+        hub.failRevision(mode);
+        const warnings: string[] = [];
+        const again = await importModel('hf:acme/clip', { endpoint: hub.endpoint, cacheDir, metadataTimeoutMs: 500, onWarning: (m) => warnings.push(m) });
+        assert.equal(again.bundle.dir, first.bundle.dir, mode);
+        assert.equal(warnings.length, 1, mode);
+        assert.match(warnings[0]!, new RegExp(`the hub failed \\(.*(HTTP 500|not JSON|no data).*\\); using hf:acme/clip@${hub.commit} from the cache`), mode);
+      }
+      hub.failRevision(null);
+      await assert.rejects(importModel('hf:acme/other', { endpoint: hub.endpoint, cacheDir, onWarning: () => assert.fail('no warning') }), /404/);
+    });
+  });
+
+  it('honours HF_HUB_OFFLINE: no request at all, the cache or a clear error', async () => {
+    using t = tempDir();
+    const cacheDir = join(t.dir, 'cache');
+    await withHub(demoLayout(join(t.dir, 'src')), async (hub) => {
+      const first = await importModel('hf:acme/clip', { endpoint: hub.endpoint, cacheDir });
+      const before = hub.requests.length;
+      const saved = process.env.HF_HUB_OFFLINE;
+      const savedEndpoint = process.env.HF_ENDPOINT;
+      process.env.HF_HUB_OFFLINE = '1';
+      process.env.HF_ENDPOINT = hub.endpoint;
+      try {
+        const scorer = await createScorer({ model: 'hf:acme/clip', cacheDir });
+        assert.equal(scorer.bundle.dir, first.bundle.dir);
+        await scorer.close();
+        await assert.rejects(importModel('hf:acme/never-cached', { endpoint: hub.endpoint, cacheDir }),
+          (e: Error & { code?: string }) => e.code === 'DOWNLOAD_FAILED' && /offline \(HF_HUB_OFFLINE\) and hf:acme\/never-cached@main is not in the cache/.test(e.message));
+      } finally {
+        if (saved === undefined) delete process.env.HF_HUB_OFFLINE;
+        else process.env.HF_HUB_OFFLINE = saved;
+        if (savedEndpoint === undefined) delete process.env.HF_ENDPOINT;
+        else process.env.HF_ENDPOINT = savedEndpoint;
+      }
+      assert.equal(hub.requests.length, before, hub.requests.slice(before).join('\n'));
+    });
+  });
+
+  it('downloads one 8-bit file, keeps what an interrupted import completed, and names the bundle after the repository', async () => {
+    using t = tempDir();
+    const src = demoLayout(join(t.dir, 'src'));
+    copyFileSync(join(src, 'onnx/vision_model_quantized.onnx'), join(src, 'onnx/vision_model_int8.onnx'));
+    copyFileSync(join(src, 'onnx/vision_model_quantized.onnx'), join(src, 'onnx/vision_model_uint8.onnx'));
+    await withHub(src, async (hub) => {
+      const options = { endpoint: hub.endpoint, cacheDir: join(t.dir, 'cache') };
+      hub.cutNext('vocab.json'); // the last file: every tower is complete when the connection is cut
+      await assert.rejects(importModel('hf:acme/clip', options), { code: 'DOWNLOAD_FAILED' });
+      const before = hub.requests.length;
+      const { bundle } = await importModel('hf:acme/clip', options);
+      const again = hub.requests.slice(before);
+      assert.ok(!again.some((r) => r.includes('.onnx') || r.includes('/cas/blobs/')), `the towers downloaded before the cut are not fetched again:\n${again.join('\n')}`);
+      assert.ok(!hub.requests.some((r) => /vision_model_u?int8/.test(r)), 'only the 8-bit file the import uses is downloaded');
+      assert.equal(bundle.manifest.name, 'acme/clip');
+    });
+  });
+
   it('refuses a repository with only the joint model.onnx before downloading any ONNX file', async () => {
     using t = tempDir();
     const src = demoLayout(join(t.dir, 'src'));

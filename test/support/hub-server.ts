@@ -18,6 +18,8 @@ export interface HubServer {
   cutNext(path: string): void;
   /** From now on this file is served with one byte changed (the listing keeps the true checksums). */
   corrupt(path: string): void;
+  /** From now on the revision API fails this way (null: answers again). */
+  failRevision(mode: 'server-error' | 'bad-json' | 'hang' | null): void;
   close(): Promise<void>;
 }
 
@@ -64,6 +66,7 @@ export async function startHubServer(repo: string, dir: string, options: { lfs?:
   const commit = createHash('sha1').update(files.map((f) => `${f.path}:${f.sha256}`).join('\n')).digest('hex');
   const requests: string[] = [];
   const cuts = new Set<string>();
+  let revisionFailure: 'server-error' | 'bad-json' | 'hang' | null = null;
   const byPath = new Map(files.map((f) => [f.path, f]));
   const bySha = new Map(files.map((f) => [f.sha256, f]));
   const revisionOk = (rev: string) => rev === 'main' || rev === commit;
@@ -73,6 +76,9 @@ export async function startHubServer(repo: string, dir: string, options: { lfs?:
     const url = new URL(req.url ?? '/', 'http://hub.local');
     const api = /^\/api\/models\/([^/]+\/[^/]+)\/revision\/([^/]+)$/.exec(url.pathname);
     if (api) {
+      if (revisionFailure === 'server-error') return void res.writeHead(500, { 'content-type': 'text/plain' }).end('Internal Error');
+      if (revisionFailure === 'bad-json') return void res.writeHead(200, { 'content-type': 'application/json' }).end('<html>maintenance</html>');
+      if (revisionFailure === 'hang') return;
       if (api[1] !== repo) return void res.writeHead(404, { 'content-type': 'application/json', 'x-error-code': 'RepoNotFound' }).end('{"error":"Repository not found"}');
       if (!revisionOk(decodeURIComponent(api[2]!))) return void res.writeHead(404, { 'content-type': 'application/json', 'x-error-code': 'RevisionNotFound' }).end('{"error":"Invalid rev id"}');
       const blobs = url.searchParams.get('blobs') === 'true';
@@ -110,6 +116,7 @@ export async function startHubServer(repo: string, dir: string, options: { lfs?:
   return {
     endpoint: `http://127.0.0.1:${port}`, commit, requests,
     cutNext: (path) => void cuts.add(path),
+    failRevision: (mode) => void (revisionFailure = mode),
     corrupt(path) {
       const f = byPath.get(path)!;
       const at = f.data.length >> 1;

@@ -48,6 +48,7 @@ export async function scorerFromFlags(flags: ScorerFlags, io: CliIO, options: Om
   const scorer = await createScorer({
     ...options, model: flags.model ?? DEMO_MODEL_DIR, device, precision, ...(threads ? { threads } : {}),
     nativeLogs: io.verbose === true, ...(onDownloadProgress ? { onDownloadProgress } : {}),
+    onWarning: (message) => io.stderr.write(`clip-agiqa: warning: ${message}\n`),
   });
   const warning = untrainedWarning(scorer.model);
   if (warning) io.stderr.write(`clip-agiqa: ${warning}${flags.model ? '' : ' (no --model given: the demo model)'}.\n`);

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { once } from 'node:events';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -38,7 +39,13 @@ export interface HubOptions {
   token?: string;
   /** Abort a request when no byte arrives for this long (default 60 s). */
   stallTimeoutMs?: number;
+  /** Time allowed for the file list (default $HF_HUB_ETAG_TIMEOUT seconds, else 10 s, as huggingface_hub): then the cache stands in. */
+  metadataTimeoutMs?: number;
   onProgress?: (p: HubProgress) => void;
+  /** Never contact the hub: use the cache only (default: $HF_HUB_OFFLINE set to 1, true, yes or on, as the hub libraries read it). */
+  offline?: boolean;
+  /** Told, once, when a cached snapshot stands in for a hub that failed (default: a process warning). */
+  onWarning?: (message: string) => void;
 }
 
 export interface HubSnapshot {
@@ -55,8 +62,17 @@ export function hubEndpoint(options: HubOptions = {}): string {
   return (options.endpoint ?? process.env.HF_ENDPOINT ?? 'https://huggingface.co').replace(/\/+$/, '');
 }
 
-/** Failures to reach the hub at all (as opposed to its answers): the cache may stand in for it. */
-const unreachable = new WeakSet<Error>();
+/** True when $HF_HUB_OFFLINE asks the hub libraries to stay off the network. */
+export function hubOfflineFromEnv(): boolean {
+  return /^(1|true|yes|on)$/i.test(process.env.HF_HUB_OFFLINE?.trim() ?? '');
+}
+
+/**
+ * Failures the cache may stand in for, as huggingface_hub falls back to it: no answer (refused, reset,
+ * timed out), a server error (5xx, 429) or an answer that is not a file list. Not: 401/403/404, which say
+ * the repository or revision is gone or closed to this token.
+ */
+const transient = new WeakSet<Error>();
 
 function failure(input: string, message: string, cause?: unknown): BundleError {
   return new BundleError('DOWNLOAD_FAILED', message, { input, cause });
@@ -84,14 +100,16 @@ async function request(url: string, options: HubOptions, headers: Record<string,
   } catch (e) {
     clearTimeout(timeout);
     const error = failure(url, `request failed: ${(e as Error).message}${(e as { cause?: Error }).cause ? ` (${(e as { cause: Error }).cause.message})` : ''}`, e);
-    unreachable.add(error);
+    transient.add(error);
     throw error;
   }
   const done = () => clearTimeout(timeout);
   if (!(response.ok || response.status === 206)) {
     done();
     await response.body?.cancel().catch(() => undefined);
-    throw failure(url, statusMessage(response.status, response.statusText));
+    const error = failure(url, statusMessage(response.status, response.statusText));
+    if (response.status >= 500 || response.status === 429) transient.add(error);
+    throw error;
   }
   return { response, abort, timer: () => (response.body ? timer() : done()) };
 }
@@ -99,17 +117,23 @@ async function request(url: string, options: HubOptions, headers: Record<string,
 /** The repository's files and commit at a revision: `GET {endpoint}/api/models/{repo}/revision/{rev}?blobs=true`. */
 export async function hubRevision(ref: HubRef, options: HubOptions = {}): Promise<{ commit: string; files: HubFile[] }> {
   const url = `${hubEndpoint(options)}/api/models/${ref.repo}/revision/${encodeURIComponent(ref.revision)}?blobs=true`;
-  const { response, timer } = await request(url, options);
-  let info: { sha?: unknown; siblings?: Sibling[] };
+  const metadataTimeoutMs = options.metadataTimeoutMs ?? ((Number(process.env.HF_HUB_ETAG_TIMEOUT) || 10) * 1000);
+  const { response, timer } = await request(url, { ...options, stallTimeoutMs: metadataTimeoutMs });
+  let info: { sha?: unknown; siblings?: Sibling[] } | null;
+  const malformed = (message: string, cause?: unknown) => {
+    const error = failure(url, message, cause);
+    transient.add(error);
+    return error;
+  };
   try {
     info = await response.json() as typeof info;
   } catch (e) {
-    throw failure(url, `the file list is not JSON: ${(e as Error).message}`, e);
+    throw malformed(`the file list is not JSON: ${(e as Error).message}`, e);
   } finally {
     timer();
   }
-  if (typeof info.sha !== 'string' || !/^[0-9a-f]{40}$/.test(info.sha) || !Array.isArray(info.siblings)) {
-    throw failure(url, 'the file list has no commit sha or no siblings');
+  if (typeof info?.sha !== 'string' || !/^[0-9a-f]{40}$/.test(info.sha) || !Array.isArray(info.siblings)) {
+    throw malformed('the file list has no commit sha or no siblings');
   }
   return {
     commit: info.sha,
@@ -135,8 +159,25 @@ function hashers(expected: HubFile['expected'], size: number | null) {
   };
 }
 
-/** Downloads one file of the commit into `path`, resuming a previous partial download with a Range request. */
+/** A file an earlier, interrupted import already downloaded whole and checked: its digest, or null. */
+async function completeDownload(path: string, file: HubFile): Promise<{ sha256: string; bytes: number } | null> {
+  const size = (await stat(path).catch(() => null))?.size;
+  if (size === undefined || (file.size !== null && size !== file.size)) return null;
+  const hash = hashers(file.expected, size);
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  const digest = hash.digest();
+  const expected = file.expected;
+  const matches = expected === null ? false : 'sha256' in expected ? digest.sha256 === expected.sha256 : digest.gitSha1 === expected.gitSha1;
+  return matches ? { sha256: digest.sha256, bytes: size } : null;
+}
+
+/**
+ * Downloads one file of the commit into `path`, resuming a previous partial download with a Range request;
+ * a file already there whole (an interrupted import got that far) is checked and kept.
+ */
 async function downloadFile(base: string, file: HubFile, path: string, options: HubOptions): Promise<{ sha256: string; bytes: number }> {
+  const done = await completeDownload(path, file);
+  if (done) return done;
   const url = `${base}/${file.path.split('/').map(encodeURIComponent).join('/')}`;
   const part = `${path}.incomplete`;
   await mkdir(dirname(path), { recursive: true });
@@ -151,13 +192,17 @@ async function downloadFile(base: string, file: HubFile, path: string, options: 
     received = have;
   }
   const out = createWriteStream(part, { flags: resumed ? 'a' : 'w' });
+  // A write still queued when a broken download destroys the stream fails there; its error is the break's.
+  let writeError: Error | undefined;
+  out.on('error', (e) => void (writeError ??= e));
   try {
     for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
       timer();
       received += chunk.byteLength;
       if (total !== null && received > total) throw failure(url, `body is longer than the ${total} bytes the hub lists`);
       hash.update(chunk);
-      if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
+      if (writeError) throw writeError;
+      if (!out.write(chunk)) await once(out, 'drain'); // rejects when the stream fails instead
       options.onProgress?.({ file: file.path, received, total });
     }
     await new Promise<void>((resolve, reject) => out.end((e?: Error | null) => (e ? reject(e) : resolve())));
@@ -202,21 +247,32 @@ export function repoCacheDir(cacheDir: string, repo: string): string {
  * Downloads the files of a hub repository that `select` picks from its file list, pinned to the commit
  * the revision resolves to, into `<cacheDir>/hub/models--OWNER--NAME/snapshots/<commit>/`. Each file is
  * checked against the hub's sha256 (LFS) or git blob id, and its sha256 recorded. A complete snapshot is
- * reused; when the hub cannot be reached (no answer, not an error answer), the commit the revision last
- * resolved to is used from the cache.
+ * reused. When the hub fails (no answer, a server error, a malformed answer; not a 401/403/404) or is
+ * switched off (`offline`, $HF_HUB_OFFLINE), the commit the revision last resolved to is used from the cache.
  */
 export async function hubSnapshot(ref: HubRef, cacheDir: string, select: (files: HubFile[]) => HubFile[], options: HubOptions = {}): Promise<HubSnapshot> {
   const repoDir = repoCacheDir(cacheDir, ref.repo);
   const refFile = join(repoDir, 'refs', ref.revision.replace(/[^\w.-]/g, '_'));
+  const lastResolved = async () => {
+    const commit = await readFile(refFile, 'utf8').catch(() => null);
+    return commit ? cachedSnapshot(join(repoDir, 'snapshots', commit.trim()), []) : null;
+  };
+  if (options.offline ?? hubOfflineFromEnv()) {
+    const cached = await lastResolved();
+    if (cached) return cached;
+    throw new BundleError('DOWNLOAD_FAILED', `offline (HF_HUB_OFFLINE) and hf:${ref.repo}@${ref.revision} is not in the cache ${cacheDir}: import it once with the hub reachable`,
+      { input: `hf:${ref.repo}` });
+  }
   let listing: Awaited<ReturnType<typeof hubRevision>>;
   try {
     listing = await hubRevision(ref, options);
   } catch (e) {
-    if (!unreachable.has(e as Error)) throw e;
-    const commit = await readFile(refFile, 'utf8').catch(() => null);
-    const cached = commit && await cachedSnapshot(join(repoDir, 'snapshots', commit.trim()), []);
-    if (cached) return cached;
-    throw e;
+    if (!transient.has(e as Error)) throw e;
+    const cached = await lastResolved();
+    if (!cached) throw e;
+    (options.onWarning ?? ((m: string) => process.emitWarning(m, 'ClipAgiqaHubWarning')))(
+      `the hub failed (${(e as Error).message}); using hf:${ref.repo}@${cached.commit} from the cache`);
+    return cached;
   }
   const wanted = select(listing.files);
   const dir = join(repoDir, 'snapshots', listing.commit);

@@ -2,10 +2,10 @@ import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 
 import { ImportError, UsageError } from '../../errors.js';
-import { loadBundle, type Bundle, type Precision } from '../load.js';
+import { loadBundle, PRECISIONS, type Bundle, type Precision } from '../load.js';
 import { buildBundleFromLayout, type BuildOptions } from './build-bundle.js';
 import { defaultCacheDir } from '../resolve.js';
-import { JOINT_ONLY_MESSAGE } from './source-layout.js';
+import { JOINT_ONLY_MESSAGE, visionFiles } from './source-layout.js';
 import { hubSnapshot, parseHubRef, repoCacheDir, type HubFile, type HubOptions } from './hub.js';
 
 export interface ImportOptions extends Omit<BuildOptions, 'link'>, HubOptions {
@@ -25,7 +25,6 @@ export interface ImportResult {
 }
 
 const HUB_FILES = ['config.json', 'preprocessor_config.json', 'tokenizer.json', 'tokenizer_config.json', 'vocab.json', 'merges.txt'];
-const VISION_SUFFIX: Record<Precision, string[]> = { fp32: [''], fp16: ['_fp16'], int8: ['_quantized', '_int8', '_uint8'], bf16: [] };
 
 /**
  * The files an import needs from a hub repository: configs, tokenizer, text tower, and the image tower in
@@ -33,11 +32,13 @@ const VISION_SUFFIX: Record<Precision, string[]> = { fp32: [''], fp16: ['_fp16']
  */
 export function selectHubFiles(files: HubFile[], label: string, precisions?: readonly Precision[]): HubFile[] {
   const wanted = new Set([...HUB_FILES, 'onnx/text_model.onnx']);
-  for (const [precision, suffixes] of Object.entries(VISION_SUFFIX) as [Precision, string[]][]) {
-    if (precision !== 'fp32' && precisions && !precisions.includes(precision)) continue;
-    for (const s of suffixes) wanted.add(`onnx/vision_model${s}.onnx`);
-  }
   const has = (p: string) => files.some((f) => f.path === p);
+  for (const precision of PRECISIONS) {
+    if (precision !== 'fp32' && precisions && !precisions.includes(precision)) continue;
+    // One file per precision: the one the import uses (it would leave the others out).
+    const first = visionFiles(precision).find(has);
+    if (first) wanted.add(first);
+  }
   if (!has('onnx/vision_model.onnx') && has('onnx/model.onnx')) {
     throw new ImportError('JOINT_ONLY_MODEL', JOINT_ONLY_MESSAGE, { input: `${label}/onnx/model.onnx` });
   }
@@ -83,7 +84,7 @@ export async function importModel(source: string, options: ImportOptions = {}): 
       return { bundle: await loadBundle(out), source: label, imported: false, skipped: [] };
     }
     if (options.out && !(await isEmptyOrMissing(out))) throw new UsageError('INVALID_ARGUMENT', `${out} exists and is not empty`);
-    return { ...(await buildAtomically(snapshot.dir, out, label, { ...build, link: true })), source: label, imported: true };
+    return { ...(await buildAtomically(snapshot.dir, out, label, { name: ref.repo, ...build, link: true })), source: label, imported: true };
   }
   if (!options.out) throw new UsageError('INVALID_ARGUMENT', 'importing a folder needs an output folder (out)');
   const out = resolve(options.out);

@@ -4,8 +4,17 @@ import { join } from 'node:path';
 import { BundleError, ImportError } from '../../errors.js';
 import type { Precision } from '../load.js';
 
-/** transformers.js names its reduced-precision files `<model>_<suffix>.onnx`; these map onto bundle precisions. */
+/**
+ * transformers.js names its reduced-precision files `<model>_<suffix>.onnx`; these map onto bundle precisions,
+ * preferred first (the `_quantized` file is what transformers.js loads for 8-bit).
+ */
 const VARIANT_PRECISION: Record<string, Precision> = { fp16: 'fp16', quantized: 'int8', int8: 'int8', uint8: 'int8' };
+
+/** The image tower files that can hold `precision`, relative to the model folder, preferred first. */
+export function visionFiles(precision: Precision): string[] {
+  const suffixes = precision === 'fp32' ? [''] : Object.keys(VARIANT_PRECISION).filter((s) => VARIANT_PRECISION[s] === precision).map((s) => `_${s}`);
+  return suffixes.map((s) => `onnx/vision_model${s}.onnx`);
+}
 
 export const JOINT_ONLY_MESSAGE = 'only the joint model.onnx (both towers in one graph) is here, without onnx/vision_model.onnx: '
   + 'the importer does not split graphs; export the towers separately (Optimum exports vision_model.onnx and text_model.onnx)';
@@ -53,7 +62,6 @@ export async function readSourceLayout(dir: string): Promise<SourceLayout> {
   }
   const vision: SourceLayout['vision'] = {};
   const ignored: string[] = [];
-  // Preferred first: the `_quantized` file is what transformers.js loads for 8-bit.
   const order = ['', ...Object.keys(VARIANT_PRECISION)];
   for (const suffix of order) {
     const file = `vision_model${suffix ? `_${suffix}` : ''}.onnx`;
