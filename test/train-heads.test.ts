@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
 import {
-  anchoredHeadModel, evenLevelValues, headFromParams, JsBackend, learningRate, mlpHeadModel, normaliseEmbeddings, OrtBackend, PAPER_RECIPE, Rng,
+  anchoredHeadModel, epochBatches, evenLevelValues, headFromParams, JsBackend, learningRate, mlpHeadModel, normaliseEmbeddings, OrtBackend, PAPER_RECIPE, Rng,
   spearman, trainHead, type HeadModel, type Params,
 } from '@clip-agiqa/train';
 
@@ -90,12 +90,23 @@ describe('CLIP-AGIQA head training', () => {
     }
   });
 
-  it('follows the paper\'s schedule: one warm-up epoch at 1e-5, then a cosine from 0.002', () => {
+  it('follows the official schedule: one warm-up epoch at 1e-5, then CosineAnnealingLR(T_max=100) from 0.002', () => {
     const r = { ...PAPER_RECIPE };
     assert.equal(learningRate(0, r), 1e-5);
     assert.equal(learningRate(1, r), 0.002);
-    assert.ok(Math.abs(learningRate(50.5, r) - 0.001) < 1e-12);
-    assert.ok(learningRate(99, r) < 1e-6);
+    assert.ok(Math.abs(learningRate(51, r) - 0.001) < 1e-12);
+    // Dassl steps the cosine once per epoch after the warm-up: the last epoch is at step 98 of 100, not at 0.
+    assert.ok(Math.abs(learningRate(99, r) - 0.001 * (1 + Math.cos(0.98 * Math.PI))) < 1e-15);
+    assert.ok(learningRate(99, r) > 1.9e-6);
+  });
+
+  it('drops the last partial batch as the official loader does, unless there is no full batch', () => {
+    const order = Array.from({ length: 2385 }, (_, i) => i);
+    const batches = epochBatches(order, 32);
+    assert.equal(batches.length, 74);
+    assert.ok(batches.every((b) => b.length === 32));
+    assert.deepEqual(epochBatches([3, 1, 2], 32), [[3, 1, 2]]);
+    assert.deepEqual(epochBatches([0, 1, 2, 3, 4], 2), [[0, 1], [2, 3]]);
   });
 
   for (const kind of ['clip-agiqa-mlp', 'clip-agiqa-anchored'] as const) {

@@ -3,14 +3,13 @@
 Reads a JSON run spec on stdin: dim, hidden, recipe (epochs, batchSize, lr, momentum, weightDecay,
 warmupEpochs, warmupLr, dropout), initial parameters (text [6*D], w1, b1, w2, b2, row-major), train and
 test embeddings and targets, and optionally the batch order of every epoch (to feed the same batches).
-Trains with torch.optim.SGD and MSE on raw MOS; prints the final parameters' test predictions.
+Trains with torch.optim.SGD, MSE on raw MOS, PyTorch's cosine schedule and batch sampler; prints the final parameters' test predictions.
 
   python3 tools/train/torch_head.py < spec.json
 """
 from __future__ import annotations
 
 import json
-import math
 import os
 import sys
 
@@ -18,13 +17,6 @@ import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "export"))
 from clip_agiqa_export.head import ClipAgiqaHead  # noqa: E402
-
-
-def learning_rate(epoch: int, r: dict) -> float:
-    if epoch < r["warmupEpochs"]:
-        return r["warmupLr"]
-    span = max(1, r["epochs"] - r["warmupEpochs"])
-    return 0.5 * r["lr"] * (1 + math.cos(math.pi * (epoch - r["warmupEpochs"]) / span))
 
 
 def build(spec: dict) -> ClipAgiqaHead:
@@ -50,14 +42,21 @@ def train(spec: dict) -> dict:
     x = torch.tensor(spec["train"]["embeds"], dtype=torch.float32).reshape(-1, d)
     y = torch.tensor(spec["train"]["targets"], dtype=torch.float32)
     opt = torch.optim.SGD(head.parameters(), lr=r["lr"], momentum=r["momentum"], weight_decay=r["weightDecay"])
+    # The official code's schedule (Dassl's ConstantWarmupScheduler around CosineAnnealingLR(T_max=epochs)):
+    # warm-up epochs at warmupLr, then the cosine, stepped once per epoch after the warm-up.
+    cosine = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=float(r["epochs"]))
     g = torch.Generator().manual_seed(spec.get("torchSeed", 0))
     for epoch in range(r["epochs"]):
-        for group in opt.param_groups:
-            group["lr"] = learning_rate(epoch, r)
+        warm = epoch < r["warmupEpochs"]
+        if epoch > r["warmupEpochs"]:
+            cosine.step()
+        for group, lr in zip(opt.param_groups, cosine.get_last_lr()):
+            group["lr"] = r["warmupLr"] if warm else lr
         order = spec["orders"][epoch] if spec.get("orders") else torch.randperm(len(y), generator=g).tolist()
         head.train()
-        for start in range(0, len(order), r["batchSize"]):
-            idx = torch.tensor(order[start:start + r["batchSize"]])
+        # The official loader's batches: a last partial training batch is dropped (Dassl's drop_last).
+        for batch in torch.utils.data.BatchSampler(order, r["batchSize"], drop_last=len(order) >= r["batchSize"]):
+            idx = torch.tensor(batch)
             opt.zero_grad()
             loss = torch.nn.functional.mse_loss(head(x[idx]), y[idx])
             loss.backward()

@@ -17,13 +17,14 @@ export { initMlpParams, lossAndGradients, mlpHeadModel, normaliseEmbeddings, PAR
 export type { MlpParams, ParamName } from './heads/mlp-head.js';
 export { anchoredHeadModel, evenLevelValues } from './heads/anchored-head.js';
 export type { AnchoredOptions } from './heads/anchored-head.js';
-export { CheckpointError, epochRng, learningRate, PAPER_RECIPE, trainHead, trainMlpHead } from './fitting/trainer.js';
+export { CheckpointError, DivergedError, epochBatches, epochRng, learningRate, PAPER_RECIPE, trainHead, trainMlpHead } from './fitting/trainer.js';
 export type { Recipe, Split, TrainOptions } from './fitting/trainer.js';
 export { embedDataset } from './embed/cache.js';
 export type { EmbedOptions, Embeddings } from './embed/cache.js';
 export { randomResizedCropBox, trainingView, viewSeed } from './embed/views.js';
 export type { CropBox } from './embed/views.js';
-export { groupSplit, randomSplit } from './evaluation/splits.js';
+export { groupSplit, paperSplit, randomSplit, trainTestSplit } from './evaluation/splits.js';
+export { NumpyRandomState } from './numpy-random-state.js';
 export type { SplitIndices } from './evaluation/splits.js';
 export { selectionMetrics } from './evaluation/selection.js';
 export type { SelectionMetrics } from './evaluation/selection.js';

@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 
-import { evaluate, PAPER_VIEWS, randomSplit, selectionMetrics } from '@clip-agiqa/train';
+import { evaluate, PAPER_VIEWS, paperSplit, selectionMetrics } from '@clip-agiqa/train';
 
 import { DATASET_HELP, embedWithProgress, loadDataset } from '../datasets.js';
 import { CliUsageError, parseNumber, positiveInteger, type CliIO } from '../io.js';
@@ -21,8 +21,9 @@ ${SCORER_FLAGS_HELP}`;
 export const EVAL_USAGE = `Usage: clip-agiqa eval --model DIR --dataset NAME --data PATH [--target T] [--head NAME] [--split paper|all] [--report FILE] [options]
 
 Scores a dataset with a bundle's head and reports SRCC, PLCC (raw and logistic), KRCC, RMSE and the
-within-prompt selection metrics. --split paper evaluates the test part of the paper's split (80/20,
-seed 42: the images a model trained with --protocol paper never saw); all (default) every image.
+within-prompt selection metrics. --split paper evaluates the test part of the paper's split (the official
+code's train_test_split(test_size=0.2, random_state=42) over the label file's rows: the images a model
+trained with --protocol paper never saw); all (default) every image.
 
 ${DATASET_HELP}
 Options:
@@ -73,7 +74,7 @@ export async function evalCommand(argv: string[], io: CliIO): Promise<number> {
     const head = scorer.model.heads.find((h) => h.name === (values.head ?? scorer.model.heads[0]!.name));
     if (!head) throw new CliUsageError(`--head: no head named ${values.head}`);
     const e = await embedWithProgress(dataset, scorer, { cacheDir: values.cache, views: 0, seed: 0 }, io);
-    const indices = values.split === 'paper' ? randomSplit(dataset.samples.length, 42, 0.2, 0).test : dataset.samples.map((_, i) => i);
+    const indices = values.split === 'paper' ? paperSplit(dataset.samples.length).test : dataset.samples.map((_, i) => i);
     const embeds = new Float32Array(indices.length * e.dim);
     indices.forEach((i, k) => embeds.set(e.test.subarray(i * e.dim, (i + 1) * e.dim), k * e.dim));
     const predictions = scorer.scoreEmbeddings(embeds, indices.length, head.name);

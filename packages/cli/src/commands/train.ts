@@ -25,7 +25,8 @@ Options:
   --head H           mlp (default): the paper's head; anchored: expected MOS over the six levels
                      per category plus a small MLP residual (beyond the paper)
   --categories LIST  anchored head's categories (default ${DEFAULT_CATEGORIES.join(',')})
-  --protocol P       paper (default): one 80/20 split, seed 42, no validation set;
+  --protocol P       paper (default): the official 80/20 split (scikit-learn's train_test_split,
+                     test_size 0.2, random_state 42, over the label file's rows), no validation set;
                      rigorous: 10 splits with a validation set, image-level and prompt-disjoint
   --out DIR          write a bundle with the trained head (paper protocol)
   --report FILE      JSON report (default: clip-agiqa-report.json; Markdown and HTML beside it)
@@ -98,7 +99,7 @@ export async function trainCommand(argv: string[], io: CliIO): Promise<number> {
         const scale = dataset.scale;
         await writeTrainedBundle(scorer.bundle, values.out, [{
           name: values.target, model, params, scoreRange: scale, promptTemplate: values.prompt,
-          training: { dataset: dataset.name, target: values.target, protocol: 'paper (80/20, seed 42, last epoch)',
+          training: { dataset: dataset.name, target: values.target, protocol: 'paper (official train_test_split 80/20, random_state 42, last epoch)',
             metrics: { srcc: run.last.metrics.srcc, plcc: run.last.metrics.plcc, krcc: run.last.metrics.krcc, rmse: run.last.metrics.rmse } },
         }], `clip-agiqa-${dataset.name.toLowerCase()}-${values.target}`);
         io.stderr.write(`\nclip-agiqa: wrote the trained bundle to ${values.out}\n`);

@@ -87,13 +87,19 @@ export function loadAigciqa2023(dir: string, options: LoadOptions = {}): Dataset
   return b.finish('AIGCIQA2023', [...AIGCIQA2023_TARGETS], [0, 100]);
 }
 
-/** AIGCIQA2023 from the flat label file (allimg_index,model,image_name,mos_quality,mos_authenticity,mos_correspondence,prompt). */
+/**
+ * AIGCIQA2023 from the flat label file (allimg_index,model,image_name,mos_quality,mos_authenticity,mos_correspondence,prompt),
+ * in the order of the image index (the release's and the official code's row order) when the file has it.
+ */
 export function loadAigciqa2023Csv(csvPath: string, imagesRoot: string, options: LoadOptions = {}): Dataset {
-  const [header, ...rows] = readCsv(csvPath);
+  const [header, ...lines] = readCsv(csvPath);
   const col = columns(header, ['model', 'image_name', 'mos_quality', 'mos_authenticity', 'mos_correspondence', 'prompt'], csvPath);
+  const index = col.allimg_index;
+  const rows = lines.map((r, i) => ({ r, line: i + 2 }));
+  if (index !== undefined) rows.sort((a, b) => Number(a.r[index]) - Number(b.r[index]));
   const b = new DatasetBuilder(csvPath, options);
-  rows.forEach((r, i) => {
-    const where = `line ${i + 2}`;
+  rows.forEach(({ r, line }) => {
+    const where = `line ${line}`;
     const values = AIGCIQA2023_TARGETS.map((t) => b.number(r[col[`mos_${t}`]!], `mos_${t}`, where));
     if (values.some((v) => v === undefined)) return;
     const model = r[col.model!]!;

@@ -6,7 +6,7 @@ import type { MatmulBackend } from '../fitting/linalg.js';
 import { evaluate, mean, pearson, spearman, type Metrics } from './metrics.js';
 import { cloneParams, headFromParams, type HeadModel, type Params } from '../heads/head-model.js';
 import { selectionMetrics, type SelectionMetrics } from './selection.js';
-import { groupSplit, randomSplit, type SplitIndices } from './splits.js';
+import { groupSplit, paperSplit, randomSplit, type SplitIndices } from './splits.js';
 import { trainHead, type Recipe } from '../fitting/trainer.js';
 
 export interface ProtocolOptions {
@@ -139,9 +139,9 @@ async function run(o: ProtocolOptions, split: SplitIndices, kind: 'image' | 'pro
   return { result, params };
 }
 
-/** The paper's protocol: one image-level 80/20 split with seed 42, no validation set. */
+/** The paper's protocol: the official code's image-level 80/20 split (`paperSplit`), no validation set. */
 export async function paperProtocol(o: ProtocolOptions): Promise<{ run: RunResult; params: Params }> {
-  const { result, params } = await run(o, randomSplit(o.dataset.samples.length, 42, 0.2, 0), 'image', 42);
+  const { result, params } = await run(o, paperSplit(o.dataset.samples.length), 'image', 42);
   return { run: result, params };
 }
 

@@ -19,11 +19,25 @@ export function epochRng(seed: number, epoch: number): Rng {
   return new Rng((seed * 1_000_003 + epoch * 7919) >>> 0);
 }
 
-/** Learning rate of an epoch: warm-up epochs at warmupLr, then a cosine from lr down to 0. */
+/**
+ * Learning rate of an epoch, as the official code's Dassl scheduler gives it: warm-up epochs at warmupLr,
+ * then PyTorch's CosineAnnealingLR with T_max = epochs, started after the warm-up (so the last epoch's
+ * rate is still above 0).
+ */
 export function learningRate(epoch: number, r: Recipe): number {
   if (epoch < r.warmupEpochs) return r.warmupLr;
-  const span = Math.max(1, r.epochs - r.warmupEpochs);
-  return 0.5 * r.lr * (1 + Math.cos((Math.PI * (epoch - r.warmupEpochs)) / span));
+  return 0.5 * r.lr * (1 + Math.cos((Math.PI * (epoch - r.warmupEpochs)) / r.epochs));
+}
+
+/**
+ * The batches of an epoch from its shuffled order: full batches only, as the official loader (Dassl) drops
+ * a last partial training batch whenever there is at least one full batch.
+ */
+export function epochBatches(order: readonly number[], batchSize: number): number[][] {
+  const full = order.length >= batchSize ? order.length - (order.length % batchSize) : order.length;
+  const batches: number[][] = [];
+  for (let start = 0; start < full; start += batchSize) batches.push(order.slice(start, Math.min(start + batchSize, full)));
+  return batches;
 }
 
 /**
@@ -69,6 +83,14 @@ async function saveCheckpoint(path: string, s: State, seed: number, model: HeadM
   const size = Buffer.alloc(4);
   size.writeUInt32LE(json.length);
   await writeAtomically(path, Buffer.concat([size, json, ...parts.map((p) => Buffer.from(p.buffer, p.byteOffset, p.byteLength))]));
+}
+
+/** Training that diverged: the loss became NaN or infinite (a learning rate too high for the data's scale). */
+export class DivergedError extends ClipAgiqaError<'TRAINING_DIVERGED'> {
+  constructor(epoch: number, loss: number, lr: number) {
+    super('TRAINING_DIVERGED', `the training loss became ${loss} in epoch ${epoch} (learning rate ${lr.toExponential(2)}): `
+      + 'the learning rate is too high for this data, or its MOS values or embeddings hold extreme values');
+  }
 }
 
 /** A checkpoint left by a different run (seed, head kind or parameter sizes) in the same place. */
@@ -130,13 +152,14 @@ export async function trainHead(o: TrainOptions): Promise<Params> {
     const order = rng.permutation(n);
     const images = imagesFor(epoch);
     let lossSum = 0;
-    for (let start = 0; start < n; start += r.batchSize) {
-      const idx = order.slice(start, start + r.batchSize);
+    let seen = 0;
+    for (const idx of epochBatches(order, r.batchSize)) {
       const batch = new Float32Array(idx.length * dim);
       idx.forEach((i, k) => batch.set(images.subarray(i * dim, (i + 1) * dim), k * dim));
       const step = await model.lossAndGradients(state.params, batch, idx.map((i) => o.train.targets[i]!), o.backend,
         r.dropout > 0 ? { rate: r.dropout, rng } : undefined);
       lossSum += step.loss * idx.length;
+      seen += idx.length;
       for (const name of model.paramNames) {
         const p = state.params[name]!;
         const v = state.velocity[name]!;
@@ -150,7 +173,9 @@ export async function trainHead(o: TrainOptions): Promise<Params> {
     }
     state.epoch = epoch + 1;
     if (o.checkpoint) await saveCheckpoint(o.checkpoint, state, o.seed, model);
-    const go = await o.onEpoch?.(epoch, { params: state.params, trainLoss: lossSum / n, lr });
+    const trainLoss = lossSum / seen;
+    if (!Number.isFinite(trainLoss)) throw new DivergedError(epoch + 1, trainLoss, lr);
+    const go = await o.onEpoch?.(epoch, { params: state.params, trainLoss, lr });
     if (go === false) break;
   }
   return state.params;
