@@ -63,6 +63,16 @@ describe('tools/export --official: a checkpoint of the official CLIP-AGIQA code'
     assert.match(r.not_a_run!.message, /no prompt_learner\/ folder; pass the output folder of the official training run/);
   });
 
+  it('refuses a NaN context vector or an infinite regression weight naming the tensor, and records the run\'s context length', () => {
+    using t = tempDir();
+    const r = check<{ nan_ctx: { status: number; message: string }; inf_bias: { status: number; message: string }; ctx8: { manifest: ModelBundleManifest } }>('variants', t.dir);
+    assert.notEqual(r.nan_ctx.status, 0);
+    assert.match(r.nan_ctx.message, /--official: prompt_learner ctx holds nan at index 3 of \d+ \(1 non-finite values\)/);
+    assert.notEqual(r.inf_bias.status, 0);
+    assert.match(r.inf_bias.message, /--official: regression 1\.bias holds inf at index 3/);
+    assert.equal(r.ctx8.manifest.heads[0]!.prompt_template, '<8 learned context tokens> {level}.');
+  });
+
   it('reads a checkpoint without running code it names', () => {
     using t = tempDir();
     const r = check<{ ran: boolean; state_dict: Record<string, number[]>; val_result: string }>('inert', t.dir);

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import warnings
@@ -81,12 +82,12 @@ def openai_clip(seed: int, vocab_size: int) -> dict[str, torch.Tensor]:
     return {k: v.half() for k, v in sd.items()}  # OpenAI's archives hold fp16 weights
 
 
-def prompt_ids(vocab: dict[str, int]) -> torch.Tensor:
-    """clip.tokenize('X X ... X {level}.') built by hand: [SOS] x*16 level . [EOS], zero-padded."""
+def prompt_ids(vocab: dict[str, int], n_ctx: int = N_CTX) -> torch.Tensor:
+    """clip.tokenize('X X ... X {level}.') built by hand: [SOS] x*n_ctx level . [EOS], zero-padded."""
     sos, eos = vocab["<|startoftext|>"], vocab["<|endoftext|>"]
     rows = []
     for level in LEVELS:
-        ids = [sos] + [vocab["x</w>"]] * N_CTX + [vocab[f"{level}</w>"], vocab[".</w>"], eos]
+        ids = [sos] + [vocab["x</w>"]] * n_ctx + [vocab[f"{level}</w>"], vocab[".</w>"], eos]
         rows.append(ids + [0] * (CONTEXT - len(ids)))
     return torch.tensor(rows)
 
@@ -190,13 +191,13 @@ def save_dassl(module: nn.Module, folder: str, epoch: int, seed: int) -> None:
     torch.save(state, os.path.join(folder, f"model.pth.tar-{epoch}"))
 
 
-def official_run(sd: dict, ids: torch.Tensor, run: str, epochs=(50, 100)) -> None:
+def official_run(sd: dict, ids: torch.Tensor, run: str, epochs=(50, 100), n_ctx: int = N_CTX) -> None:
     embedding = sd["token_embedding.weight"]  # fp16, as the official trainer's CLIP under PREC fp16
     tokens = embedding[ids]
     for i, epoch in enumerate(epochs):
         gen = torch.Generator().manual_seed(100 + i)
-        ctx = (torch.randn(N_CTX, TEXT_WIDTH, generator=gen) * 0.5).half()
-        learner = PromptLearner(ctx, tokens[:, :1].clone(), tokens[:, 1 + N_CTX:].clone())
+        ctx = (torch.randn(n_ctx, TEXT_WIDTH, generator=gen) * 0.5).half()
+        learner = PromptLearner(ctx, tokens[:, :1].clone(), tokens[:, 1 + n_ctx:].clone())
         torch.manual_seed(200 + i)
         regression = regression_module()
         with torch.no_grad():
@@ -275,6 +276,34 @@ def refusals(work: str) -> dict:
     return out
 
 
+def damage(path: str, key: str, value: float) -> None:
+    """Writes one non-finite value into a tensor of a Dassl checkpoint, as a diverged or damaged run leaves it."""
+    ckpt = torch.load(path, weights_only=False)
+    ckpt["state_dict"][key].view(-1)[3] = value
+    torch.save(ckpt, path)
+
+
+def variants(work: str) -> dict:
+    """Runs with a NaN context vector, an infinite regression bias, and 8 context tokens instead of 16."""
+    sd, clip_file, tok, ids = synthetic(work)
+    out = {}
+    for name, part, key, value in (("nan_ctx", "prompt_learner", "ctx", float("nan")), ("inf_bias", "regression", "1.bias", float("inf"))):
+        run = os.path.join(work, f"run-{name}")
+        shutil.copytree(os.path.join(work, "run"), run)
+        damage(os.path.join(run, part, "model.pth.tar-100"), key, value)
+        r = export("--checkpoint", clip_file, "--tokenizer", tok, "--official", run, "--out", os.path.join(work, f"bundle-{name}"))
+        out[name] = {"status": r.returncode, "message": r.stderr.strip().splitlines()[-1] if r.stderr.strip() else ""}
+    vocab, _ = tiny_bpe()
+    run8 = os.path.join(work, "run-8")
+    official_run(sd, prompt_ids(vocab, 8), run8, n_ctx=8)
+    bundle = os.path.join(work, "bundle-8")
+    r = export("--checkpoint", clip_file, "--tokenizer", tok, "--official", run8, "--out", bundle)
+    if r.returncode != 0:
+        raise SystemExit(r.stderr)
+    out["ctx8"] = {"manifest": json.load(open(os.path.join(bundle, "manifest.json")))}
+    return out
+
+
 class RunsCommand:
     def __init__(self, marker: str):
         self.marker = marker
@@ -297,5 +326,5 @@ def inert(work: str) -> dict:
 
 if __name__ == "__main__":
     command, work = sys.argv[1:]
-    result = {"import": import_run, "refusals": refusals, "inert": inert}[command](work)
+    result = {"import": import_run, "refusals": refusals, "inert": inert, "variants": variants}[command](work)
     print(json.dumps(result))

@@ -211,10 +211,10 @@ def main(argv: list[str]) -> int:
             entries.append(head_entry(name, f"heads/{name}.safetensors", trained_on, args.score_range, args.prompt))
         if official is not None:
             name = args.official_head_name
-            heads[name], trained_on = official
+            heads[name], trained_on, level_prompt = official
             trained_on["dataset"] = args.official_dataset
             heads[name].save(os.path.join(out, "heads", f"{name}.safetensors"))
-            entries.append(head_entry(name, f"heads/{name}.safetensors", trained_on, args.score_range, "<16 learned context tokens> {level}."))
+            entries.append(head_entry(name, f"heads/{name}.safetensors", trained_on, args.score_range, level_prompt))
         if not heads:
             heads["quality"] = untrained_head(model, tokenizer_dir, args.prompt, args.seed, args.score_range)
             heads["quality"].save(os.path.join(out, "heads", "quality.safetensors"))

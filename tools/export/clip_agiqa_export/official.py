@@ -126,6 +126,15 @@ def prompt_token_ids(tokenizer_dir: str, n_ctx: int, context_length: int) -> tor
     return torch.tensor([r + [0] * (context_length - len(r)) for r in rows])
 
 
+def _require_finite(name: str, tensor: torch.Tensor) -> None:
+    """A NaN or Inf in a learned tensor makes every image score alike (the head's ReLU maps NaN to 0): refuse it."""
+    bad = ~torch.isfinite(tensor.float())
+    if bool(bad.any()):
+        first = int(bad.flatten().nonzero()[0])
+        raise OfficialCheckpointError(f"{name} holds {tensor.flatten()[first].item()} at index {first} of {tensor.numel()} "
+                                      f"({int(bad.sum())} non-finite values): the checkpoint is damaged or training diverged")
+
+
 def _check_fixed_tokens(name: str, stored: torch.Tensor, computed: torch.Tensor) -> None:
     if tuple(stored.shape) != tuple(computed.shape):
         raise OfficialCheckpointError(f"prompt_learner {name} is {list(stored.shape)}, the CLIP weights and level prompts give "
@@ -142,6 +151,7 @@ def level_text_features(model, tokenizer_dir: str, prompt_state: dict) -> torch.
     ctx = prompt_state.get("ctx")
     if not isinstance(ctx, torch.Tensor) or ctx.dim() not in (2, 3):
         raise OfficialCheckpointError("prompt_learner state_dict has no ctx tensor [n_ctx, width] (or [6, n_ctx, width])")
+    _require_finite("prompt_learner ctx", ctx)
     n_ctx, width = ctx.shape[-2], ctx.shape[-1]
     embedding = model.text_model.embeddings.token_embedding
     if width != embedding.embedding_dim:
@@ -164,15 +174,19 @@ def level_text_features(model, tokenizer_dir: str, prompt_state: dict) -> torch.
     handle = embedding.register_forward_hook(put_context)
     try:
         with torch.no_grad():
-            return TextTower(model)(ids)
+            features = TextTower(model)(ids)
     finally:
         handle.remove()
+    _require_finite("the level-prompt text features", features)
+    return features
 
 
 def regression_head(state: dict, text_features: torch.Tensor) -> ClipAgiqaHead:
     missing = [k for k in REGRESSION_KEYS if not isinstance(state.get(k), torch.Tensor)]
     if missing:
         raise OfficialCheckpointError(f"regression state_dict lacks {', '.join(missing)} (expected Sequential(Dropout, Linear, ReLU, Dropout, Linear))")
+    for theirs in REGRESSION_KEYS:
+        _require_finite(f"regression {theirs}", state[theirs])
     embed_dim = text_features.shape[1]
     w1, w2 = state["1.weight"], state["4.weight"]
     expected_in = (len(LEVEL_WORDS) + 1) * embed_dim
@@ -185,8 +199,15 @@ def regression_head(state: dict, text_features: torch.Tensor) -> ClipAgiqaHead:
     return head.eval()
 
 
-def import_official(model, tokenizer_dir: str | None, folder: str, epoch: int | None) -> tuple[ClipAgiqaHead, dict]:
-    """The trained head of an official training run, and its provenance for the manifest."""
+def context_description(prompt_state: dict) -> str:
+    """The level prompt as the manifest records it, with the run's own count of learned context tokens."""
+    ctx = prompt_state["ctx"]
+    per_level = " per level" if ctx.dim() == 3 else ""
+    return f"<{ctx.shape[-2]} learned context tokens{per_level}> {{level}}."
+
+
+def import_official(model, tokenizer_dir: str | None, folder: str, epoch: int | None) -> tuple[ClipAgiqaHead, dict, str]:
+    """The trained head of an official training run, its provenance for the manifest, and its level prompt."""
     if tokenizer_dir is None:
         raise OfficialCheckpointError("the level prompts need CLIP's tokenizer: pass --tokenizer DIR (vocab.json + merges.txt)")
     files, name = checkpoint_files(folder, epoch)
@@ -198,4 +219,4 @@ def import_official(model, tokenizer_dir: str | None, folder: str, epoch: int | 
                   "checkpoint": name}
     if isinstance(regression.get("epoch"), int):
         trained_on["epochs"] = regression["epoch"]
-    return head, trained_on
+    return head, trained_on, context_description(prompt["state_dict"])
