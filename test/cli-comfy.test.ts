@@ -144,7 +144,7 @@ describe('clip-agiqa comfy install-nodes', () => {
     const r = await cli(['comfy', 'install-nodes', '--comfyui', comfy]);
     assert.equal(r.status, 0, r.stderr);
     const installed = join(comfy, 'custom_nodes', 'comfyui-clip-agiqa');
-    for (const file of ['__init__.py', 'nodes.py', 'bridge_client.py', 'config.py', 'logic.py', 'README.md', 'pyproject.toml']) {
+    for (const file of ['__init__.py', 'nodes.py', 'bridge_client.py', 'config.py', 'logic.py', 'README.md', 'LICENSE']) {
       assert.equal(readFileSync(join(installed, file), 'utf8'), readFileSync(join(ROOT, 'packages/comfyui/comfyui_nodes', file), 'utf8'), file);
     }
     const again = await cli(['comfy', 'install-nodes', '--comfyui', comfy]);
