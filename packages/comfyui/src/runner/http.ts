@@ -64,6 +64,12 @@ export class ComfyHttp {
     return { running: q.queue_running.map((item) => String(item[1])), pending: q.queue_pending.map((item) => String(item[1])) };
   }
 
+  /** Removes prompts from the pending queue (POST /queue {delete}); a running prompt is not touched. */
+  async deleteQueued(promptIds: string[]): Promise<void> {
+    const r = await this.request('/queue', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ delete: promptIds }) });
+    if (!r.ok) throw new ComfyConnectionError(`ComfyUI at ${this.baseUrl}: /queue delete: HTTP ${r.status}`);
+  }
+
   async view(file: { filename: string; subfolder?: string; type?: string }): Promise<Buffer> {
     const q = new URLSearchParams({ filename: file.filename, subfolder: file.subfolder ?? '', type: file.type ?? 'output' });
     const r = await this.request(`/view?${q}`);

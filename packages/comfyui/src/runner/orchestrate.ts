@@ -2,8 +2,9 @@ import { randomInt } from 'node:crypto';
 
 import { passes, rank, UsageError, type HeadDirection } from '@clip-agiqa/core';
 
-import type { ComfyClient, ComfyImage, PromptRun, Workflow } from './client.js';
-import { ComfyConnectionError, ComfyExecutionError, WorkflowError } from './errors.js';
+import type { ComfyImage, PromptRun, Workflow } from './client.js';
+import { ComfyExecutionError, WorkflowError } from './errors.js';
+import type { PromptRunner } from './pool.js';
 
 /** The input of a node that plays the seed's role, e.g. KSampler.seed, or EmptyImage.color in a weight-free test. */
 export interface SeedTarget {
@@ -31,47 +32,6 @@ export function withSeed(workflow: Workflow, targets: SeedTarget[], seed: number
   const copy = structuredClone(workflow);
   for (const t of targets) copy[t.node]!.inputs[t.input] = seed;
   return copy;
-}
-
-/** Somewhere to run prompts: one ComfyUI, or a pool of them. */
-export interface PromptRunner {
-  run(workflow: Workflow): Promise<PromptRun>;
-}
-
-/**
- * Several ComfyUI servers: each prompt goes to the least busy (by /queue), ties in turn. A prompt whose
- * server dies (the client gives up reconnecting) runs again on a live one, so one lost machine does not
- * fail a whole best-of-N; a workflow error is the workflow's and is not retried elsewhere.
- */
-export class ComfyPool implements PromptRunner {
-  private turn = 0;
-
-  constructor(readonly clients: ComfyClient[], private readonly o: { onRedispatch?: (from: ComfyClient, error: Error) => void } = {}) {
-    if (clients.length === 0) throw new UsageError('INVALID_ARGUMENT', 'a pool needs at least one ComfyUI');
-  }
-
-  async pick(exclude: ReadonlySet<ComfyClient> = new Set()): Promise<ComfyClient> {
-    const live = this.clients.filter((c) => !exclude.has(c));
-    const loads = await Promise.all(live.map((c) => c.load().catch(() => Infinity)));
-    const least = Math.min(...loads);
-    if (least === Infinity) throw new ComfyConnectionError(`no ComfyUI of the pool answers (${this.clients.map((c) => c.baseUrl).join(', ')})`);
-    const candidates = live.filter((_, i) => loads[i] === least);
-    return candidates[this.turn++ % candidates.length]!;
-  }
-
-  async run(workflow: Workflow): Promise<PromptRun> {
-    const dead = new Set<ComfyClient>();
-    for (;;) {
-      const client = await this.pick(dead);
-      try {
-        return await client.run(workflow);
-      } catch (e) {
-        if (!(e instanceof ComfyConnectionError)) throw e;
-        dead.add(client);
-        this.o.onRedispatch?.(client, e);
-      }
-    }
-  }
 }
 
 /** Scores images (encoded bytes) with one head; NaN for an image that cannot be scored. */
