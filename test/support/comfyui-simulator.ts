@@ -48,6 +48,8 @@ export class ComfySimulator implements NodeContext {
   /** After this many more prompts finish, the server goes away for good (a crash nobody restarts). */
   crashAfter = Infinity;
   port = 0;
+  /** The raw bodies of every POST /prompt (JSON.parse would round integers above 2^53). */
+  readonly promptBodies: string[] = [];
   /** Every prompt queued, by id, with the server's client id that queued it. */
   readonly queued = new Map<string, string | undefined>();
 
@@ -195,7 +197,11 @@ export class ComfySimulator implements NodeContext {
     await until(() => !this.frozen);
     const u = new URL(req.url ?? '/', 'http://x');
     const path = u.pathname.replace(/^\/api(?=\/)/, '');
-    if (req.method === 'POST' && path === '/prompt') return this.postPrompt(JSON.parse((await this.body(req)).toString()) as Record<string, unknown>, res);
+    if (req.method === 'POST' && path === '/prompt') {
+      const text = (await this.body(req)).toString();
+      this.promptBodies.push(text);
+      return this.postPrompt(JSON.parse(text) as Record<string, unknown>, res);
+    }
     if (req.method === 'GET' && path === '/queue') {
       const item = (i: Item) => [i.number, i.id, i.prompt, i.extra, i.outputs];
       return this.json(res, 200, { queue_running: this.running ? [item(this.running)] : [], queue_pending: this.queue.map(item) });

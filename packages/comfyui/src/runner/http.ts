@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 
 import { ComfyConnectionError, ComfyValidationError } from './errors.js';
+import { toJson } from './seeds.js';
 
 /** An API-format workflow: node id -> { class_type, inputs }. */
 export type Workflow = Record<string, { class_type: string; inputs: Record<string, unknown>; _meta?: unknown }>;
@@ -42,7 +43,7 @@ export class ComfyHttp {
   /** Queues a workflow; a refused one throws ComfyValidationError with every node's errors. */
   async queuePrompt(workflow: Workflow, promptId: string = randomUUID()): Promise<{ promptId: string; number: number }> {
     const r = await this.request('/prompt', { method: 'POST', headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ prompt: workflow, client_id: this.clientId, prompt_id: promptId }) });
+      body: toJson({ prompt: workflow, client_id: this.clientId, prompt_id: promptId }) });
     const text = await r.text();
     let body: { prompt_id?: string; number?: number; error?: { type?: string; message?: string }; node_errors?: ConstructorParameters<typeof ComfyValidationError>[1] };
     try {
