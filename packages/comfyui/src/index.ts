@@ -1,5 +1,6 @@
 export { startBridge, BRIDGE_PROTOCOL } from './bridge/server.js';
 export type { Bridge, BridgeOptions } from './bridge/server.js';
+export { BridgeListenError } from './bridge/listen.js';
 export { encodeImageFrame, decodeImageFrame, FrameError } from './bridge/frames.js';
 export { decide, PolicyError } from './bridge/decision.js';
 export type { BridgePolicy } from './bridge/decision.js';

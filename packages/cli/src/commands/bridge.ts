@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 
 import { startBridge } from '@clip-agiqa/comfyui';
 
-import { parseNumber, positiveInteger, type CliIO } from '../io.js';
+import { parseNumber, type CliIO } from '../io.js';
 import { SCORER_FLAGS, SCORER_FLAGS_HELP, scorerFromFlags } from '../scorer-flags.js';
 
 export const BRIDGE_USAGE = `Usage: clip-agiqa bridge [options]
@@ -26,10 +26,16 @@ export async function bridgeCommand(argv: string[], io: CliIO): Promise<number> 
     io.stdout.write(`${BRIDGE_USAGE}\n`);
     return 0;
   }
-  const port = parseNumber('port', values.port, (n) => n === 0 || positiveInteger(n), 'a port number') ?? 8790;
+  const port = parseNumber('port', values.port, (n) => Number.isInteger(n) && n >= 0 && n <= 65535, 'a port number from 1 to 65535 (0: any free port)') ?? 8790;
   const token = values.token ?? process.env.CLIP_AGIQA_BRIDGE_TOKEN;
   const scorer = await scorerFromFlags(values, io);
-  const bridge = await startBridge({ scorer, host: values.host, port, statusPage: values['status-page'], ...(token ? { token } : {}) });
+  let bridge: Awaited<ReturnType<typeof startBridge>>;
+  try {
+    bridge = await startBridge({ scorer, host: values.host, port, statusPage: values['status-page'], ...(token ? { token } : {}) });
+  } catch (e) {
+    await scorer.close();
+    throw e;
+  }
   io.stdout.write(`clip-agiqa bridge: listening on ${bridge.url} (model ${scorer.model.name}${scorer.model.untrained ? ', untrained' : ''})\n`);
   await new Promise<void>((resolve) => {
     process.once('SIGTERM', () => resolve());
