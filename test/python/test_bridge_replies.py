@@ -179,6 +179,38 @@ class CircuitBreakerTest(unittest.TestCase):
         self.assertEqual(asyncio.run(scenario())["connections"], 2)
 
 
+class AdviceTest(unittest.TestCase):
+    """Errors the user can act on say what to do."""
+
+    def test_a_refused_request_names_the_bridge_and_what_to_check(self):
+        refusal = lambda request: [json.dumps({"type": "error", "id": request["id"], "code": "BAD_POLICY", "message": "the model has no head sharpness"})]
+
+        async def scenario():
+            async with fake_bridge(answer=refusal) as (url, _):
+                with self.assertRaises(BridgeError) as caught:
+                    await nodes.CLIPAGIQAScore().run(batch(1), head="sharpness", bridge_url=url, timeout=5)
+                return url, str(caught.exception)
+        url, message = asyncio.run(scenario())
+        self.assertIn(f"[BAD_POLICY] the CLIP-AGIQA bridge at {url} refused the request: the model has no head sharpness", message)
+        self.assertIn("clip-agiqa info --model", message)
+
+    def test_a_gate_that_lets_nothing_through_says_what_to_change(self):
+        none_pass = with_result(lambda r: {**r, "decision": {**r["decision"], "passed": [], "rejected": list(range(len(r["scores"]))), "threshold": 9.0}})
+
+        async def scenario():
+            async with fake_bridge(answer=none_pass) as (url, _):
+                await nodes.CLIPAGIQAQualityGate().run(batch(2), 9.0, "absolute", "error", bridge_url=url, timeout=5)
+        with self.assertRaisesRegex(RuntimeError, "none of 2 images reached 9.000 .*lower the threshold, use a percentile, or set when_none_pass"):
+            asyncio.run(scenario())
+
+    def test_a_mask_of_other_images_says_what_to_connect(self):
+        async def scenario():
+            async with fake_bridge() as (url, _):
+                await nodes.CLIPAGIQABestOfN().run(batch(3), 1, mask=torch.zeros(2, 8, 8), bridge_url=url, timeout=5)
+        with self.assertRaisesRegex(ValueError, r"MASK batch \(2\) does not match the IMAGE batch \(3\): connect the masks of these images"):
+            asyncio.run(scenario())
+
+
 class RefusedTokenTest(unittest.TestCase):
     def test_a_refused_token_names_the_bridge_and_how_to_set_the_token(self):
         refusal = json.dumps({"type": "error", "code": "UNAUTHORIZED", "message": "wrong or missing token"})

@@ -92,7 +92,8 @@ async def _receive(ws: aiohttp.ClientWebSocketResponse, s: BridgeSettings) -> di
             raise _broken(s.url, f"a text frame that is not JSON: {msg.data[:80]!r}") from None
         return _check(message, s.url)
     if msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSING, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR):
-        raise BridgeUnavailable(f"the bridge at {s.url} closed the connection ({ws.close_code})")
+        raise BridgeUnavailable(f"the CLIP-AGIQA bridge at {s.url} closed the connection (code {ws.close_code}): it stopped or restarted; "
+                                "its log says why, and the next run connects again")
     raise _broken(s.url, f"a {msg.type.name.lower()} frame where a text message was due")
 
 
@@ -105,7 +106,16 @@ async def score_images(images: list[tuple[bytes, int, int]], policy: dict, setti
         raise BridgeUnavailable(f"the CLIP-AGIQA bridge at {settings.url} did not answer within {settings.timeout:g} s "
                                 f"({len(images)} images; raise the node's timeout for large batches on a slow device)") from None
     except (aiohttp.ClientError, ConnectionError) as e:
-        raise BridgeUnavailable(f"lost the connection to the CLIP-AGIQA bridge at {settings.url}: {e}") from None
+        raise BridgeUnavailable(f"lost the connection to the CLIP-AGIQA bridge at {settings.url} ({e}): did it stop or crash? "
+                                "Its log says why; the next run connects again") from None
+
+
+# What to do about the refusals a node can cause.
+ADVICE = {
+    "BAD_POLICY": " (check the node's head input against the heads the bridge's model has: `clip-agiqa info --model BUNDLE`)",
+    "TOO_MANY_IMAGES": " (the node splits batches by the limit the bridge announces: is the bridge of another release?)",
+    "IMAGE_TOO_LARGE": " (scale the images down before the node)",
+}
 
 
 # Bridges older than the shared policy know filter only by its former name; they refuse the new one as a schema violation.
@@ -134,7 +144,7 @@ async def _request(ws: aiohttp.ClientWebSocketResponse, s: BridgeSettings, image
         if reply["type"] == "error":
             former = _in_former_words(policy, reply)
             if former is None:
-                raise BridgeError(reply["code"], reply["message"])
+                raise BridgeError(reply["code"], f"the CLIP-AGIQA bridge at {s.url} refused the request: {reply['message']}{ADVICE.get(reply['code'], '')}")
             policy = former
             continue
         if reply["type"] != "result" or reply["id"] != request_id:
@@ -143,7 +153,8 @@ async def _request(ws: aiohttp.ClientWebSocketResponse, s: BridgeSettings, image
         if uncovered:
             raise _broken(s.url, uncovered[0])
         return reply
-    raise BridgeUnavailable(f"the CLIP-AGIQA bridge at {s.url} stayed busy")
+    raise BridgeUnavailable(f"the CLIP-AGIQA bridge at {s.url} stayed busy scoring for other clients through {s.busy_retries} retries: "
+                            "raise the node's timeout, or list a second bridge in bridge_url")
 
 
 async def _score(images: list[tuple[bytes, int, int]], policy: dict, s: BridgeSettings, client: str) -> dict:
