@@ -9,7 +9,7 @@ import json
 import math
 import urllib.request
 
-from . import config, logic
+from . import config, local_bridge, logic
 from .bridge_client import resolve_settings
 from .multi_bridge import bridge_urls, score_on_any
 
@@ -72,6 +72,8 @@ class _BridgeNode:
     async def _score(images, policy: dict, head: str, bridge_url: str, timeout: float) -> dict:
         if head:
             policy = {**policy, "head": head}
+        if config.configured_bridge_url(bridge_url) is None:
+            await local_bridge.ensure(config.DEFAULT_URL)
         return await score_on_any(logic.to_rgb_bytes(images), policy, resolve_settings(bridge_url, timeout))
 
 

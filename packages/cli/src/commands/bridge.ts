@@ -13,6 +13,8 @@ number of ComfyUI instances. Protocol: schemas/bridge-*-message.schema.json. GET
 Options:
   --host H               (default 127.0.0.1)   --port N  (default 8790)
   --token T              shared token clients must present (default: $CLIP_AGIQA_BRIDGE_TOKEN, else none)
+  --stop-with-stdin      stop when standard input closes (how the ComfyUI nodes run the bridge they start:
+                         it stops with ComfyUI, however ComfyUI ends)
   --status-page          serve a read-only HTML status page at GET /status (asks for the token; without
                          a token only on a loopback host)
 ${SCORER_FLAGS_HELP}`;
@@ -20,7 +22,7 @@ ${SCORER_FLAGS_HELP}`;
 export async function bridgeCommand(argv: string[], io: CliIO): Promise<number> {
   const { values } = parseArgs({ args: argv, strict: true, options: {
     ...SCORER_FLAGS, host: { type: 'string', default: '127.0.0.1' }, port: { type: 'string' }, token: { type: 'string' },
-    'status-page': { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false },
+    'status-page': { type: 'boolean', default: false }, 'stop-with-stdin': { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false },
   } });
   if (values.help) {
     io.stdout.write(`${BRIDGE_USAGE}\n`);
@@ -40,7 +42,12 @@ export async function bridgeCommand(argv: string[], io: CliIO): Promise<number> 
   await new Promise<void>((resolve) => {
     process.once('SIGTERM', () => resolve());
     process.once('SIGINT', () => resolve());
+    if (values['stop-with-stdin']) {
+      process.stdin.once('end', () => resolve()).once('close', () => resolve());
+      process.stdin.resume();
+    }
   });
+  process.stdin.pause();
   await bridge.close();
   await scorer.close();
   return 0;
