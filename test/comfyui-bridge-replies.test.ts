@@ -10,6 +10,6 @@ describe('ComfyUI node pack against bridges that break the protocol or hang', { 
   it('turns every malformed reply into bridge-unavailable naming the URL, fails over, and rests a hung bridge', () => {
     const r = spawnSync(PYTHON, ['test/python/test_bridge_replies.py', '-v'], { cwd: ROOT, encoding: 'utf8', timeout: 300_000 });
     assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
-    assert.match(r.stderr, /Ran 11 tests/);
+    assert.match(r.stderr, /Ran 12 tests/);
   });
 });

@@ -211,6 +211,18 @@ class AdviceTest(unittest.TestCase):
             asyncio.run(scenario())
 
 
+class PercentileDirectionTest(unittest.TestCase):
+    """A percentile bar is a percentile of the raw scores; the gate keeps the better side of it (as the README says)."""
+
+    def test_the_better_side_of_the_bar_on_either_kind_of_head(self):
+        from comfyui_nodes import logic
+        scores = [{"index": i, "scores": {"h": float(i)}} for i in range(10)]  # 0..9
+        up = logic.decide({"mode": "filter", "threshold": 80, "threshold_kind": "percentile"}, scores, {"heads": [{"name": "h", "higher_is_better": True}]})
+        down = logic.decide({"mode": "filter", "threshold": 20, "threshold_kind": "percentile"}, scores, {"heads": [{"name": "h", "higher_is_better": False}]})
+        self.assertEqual(up["passed"], [8, 9], "higher is better: 80 keeps about the top 20 %")
+        self.assertEqual(down["passed"], [0, 1], "lower is better: 20 keeps about the best (lowest) 20 %")
+
+
 class RefusedTokenTest(unittest.TestCase):
     def test_a_refused_token_names_the_bridge_and_how_to_set_the_token(self):
         refusal = json.dumps({"type": "error", "code": "UNAUTHORIZED", "message": "wrong or missing token"})
