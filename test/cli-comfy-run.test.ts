@@ -50,7 +50,7 @@ describe('clip-agiqa comfy in daily use: degraded pools, Ctrl-C, seeds, hosts, -
     const [a, b] = [`http://127.0.0.1:${await closedPort()}`, `http://127.0.0.1:${await closedPort()}`];
     const r = await cli(['comfy', 'best-of', '--n', '2', '--workflow', wf, '--seed-node', '1.color', '--host', `${a},${b}`]);
     assert.equal(r.status, 1, r.stderr);
-    assert.match(r.stderr, /\[COMFY_UNREACHABLE\] no ComfyUI of the pool answers/);
+    assert.match(r.stderr, /\[COMFY_UNREACHABLE\] no ComfyUI of the pool answers.*: is ComfyUI running there\? Start it, or give its address with --host/);
     assert.ok(r.stderr.includes(a) && r.stderr.includes(b));
     noStack(r.stderr);
   });

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
 import {
-  bestOfAttempts, bestOfN, checkGeneration, ComfyClient, ComfyPool, rerollUntil, toJson, WorkflowError, type Attempt, type Candidate, type PromptRunner, type Workflow,
+  bestOfAttempts, bestOfN, checkGeneration, ComfyClient, ComfyConnectionError, ComfyPool, rerollUntil, toJson, WorkflowError, type Attempt, type Candidate, type PromptRunner, type Workflow,
 } from '@clip-agiqa/comfyui';
 
 import { CliUsageError, EXIT_NONE_PASSED, parseNumber, positiveInteger, type CliIO } from '../io.js';
@@ -109,8 +109,13 @@ export async function comfyCommand(argv: string[], io: CliIO): Promise<number> {
     : `ComfyUI at ${c.baseUrl} does not answer (${reason}): the others run the prompts; it is probed and joins when it answers\n`) }) : null;
   const interrupt = watchInterrupt();
   try {
-    if (pool) await pool.start();
-    else await clients[0]!.queue();
+    try {
+      if (pool) await pool.start();
+      else await clients[0]!.queue();
+    } catch (e) {
+      if (!(e instanceof ComfyConnectionError)) throw e;
+      throw new ComfyConnectionError(`${e.message}: is ComfyUI running there? Start it, or give its address with --host`);
+    }
     const runner: PromptRunner = pool ?? clients[0]!;
     const scorer = await scorerFromFlags(values, io);
     try {
