@@ -30,7 +30,8 @@ export async function installNodes(argv: string[], io: CliIO): Promise<number> {
   if (values.link) await symlink(source, target, 'dir');
   else await cp(source, target, { recursive: true, filter: (path) => !path.includes('__pycache__') });
   io.stdout.write(`${values.link ? 'linked' : 'copied'} the CLIP-AGIQA nodes to ${target}\n`);
-  io.stderr.write('Next: restart ComfyUI. The nodes start a local bridge (`clip-agiqa bridge`) themselves; for a bridge elsewhere set\n'
-    + 'CLIP_AGIQA_BRIDGE_URL / CLIP_AGIQA_BRIDGE_TOKEN (or ~/.config/clip-agiqa/comfyui.json).\n');
+  io.stderr.write(`Next: restart ComfyUI. The nodes start a local bridge themselves with \`clip-agiqa\` on ComfyUI's PATH; if it is not
+there, set CLIP_AGIQA_CLI=${process.argv[1] ?? 'PATH/TO/clip-agiqa'} in ComfyUI's environment. For a bridge elsewhere set
+CLIP_AGIQA_BRIDGE_URL / CLIP_AGIQA_BRIDGE_TOKEN (or ~/.config/clip-agiqa/comfyui.json).\n`);
   return 0;
 }
