@@ -18,7 +18,9 @@ const targets = [
   { schema: 'webhook-job.schema.json', out: 'packages/webhook/src/generated/webhook-job.ts', constName: 'webhookJobSchema' },
   { schema: 'webhook-verdict.schema.json', out: 'packages/webhook/src/generated/webhook-verdict.ts', constName: 'webhookVerdictSchema' },
   { schema: 'bridge-client-message.schema.json', out: 'packages/comfyui/src/generated/bridge-client-message.ts', constName: 'bridgeClientMessageSchema' },
-  { schema: 'bridge-server-message.schema.json', out: 'packages/comfyui/src/generated/bridge-server-message.ts', constName: 'bridgeServerMessageSchema' },
+  { schema: 'bridge-server-message.schema.json', out: 'packages/comfyui/src/generated/bridge-server-message.ts', constName: 'bridgeServerMessageSchema',
+    // The Python node pack validates the bridge's replies against the same schema; it is installed on its own, so it gets a self-contained copy.
+    bundled: 'packages/comfyui/comfyui_nodes/bridge-server-message.schema.json' },
   { schema: 'webhook-config.schema.json', out: 'packages/webhook/src/generated/webhook-config.ts', constName: 'webhookConfigSchema' },
 ];
 
@@ -51,8 +53,20 @@ function importShared(code, sharedNames, from) {
   return used.length ? `import type { ${used.sort().join(', ')} } from '${from}';\n\n${kept}` : kept;
 }
 
+/** The schema with the shared definitions it refers to copied in, so that it resolves alone. */
+function bundle(schema, defs) {
+  const rewrite = (node) => {
+    if (Array.isArray(node)) return node.map(rewrite);
+    if (!node || typeof node !== 'object') return node;
+    return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, k === '$ref' && v.startsWith(`${shared.schema}#/$defs/`) ? `#/$defs/shared.${v.split('/').pop()}` : rewrite(v)]));
+  };
+  const copied = Object.fromEntries(Object.entries(defs.$defs).map(([name, def]) => [`shared.${name}`, def]));
+  return rewrite({ ...schema, $defs: { ...schema.$defs, ...copied } });
+}
+
 const check = process.argv.includes('--check');
 let stale = 0;
+const outputs = [];
 let sharedNames = new Set();
 for (const t of targets) {
   const schema = JSON.parse(await readFile(join(root, 'schemas', t.schema), 'utf8'));
@@ -70,16 +84,23 @@ for (const t of targets) {
   const text =
     `// Generated from schemas/${t.schema} by scripts/gen-schemas.mjs: do not edit.\n\n` +
     `${types.trim()}\n\nexport const ${t.constName} = ${JSON.stringify(schema, null, 2)} as const;\n`;
-  const path = join(root, t.out);
+  outputs.push([t.out, text]);
+  if (t.bundled) {
+    const defs = JSON.parse(await readFile(join(root, 'schemas', shared.schema), 'utf8'));
+    outputs.push([t.bundled, `${JSON.stringify(bundle(schema, defs), null, 2)}\n`]);
+  }
+}
+for (const [out, text] of outputs) {
+  const path = join(root, out);
   const current = await readFile(path, 'utf8').catch(() => '');
   if (current === text) continue;
   if (check) {
-    console.error(`stale: ${t.out} (run: node scripts/gen-schemas.mjs)`);
+    console.error(`stale: ${out} (run: node scripts/gen-schemas.mjs)`);
     stale++;
   } else {
     await mkdir(dirname(path), { recursive: true });
     await writeFile(path, text);
-    console.log(`wrote ${t.out}`);
+    console.log(`wrote ${out}`);
   }
 }
 process.exit(stale ? 1 : 0);

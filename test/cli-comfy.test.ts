@@ -1,28 +1,16 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
-import { CLI, ROOT, tempDir } from './support/helpers.js';
+import { cli } from './support/cli-process.js';
+import { ROOT, tempDir } from './support/helpers.js';
 import { ComfySimulator } from './support/comfyui-simulator.js';
 
 const workflow = {
   1: { class_type: 'EmptyImage', inputs: { width: 64, height: 48, batch_size: 1, color: 0 } },
   2: { class_type: 'SaveImageWebsocket', inputs: { images: ['1', 0] } },
 };
-
-/** Runs the CLI as a user does (its own process: the simulator keeps running in this one). */
-function cli(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, FORCE_COLOR: '0' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
 
 const noStack = (stderr: string) => assert.doesNotMatch(stderr, /^\s+at /m, `a stack trace reached the user:\n${stderr}`);
 
@@ -144,7 +132,7 @@ describe('clip-agiqa comfy install-nodes', () => {
     const r = await cli(['comfy', 'install-nodes', '--comfyui', comfy]);
     assert.equal(r.status, 0, r.stderr);
     const installed = join(comfy, 'custom_nodes', 'comfyui-clip-agiqa');
-    for (const file of ['__init__.py', 'nodes.py', 'bridge_client.py', 'config.py', 'logic.py', 'README.md', 'pyproject.toml']) {
+    for (const file of ['__init__.py', 'nodes.py', 'bridge_client.py', 'config.py', 'logic.py', 'README.md', 'LICENSE']) {
       assert.equal(readFileSync(join(installed, file), 'utf8'), readFileSync(join(ROOT, 'packages/comfyui/comfyui_nodes', file), 'utf8'), file);
     }
     const again = await cli(['comfy', 'install-nodes', '--comfyui', comfy]);

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { describe, it } from 'node:test';
 
 import { startBridge } from '@clip-agiqa/comfyui';
 import { createScorer } from '@clip-agiqa/core';
 
-import { DEMO_MODEL_DIR, PYTHON, pythonUnavailable, ROOT } from './support/helpers.js';
+import { DEMO_MODEL_DIR, pythonUnavailable } from './support/helpers.js';
+import { runPython } from './support/python-process.js';
 import { freePort } from './support/redis-server.js';
 
 const missing = pythonUnavailable(['torch', 'numpy', 'aiohttp']);
@@ -18,17 +18,10 @@ describe('ComfyUI node pack with several bridges', { skip: missing ?? false }, (
     try {
       const dead = `ws://127.0.0.1:${await freePort()}`;
       const env = {
-        ...process.env, CLIP_AGIQA_BRIDGE_TOKEN: 'multi-bridge-token',
+        CLIP_AGIQA_BRIDGE_TOKEN: 'multi-bridge-token',
         BRIDGE_URLS: [dead, ...bridges.map((b) => b.url)].join(', '), DEAD_URLS: `${dead},ws://127.0.0.1:${await freePort()}`,
       };
-      const r = await new Promise<{ status: number | null; output: string }>((resolve) => {
-        const child = spawn(PYTHON, ['test/python/test_multi_bridge.py', '-v'], { cwd: ROOT, env });
-        let output = '';
-        child.stdout.on('data', (d: Buffer) => { output += d.toString(); });
-        child.stderr.on('data', (d: Buffer) => { output += d.toString(); });
-        const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
-        child.on('close', (status) => { clearTimeout(timer); resolve({ status, output }); });
-      });
+      const r = await runPython(['test/python/test_multi_bridge.py', '-v'], env, 120_000);
       assert.equal(r.status, 0, r.output);
       assert.match(r.output, /Ran 4 tests/);
       assert.ok(connected[0]! >= 2 && connected[1]! >= 2, `batches per bridge: ${connected.join(', ')} (spread over both)`);

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 
@@ -7,19 +6,10 @@ import { startBridge } from '@clip-agiqa/comfyui';
 import { createScorer } from '@clip-agiqa/core';
 import sharp from 'sharp';
 
-import { DEMO_MODEL_DIR, lowerIsBetterBundle, PYTHON, pythonUnavailable, ROOT, tempDir } from './support/helpers.js';
+import { DEMO_MODEL_DIR, lowerIsBetterBundle, pythonUnavailable, tempDir } from './support/helpers.js';
+import { runPython } from './support/python-process.js';
 
 const missing = pythonUnavailable(['torch', 'numpy', 'aiohttp', 'PIL']);
-
-function runPython(args: string[], env: Record<string, string>): Promise<{ status: number | null; output: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(PYTHON, args, { cwd: ROOT, env: { ...process.env, ...env } });
-    let output = '';
-    child.stdout.on('data', (d: Buffer) => { output += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { output += d.toString(); });
-    child.on('close', (status) => resolve({ status, output }));
-  });
-}
 
 /** Runs the node pack's Python tests against a real bridge serving `model`. */
 async function nodePackSuite(model: string, higherIsBetter: boolean): Promise<void> {

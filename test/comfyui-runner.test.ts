@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 
 import {
   bestOfN, ComfyClient, ComfyConnectionError, ComfyExecutionError, ComfyPool, ComfyValidationError, comfyImageFrame, parseComfyFrame, reconnectDelays, rerollUntil,
-  type ComfyEvent, type ImageScorer, type Workflow,
+  type ComfyEvent, type ImageScorer, type Seed, type Workflow,
 } from '@clip-agiqa/comfyui';
 import { createScorer, type Scorer } from '@clip-agiqa/core';
 
@@ -57,7 +57,7 @@ describe('ComfyUI workflow runner (against the protocol simulator)', () => {
   it('reroll stops at the first passing attempt and never exceeds maxAttempts', async () => {
     const c = client(sim.url);
     const scores = (await bestOfN({ runner: c, workflow: colourWorkflow(), n: 4, seedNodes: ['1.color'], seeds: SEEDS.slice(0, 4), score }))
-      .ranked.reduce((m, r) => m.set(r.seed, r.score), new Map<number, number>());
+      .ranked.reduce((m, r) => m.set(r.seed, r.score), new Map<Seed, number>());
     // Seeds in an order whose first score reaching the bar is the third: the two worst, the best, the other.
     const byScore = SEEDS.slice(0, 4).sort((a, b) => scores.get(a)! - scores.get(b)!);
     assert.ok(new Set(scores.values()).size === 4, 'distinct scores');

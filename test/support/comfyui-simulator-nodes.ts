@@ -37,6 +37,14 @@ async function png(im: Img): Promise<Buffer> {
 }
 
 export const NODES: Record<string, NodeDef> = {
+  // A seeded node with KSampler's seed range (0 to 2^64 - 1): its seed only has to arrive intact.
+  RandomNoise: {
+    required: { noise_seed: { type: 'INT', max: 2 ** 64 - 1 } }, // as a float: JSON.parse reads the seeds so too
+    output: ['NOISE'],
+    async run(i) {
+      return { outputs: [i.noise_seed] };
+    },
+  },
   EmptyImage: {
     required: { width: { type: 'INT' }, height: { type: 'INT' }, batch_size: { type: 'INT' }, color: { type: 'INT', max: 0xffffff } },
     output: ['IMAGE'],

@@ -48,6 +48,10 @@ export class ComfySimulator implements NodeContext {
   /** After this many more prompts finish, the server goes away for good (a crash nobody restarts). */
   crashAfter = Infinity;
   port = 0;
+  /** The raw bodies of every POST /prompt (JSON.parse would round integers above 2^53). */
+  readonly promptBodies: string[] = [];
+  /** Every prompt queued, by id, with the server's client id that queued it. */
+  readonly queued = new Map<string, string | undefined>();
 
   private constructor(readonly o: SimulatorOptions) {}
 
@@ -146,6 +150,11 @@ export class ComfySimulator implements NodeContext {
     for (const ws of targets) if (ws?.readyState === ws?.OPEN) ws?.send(frame);
   }
 
+  /** The ids queued and running now. */
+  queueIds(): { running: string[]; pending: string[] } {
+    return { running: this.running ? [this.running.id] : [], pending: this.queue.map((i) => i.id) };
+  }
+
   private broadcastStatus(): void {
     const message = JSON.stringify({ type: 'status', data: { status: { exec_info: { queue_remaining: this.queue.length + (this.running ? 1 : 0) } } } });
     for (const ws of this.sockets.values()) ws.send(message);
@@ -188,10 +197,21 @@ export class ComfySimulator implements NodeContext {
     await until(() => !this.frozen);
     const u = new URL(req.url ?? '/', 'http://x');
     const path = u.pathname.replace(/^\/api(?=\/)/, '');
-    if (req.method === 'POST' && path === '/prompt') return this.postPrompt(JSON.parse((await this.body(req)).toString()) as Record<string, unknown>, res);
+    if (req.method === 'POST' && path === '/prompt') {
+      const text = (await this.body(req)).toString();
+      this.promptBodies.push(text);
+      return this.postPrompt(JSON.parse(text) as Record<string, unknown>, res);
+    }
     if (req.method === 'GET' && path === '/queue') {
       const item = (i: Item) => [i.number, i.id, i.prompt, i.extra, i.outputs];
       return this.json(res, 200, { queue_running: this.running ? [item(this.running)] : [], queue_pending: this.queue.map(item) });
+    }
+    if (req.method === 'POST' && path === '/queue') {
+      const body = JSON.parse((await this.body(req)).toString() || '{}') as { delete?: string[]; clear?: boolean };
+      if (body.clear) this.queue = [];
+      if (body.delete) this.queue = this.queue.filter((i) => !body.delete!.includes(i.id));
+      this.broadcastStatus();
+      return void res.writeHead(200).end();
     }
     if (req.method === 'GET' && path.startsWith('/history/')) {
       const id = decodeURIComponent(path.slice('/history/'.length));
@@ -228,6 +248,7 @@ export class ComfySimulator implements NodeContext {
     const item: Item = { number: this.number++, id, prompt, extra: { client_id: body.client_id as string | undefined },
       outputs: outputNodes(prompt) };
     this.queue.push(item);
+    this.queued.set(id, item.extra.client_id);
     this.json(res, 200, { prompt_id: id, number: item.number, node_errors: {} });
     this.broadcastStatus();
     void this.pump();

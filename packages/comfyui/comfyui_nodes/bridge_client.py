@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import aiohttp
 
-from . import config, logic
+from . import config, logic, protocol
 
 PROTOCOL = 1
 DEFAULT_URL = config.DEFAULT_URL
@@ -56,12 +56,15 @@ def image_frame(request_id: str, index: int, payload: bytes) -> bytes:
     return struct.pack(">I", len(rid)) + rid + struct.pack(">I", index) + payload
 
 
-def _check(message: dict) -> dict:
-    kind = message.get("type") if isinstance(message, dict) else None
-    required = {"welcome": ("protocol", "model", "limits"), "result": ("id", "scores", "decision"), "busy": ("id", "retry_after_ms"),
-                "error": ("code", "message")}.get(kind)
-    if required is None or any(k not in message for k in required):
-        raise BridgeUnavailable(f"the bridge sent a message this client does not understand: {str(message)[:200]}")
+def _broken(url: str, why: str) -> BridgeUnavailable:
+    return BridgeUnavailable(f"the CLIP-AGIQA bridge at {url} sent a reply that breaks the bridge protocol ({why}): check that {url} is "
+                             "`clip-agiqa bridge` of the same release as this node pack, and not another service on that port")
+
+
+def _check(message, url: str) -> dict:
+    problems = protocol.errors(message)
+    if problems:
+        raise _broken(url, "; ".join(problems[:3]))
     return message
 
 
@@ -83,10 +86,15 @@ async def _connect(session: aiohttp.ClientSession, s: BridgeSettings) -> aiohttp
 async def _receive(ws: aiohttp.ClientWebSocketResponse, s: BridgeSettings) -> dict:
     msg = await ws.receive(timeout=s.timeout)
     if msg.type == aiohttp.WSMsgType.TEXT:
-        return _check(json.loads(msg.data))
+        try:
+            message = json.loads(msg.data)
+        except ValueError:
+            raise _broken(s.url, f"a text frame that is not JSON: {msg.data[:80]!r}") from None
+        return _check(message, s.url)
     if msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSING, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR):
-        raise BridgeUnavailable(f"the bridge at {s.url} closed the connection ({ws.close_code})")
-    raise BridgeUnavailable(f"unexpected frame from the bridge: {msg.type}")
+        raise BridgeUnavailable(f"the CLIP-AGIQA bridge at {s.url} closed the connection (code {ws.close_code}): it stopped or restarted; "
+                                "its log says why, and the next run connects again")
+    raise _broken(s.url, f"a {msg.type.name.lower()} frame where a text message was due")
 
 
 async def score_images(images: list[tuple[bytes, int, int]], policy: dict, settings: BridgeSettings, client: str = "comfyui-clip-agiqa") -> dict:
@@ -98,7 +106,16 @@ async def score_images(images: list[tuple[bytes, int, int]], policy: dict, setti
         raise BridgeUnavailable(f"the CLIP-AGIQA bridge at {settings.url} did not answer within {settings.timeout:g} s "
                                 f"({len(images)} images; raise the node's timeout for large batches on a slow device)") from None
     except (aiohttp.ClientError, ConnectionError) as e:
-        raise BridgeUnavailable(f"lost the connection to the CLIP-AGIQA bridge at {settings.url}: {e}") from None
+        raise BridgeUnavailable(f"lost the connection to the CLIP-AGIQA bridge at {settings.url} ({e}): did it stop or crash? "
+                                "Its log says why; the next run connects again") from None
+
+
+# What to do about the refusals a node can cause.
+ADVICE = {
+    "BAD_POLICY": " (check the node's head input against the heads the bridge's model has: `clip-agiqa info --model BUNDLE`)",
+    "TOO_MANY_IMAGES": " (the node splits batches by the limit the bridge announces: is the bridge of another release?)",
+    "IMAGE_TOO_LARGE": " (scale the images down before the node)",
+}
 
 
 # Bridges older than the shared policy know filter only by its former name; they refuse the new one as a schema violation.
@@ -127,11 +144,17 @@ async def _request(ws: aiohttp.ClientWebSocketResponse, s: BridgeSettings, image
         if reply["type"] == "error":
             former = _in_former_words(policy, reply)
             if former is None:
-                raise BridgeError(reply["code"], reply["message"])
+                raise BridgeError(reply["code"], f"the CLIP-AGIQA bridge at {s.url} refused the request: {reply['message']}{ADVICE.get(reply['code'], '')}")
             policy = former
             continue
+        if reply["type"] != "result" or reply["id"] != request_id:
+            raise _broken(s.url, f"a {reply['type']} message for request {reply.get('id')!r} where the result of {request_id!r} was due")
+        uncovered = protocol.coverage_errors(reply, len(images))
+        if uncovered:
+            raise _broken(s.url, uncovered[0])
         return reply
-    raise BridgeUnavailable(f"the CLIP-AGIQA bridge at {s.url} stayed busy")
+    raise BridgeUnavailable(f"the CLIP-AGIQA bridge at {s.url} stayed busy scoring for other clients through {s.busy_retries} retries: "
+                            "raise the node's timeout, or list a second bridge in bridge_url")
 
 
 async def _score(images: list[tuple[bytes, int, int]], policy: dict, s: BridgeSettings, client: str) -> dict:
@@ -143,8 +166,14 @@ async def _score(images: list[tuple[bytes, int, int]], policy: dict, s: BridgeSe
                 hello["token"] = s.token
             await ws.send_str(json.dumps(hello))
             welcome = await _receive(ws, s)
+            if welcome["type"] == "error" and welcome["code"] == "UNAUTHORIZED":
+                raise BridgeError("UNAUTHORIZED", f"the CLIP-AGIQA bridge at {s.url} refused the token ({welcome['message']}): set "
+                                  f"CLIP_AGIQA_BRIDGE_TOKEN in ComfyUI's environment, or \"token\" in {config.config_path()}, to the "
+                                  "bridge's --token (or its CLIP_AGIQA_BRIDGE_TOKEN), then restart ComfyUI")
             if welcome["type"] == "error":
                 raise BridgeError(welcome["code"], welcome["message"])
+            if welcome["type"] != "welcome":
+                raise _broken(s.url, f"a {welcome['type']} message where the welcome was due")
             limits = welcome["limits"]
             for index, (data, w, h) in enumerate(images):
                 if len(data) > limits["max_image_bytes"]:

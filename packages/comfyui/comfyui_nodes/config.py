@@ -57,8 +57,14 @@ def check_urls(setting: str) -> str:
     return ", ".join(check_url(u) for u in re.split(r"[,\s]+", setting.strip()) if u)
 
 
+def configured_bridge_url(node_input: str = "") -> str | None:
+    """The bridge the user named (node input, environment, config file), or None: then the local default applies."""
+    url = node_input or os.environ.get("CLIP_AGIQA_BRIDGE_URL") or read_config().get("bridge_url")
+    return check_urls(url) if url else None
+
+
 def bridge_url(node_input: str = "") -> str:
-    return check_urls(node_input or os.environ.get("CLIP_AGIQA_BRIDGE_URL") or read_config().get("bridge_url") or DEFAULT_URL)
+    return configured_bridge_url(node_input) or DEFAULT_URL
 
 
 def bridge_token() -> str:

@@ -30,7 +30,7 @@ def to_rgb_bytes(images: torch.Tensor, max_short_side: int | None = MAX_SHORT_SI
     """IMAGE -> raw 8-bit RGB per batch item, quantised exactly as ComfyUI's SaveImage does, and downscaled
     (PIL bicubic, as the model's own resize) when the short side exceeds max_short_side."""
     if images.ndim != 4:
-        raise ValueError(f"IMAGE must be [B, H, W, C], got shape {tuple(images.shape)}")
+        raise ValueError(f"IMAGE must be [B, H, W, C], got shape {tuple(images.shape)}: connect an IMAGE output (a VAE Decode, a Load Image)")
     out = []
     for image in images:
         array = np.clip(255.0 * image.detach().cpu().float().numpy(), 0, 255).astype(np.uint8)
@@ -56,7 +56,8 @@ def select_mask(mask: torch.Tensor | None, indices: list[int], batch: int) -> to
     if mask.shape[0] == 1 and batch > 1:
         mask = mask.expand(batch, -1, -1)
     if mask.shape[0] != batch:
-        raise ValueError(f"the MASK batch ({mask.shape[0]}) does not match the IMAGE batch ({batch})")
+        raise ValueError(f"the MASK batch ({mask.shape[0]}) does not match the IMAGE batch ({batch}): connect the masks of these images "
+                         "(one per image, or one for all)")
     return mask[list(indices)] if indices else mask[:0]
 
 
@@ -65,7 +66,8 @@ def select_latent(latent: dict | None, indices: list[int], batch: int) -> dict |
         return None
     samples = latent["samples"]
     if samples.shape[0] != batch:
-        raise ValueError(f"the LATENT batch ({samples.shape[0]}) does not match the IMAGE batch ({batch})")
+        raise ValueError(f"the LATENT batch ({samples.shape[0]}) does not match the IMAGE batch ({batch}): connect the latent these images "
+                         "were decoded from")
     out = {k: v for k, v in latent.items() if k != "batch_index"}
     out["samples"] = samples[list(indices)] if indices else samples[:0]
     if "noise_mask" in latent and isinstance(latent["noise_mask"], torch.Tensor) and latent["noise_mask"].shape[0] == batch:

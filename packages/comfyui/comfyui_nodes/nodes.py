@@ -9,7 +9,7 @@ import json
 import math
 import urllib.request
 
-from . import config, logic
+from . import config, local_bridge, logic
 from .bridge_client import resolve_settings
 from .multi_bridge import bridge_urls, score_on_any
 
@@ -72,6 +72,8 @@ class _BridgeNode:
     async def _score(images, policy: dict, head: str, bridge_url: str, timeout: float) -> dict:
         if head:
             policy = {**policy, "head": head}
+        if config.configured_bridge_url(bridge_url) is None:
+            await local_bridge.ensure(config.DEFAULT_URL)
         return await score_on_any(logic.to_rgb_bytes(images), policy, resolve_settings(bridge_url, timeout))
 
 
@@ -143,7 +145,8 @@ class CLIPAGIQAQualityGate(_BridgeNode):
         text = logic.summary(result, decision["head"])
         if not passed and when_none_pass == "error":
             raise RuntimeError(f"CLIP-AGIQA Quality Gate: none of {batch} images reached {decision.get('threshold', threshold):.3f} on {decision['head']} "
-                               f"(best {max((s for s in scores if not math.isnan(s)), default=float('nan')):.3f})")
+                               f"(best {max((s for s in scores if not math.isnan(s)), default=float('nan')):.3f}): lower the threshold, use a percentile, "
+                               "or set when_none_pass to block or empty to go on without them")
         # An empty IMAGE batch breaks most downstream nodes (SaveImage, PreviewImage index image 0), so a
         # branch with nothing in it is blocked; only when_none_pass="empty" hands an empty batch on.
         rejected_images = logic.select_images(images, rejected) if rejected else _execution_blocker()
@@ -187,7 +190,8 @@ class CLIPAGIQABestOfN(_BridgeNode):
         decision = result["decision"]
         top = decision["passed"]
         if not top:
-            raise RuntimeError("CLIP-AGIQA Best of N: no image of the batch could be scored:\n" + logic.summary(result, decision["head"]))
+            raise RuntimeError("CLIP-AGIQA Best of N: no image of the batch could be scored (each image's reason below; the bridge's log has "
+                               "more):\n" + logic.summary(result, decision["head"]))
         all_scores = logic.head_scores(result, decision["head"])
         text = logic.summary(result, decision["head"])
         return {"ui": {"text": [text]}, "result": (

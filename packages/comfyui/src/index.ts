@@ -1,5 +1,6 @@
 export { startBridge, BRIDGE_PROTOCOL } from './bridge/server.js';
 export type { Bridge, BridgeOptions } from './bridge/server.js';
+export { BridgeListenError } from './bridge/listen.js';
 export { encodeImageFrame, decodeImageFrame, FrameError } from './bridge/frames.js';
 export { decide, PolicyError } from './bridge/decision.js';
 export type { BridgePolicy } from './bridge/decision.js';
@@ -14,5 +15,9 @@ export type { ReconnectPolicy } from './runner/socket.js';
 export { ComfyConnectionError, ComfyExecutionError, ComfyValidationError, WorkflowError } from './runner/errors.js';
 export { comfyImageFrame, parseComfyFrame } from './runner/frames.js';
 export type { ComfyBinaryFrame } from './runner/frames.js';
-export { bestOfN, checkGeneration, ComfyPool, findSeedTargets, parseSeedTarget, rerollUntil, withSeed } from './runner/orchestrate.js';
-export type { Attempt, BestOfResult, Candidate, GenerationOptions, ImageScorer, PromptRunner, RerollResult, SeedTarget } from './runner/orchestrate.js';
+export { bestOfAttempts, bestOfN, checkGeneration, findSeedTargets, parseSeedTarget, rerollUntil, withSeed } from './runner/orchestrate.js';
+export type { Attempt, BestOfResult, Candidate, GenerationOptions, ImageScorer, RerollResult, SeedTarget } from './runner/orchestrate.js';
+export { ComfyPool } from './runner/pool.js';
+export { drawSeed, MAX_COMFY_SEED, toJson } from './runner/seeds.js';
+export type { Seed } from './runner/seeds.js';
+export type { ComfyPoolOptions, PromptRunner } from './runner/pool.js';

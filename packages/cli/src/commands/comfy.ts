@@ -1,12 +1,16 @@
-import { cp, lstat, mkdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
-import { bestOfN, checkGeneration, ComfyClient, ComfyPool, rerollUntil, WorkflowError, type Attempt, type Candidate, type Workflow } from '@clip-agiqa/comfyui';
+import {
+  bestOfAttempts, bestOfN, checkGeneration, ComfyClient, ComfyConnectionError, ComfyPool, rerollUntil, toJson, WorkflowError, type Attempt, type Candidate, type PromptRunner, type Workflow,
+} from '@clip-agiqa/comfyui';
 
 import { CliUsageError, EXIT_NONE_PASSED, parseNumber, positiveInteger, type CliIO } from '../io.js';
 import { checkScorerFlags, SCORER_FLAGS, SCORER_FLAGS_HELP, scorerFromFlags } from '../scorer-flags.js';
+import { installNodes } from './comfy-install.js';
+import { checkOutDir, parseHosts, parseMaxSeed } from './comfy-options.js';
+import { EXIT_INTERRUPTED, watchInterrupt } from './interrupt.js';
 
 export const COMFY_USAGE = `Usage: clip-agiqa comfy best-of --workflow FILE --n N [options]
        clip-agiqa comfy reroll --workflow FILE --threshold T --max-attempts N [options]
@@ -20,9 +24,12 @@ best-of queues N variations at once and keeps the best; reroll regenerates until
 the threshold (or attempts run out, then keeps the best). Prints every attempt and its score.
 
 Options:
-  --host URL[,URL...]      ComfyUI server(s) (default http://127.0.0.1:8188); several: least-busy dispatch
+  --host URL[,URL...]      ComfyUI server(s) (default http://127.0.0.1:8188); several: least-busy dispatch over
+                           those that answer (the others join when they do; a server that dies hands its
+                           prompts to the others within seconds)
   --seed-node ID[.IN]      input that plays the seed (repeatable; default: every seed/noise_seed input)
-  --max-seed N             largest seed drawn (default 4294967295; e.g. 16777215 for a colour input)
+  --max-seed N             largest seed drawn, up to ComfyUI's 18446744073709551615 (default 4294967295;
+                           e.g. 16777215 for a colour input)
   --output-node ID         only images of this node are candidates (repeatable)
   --head NAME              the head that scores (default: the model's first)
 ${SCORER_FLAGS_HELP}
@@ -31,7 +38,10 @@ ${SCORER_FLAGS_HELP}
   --stall-timeout S        give up on a ComfyUI that sends nothing for S seconds while running (default 300; 0: never)
   --fail-if-none-pass      reroll: exit 3 when no attempt reached the threshold
 The report (JSON on stdout) lists every attempt, failed ones with their error, even when the run stops early.
-Exit status: 0 done, 1 an attempt or the run failed (what finished is still reported) or the workflow is\nunusable, 2 usage, 3 see --fail-if-none-pass.`;
+Ctrl-C takes the run's prompts off ComfyUI (pending ones deleted, a running one interrupted if it is the
+run's own), reports and saves the attempts finished so far and exits 130; a second Ctrl-C quits at once.
+Exit status: 0 done, 1 an attempt or the run failed (what finished is still reported) or the workflow is
+unusable, 2 usage, 3 see --fail-if-none-pass, 130 interrupted.`;
 
 /** Reads and checks the workflow file: an API-format workflow (node id -> {class_type, inputs}). */
 async function readWorkflow(file: string): Promise<Workflow> {
@@ -76,7 +86,8 @@ export async function comfyCommand(argv: string[], io: CliIO): Promise<number> {
   } });
   // Everything the command line and the workflow can get wrong is checked before ComfyUI is contacted or the model loaded.
   if (!values.workflow) throw new CliUsageError('comfy needs --workflow (an API-format workflow JSON)');
-  const maxSeed = parseNumber('max-seed', values['max-seed'], positiveInteger, 'a positive integer');
+  const hosts = parseHosts(values.host);
+  const maxSeed = parseMaxSeed(values['max-seed']);
   const reconnectS = parseNumber('reconnect-timeout', values['reconnect-timeout'], (x) => x > 0, 'a positive number of seconds');
   const stallS = parseNumber('stall-timeout', values['stall-timeout'], (x) => x >= 0, 'a number of seconds (0: never)');
   const n = mode === 'best-of' ? parseNumber('n', values.n, positiveInteger, 'a positive integer') : undefined;
@@ -88,49 +99,101 @@ export async function comfyCommand(argv: string[], io: CliIO): Promise<number> {
   const workflow = await readWorkflow(values.workflow);
   const generation = { workflow, ...(values['seed-node'] ? { seedNodes: values['seed-node'] } : {}), ...(values['output-node'] ? { outputNodes: values['output-node'] } : {}) };
   checkGeneration(generation);
+  await checkOutDir(values.out);
 
-  const clients = values.host.split(',').map((h) => new ComfyClient(h.trim(), {
+  const clients = hosts.map((h) => new ComfyClient(h, {
     ...(reconnectS ? { reconnect: { timeoutMs: reconnectS * 1000 } } : {}), ...(stallS !== undefined ? { stallTimeoutMs: stallS * 1000 } : {}),
   }));
+  const pool = clients.length > 1 ? new ComfyPool(clients, { onHostChange: (c, up, reason) => io.stderr.write(up
+    ? `ComfyUI at ${c.baseUrl} answers again: it takes prompts\n`
+    : `ComfyUI at ${c.baseUrl} does not answer (${reason}): the others run the prompts; it is probed and joins when it answers\n`) }) : null;
+  const interrupt = watchInterrupt();
   try {
-    await Promise.all(clients.map((c) => c.queue()));
-    const runner = clients.length === 1 ? clients[0]! : new ComfyPool(clients);
+    try {
+      if (pool) await pool.start();
+      else await clients[0]!.queue();
+    } catch (e) {
+      if (!(e instanceof ComfyConnectionError)) throw e;
+      throw new ComfyConnectionError(`${e.message}: is ComfyUI running there? Start it, or give its address with --host`);
+    }
+    const runner: PromptRunner = pool ?? clients[0]!;
     const scorer = await scorerFromFlags(values, io);
     try {
       const headInfo = scorer.model.heads.find((h) => h.name === (values.head ?? scorer.model.heads[0]!.name));
       if (!headInfo) throw new CliUsageError(`--head: the model has no head ${values.head}`);
       const head = headInfo.name;
       const score = async (images: Buffer[]) => (await scorer.score(images)).map((o) => ('scores' in o ? o.scores[head]! : NaN));
+      const finished: Attempt[] = [];
+      const planned = n ?? maxAttempts!;
+      const waiting = setInterval(() => io.stderr.write(`waiting for ComfyUI (${hosts.join(', ')}) to run the prompts: ${finished.length} of ${mode === 'best-of' ? planned : `at most ${planned}`} attempt(s) done\n`), 15_000);
+      waiting.unref();
+      io.stderr.write(`${mode === 'best-of' ? `queueing ${planned} variation(s)` : `rerolling up to ${planned} time(s)`} on ComfyUI at ${hosts.join(', ')}; `
+        + 'Ctrl-C stops and takes them off the queue\n');
       const common = {
         ...generation, runner, score, higherIsBetter: headInfo.higherIsBetter, ...(maxSeed ? { maxSeed } : {}),
-        onAttempt: (a: Attempt & { best: Candidate | null }) => io.stderr.write(`attempt ${a.index + 1}: seed ${a.seed} -> ${showAttempt(a)}\n`),
+        onAttempt: (a: Attempt & { best: Candidate | null }) => {
+          finished.push(a);
+          io.stderr.write(`attempt ${a.index + 1}: seed ${a.seed} -> ${showAttempt(a)}\n`);
+        },
       };
-      if (mode === 'best-of') {
-        const r = await bestOfN({ ...common, n: n! });
-        const failed = r.attempts.filter((a) => a.error);
-        io.stdout.write(`${JSON.stringify({ mode, winner: r.winner && describe(r.winner), ranked: r.ranked.map(describe), unscored: r.unscored.map(describe), failed: failed.map(describeFailure) }, null, 2)}\n`);
-        if (values.out) await saveAll(values.out, r.ranked, r.winner);
-        if (failed.length) io.stderr.write(`${failed.length} of ${n} attempts failed; the others are ranked above\n`);
-        return r.winner && failed.length === 0 ? 0 : 1;
+      const run = mode === 'best-of'
+        ? async () => {
+          const r = await bestOfN({ ...common, n: n! });
+          await reportBestOf(r.attempts, headInfo.higherIsBetter, values.out, io);
+          const failed = r.attempts.filter((a) => a.error);
+          if (failed.length) io.stderr.write(`${failed.length} of ${n} attempts failed; the others are ranked above\n`);
+          return r.winner && failed.length === 0 ? 0 : 1;
+        }
+        : async () => {
+          const r = await rerollUntil({ ...common, threshold: threshold!, maxAttempts: maxAttempts! });
+          await reportReroll(r.passed, r.best, r.attempts, r.stopped, values.out, io);
+          if (r.stopped) {
+            io.stderr.write(`clip-agiqa: the run stopped after ${r.attempts.length} attempt(s): ${r.stopped.message}\n`);
+            return 1;
+          }
+          io.stderr.write(r.passed ? `passed after ${r.attempts.length} attempt(s)\n` : `no attempt reached ${threshold} in ${maxAttempts}; keeping the best\n`);
+          if (!r.passed && values['fail-if-none-pass']) return EXIT_NONE_PASSED;
+          return r.best && r.attempts.every((a) => !a.error) ? 0 : 1;
+        };
+      try {
+        const outcome = await Promise.race([run(), interrupt.interrupted.then(() => 'interrupted' as const)]);
+        if (outcome !== 'interrupted') return outcome;
+      } finally {
+        clearInterval(waiting);
       }
-      const r = await rerollUntil({ ...common, threshold: threshold!, maxAttempts: maxAttempts! });
-      io.stdout.write(`${JSON.stringify({ mode, passed: r.passed, best: r.best && describe(r.best),
-        attempts: r.attempts.map((a) => ({ seed: a.seed, candidates: a.candidates.map(describe), ...(a.error ? { error: errorOf(a.error) } : {}) })),
-        ...(r.stopped ? { stopped: errorOf(r.stopped) } : {}) }, null, 2)}\n`);
-      if (values.out) await saveAll(values.out, [], r.best);
-      if (r.stopped) {
-        io.stderr.write(`clip-agiqa: the run stopped after ${r.attempts.length} attempt(s): ${r.stopped.message}\n`);
-        return 1;
-      }
-      io.stderr.write(r.passed ? `passed after ${r.attempts.length} attempt(s)\n` : `no attempt reached ${threshold} in ${maxAttempts}; keeping the best\n`);
-      if (!r.passed && values['fail-if-none-pass']) return EXIT_NONE_PASSED;
-      return r.best && r.attempts.every((a) => !a.error) ? 0 : 1;
+      io.stderr.write('interrupted: taking this run\'s prompts off ComfyUI (Ctrl-C again to quit at once)\n');
+      pool?.close();
+      const cleared = await Promise.allSettled(clients.map((c) => c.cancelOwn()));
+      cleared.forEach((c, i) => io.stderr.write(c.status === 'fulfilled'
+        ? `ComfyUI at ${clients[i]!.baseUrl}: ${c.value.deleted.length} pending prompt(s) deleted, ${c.value.interrupted.length} running interrupted\n`
+        : `ComfyUI at ${clients[i]!.baseUrl}: could not take the prompts off (${(c.reason as Error).message})\n`));
+      const done = finished.filter((a) => !a.error || !/interrupted/.test(a.error.message)).sort((x, y) => x.index - y.index);
+      if (mode === 'best-of') await reportBestOf(done, headInfo.higherIsBetter, values.out, io);
+      else await reportReroll(false, bestOfAttempts(done, headInfo.higherIsBetter).winner, done, new Error('interrupted (Ctrl-C)'), values.out, io);
+      io.stderr.write(`interrupted after ${done.length} finished attempt(s): reported above${values.out ? ` and saved in ${values.out}` : ''}\n`);
+      return EXIT_INTERRUPTED;
     } finally {
       await scorer.close();
     }
   } finally {
+    interrupt.dispose();
+    pool?.close();
     await Promise.all(clients.map((c) => c.close()));
   }
+}
+
+async function reportBestOf(attempts: Attempt[], higherIsBetter: boolean, out: string | undefined, io: CliIO): Promise<void> {
+  const r = bestOfAttempts(attempts, higherIsBetter);
+  const failed = attempts.filter((a) => a.error);
+  io.stdout.write(`${toJson({ mode: 'best-of', winner: r.winner && describe(r.winner), ranked: r.ranked.map(describe), unscored: r.unscored.map(describe), failed: failed.map(describeFailure) }, 2)}\n`);
+  if (out) await saveAll(out, r.ranked, r.winner);
+}
+
+async function reportReroll(passed: boolean, best: Candidate | null, attempts: Attempt[], stopped: Error | undefined, out: string | undefined, io: CliIO): Promise<void> {
+  io.stdout.write(`${toJson({ mode: 'reroll', passed, best: best && describe(best),
+    attempts: attempts.map((a) => ({ seed: a.seed, candidates: a.candidates.map(describe), ...(a.error ? { error: errorOf(a.error) } : {}) })),
+    ...(stopped ? { stopped: errorOf(stopped) } : {}) }, 2)}\n`);
+  if (out) await saveAll(out, [], best);
 }
 
 function showAttempt(a: Attempt & { best: Candidate | null }): string {
@@ -147,32 +210,4 @@ async function saveAll(dir: string, ranked: Candidate[], winner: Candidate | nul
   await mkdir(dir, { recursive: true });
   await Promise.all(ranked.map((c, i) => writeFile(join(dir, `rank-${String(i + 1).padStart(2, '0')}-seed-${c.seed}.png`), c.image.bytes)));
   if (winner) await writeFile(join(dir, `winner-seed-${winner.seed}.png`), winner.image.bytes);
-}
-
-/** The node pack folder shipped inside @clip-agiqa/comfyui. */
-function nodePackDir(): string {
-  return join(dirname(createRequire(import.meta.url).resolve('@clip-agiqa/comfyui/package.json')), 'comfyui_nodes');
-}
-
-async function installNodes(argv: string[], io: CliIO): Promise<number> {
-  const { values } = parseArgs({ args: argv, strict: true, options: {
-    comfyui: { type: 'string' }, link: { type: 'boolean', default: false }, force: { type: 'boolean', default: false },
-  } });
-  if (!values.comfyui) throw new CliUsageError('install-nodes needs --comfyui DIR (the ComfyUI folder, with custom_nodes/ in it)');
-  const root = resolve(values.comfyui);
-  const customNodes = join(root, 'custom_nodes');
-  if (!(await stat(customNodes).catch(() => null))?.isDirectory()) {
-    throw new CliUsageError(`--comfyui: ${root} has no custom_nodes folder: is it a ComfyUI installation?`);
-  }
-  const target = join(customNodes, 'comfyui-clip-agiqa');
-  if (await lstat(target).catch(() => null)) {
-    if (!values.force) throw new CliUsageError(`${target} already exists: pass --force to replace it`);
-    await rm(target, { recursive: true, force: true });
-  }
-  const source = nodePackDir();
-  if (values.link) await symlink(source, target, 'dir');
-  else await cp(source, target, { recursive: true, filter: (path) => !path.includes('__pycache__') });
-  io.stdout.write(`${values.link ? 'linked' : 'copied'} the CLIP-AGIQA nodes to ${target}\n`);
-  io.stderr.write('Next: start `clip-agiqa bridge --model <bundle>`, set CLIP_AGIQA_BRIDGE_URL / CLIP_AGIQA_BRIDGE_TOKEN (or ~/.config/clip-agiqa/comfyui.json), and restart ComfyUI.\n');
-  return 0;
 }

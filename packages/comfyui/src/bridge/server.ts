@@ -9,6 +9,7 @@ import { bridgeClientMessageSchema, type BridgeClientMessage, type BridgeScoreRe
 import { bridgeServerMessageSchema, type BridgeServerMessage } from '../generated/bridge-server-message.js';
 import { checkPolicy, decide } from './decision.js';
 import { decodeImageFrame, FrameError } from './frames.js';
+import { listen } from './listen.js';
 import { bridgeStatus } from './status.js';
 
 export const BRIDGE_PROTOCOL = 1;
@@ -58,6 +59,8 @@ interface Pending {
 
 interface Client {
   ws: WebSocket;
+  /** The peer's address, for the log. */
+  address: string;
   name: string | null;
   alive: boolean;
   pending: Map<string, Pending>;
@@ -95,6 +98,9 @@ export async function startBridge(o: BridgeOptions): Promise<Bridge> {
     res.writeHead(426, { 'content-type': 'application/json', upgrade: 'websocket' }).end(JSON.stringify({ error: 'connect with a websocket, or GET /healthz' }));
   });
   const wss = new WebSocketServer({ server: http, maxPayload: 2 * maxImageBytes + 1024 });
+  // ws re-emits the HTTP server's errors; one while starting to listen is reported by listen() instead.
+  let listening = false;
+  wss.on('error', (e) => { if (listening) log({ level: 'error', msg: 'server error', error: e.message }); });
 
   function send(c: Client, message: BridgeServerMessage): void {
     const checked = validateServer(message);
@@ -116,6 +122,7 @@ export async function startBridge(o: BridgeOptions): Promise<Bridge> {
 
   function onHello(c: Client, m: Extract<BridgeClientMessage, { type: 'hello' }>): void {
     if (o.token && !(m.token && constantTimeEqual(m.token, o.token))) {
+      log({ level: 'warn', msg: `refused a client: ${m.token ? 'wrong' : 'missing'} token`, client: m.client, address: c.address });
       fail(c, 'UNAUTHORIZED', 'wrong or missing token');
       c.ws.close(4001, 'unauthorized');
       return;
@@ -202,8 +209,8 @@ export async function startBridge(o: BridgeOptions): Promise<Bridge> {
     }
   }
 
-  wss.on('connection', (ws) => {
-    const c: Client = { ws, name: null, alive: true, pending: new Map() };
+  wss.on('connection', (ws, req) => {
+    const c: Client = { ws, address: req.socket.remoteAddress ?? 'unknown', name: null, alive: true, pending: new Map() };
     clients.add(c);
     ws.on('pong', () => { c.alive = true; });
     ws.on('message', (data: RawData, isBinary: boolean) => {
@@ -252,7 +259,14 @@ export async function startBridge(o: BridgeOptions): Promise<Bridge> {
   }, o.heartbeatMs ?? 15_000);
   heartbeat.unref();
 
-  await new Promise<void>((resolve) => http.listen(o.port ?? 8790, o.host ?? '127.0.0.1', resolve));
+  try {
+    await listen(http, o.port ?? 8790, o.host ?? '127.0.0.1');
+    listening = true;
+  } catch (e) {
+    clearInterval(heartbeat);
+    wss.close();
+    throw e;
+  }
   const { port } = http.address() as AddressInfo;
   return {
     url: `ws://${o.host ?? '127.0.0.1'}:${port}`,

@@ -23,6 +23,14 @@ export interface ComfyClientOptions {
   onEvent?: (event: ComfyEvent) => void;
 }
 
+/** A promise rejected on demand, never an unhandled rejection when nobody waits on it. */
+function rejectable(): { promise: Promise<never>; reject: (e: Error) => void } {
+  let reject!: (e: Error) => void;
+  const promise = new Promise<never>((_, r) => { reject = r; });
+  promise.catch(() => undefined);
+  return { promise, reject };
+}
+
 /**
  * A client of ComfyUI's API: queues API-format workflows (POST /prompt with its client id), follows
  * them on the websocket (events and binary image frames, with preview metadata negotiated), and
@@ -36,6 +44,9 @@ export class ComfyClient {
   private readonly http: ComfyHttp;
   private readonly prompts: PromptTracker;
   private readonly socket: ComfySocket;
+  private readonly connectionListeners = new Set<(open: boolean) => void>();
+  /** Rejected by abandon(): a run waiting for this server to come back stops waiting. */
+  private abandoned = rejectable();
 
   constructor(baseUrl: string, o: ComfyClientOptions = {}) {
     this.http = new ComfyHttp(baseUrl, this.clientId, o.requestTimeoutMs);
@@ -50,11 +61,52 @@ export class ComfyClient {
       ...(o.heartbeatMs !== undefined ? { heartbeatMs: o.heartbeatMs } : {}),
       ...(o.reconnect ? { reconnect: o.reconnect } : {}),
       onMessage: (data, isBinary) => this.prompts.onMessage(data, isBinary),
-      onOpen: () => this.prompts.connectionChanged(true),
-      onDrop: () => this.prompts.connectionChanged(false),
+      onOpen: () => this.connectionChanged(true),
+      onDrop: () => this.connectionChanged(false),
       onReconnected: () => this.prompts.resync(),
       onLost: (reason) => this.prompts.failAll(new ComfyConnectionError(`lost ComfyUI at ${this.baseUrl} and ${reason}`)),
     });
+  }
+
+  private connectionChanged(open: boolean): void {
+    this.prompts.connectionChanged(open);
+    for (const listener of this.connectionListeners) listener(open);
+  }
+
+  /** Calls listener(false) when the websocket drops and listener(true) whenever one opens; returns the unsubscribe. */
+  watchConnection(listener: (open: boolean) => void): () => void {
+    this.connectionListeners.add(listener);
+    return () => this.connectionListeners.delete(listener);
+  }
+
+  /** The prompts this client awaits now. */
+  ownPrompts(): string[] {
+    return this.prompts.ids();
+  }
+
+  /**
+   * Stops waiting for this server: every awaited prompt, and every run waiting for the server to come back,
+   * rejects with error (a pool then runs them elsewhere). The connection keeps trying to come back.
+   */
+  abandon(error: ComfyConnectionError): void {
+    this.prompts.failAll(error);
+    this.abandoned.reject(error);
+    this.abandoned = rejectable();
+  }
+
+  /**
+   * Takes this client's prompts off the server: deletes those still pending from its queue and interrupts
+   * the one running only when it is one of them (another user's prompt keeps running). Returns what it did.
+   */
+  async cancelOwn(): Promise<{ deleted: string[]; interrupted: string[] }> {
+    const own = new Set(this.prompts.ids());
+    if (own.size === 0) return { deleted: [], interrupted: [] };
+    const { running, pending } = await this.http.queue();
+    const deleted = pending.filter((id) => own.has(id));
+    const interrupted = running.filter((id) => own.has(id));
+    if (deleted.length) await this.http.deleteQueued(deleted);
+    for (const id of interrupted) await this.http.interrupt(id);
+    return { deleted, interrupted };
   }
 
   /** Queues a workflow; a refused one throws ComfyValidationError with every node's errors. */
@@ -103,7 +155,7 @@ export class ComfyClient {
         if (!(e instanceof ComfyConnectionError)) throw e;
       }
       // ComfyUI went away between prompts (a restart): queue again once it is back, within the reconnect window.
-      await this.socket.recover();
+      await Promise.race([this.socket.recover(), this.abandoned.promise]);
     }
   }
 

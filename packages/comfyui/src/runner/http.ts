@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 
 import { ComfyConnectionError, ComfyValidationError } from './errors.js';
+import { toJson } from './seeds.js';
 
 /** An API-format workflow: node id -> { class_type, inputs }. */
 export type Workflow = Record<string, { class_type: string; inputs: Record<string, unknown>; _meta?: unknown }>;
@@ -42,7 +43,7 @@ export class ComfyHttp {
   /** Queues a workflow; a refused one throws ComfyValidationError with every node's errors. */
   async queuePrompt(workflow: Workflow, promptId: string = randomUUID()): Promise<{ promptId: string; number: number }> {
     const r = await this.request('/prompt', { method: 'POST', headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ prompt: workflow, client_id: this.clientId, prompt_id: promptId }) });
+      body: toJson({ prompt: workflow, client_id: this.clientId, prompt_id: promptId }) });
     const text = await r.text();
     let body: { prompt_id?: string; number?: number; error?: { type?: string; message?: string }; node_errors?: ConstructorParameters<typeof ComfyValidationError>[1] };
     try {
@@ -62,6 +63,12 @@ export class ComfyHttp {
   async queue(): Promise<{ running: string[]; pending: string[] }> {
     const q = await this.json<{ queue_running: unknown[][]; queue_pending: unknown[][] }>('/queue');
     return { running: q.queue_running.map((item) => String(item[1])), pending: q.queue_pending.map((item) => String(item[1])) };
+  }
+
+  /** Removes prompts from the pending queue (POST /queue {delete}); a running prompt is not touched. */
+  async deleteQueued(promptIds: string[]): Promise<void> {
+    const r = await this.request('/queue', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ delete: promptIds }) });
+    if (!r.ok) throw new ComfyConnectionError(`ComfyUI at ${this.baseUrl}: /queue delete: HTTP ${r.status}`);
   }
 
   async view(file: { filename: string; subfolder?: string; type?: string }): Promise<Buffer> {

@@ -1,9 +1,9 @@
-import { randomInt } from 'node:crypto';
-
 import { passes, rank, UsageError, type HeadDirection } from '@clip-agiqa/core';
 
-import type { ComfyClient, ComfyImage, PromptRun, Workflow } from './client.js';
-import { ComfyConnectionError, ComfyExecutionError, WorkflowError } from './errors.js';
+import type { ComfyImage, PromptRun, Workflow } from './client.js';
+import { ComfyExecutionError, WorkflowError } from './errors.js';
+import type { PromptRunner } from './pool.js';
+import { drawSeed, type Seed } from './seeds.js';
 
 /** The input of a node that plays the seed's role, e.g. KSampler.seed, or EmptyImage.color in a weight-free test. */
 export interface SeedTarget {
@@ -27,58 +27,17 @@ export function parseSeedTarget(spec: string | SeedTarget, workflow: Workflow): 
   return { node: target.node, input };
 }
 
-export function withSeed(workflow: Workflow, targets: SeedTarget[], seed: number): Workflow {
+export function withSeed(workflow: Workflow, targets: SeedTarget[], seed: Seed): Workflow {
   const copy = structuredClone(workflow);
   for (const t of targets) copy[t.node]!.inputs[t.input] = seed;
   return copy;
-}
-
-/** Somewhere to run prompts: one ComfyUI, or a pool of them. */
-export interface PromptRunner {
-  run(workflow: Workflow): Promise<PromptRun>;
-}
-
-/**
- * Several ComfyUI servers: each prompt goes to the least busy (by /queue), ties in turn. A prompt whose
- * server dies (the client gives up reconnecting) runs again on a live one, so one lost machine does not
- * fail a whole best-of-N; a workflow error is the workflow's and is not retried elsewhere.
- */
-export class ComfyPool implements PromptRunner {
-  private turn = 0;
-
-  constructor(readonly clients: ComfyClient[], private readonly o: { onRedispatch?: (from: ComfyClient, error: Error) => void } = {}) {
-    if (clients.length === 0) throw new UsageError('INVALID_ARGUMENT', 'a pool needs at least one ComfyUI');
-  }
-
-  async pick(exclude: ReadonlySet<ComfyClient> = new Set()): Promise<ComfyClient> {
-    const live = this.clients.filter((c) => !exclude.has(c));
-    const loads = await Promise.all(live.map((c) => c.load().catch(() => Infinity)));
-    const least = Math.min(...loads);
-    if (least === Infinity) throw new ComfyConnectionError(`no ComfyUI of the pool answers (${this.clients.map((c) => c.baseUrl).join(', ')})`);
-    const candidates = live.filter((_, i) => loads[i] === least);
-    return candidates[this.turn++ % candidates.length]!;
-  }
-
-  async run(workflow: Workflow): Promise<PromptRun> {
-    const dead = new Set<ComfyClient>();
-    for (;;) {
-      const client = await this.pick(dead);
-      try {
-        return await client.run(workflow);
-      } catch (e) {
-        if (!(e instanceof ComfyConnectionError)) throw e;
-        dead.add(client);
-        this.o.onRedispatch?.(client, e);
-      }
-    }
-  }
 }
 
 /** Scores images (encoded bytes) with one head; NaN for an image that cannot be scored. */
 export type ImageScorer = (images: Buffer[]) => Promise<number[]>;
 
 export interface Candidate {
-  seed: number;
+  seed: Seed;
   promptId: string;
   image: ComfyImage;
   score: number;
@@ -92,10 +51,10 @@ export interface GenerationOptions {
   score: ImageScorer;
   /** Only images from these nodes are candidates (default: every image the prompt produced). */
   outputNodes?: string[];
-  /** Largest seed to draw (default 2^32 - 1; e.g. 0xFFFFFF for a colour input). */
-  maxSeed?: number;
+  /** Largest seed to draw, up to ComfyUI's 2^64 - 1 (a bigint above 2^53) (default 2^32 - 1; e.g. 0xFFFFFF for a colour input). */
+  maxSeed?: Seed;
   /** Seeds to use instead of random ones, in order. */
-  seeds?: number[];
+  seeds?: Seed[];
   /** Whether a higher score is better, as the scoring head says (default true). */
   higherIsBetter?: boolean;
   /** After each attempt, finished or failed. */
@@ -105,7 +64,7 @@ export interface GenerationOptions {
 /** One run of the workflow: its candidates, or why it failed (a node error; its candidates are then empty). */
 export interface Attempt {
   index: number;
-  seed: number;
+  seed: Seed;
   candidates: Candidate[];
   error?: Error;
   /** How images lost with a dropped connection were recovered, if they were. */
@@ -124,7 +83,7 @@ export function checkGeneration(o: Pick<GenerationOptions, 'workflow' | 'seedNod
 }
 
 async function attempt(o: GenerationOptions, targets: SeedTarget[], index: number): Promise<Attempt> {
-  const seed = o.seeds?.[index] ?? randomInt(0, Math.min(o.maxSeed ?? 2 ** 32 - 1, 2 ** 48 - 1) + 1);
+  const seed = o.seeds?.[index] ?? drawSeed(o.maxSeed ?? 2 ** 32 - 1);
   let result: Attempt;
   try {
     const run = await o.runner.run(withSeed(o.workflow, targets, seed));
@@ -140,11 +99,11 @@ async function attempt(o: GenerationOptions, targets: SeedTarget[], index: numbe
 
 // Candidates carry one score: they are decided on as a one-head model whose direction the options give.
 const SCORE = 'score';
-const headOf = (o: GenerationOptions): HeadDirection => ({ name: SCORE, higherIsBetter: o.higherIsBetter ?? true });
+const headOf = (o: Pick<GenerationOptions, 'higherIsBetter'>): HeadDirection => ({ name: SCORE, higherIsBetter: o.higherIsBetter ?? true });
 const asDecidable = (c: Candidate) => ({ scores: { [SCORE]: c.score } });
 
 /** The scored candidates, best first (ties keep generation order). */
-function ranked(o: GenerationOptions, cs: Candidate[]): Candidate[] {
+function ranked(o: Pick<GenerationOptions, 'higherIsBetter'>, cs: Candidate[]): Candidate[] {
   return rank(cs.map(asDecidable), headOf(o)).map((i) => cs[i]!);
 }
 
@@ -171,8 +130,13 @@ export async function bestOfN(o: GenerationOptions & { n: number }): Promise<Bes
   const targets = checkGeneration(o);
   const attempts = await Promise.all(Array.from({ length: o.n }, (_, i) => attempt(o, targets, i)));
   if (attempts.every((a) => a.error)) throw attempts[0]!.error!;
+  return bestOfAttempts(attempts, o.higherIsBetter);
+}
+
+/** The winner and ranking of the attempts made (all of a run, or those finished when it was interrupted). */
+export function bestOfAttempts(attempts: Attempt[], higherIsBetter = true): BestOfResult {
   const all = attempts.flatMap((a) => a.candidates);
-  const best = ranked(o, all);
+  const best = ranked({ higherIsBetter }, all);
   return { winner: best[0] ?? null, ranked: best, unscored: all.filter((c) => Number.isNaN(c.score)), attempts };
 }
 

@@ -140,6 +140,11 @@ export class PromptTracker {
     this.watchdog = null;
   }
 
+  /** The prompts awaited now (queued, running, or being re-synced). */
+  ids(): string[] {
+    return [...this.trackers.keys()];
+  }
+
   untrack(promptId: string): void {
     this.trackers.delete(promptId);
   }
