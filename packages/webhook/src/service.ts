@@ -10,6 +10,7 @@ import { checkPolicies, resolveConfig } from './config/resolve.js';
 import { ConfigError } from './errors.js';
 import type { WebhookConfig } from './generated/webhook-config.js';
 import { Slots } from './http/limit.js';
+import { UploadAdmission } from './http/upload-admission.js';
 import { send } from './http/respond.js';
 import { Router } from './http/router.js';
 import { createHttpServer } from './http/server.js';
@@ -112,9 +113,12 @@ export async function startService(o: ServiceOptions): Promise<Service> {
   metrics.gauge('clip_agiqa_memory_reserved_bytes', 'Bytes reserved in the memory budget (downloads, decoded pixels, grid crops).', () => budget.inUse);
   metrics.gauge('clip_agiqa_memory_reserved_peak_bytes', 'The most bytes ever reserved at once in the memory budget.', () => budget.peak);
 
+  const uploads = new UploadAdmission({ total: limits.uploads, perAddress: limits.uploads_per_address, totalBytes: limits.upload_bytes, perAddressBytes: limits.upload_bytes_per_address });
+  metrics.gauge('clip_agiqa_unauthenticated_uploads', 'Hook bodies being read before their signature could be checked.', () => uploads.inProgress);
+  metrics.gauge('clip_agiqa_unauthenticated_upload_bytes', 'Bytes those bodies buffer.', () => uploads.buffered);
   const hooks = {
     config, store: o.store, queue: cluster?.queue ?? local!.queue, scoreElsewhere: cluster?.scoreElsewhere, replay: new ReplayGuard(o.store, config.idempotency.retention_hours * 3600_000), images, score, metrics, log,
-    inFlight: new Slots(limits.concurrency + limits.sync_waiting), uploads: new Slots(limits.uploads), isClosing: () => closing, model: o.scorer.model, callbackAllow,
+    inFlight: new Slots(limits.concurrency + limits.sync_waiting), uploads, isClosing: () => closing, model: o.scorer.model, callbackAllow,
   };
   const router = new Router()
     .add('GET', '/healthz', (_req, res) => send(res, 200, { ok: true }))

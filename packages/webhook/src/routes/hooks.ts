@@ -27,6 +27,7 @@ import type { Metrics } from '../metrics.js';
 import type { JobRecord, JobStore } from '../store/job-store.js';
 import { recordId } from './jobs.js';
 import type { Slots } from '../http/limit.js';
+import type { UploadAdmission } from '../http/upload-admission.js';
 
 const validateJob = compileSchema<WebhookJob>(webhookJobSchema);
 
@@ -61,7 +62,7 @@ export interface HookContext {
   /** Hook requests in progress, across routes. */
   inFlight: Slots;
   /** Hook bodies being read before their signature could be checked, across routes. */
-  uploads: Slots;
+  uploads: UploadAdmission;
   isClosing(): boolean;
   model: ModelInfo;
   callbackAllow: BlockList;
@@ -77,13 +78,12 @@ export function hookHandler(ctx: HookContext, route: Route): Handler {
     verifier.checkHeaders(req.headers);
     const tooLarge = declaredTooLarge(req, bodyLimit);
     if (tooLarge) throw tooLarge;
-    // A body whose signature is still unknown holds an upload slot, never a scoring slot.
-    const upload = verifier.headersAuthenticate ? null : ctx.uploads;
-    if (upload && !upload.tryAcquire()) throw new HttpError(503, 'TOO_MANY_UPLOADS', 'too many uploads in progress; retry later', { 'retry-after': '1' });
+    // A body whose signature is still unknown holds its client's share of the uploads, never a scoring slot.
+    const upload = verifier.headersAuthenticate ? null : ctx.uploads.admit(req.socket.remoteAddress, bodyLimit);
     let body: Buffer;
     let messageId: string | null;
     try {
-      body = await readBody(req, bodyLimit, limits.body_timeout_ms);
+      body = await readBody(req, { limit: bodyLimit, timeoutMs: limits.body_timeout_ms, minBytesPerSecond: limits.upload_min_bytes_per_s, account: upload?.add });
       messageId = verifier.verify(req.headers, body);
     } finally {
       upload?.release();

@@ -1,0 +1,95 @@
+import { isIP } from 'node:net';
+
+import { HttpError } from '../errors.js';
+
+export interface UploadLimits {
+  /** Unauthenticated uploads in progress across all clients. */
+  total: number;
+  /** Unauthenticated uploads in progress from one client address. */
+  perAddress: number;
+  /** Bytes unauthenticated uploads buffer across all clients. */
+  totalBytes: number;
+  /** Bytes unauthenticated uploads from one client address buffer together (one upload may always reach its route's body limit). */
+  perAddressBytes: number;
+}
+
+/**
+ * The client a connection counts against: its IPv4 address, or the /64 network of an IPv6 one (a
+ * single host is usually handed a whole /64, so counting addresses within it would count nothing).
+ */
+export function clientKey(remoteAddress: string | undefined): string {
+  const address = (remoteAddress ?? 'unknown').replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, '');
+  if (isIP(address) !== 6) return address;
+  const [head = '', tail] = address.toLowerCase().split('::');
+  const left = head ? head.split(':') : [];
+  const right = tail === undefined ? [] : tail ? tail.split(':') : [];
+  const groups = tail === undefined ? left : [...left, ...new Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right];
+  return `${groups.slice(0, 4).map((g) => parseInt(g, 16).toString(16)).join(':')}::/64`;
+}
+
+interface Usage { uploads: number; bytes: number }
+
+const tooMany = (message: string) => new HttpError(429, 'ADDRESS_UPLOAD_LIMIT', message, { 'retry-after': '1' });
+const full = (message: string) => new HttpError(503, 'TOO_MANY_UPLOADS', message, { 'retry-after': '1' });
+
+/** One unauthenticated upload admitted: it counts the bytes it buffers and gives everything back on `release`. */
+export interface UploadTicket {
+  /** Counts `n` more buffered bytes; an HttpError (to answer with) when a budget would be exceeded. */
+  add(n: number): HttpError | null;
+  release(): void;
+}
+
+/**
+ * Who may upload a body before its signature can be checked: a few uploads and a small byte budget
+ * per client address, within larger totals. Clients that hold many slow uploads exhaust their own
+ * share, not the service's, so a signed sender from another address keeps being served.
+ */
+export class UploadAdmission {
+  private readonly byClient = new Map<string, Usage>();
+  private uploads = 0;
+  private bytes = 0;
+
+  constructor(private readonly limits: UploadLimits) {}
+
+  get inProgress(): number {
+    return this.uploads;
+  }
+
+  get buffered(): number {
+    return this.bytes;
+  }
+
+  /** Admits an upload from `remoteAddress` whose body may be up to `bodyLimit` bytes, or throws 429 (this address) / 503 (everyone). */
+  admit(remoteAddress: string | undefined, bodyLimit: number): UploadTicket {
+    const key = clientKey(remoteAddress);
+    const usage = this.byClient.get(key) ?? { uploads: 0, bytes: 0 };
+    if (usage.uploads >= this.limits.perAddress) throw tooMany(`${usage.uploads} uploads from this address are already in progress; retry later`);
+    if (this.uploads >= this.limits.total) throw full('too many uploads in progress; retry later');
+    usage.uploads++;
+    this.uploads++;
+    this.byClient.set(key, usage);
+    const addressBudget = Math.max(this.limits.perAddressBytes, bodyLimit);
+    let mine = 0;
+    let released = false;
+    return {
+      add: (n) => {
+        if (released) return null;
+        if (usage.bytes + n > addressBudget) return tooMany(`uploads from this address buffer more than ${addressBudget} bytes at once; retry later`);
+        if (this.bytes + n > this.limits.totalBytes) return full('unauthenticated uploads are buffering all they may; retry later');
+        usage.bytes += n;
+        this.bytes += n;
+        mine += n;
+        return null;
+      },
+      release: () => {
+        if (released) return;
+        released = true;
+        usage.uploads--;
+        usage.bytes -= mine;
+        this.uploads--;
+        this.bytes -= mine;
+        if (usage.uploads === 0) this.byClient.delete(key);
+      },
+    };
+  }
+}
