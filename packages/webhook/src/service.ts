@@ -15,6 +15,7 @@ import { send } from './http/respond.js';
 import { Router } from './http/router.js';
 import { createHttpServer } from './http/server.js';
 import { DeliveryScheduler, type DeliveryOptions } from './jobs/delivery.js';
+import { FairGate } from './jobs/fair-gate.js';
 import { ImageSource } from './jobs/images.js';
 import { MemoryBudget } from './jobs/memory-budget.js';
 import { JobQueue } from './jobs/queue.js';
@@ -82,7 +83,9 @@ export async function startService(o: ServiceOptions): Promise<Service> {
   const status = o.statusPage && statusPages(o.statusPage, config, o.scorer, (): [string, number][] => (cluster
     ? [['jobs queued (cluster)', cluster.counts.waiting], ['jobs scoring (cluster)', cluster.counts.active], ['deliveries pending (cluster)', cluster.counts.deliveries]]
     : [['jobs queued or scoring', local!.queue.depth()], ['deliveries pending', local!.deliveries.pending]]));
-  const scoreJob = jobScorer(o.scorer, limits.concurrency, metrics, budget);
+  // One scoring slot is kept for synchronous requests (when there are two or more): a sender waiting on its answer never queues behind another tenant's burst.
+  const scoring = new FairGate({ capacity: limits.concurrency, reservedForSync: limits.concurrency > 1 ? 1 : 0, busyCode: 'SCORING_BUSY', what: 'the scoring slots' });
+  const scoreJob = jobScorer(o.scorer, scoring, metrics, budget);
   const score = status ? status.recording(scoreJob) : scoreJob;
   let closing = false;
 
@@ -111,6 +114,8 @@ export async function startService(o: ServiceOptions): Promise<Service> {
     return { ready: !closing && store, role, model: o.scorer.model.name, ...(cluster ? { redis: store } : {}) };
   };
   metrics.gauge('clip_agiqa_memory_reserved_bytes', 'Bytes reserved in the memory budget (downloads, decoded pixels, grid crops).', () => budget.inUse);
+  metrics.gauge('clip_agiqa_waiting_for_download', 'Image downloads waiting for a download slot.', () => images.downloads.waitingCount);
+  metrics.gauge('clip_agiqa_waiting_for_scoring', 'Jobs and requests waiting for a scoring slot.', () => scoring.waitingCount);
   metrics.gauge('clip_agiqa_memory_reserved_peak_bytes', 'The most bytes ever reserved at once in the memory budget.', () => budget.peak);
 
   const uploads = new UploadAdmission({ total: limits.uploads, perAddress: limits.uploads_per_address, totalBytes: limits.upload_bytes, perAddressBytes: limits.upload_bytes_per_address });

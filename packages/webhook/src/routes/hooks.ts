@@ -132,7 +132,7 @@ export function hookHandler(ctx: HookContext, route: Route): Handler {
 async function answerNow(ctx: HookContext, route: Route, job: WebhookJob, inline: (Buffer | null)[]): Promise<Answer> {
   const waitMs = ctx.config.limits.memory_wait_ms;
   const verdict = ctx.scoreElsewhere ? await ctx.scoreElsewhere(job, inline, route.path)
-    : await ctx.score(job, await syncInputs(ctx, job, inline, waitMs), { waitMs, route: route.path });
+    : await ctx.score(job, await syncInputs(ctx, job, inline, waitMs, route.path), { waitMs, route: route.path, sync: true });
   const undecodable = verdict.candidates.filter((cand) => cand.error && cand.error.code !== 'NETWORK');
   if (undecodable.length === verdict.candidates.length) {
     throw new HttpError(422, 'NO_USABLE_IMAGE', 'no candidate could be scored', {}, undecodable.map((cand) => ({ id: cand.id, ...cand.error })));
