@@ -20,7 +20,7 @@ import { ImageSource } from './jobs/images.js';
 import { MemoryBudget } from './jobs/memory-budget.js';
 import { JobQueue } from './jobs/queue.js';
 import { jobScorer } from './jobs/scoring.js';
-import { masked, stderrLog, type Log, type LogLine } from './log.js';
+import { masked, maskTarget, stderrLog, type Log, type LogLine } from './log.js';
 import { Metrics, statusClass } from './metrics.js';
 import { parseAllowList } from './net/ip.js';
 import { safeFetch, type Resolver } from './net/safe-fetch.js';
@@ -123,7 +123,7 @@ export async function startService(o: ServiceOptions): Promise<Service> {
   metrics.gauge('clip_agiqa_unauthenticated_upload_bytes', 'Bytes those bodies buffer.', () => uploads.buffered);
   const hooks = {
     config, store: o.store, queue: cluster?.queue ?? local!.queue, scoreElsewhere: cluster?.scoreElsewhere, replay: new ReplayGuard(o.store, config.idempotency.retention_hours * 3600_000), images, score, metrics, log,
-    inFlight: new Slots(limits.concurrency + limits.sync_waiting), uploads, isClosing: () => closing, model: o.scorer.model, callbackAllow,
+    inFlight: new Slots(limits.concurrency + limits.sync_waiting), uploads, isClosing: () => closing, model: o.scorer.model, callbackAllow, resolve: o.resolve,
   };
   const router = new Router()
     .add('GET', '/healthz', (_req, res) => send(res, 200, { ok: true }))
@@ -142,7 +142,7 @@ export async function startService(o: ServiceOptions): Promise<Service> {
     },
     onError(req, err, cause, unexpected) {
       if (unexpected) log({ level: 'error', msg: 'request failed', error: (cause as Error)?.stack ?? String(cause) });
-      if (err.status === 401) log({ level: 'warn', msg: 'request refused', code: err.code, path: req.url });
+      if (err.status === 401) log({ level: 'warn', msg: 'request refused', code: err.code, path: maskTarget(req.url ?? '') });
       const hook = /^\/hooks\/([a-z0-9_-]+)(?:\?|$)/.exec(req.url ?? '');
       if (status && hook) status.recordError(hook[1]!, err.code, err.message);
     },

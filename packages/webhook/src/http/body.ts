@@ -8,6 +8,17 @@ export function declaredTooLarge(req: IncomingMessage, limit: number): HttpError
   return declared > limit ? new HttpError(413, 'PAYLOAD_TOO_LARGE', `the body is ${declared} bytes; the limit is ${limit}`) : null;
 }
 
+/** Why a hook body cannot be read as JSON from its headers alone (415), or null: it must be JSON, unencoded. */
+export function unsupportedMedia(req: IncomingMessage): HttpError | null {
+  const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+  if (encoding !== 'identity') return new HttpError(415, 'UNSUPPORTED_ENCODING', `bodies are read as sent; content-encoding ${encoding.slice(0, 50)} is not supported`);
+  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type !== 'application/json' && !/^application\/[a-z0-9.+-]+\+json$/.test(type)) {
+    return new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', `hook bodies are JSON (content-type: application/json), not ${type.slice(0, 100) || 'untyped'}`);
+  }
+  return null;
+}
+
 /** A body slower than the minimum rate gets this long before it is judged by it (TCP slow start, a client's first hiccup). */
 export const MIN_RATE_GRACE_MS = 5000;
 

@@ -5,6 +5,7 @@ import type { WebhookVerdict } from '../generated/webhook-verdict.js';
 import { splitGrid, type FailedImage } from '../grid.js';
 import type { Metrics } from '../metrics.js';
 import { makeVerdict } from '../verdict.js';
+import { candidateId, verdictIds } from './candidate-ids.js';
 import type { FairGate } from './fair-gate.js';
 import { MemoryBudget, type Reservation } from './memory-budget.js';
 import { scoringCost } from './memory-cost.js';
@@ -70,15 +71,15 @@ export function jobScorer(scorer: Scorer, gate: FairGate, metrics: Metrics, budg
   }
 
   async function scoreAll(job: WebhookJob, images: ScoringInput[], o: ScoreOptions): Promise<Part[]> {
+    const ids = verdictIds(job);
     const plan = job.candidates.map((cand, i): Planned => {
-      const id = cand.id ?? String(i);
+      const id = candidateId(job, i);
       const grid = cand.grid === '2x2';
-      const ids = grid ? [1, 2, 3, 4].map((k) => `${id}-${k}`) : [id];
       const input = images[i]!;
       const cost = isFailed(input) ? 0 : scoringCost(input, grid);
       const error: FailedImage | null = isFailed(input) ? input : cost > budget.total
         ? { code: 'OVER_MEMORY_BUDGET', message: `candidate ${id} needs ${cost} bytes to decode, more than the whole memory budget (${budget.total}); raise limits.memory_bytes` } : null;
-      return { id, ids, grid, input, cost, error };
+      return { id, ids: ids[i]!, grid, input, cost, error };
     });
     const fit = plan.filter((p) => !p.error);
     let admitted: Reservation | null = null;
