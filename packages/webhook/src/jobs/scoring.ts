@@ -6,6 +6,7 @@ import { splitGrid, type FailedImage } from '../grid.js';
 import type { Metrics } from '../metrics.js';
 import { makeVerdict } from '../verdict.js';
 import { candidateId, verdictIds } from './candidate-ids.js';
+import { collectAfterDecode } from './collect-garbage.js';
 import type { FairGate } from './fair-gate.js';
 import { MemoryBudget, type Reservation } from './memory-budget.js';
 import { scoringCost } from './memory-cost.js';
@@ -46,8 +47,7 @@ type Part = { ids: string[]; outcomes: (ScoreOutcome | { error: FailedImage })[]
  * `<id>-1`...`<id>-4`.
  */
 export function jobScorer(scorer: Scorer, gate: FairGate, metrics: Metrics, budget: MemoryBudget): ScoreJob {
-  async function scoreCandidate({ id, ids, input, grid, cost }: Planned & { input: Exclude<ScoringInput, FailedImage> }, room: MemoryBudget): Promise<Part> {
-    const hold = await room.reserve(cost);
+  async function decodeAndScore({ id, ids, input, grid }: Planned & { input: Exclude<ScoringInput, FailedImage> }): Promise<Part> {
     try {
       const bytes = await input.load();
       const images: (Buffer | RawPixels | FailedImage)[] = grid ? await splitGrid(bytes, id, scorer) : [bytes];
@@ -58,7 +58,16 @@ export function jobScorer(scorer: Scorer, gate: FairGate, metrics: Metrics, budg
     } catch (e) {
       const err = e as { code?: string; message: string };
       return { ids, outcomes: ids.map(() => ({ error: { code: err.code ?? 'DECODE_FAILED', message: err.message } })) };
+    }
+  }
+
+  async function scoreCandidate(p: Planned & { input: Exclude<ScoringInput, FailedImage> }, room: MemoryBudget): Promise<Part> {
+    const hold = await room.reserve(p.cost);
+    try {
+      return await decodeAndScore(p);
     } finally {
+      // The decoded pixels are garbage now; the room is given back once they are collected.
+      collectAfterDecode(p.cost);
       hold.release();
     }
   }
