@@ -108,11 +108,11 @@ export interface WebhookConfig {
      */
     shutdown_grace_ms?: number;
     /**
-     * Memory budget for image bytes in flight across all jobs: downloads, decoded pixels (3 bytes a pixel) and grid crops reserve their share before they use it. A job waits for room; one image larger than the whole budget is refused (OVER_MEMORY_BUDGET).
+     * Memory budget for images across all jobs: a download reserves fetch.max_bytes first; a job is admitted before any of its candidates is decoded, with room for its largest candidate (encoded bytes + 8 bytes a pixel, 11 for a 2x2 grid). A job waits for room; a candidate larger than the whole budget fails alone (OVER_MEMORY_BUDGET).
      */
     memory_bytes?: number;
     /**
-     * How long a synchronous request waits for room in the memory budget before 503 MEMORY_BUSY (asynchronous jobs wait as long as it takes).
+     * How long a synchronous request waits for room in the memory budget, for a download slot and for a scoring slot, each, before 503 MEMORY_BUSY, DOWNLOADS_BUSY or SCORING_BUSY (asynchronous jobs wait as long as it takes).
      */
     memory_wait_ms?: number;
   };
@@ -412,13 +412,13 @@ export const webhookConfigSchema = {
           "default": 10000
         },
         "memory_bytes": {
-          "description": "Memory budget for image bytes in flight across all jobs: downloads, decoded pixels (3 bytes a pixel) and grid crops reserve their share before they use it. A job waits for room; one image larger than the whole budget is refused (OVER_MEMORY_BUDGET).",
+          "description": "Memory budget for images across all jobs: a download reserves fetch.max_bytes first; a job is admitted before any of its candidates is decoded, with room for its largest candidate (encoded bytes + 8 bytes a pixel, 11 for a 2x2 grid). A job waits for room; a candidate larger than the whole budget fails alone (OVER_MEMORY_BUDGET).",
           "type": "integer",
           "minimum": 1048576,
           "default": 536870912
         },
         "memory_wait_ms": {
-          "description": "How long a synchronous request waits for room in the memory budget before 503 MEMORY_BUSY (asynchronous jobs wait as long as it takes).",
+          "description": "How long a synchronous request waits for room in the memory budget, for a download slot and for a scoring slot, each, before 503 MEMORY_BUSY, DOWNLOADS_BUSY or SCORING_BUSY (asynchronous jobs wait as long as it takes).",
           "type": "integer",
           "minimum": 0,
           "default": 30000
