@@ -11,6 +11,7 @@ import { image, loopback, postBearer, readAll, until } from './support/webhook-h
 const TOKEN_A = 'token-of-tenant-a-0123456789abcdef';
 const TOKEN_B = 'token-of-tenant-b-0123456789abcdef';
 const SECRET_A = `whsec_${Buffer.from('callback secret of tenant A!!!!!').toString('base64')}`;
+const SECRET_B = `whsec_${Buffer.from('callback secret of tenant B!!!!!').toString('base64')}`;
 
 /** The real scorer, with every scoring call held for `ms` first and the images it was given counted. */
 function slowScorer(real: Scorer, ms: number): { scorer: Scorer; scored: () => number } {
@@ -108,6 +109,28 @@ describe('webhook admission: memory before work, fair slots across tenants', { t
     } finally {
       await service.close();
       await scorer.close();
+    }
+  });
+
+  it('shares the scoring slots between routes: one tenant\'s job is not scored after another\'s whole burst', async () => {
+    const real = await createScorer({ model: DEMO_MODEL_DIR });
+    const { scorer } = slowScorer(real, 300);
+    const delivered: string[] = [];
+    await using receiver = await loopback((req, res) => void readAll(req).then((body) => { delivered.push((JSON.parse(body) as { data: { job_id: string } }).data.job_id); res.end(); }));
+    const service = await startService({ scorer, store: new MemoryStore(), log: () => undefined, config: {
+      port: 0, data_dir: 'unused', limits: { concurrency: 2 }, callback: { allow: ['127.0.0.0/8'] },
+      routes: [{ path: 'a', verifier: 'bearer', tokens: [TOKEN_A], callback_secret: SECRET_A, body_bytes: 1 << 20 }, { path: 'b', verifier: 'bearer', tokens: [TOKEN_B], callback_secret: SECRET_B, body_bytes: 1 << 20 }],
+    } });
+    try {
+      const job = (id: string) => ({ job_id: id, callback_url: `${receiver.url}/cb`, candidates: [{ base64: image('square.png').toString('base64') }], policy: { mode: 'rank' } });
+      for (let j = 0; j < 8; j++) assert.equal((await postBearer(service.url, 'a', job(`a-${j}`), {}, TOKEN_A)).status, 202);
+      assert.equal((await postBearer(service.url, 'b', job('b-0'), {}, TOKEN_B)).status, 202);
+      assert.ok(await until(() => delivered.length === 9, 30_000), `delivered ${delivered.join(' ')}`);
+      assert.deepEqual([...delivered].sort(), ['a-0', 'a-1', 'a-2', 'a-3', 'a-4', 'a-5', 'a-6', 'a-7', 'b-0']);
+      assert.ok(delivered.indexOf('b-0') <= 3, `tenant B's job was delivered ${delivered.indexOf('b-0') + 1}th of 9: ${delivered.join(' ')}`);
+    } finally {
+      await service.close();
+      await real.close();
     }
   });
 });
