@@ -20,7 +20,7 @@ import { declaredTooLarge, readBody, unsupportedMedia } from '../http/body.js';
 import { send } from '../http/respond.js';
 import type { Handler } from '../http/router.js';
 import { decodeInline, type ImageSource } from '../jobs/images.js';
-import { sharedVerdictId } from '../jobs/candidate-ids.js';
+import { candidateId, sharedVerdictId } from '../jobs/candidate-ids.js';
 import { measured, syncInputs, type AcceptQueue } from '../jobs/process.js';
 import type { ScoreJob } from '../jobs/scoring.js';
 import type { Log } from '../log.js';
@@ -109,11 +109,14 @@ export function hookHandler(ctx: HookContext, route: Route): Handler {
     const problem = policyProblem(job.policy, ctx.model);
     if (problem) throw new HttpError(422, problem.code, problem.message);
     if (job.callback_url !== undefined) await checkCallbackUrl(ctx, job.callback_url);
-    const inline = job.candidates.map((cand, i) => (cand.base64 !== undefined ? decodeInline(cand.base64, cand.id ?? String(i), fetchCfg.max_bytes) : null));
+    const inline = job.candidates.map((cand, i) => (cand.base64 !== undefined ? decodeInline(cand.base64, candidateId(job, i), fetchCfg.max_bytes) : null));
     if (!job.callback_url) return answerNow(ctx, route, job, inline);
     return acceptJob(ctx, route, job, inline, createHash('sha256').update(body).digest('hex'));
   }
 }
+
+/** How long acceptance waits for a callback host to resolve; a slower answer is left to the deliveries, which check it again. */
+const CALLBACK_LOOKUP_MS = 2000;
 
 /**
  * A callback URL is refused at acceptance, not at delivery, when it is malformed or its host is or
@@ -122,10 +125,16 @@ export function hookHandler(ctx: HookContext, route: Route): Handler {
 async function checkCallbackUrl(ctx: HookContext, url: string): Promise<void> {
   const problem = callbackUrlProblem(url, ctx.callbackAllow);
   if (problem) throw new HttpError(422, 'INVALID_CALLBACK_URL', `callback_url ${problem}`);
+  let timer: NodeJS.Timeout | undefined;
   try {
-    await checkedAddresses(new URL(url).hostname, { allow: ctx.callbackAllow, resolve: ctx.resolve });
+    await Promise.race([
+      checkedAddresses(new URL(url).hostname, { allow: ctx.callbackAllow, resolve: ctx.resolve }),
+      new Promise((resolve) => { timer = setTimeout(resolve, CALLBACK_LOOKUP_MS); }),
+    ]);
   } catch (e) {
     if (e instanceof FetchError && e.code === 'BLOCKED_ADDRESS') throw new HttpError(422, 'INVALID_CALLBACK_URL', `callback_url ${e.message}; allow its range in callback.allow`);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
