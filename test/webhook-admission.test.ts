@@ -133,4 +133,28 @@ describe('webhook admission: memory before work, fair slots across tenants', { t
       await real.close();
     }
   });
+
+  it('bounds a synchronous request\'s wait for a scoring slot, with a code that says so', async () => {
+    const real = await createScorer({ model: DEMO_MODEL_DIR });
+    const { scorer } = slowScorer(real, 1500);
+    const service = await startService({ scorer, store: new MemoryStore(), log: () => undefined, config: {
+      port: 0, data_dir: 'unused', routes: [{ path: 'a', verifier: 'bearer', tokens: [TOKEN_A], body_bytes: 1 << 20 }],
+      limits: { concurrency: 1, memory_wait_ms: 300 },
+    } });
+    try {
+      const job = (id: string) => ({ job_id: id, candidates: [{ base64: image('square.png').toString('base64') }], policy: { mode: 'rank' } });
+      const first = postBearer(service.url, 'a', job('first'), {}, TOKEN_A);
+      await new Promise((r) => setTimeout(r, 200));
+      const started = performance.now();
+      const second = await postBearer(service.url, 'a', job('second'), {}, TOKEN_A);
+      assert.equal(second.status, 503, JSON.stringify(second.json).slice(0, 200));
+      assert.equal((second.json.error as { code: string }).code, 'SCORING_BUSY');
+      assert.ok(second.headers.get('retry-after'));
+      assert.ok(performance.now() - started < 1200, 'refused once its wait was over, not when the slot came free');
+      assert.equal((await first).status, 200);
+    } finally {
+      await service.close();
+      await real.close();
+    }
+  });
 });

@@ -68,14 +68,16 @@ export class UploadAdmission {
     usage.uploads++;
     this.uploads++;
     this.byClient.set(key, usage);
+    // One body may always reach its route's limit, whatever the budgets: they bound bodies read side by side.
     const addressBudget = Math.max(this.limits.perAddressBytes, bodyLimit);
+    const totalBudget = Math.max(this.limits.totalBytes, bodyLimit);
     let mine = 0;
     let released = false;
     return {
       add: (n) => {
         if (released) return null;
         if (usage.bytes + n > addressBudget) return tooMany(`uploads from this address buffer more than ${addressBudget} bytes at once; retry later`);
-        if (this.bytes + n > this.limits.totalBytes) return full('unauthenticated uploads are buffering all they may; retry later');
+        if (this.bytes + n > totalBudget) return full('unauthenticated uploads are buffering all they may; retry later');
         usage.bytes += n;
         this.bytes += n;
         mine += n;
