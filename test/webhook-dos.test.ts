@@ -90,6 +90,22 @@ describe('webhook service under slow and unauthenticated uploads', { timeout: 12
     }
   });
 
+  it('lets a signed sender in when slow uploads from as many addresses hold every upload slot', async () => {
+    const service: Service = await startService({ config: config({ limits: { body_bytes: 1 << 20, uploads: 20 } }), scorer, store: new MemoryStore(), log: () => undefined });
+    const slow = Array.from({ length: 20 }, (_, i) => slowUpload(service.url, '/hooks/jobs', forgedHeaders(i), 1000, `127.0.0.${2 + i}`));
+    try {
+      await new Promise((r) => setTimeout(r, 1500));
+      const statuses: number[] = [];
+      for (let k = 0; k < 5; k++) statuses.push((await postSigned(service.url, 'jobs', job(`crowded-${k}`), `msg_crowded_${k}`)).status);
+      assert.deepEqual(statuses, [200, 200, 200, 200, 200]);
+      const cut = await Promise.all(slow.slice(0, 20).map((s) => Promise.race([s.answer, new Promise<string>((r) => setTimeout(() => r(''), 100))])));
+      assert.equal(cut.filter((a) => /^HTTP\/1\.1 503/.test(a)).length, 1, 'the slowest upload gave its slot up once; the signed requests then reused it');
+    } finally {
+      slow.forEach((s) => s.socket.destroy());
+      await service.close();
+    }
+  });
+
   it('bounds what one address buffers before its signatures can be checked', async () => {
     const service: Service = await startService({ config: config({ limits: { body_bytes: 1 << 20, upload_bytes_per_address: 1 << 16 } }), scorer, store: new MemoryStore(), log: () => undefined });
     const big = (from: string) => {

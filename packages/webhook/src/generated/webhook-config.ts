@@ -84,7 +84,7 @@ export interface WebhookConfig {
      */
     body_timeout_ms?: number;
     /**
-     * Hook bodies read at once, across all clients, before their signature could be checked (standard-webhooks, fal, unsigned routes); more get 503 TOO_MANY_UPLOADS with Retry-After. Bearer routes check the token before reading and do not count.
+     * Hook bodies read at once, across all clients, before their signature could be checked (standard-webhooks, fal, unsigned routes). Beyond it a newcomer takes the slot of the slowest upload under way for at least 1 s (which gets 503 TOO_MANY_UPLOADS); when there is none, the newcomer gets it. Bearer routes check the token before reading and do not count.
      */
     uploads?: number;
     /**
@@ -376,7 +376,7 @@ export const webhookConfigSchema = {
           "default": 30000
         },
         "uploads": {
-          "description": "Hook bodies read at once, across all clients, before their signature could be checked (standard-webhooks, fal, unsigned routes); more get 503 TOO_MANY_UPLOADS with Retry-After. Bearer routes check the token before reading and do not count.",
+          "description": "Hook bodies read at once, across all clients, before their signature could be checked (standard-webhooks, fal, unsigned routes). Beyond it a newcomer takes the slot of the slowest upload under way for at least 1 s (which gets 503 TOO_MANY_UPLOADS); when there is none, the newcomer gets it. Bearer routes check the token before reading and do not count.",
           "type": "integer",
           "minimum": 1,
           "default": 1024

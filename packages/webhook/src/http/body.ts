@@ -31,6 +31,8 @@ export interface BodyLimits {
   minBytesPerSecond?: number;
   /** Counts each chunk against a budget before it is kept; an error it returns ends the read with that answer. */
   account?(bytes: number): HttpError | null;
+  /** Ends the read, answering with the signal's reason (an HttpError). */
+  signal?: AbortSignal;
 }
 
 /** Reads a request body as it streams in, within the limits; on any breach reading stops at once. */
@@ -44,6 +46,7 @@ export function readBody(req: IncomingMessage, o: BodyLimits): Promise<Buffer> {
     const stop = (e: Error) => {
       clearTimeout(timer);
       clearInterval(pace);
+      o.signal?.removeEventListener('abort', onAbort);
       req.removeListener('data', onData);
       req.pause();
       reject(e);
@@ -63,8 +66,10 @@ export function readBody(req: IncomingMessage, o: BodyLimits): Promise<Buffer> {
       if (refused) return stop(refused);
       chunks.push(c);
     };
+    const onAbort = () => stop(o.signal!.reason as Error);
+    o.signal?.addEventListener('abort', onAbort, { once: true });
     req.on('data', onData);
-    req.on('end', () => { clearTimeout(timer); clearInterval(pace); resolve(Buffer.concat(chunks)); });
+    req.on('end', () => { clearTimeout(timer); clearInterval(pace); o.signal?.removeEventListener('abort', onAbort); resolve(Buffer.concat(chunks)); });
     req.on('error', stop);
     req.on('aborted', () => stop(new HttpError(400, 'ABORTED', 'the client went away mid-body')));
   });

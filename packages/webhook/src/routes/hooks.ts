@@ -71,7 +71,7 @@ export function hookHandler(ctx: HookContext, route: Route): Handler {
     let body: Buffer;
     let messageId: string | null;
     try {
-      body = await readBody(req, { limit: bodyLimit, timeoutMs: limits.body_timeout_ms, minBytesPerSecond: limits.upload_min_bytes_per_s, account: upload?.add });
+      body = await readBody(req, { limit: bodyLimit, timeoutMs: limits.body_timeout_ms, minBytesPerSecond: limits.upload_min_bytes_per_s, account: upload?.add, signal: upload?.signal });
       messageId = verifier.verify(req.headers, body);
     } finally {
       upload?.release();
