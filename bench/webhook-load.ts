@@ -3,26 +3,33 @@
 // a server with small limits. Prints status counts, throughput, latency and the server's peak RSS, to
 // show it sheds load (429 / 503 with Retry-After) instead of growing memory. Then the memory-budget
 // scenario: signed jobs of 64 image URLs whose bodies never end, against a 128 MB budget, with the
-// server's RSS sampled throughout.
-//   node --import tsx bench/webhook-load.ts [--requests N] [--concurrency C] [--model DIR]
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// server's RSS sampled throughout. Then admission (bench/webhook-admission.ts): one tenant's sync
+// latency alone and under another tenant's async burst, and peak RSS against the budget while eight
+// 8000x8000 PNGs are scored at once.
+//   node --import tsx bench/webhook-load.ts [--requests N] [--concurrency C] [--model DIR] [--scenarios load,fairness,decode]
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
+import { decodeMemoryScenario, fairnessScenario } from './webhook-admission.js';
+import { serve } from './webhook-serve.js';
+
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({ options: {
   requests: { type: 'string', default: '2000' }, concurrency: { type: 'string', default: '200' }, model: { type: 'string' },
-  'endless-jobs': { type: 'string', default: '4' },
+  'endless-jobs': { type: 'string', default: '4' }, scenarios: { type: 'string', default: 'load,fairness,decode' },
+  'decode-budget-mb': { type: 'string', default: '512' },
 } });
 const REQUESTS = Number(values.requests);
 const CONCURRENCY = Number(values.concurrency);
 const TOKEN = 'load-test-token-0123456789abcdef';
 const dir = mkdtempSync(join(tmpdir(), 'clip-agiqa-load-'));
+const scenarios = new Set(values.scenarios.split(','));
+console.log(`CPU: ${cpus()[0]?.model ?? 'unknown'} x${cpus().length}`);
 
 const receiver = createServer((req, res) => { req.resume(); req.on('end', () => setTimeout(() => res.end(), 200)); });
 await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
@@ -38,22 +45,14 @@ await new Promise<void>((r) => endless.listen(0, '127.0.0.1', r));
 const endlessUrl = `http://127.0.0.1:${(endless.address() as AddressInfo).port}`;
 const BUDGET_MB = 128;
 const callback = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/verdicts`;
-writeFileSync(join(dir, 'serve.json'), JSON.stringify({
+const served = scenarios.has('load') ? await serve(ROOT, dir, 'serve', {
   port: 0, data_dir: join(dir, 'data'), ...(values.model ? { model: values.model } : {}),
   routes: [{ path: 'hook', verifier: 'bearer', tokens: [TOKEN], body_bytes: 4 << 20 }],
   callback: { secret: `whsec_${Buffer.from('load test callback secret 0123456').toString('base64')}`, allow: ['127.0.0.0/8'] },
   fetch: { allow: ['127.0.0.0/8'], max_bytes: 8 << 20 }, limits: { concurrency: 2, sync_waiting: 16, queue: 64, memory_bytes: BUDGET_MB << 20 },
-}));
-const child = spawn(process.execPath, [join(ROOT, 'packages/cli/bin/clip-agiqa.js'), 'serve', '--config', join(dir, 'serve.json')], { stdio: ['ignore', 'pipe', 'ignore'] });
-const url = await new Promise<string>((resolve) => {
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => { out += d.toString(); const m = /listening on (\S+)/.exec(out); if (m) resolve(m[1]!); });
-});
-const rss = () => {
-  const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
-  const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
-  return { rssMb: kb('VmRSS') / 1024, peakMb: kb('VmHWM') / 1024 };
-};
+}) : null;
+const url = served?.url ?? '';
+const rss = () => served!.rss();
 
 const images = ['landscape.jpg', 'portrait.jpg'].map((n) => readFileSync(join(ROOT, 'test/fixtures/images', n)).toString('base64'));
 async function phase(name: string, withCallback: boolean): Promise<void> {
@@ -105,11 +104,14 @@ async function memoryBudgetPhase(jobs: number): Promise<void> {
     `peak ${peak.toFixed(0)} MB (+${(peak - before.rssMb).toFixed(0)} MB), ${settled.rssMb.toFixed(0)} MB 3 s after`);
 }
 
-await phase('sync', false);
-await phase('async', true);
-await memoryBudgetPhase(Number(values['endless-jobs']));
-child.kill('SIGTERM');
-await new Promise((r) => child.once('exit', r));
+if (served) {
+  await phase('sync', false);
+  await phase('async', true);
+  await memoryBudgetPhase(Number(values['endless-jobs']));
+  await served.stop();
+}
+if (scenarios.has('fairness')) await fairnessScenario(ROOT, dir, readFileSync(join(ROOT, 'test/fixtures/images/square.png')), { burstJobs: 16, samples: 9 });
+if (scenarios.has('decode')) await decodeMemoryScenario(ROOT, dir, { jobs: 8, side: 8000, budgetMb: Number(values['decode-budget-mb']) });
 receiver.close();
 endless.closeAllConnections();
 endless.close();

@@ -12,9 +12,9 @@ import { CLI, DEMO_MODEL_DIR, tempDir } from './support/helpers.js';
 import { image, loopback, postBearer, postSigned, SECRET, spawnServe, TOKEN } from './support/webhook-helpers.js';
 
 /** Opens a connection, sends a hook request's headers and then one body byte per `everyMs`: a client that holds an upload. */
-function slowUpload(url: string, path: string, headers: Record<string, string>, everyMs = 500): { socket: Socket; answer: Promise<string> } {
+function slowUpload(url: string, path: string, headers: Record<string, string>, everyMs = 500, localAddress?: string): { socket: Socket; answer: Promise<string> } {
   const { hostname, port } = new URL(url);
-  const socket = connect(Number(port), hostname);
+  const socket = connect({ port: Number(port), host: hostname, localAddress });
   const head = Object.entries({ host: `${hostname}:${port}`, 'content-type': 'application/json', 'content-length': '100000', ...headers }).map(([k, v]) => `${k}: ${v}`).join('\r\n');
   socket.write(`POST ${path} HTTP/1.1\r\n${head}\r\n\r\n`);
   const drip = setInterval(() => { if (!socket.destroyed) socket.write('x'); }, everyMs);
@@ -43,7 +43,7 @@ describe('webhook service under slow and unauthenticated uploads', { timeout: 12
 
   it('answers signed requests normally while 40 slow unauthenticated uploads are open', async () => {
     const service: Service = await startService({ config: config({ limits: { body_bytes: 1 << 20 } }), scorer, store: new MemoryStore(), log: () => undefined });
-    const slow = Array.from({ length: 40 }, (_, i) => slowUpload(service.url, '/hooks/jobs', i % 2 ? forgedHeaders(i) : {}));
+    const slow = Array.from({ length: 40 }, (_, i) => slowUpload(service.url, '/hooks/jobs', i % 2 ? forgedHeaders(i) : {}, 500, `127.0.0.${2 + (i % 20)}`));
     try {
       await new Promise((r) => setTimeout(r, 300));
       const started = Date.now();
@@ -54,6 +54,77 @@ describe('webhook service under slow and unauthenticated uploads', { timeout: 12
       assert.match(unsigned, /^HTTP\/1\.1 401/, 'an upload without signature headers is refused before its body is read');
     } finally {
       slow.forEach((s) => s.socket.destroy());
+      await service.close();
+    }
+  });
+
+  it('keeps answering a signed sender while 300 slow forged uploads from 75 other addresses stay open', async () => {
+    const service: Service = await startService({ config: config({ limits: { body_bytes: 1 << 20 } }), scorer, store: new MemoryStore(), log: () => undefined });
+    // Linux routes all of 127/8 to the loopback interface: each attacker connects from its own address.
+    const attacker = (i: number) => `127.0.0.${2 + (i % 75)}`;
+    const answers: string[] = [];
+    let attacking = true;
+    const open = new Set<Socket>();
+    const keepOpen = (i: number): void => {
+      const s = slowUpload(service.url, '/hooks/jobs', forgedHeaders(i), 1000, attacker(i));
+      open.add(s.socket);
+      void s.answer.then((text) => { open.delete(s.socket); answers.push(text.split('\r\n')[0]!); if (attacking) keepOpen(i); });
+    };
+    try {
+      for (let i = 0; i < 300; i++) keepOpen(i);
+      await new Promise((r) => setTimeout(r, 1000));
+      const statuses: number[] = [];
+      for (let k = 0; k < 16; k++) {
+        statuses.push((await postSigned(service.url, 'jobs', job(`under-attack-${k}`), `msg_under_attack_${k}`)).status);
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      assert.deepEqual(statuses, statuses.map(() => 200), `signed requests answered ${statuses.join(' ')}`);
+      const more = Array.from({ length: 5 }, () => slowUpload(service.url, '/hooks/jobs', forgedHeaders(0), 1000, attacker(0)));
+      more.slice(0, 4).forEach((s) => open.add(s.socket));
+      assert.match(await more[4]!.answer, /^HTTP\/1\.1 429/, 'a ninth upload from one address is refused at once');
+      assert.ok(answers.some((a) => / 408 /.test(a)), `uploads slower than the minimum rate are cut off (${answers.length} answered)`);
+    } finally {
+      attacking = false;
+      for (const s of open) s.destroy();
+      await service.close();
+    }
+  });
+
+  it('lets a signed sender in when slow uploads from as many addresses hold every upload slot', async () => {
+    const service: Service = await startService({ config: config({ limits: { body_bytes: 1 << 20, uploads: 20 } }), scorer, store: new MemoryStore(), log: () => undefined });
+    const slow = Array.from({ length: 20 }, (_, i) => slowUpload(service.url, '/hooks/jobs', forgedHeaders(i), 1000, `127.0.0.${2 + i}`));
+    try {
+      await new Promise((r) => setTimeout(r, 1500));
+      const statuses: number[] = [];
+      for (let k = 0; k < 5; k++) statuses.push((await postSigned(service.url, 'jobs', job(`crowded-${k}`), `msg_crowded_${k}`)).status);
+      assert.deepEqual(statuses, [200, 200, 200, 200, 200]);
+      const cut = await Promise.all(slow.slice(0, 20).map((s) => Promise.race([s.answer, new Promise<string>((r) => setTimeout(() => r(''), 100))])));
+      assert.equal(cut.filter((a) => /^HTTP\/1\.1 503/.test(a)).length, 1, 'the slowest upload gave its slot up once; the signed requests then reused it');
+    } finally {
+      slow.forEach((s) => s.socket.destroy());
+      await service.close();
+    }
+  });
+
+  it('bounds what one address buffers before its signatures can be checked', async () => {
+    const service: Service = await startService({ config: config({ limits: { body_bytes: 1 << 20, upload_bytes_per_address: 1 << 16 } }), scorer, store: new MemoryStore(), log: () => undefined });
+    const big = (from: string) => {
+      const s = slowUpload(service.url, '/hooks/jobs', { ...forgedHeaders(1), 'content-length': String(1 << 20) }, 1000, from);
+      s.socket.write('x'.repeat(600_000));
+      return s;
+    };
+    const first = big('127.0.0.2');
+    const other = big('127.0.0.3');
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      const second = big('127.0.0.2');
+      const answer = await Promise.race([second.answer, new Promise<string>((r) => setTimeout(() => r('still reading'), 3000))]);
+      assert.match(answer, /^HTTP\/1\.1 429/, 'one address may buffer one full body, not two');
+      assert.match(answer, /ADDRESS_UPLOAD_LIMIT/);
+      assert.ok(!first.socket.destroyed && !other.socket.destroyed, 'the first body and another address\'s body are still being read');
+    } finally {
+      first.socket.destroy();
+      other.socket.destroy();
       await service.close();
     }
   });

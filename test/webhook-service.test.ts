@@ -277,7 +277,7 @@ describe('webhook service', () => {
       port: 0, data_dir: join(t.dir, 'data'), routes: [{ path: 'token', verifier: 'bearer', tokens: [TOKEN] }], limits: { concurrency: 1 },
       callback: { secret: CALLBACK_SECRET, allow: ['127.0.0.0/8'] }, fetch: { allow: ['127.0.0.0/8'], timeout_ms: 1500 } } });
     try {
-      const send = (id: string, file: string) => fetch(`${small.url}/hooks/token`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` },
+      const send = (id: string, file: string) => fetch(`${small.url}/hooks/token`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
         body: JSON.stringify({ job_id: id, callback_url: `${receiverUrl}/early`, candidates: [{ url: `${slowUrl}/${file}` }], policy: { mode: 'rank' } }) });
       assert.equal((await send('early-1', 'hang.png')).status, 202);
       assert.equal((await send('early-2', 'second.png')).status, 202);
@@ -302,7 +302,7 @@ describe('webhook service', () => {
       callback: { secret: CALLBACK_SECRET, allow: ['127.0.0.0/8'] }, fetch: { allow: ['127.0.0.0/8'], timeout_ms: 500 } } });
     try {
       const job = (id: string) => JSON.stringify({ job_id: id, callback_url: `${receiverUrl}/q`, candidates: [{ url: `${hangUrl}/slow.png` }], policy: { mode: 'rank' } });
-      const send = (id: string) => fetch(`${small.url}/hooks/token`, { method: 'POST', body: job(id), headers: { authorization: `Bearer ${TOKEN}` } });
+      const send = (id: string) => fetch(`${small.url}/hooks/token`, { method: 'POST', body: job(id), headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` } });
       assert.equal((await send('queued-1')).status, 202);
       const full = await send('queued-2');
       assert.equal(full.status, 503);

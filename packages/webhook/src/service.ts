@@ -10,15 +10,17 @@ import { checkPolicies, resolveConfig } from './config/resolve.js';
 import { ConfigError } from './errors.js';
 import type { WebhookConfig } from './generated/webhook-config.js';
 import { Slots } from './http/limit.js';
+import { UploadAdmission } from './http/upload-admission.js';
 import { send } from './http/respond.js';
 import { Router } from './http/router.js';
 import { createHttpServer } from './http/server.js';
 import { DeliveryScheduler, type DeliveryOptions } from './jobs/delivery.js';
+import { FairGate } from './jobs/fair-gate.js';
 import { ImageSource } from './jobs/images.js';
 import { MemoryBudget } from './jobs/memory-budget.js';
 import { JobQueue } from './jobs/queue.js';
 import { jobScorer } from './jobs/scoring.js';
-import { masked, stderrLog, type Log, type LogLine } from './log.js';
+import { masked, maskTarget, stderrLog, type Log, type LogLine } from './log.js';
 import { Metrics, statusClass } from './metrics.js';
 import { parseAllowList } from './net/ip.js';
 import { safeFetch, type Resolver } from './net/safe-fetch.js';
@@ -81,7 +83,9 @@ export async function startService(o: ServiceOptions): Promise<Service> {
   const status = o.statusPage && statusPages(o.statusPage, config, o.scorer, (): [string, number][] => (cluster
     ? [['jobs queued (cluster)', cluster.counts.waiting], ['jobs scoring (cluster)', cluster.counts.active], ['deliveries pending (cluster)', cluster.counts.deliveries]]
     : [['jobs queued or scoring', local!.queue.depth()], ['deliveries pending', local!.deliveries.pending]]));
-  const scoreJob = jobScorer(o.scorer, limits.concurrency, metrics, budget);
+  // One scoring slot is kept for synchronous requests (when there are two or more): a sender waiting on its answer never queues behind another tenant's burst.
+  const scoring = new FairGate({ capacity: limits.concurrency, reservedForSync: limits.concurrency > 1 ? 1 : 0, busyCode: 'SCORING_BUSY', what: 'the scoring slots' });
+  const scoreJob = jobScorer(o.scorer, scoring, metrics, budget);
   const score = status ? status.recording(scoreJob) : scoreJob;
   let closing = false;
 
@@ -110,11 +114,16 @@ export async function startService(o: ServiceOptions): Promise<Service> {
     return { ready: !closing && store, role, model: o.scorer.model.name, ...(cluster ? { redis: store } : {}) };
   };
   metrics.gauge('clip_agiqa_memory_reserved_bytes', 'Bytes reserved in the memory budget (downloads, decoded pixels, grid crops).', () => budget.inUse);
+  metrics.gauge('clip_agiqa_waiting_for_download', 'Image downloads waiting for a download slot.', () => images.downloads.waitingCount);
+  metrics.gauge('clip_agiqa_waiting_for_scoring', 'Jobs and requests waiting for a scoring slot.', () => scoring.waitingCount);
   metrics.gauge('clip_agiqa_memory_reserved_peak_bytes', 'The most bytes ever reserved at once in the memory budget.', () => budget.peak);
 
+  const uploads = new UploadAdmission({ total: limits.uploads, perAddress: limits.uploads_per_address, totalBytes: limits.upload_bytes, perAddressBytes: limits.upload_bytes_per_address });
+  metrics.gauge('clip_agiqa_unauthenticated_uploads', 'Hook bodies being read before their signature could be checked.', () => uploads.inProgress);
+  metrics.gauge('clip_agiqa_unauthenticated_upload_bytes', 'Bytes those bodies buffer.', () => uploads.buffered);
   const hooks = {
     config, store: o.store, queue: cluster?.queue ?? local!.queue, scoreElsewhere: cluster?.scoreElsewhere, replay: new ReplayGuard(o.store, config.idempotency.retention_hours * 3600_000), images, score, metrics, log,
-    inFlight: new Slots(limits.concurrency + limits.sync_waiting), uploads: new Slots(limits.uploads), isClosing: () => closing, model: o.scorer.model, callbackAllow,
+    inFlight: new Slots(limits.concurrency + limits.sync_waiting), uploads, isClosing: () => closing, model: o.scorer.model, callbackAllow, resolve: o.resolve,
   };
   const router = new Router()
     .add('GET', '/healthz', (_req, res) => send(res, 200, { ok: true }))
@@ -133,7 +142,7 @@ export async function startService(o: ServiceOptions): Promise<Service> {
     },
     onError(req, err, cause, unexpected) {
       if (unexpected) log({ level: 'error', msg: 'request failed', error: (cause as Error)?.stack ?? String(cause) });
-      if (err.status === 401) log({ level: 'warn', msg: 'request refused', code: err.code, path: req.url });
+      if (err.status === 401) log({ level: 'warn', msg: 'request refused', code: err.code, path: maskTarget(req.url ?? '') });
       const hook = /^\/hooks\/([a-z0-9_-]+)(?:\?|$)/.exec(req.url ?? '');
       if (status && hook) status.recordError(hook[1]!, err.code, err.message);
     },

@@ -84,19 +84,35 @@ export interface WebhookConfig {
      */
     body_timeout_ms?: number;
     /**
-     * Hook bodies read at once before their signature could be checked; more get 503 with Retry-After. Bearer routes check the token before reading and do not count.
+     * Hook bodies read at once, across all clients, before their signature could be checked (standard-webhooks, fal, unsigned routes). Beyond it a newcomer takes the slot of the slowest upload under way for at least 1 s (which gets 503 TOO_MANY_UPLOADS); when there is none, the newcomer gets it. Bearer routes check the token before reading and do not count.
      */
     uploads?: number;
+    /**
+     * Unauthenticated hook bodies read at once from one client address (an IPv6 client: its /64); more get 429 ADDRESS_UPLOAD_LIMIT with Retry-After.
+     */
+    uploads_per_address?: number;
+    /**
+     * Bytes all unauthenticated hook bodies may buffer together; a body that would pass it is cut off with 503 TOO_MANY_UPLOADS.
+     */
+    upload_bytes?: number;
+    /**
+     * Bytes the unauthenticated hook bodies of one client address may buffer together (one body may always reach its route's body limit); beyond it, 429 ADDRESS_UPLOAD_LIMIT.
+     */
+    upload_bytes_per_address?: number;
+    /**
+     * Slowest average rate a hook body may arrive at, judged from 5 s after its headers; slower bodies get 408 UPLOAD_TOO_SLOW and are cut off (0: no minimum, only body_timeout_ms).
+     */
+    upload_min_bytes_per_s?: number;
     /**
      * On SIGTERM: time to finish requests and jobs in progress before the remaining connections are closed (unfinished jobs stay stored for the next start).
      */
     shutdown_grace_ms?: number;
     /**
-     * Memory budget for image bytes in flight across all jobs: downloads, decoded pixels (3 bytes a pixel) and grid crops reserve their share before they use it. A job waits for room; one image larger than the whole budget is refused (OVER_MEMORY_BUDGET).
+     * Memory budget for images across all jobs: a download reserves fetch.max_bytes first; a job is admitted before any of its candidates is decoded, with room for its largest candidate (encoded bytes + 8 bytes a pixel, 11 for a 2x2 grid). A job waits for room; a candidate larger than the whole budget fails alone (OVER_MEMORY_BUDGET).
      */
     memory_bytes?: number;
     /**
-     * How long a synchronous request waits for room in the memory budget before 503 MEMORY_BUSY (asynchronous jobs wait as long as it takes).
+     * How long a synchronous request waits for room in the memory budget, for a download slot and for a scoring slot, each, before 503 MEMORY_BUSY, DOWNLOADS_BUSY or SCORING_BUSY (asynchronous jobs wait as long as it takes).
      */
     memory_wait_ms?: number;
   };
@@ -360,10 +376,34 @@ export const webhookConfigSchema = {
           "default": 30000
         },
         "uploads": {
-          "description": "Hook bodies read at once before their signature could be checked; more get 503 with Retry-After. Bearer routes check the token before reading and do not count.",
+          "description": "Hook bodies read at once, across all clients, before their signature could be checked (standard-webhooks, fal, unsigned routes). Beyond it a newcomer takes the slot of the slowest upload under way for at least 1 s (which gets 503 TOO_MANY_UPLOADS); when there is none, the newcomer gets it. Bearer routes check the token before reading and do not count.",
           "type": "integer",
           "minimum": 1,
-          "default": 64
+          "default": 1024
+        },
+        "uploads_per_address": {
+          "description": "Unauthenticated hook bodies read at once from one client address (an IPv6 client: its /64); more get 429 ADDRESS_UPLOAD_LIMIT with Retry-After.",
+          "type": "integer",
+          "minimum": 1,
+          "default": 8
+        },
+        "upload_bytes": {
+          "description": "Bytes all unauthenticated hook bodies may buffer together; a body that would pass it is cut off with 503 TOO_MANY_UPLOADS.",
+          "type": "integer",
+          "minimum": 1024,
+          "default": 67108864
+        },
+        "upload_bytes_per_address": {
+          "description": "Bytes the unauthenticated hook bodies of one client address may buffer together (one body may always reach its route's body limit); beyond it, 429 ADDRESS_UPLOAD_LIMIT.",
+          "type": "integer",
+          "minimum": 1024,
+          "default": 1048576
+        },
+        "upload_min_bytes_per_s": {
+          "description": "Slowest average rate a hook body may arrive at, judged from 5 s after its headers; slower bodies get 408 UPLOAD_TOO_SLOW and are cut off (0: no minimum, only body_timeout_ms).",
+          "type": "integer",
+          "minimum": 0,
+          "default": 1024
         },
         "shutdown_grace_ms": {
           "description": "On SIGTERM: time to finish requests and jobs in progress before the remaining connections are closed (unfinished jobs stay stored for the next start).",
@@ -372,13 +412,13 @@ export const webhookConfigSchema = {
           "default": 10000
         },
         "memory_bytes": {
-          "description": "Memory budget for image bytes in flight across all jobs: downloads, decoded pixels (3 bytes a pixel) and grid crops reserve their share before they use it. A job waits for room; one image larger than the whole budget is refused (OVER_MEMORY_BUDGET).",
+          "description": "Memory budget for images across all jobs: a download reserves fetch.max_bytes first; a job is admitted before any of its candidates is decoded, with room for its largest candidate (encoded bytes + 8 bytes a pixel, 11 for a 2x2 grid). A job waits for room; a candidate larger than the whole budget fails alone (OVER_MEMORY_BUDGET).",
           "type": "integer",
           "minimum": 1048576,
           "default": 536870912
         },
         "memory_wait_ms": {
-          "description": "How long a synchronous request waits for room in the memory budget before 503 MEMORY_BUSY (asynchronous jobs wait as long as it takes).",
+          "description": "How long a synchronous request waits for room in the memory budget, for a download slot and for a scoring slot, each, before 503 MEMORY_BUSY, DOWNLOADS_BUSY or SCORING_BUSY (asynchronous jobs wait as long as it takes).",
           "type": "integer",
           "minimum": 0,
           "default": 30000

@@ -1,8 +1,23 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 
-import type { HttpError } from '../errors.js';
+import { HttpError } from '../errors.js';
 import { sendError, toHttpError } from './respond.js';
 import type { Router } from './router.js';
+
+/**
+ * The path of a request target, as sent: origin-form (`/a/b?q`) up to its query, or the path of an
+ * absolute-form target. Never resolved against a base URL, which would read `//x/metrics` as host x
+ * and path /metrics.
+ */
+export function requestPath(target: string): string {
+  if (target.startsWith('/')) return target.split(/[?#]/, 1)[0]!;
+  if (/^https?:\/\//i.test(target)) {
+    try {
+      return new URL(target).pathname;
+    } catch { /* answered below */ }
+  }
+  throw new HttpError(400, 'BAD_PATH', 'the request target is not a path');
+}
 
 export interface HttpHooks {
   /** Called once per answered request with the matched route's template (null when none matched) and the status sent. */
@@ -25,7 +40,7 @@ export interface HttpTimeouts {
  */
 export function createHttpServer(router: Router, timeouts: HttpTimeouts, hooks: HttpHooks = {}): Server {
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const path = new URL(req.url ?? '/', 'http://service').pathname;
+    const path = requestPath(req.url ?? '/');
     let template: string | null = null;
     res.once('finish', () => hooks.onResponse?.(req, template, res.statusCode));
     const match = router.match(req.method ?? 'GET', path);

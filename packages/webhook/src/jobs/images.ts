@@ -1,8 +1,9 @@
 
-import { Semaphore, sharp, sniffFormat, SAFE_FORMATS, type SniffedFormat } from '@clip-agiqa/core/internal';
+import { sharp, sniffFormat, SAFE_FORMATS, type SniffedFormat } from '@clip-agiqa/core/internal';
 
 import { FetchError, HttpError } from '../errors.js';
 import { safeFetch, type SafeFetchOptions } from '../net/safe-fetch.js';
+import { FairGate, type Claim } from './fair-gate.js';
 import type { MemoryBudget, Reservation } from './memory-budget.js';
 
 /** The sniffed container when it is not one the scorer decodes, else null. */
@@ -28,13 +29,18 @@ export interface HeldImage {
   release(): void;
 }
 
+/** Downloads at once, and how many of them only synchronous requests may use. */
+export const DOWNLOAD_SLOTS = 16;
+const DOWNLOAD_SLOTS_FOR_SYNC = 4;
+
 /**
  * Where images come from, within the memory budget: a download first reserves the most it may take
  * (fetch.max_bytes) and keeps what it took; an image's header is read before anything is decoded, so
- * one over the pixel limit is refused without decoding it.
+ * one over the pixel limit is refused without decoding it. Download slots are shared fairly: a
+ * synchronous request's downloads go first and have slots of their own, queued jobs take turns by route.
  */
 export class ImageSource {
-  private readonly downloads = new Semaphore(16);
+  readonly downloads = new FairGate({ capacity: DOWNLOAD_SLOTS, reservedForSync: DOWNLOAD_SLOTS_FOR_SYNC, busyCode: 'DOWNLOADS_BUSY', what: 'the image download slots' });
 
   constructor(private readonly fetchOptions: SafeFetchOptions, private readonly budget: MemoryBudget, private readonly maxPixels: number) {}
 
@@ -52,9 +58,9 @@ export class ImageSource {
   }
 
   /** Downloads an image URL through the address guard, holding its bytes in the budget until released. */
-  download(url: string, waitMs: number): Promise<HeldImage> {
-    return this.downloads.run(async () => {
-      const hold: Reservation = await this.budget.reserve(this.fetchOptions.maxBytes, waitMs, `a download of up to ${this.fetchOptions.maxBytes} bytes`);
+  download(url: string, claim: Claim): Promise<HeldImage> {
+    return this.downloads.run(claim, async () => {
+      const hold: Reservation = await this.budget.reserve(this.fetchOptions.maxBytes, { waitMs: claim.waitMs, sync: claim.sync, what: `a download of up to ${this.fetchOptions.maxBytes} bytes` });
       try {
         const r = await safeFetch(url, this.fetchOptions);
         if (r.status < 200 || r.status >= 300) throw new FetchError('HTTP_STATUS', `${url}: HTTP ${r.status}`);

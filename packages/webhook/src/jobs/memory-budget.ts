@@ -18,13 +18,22 @@ export class Reservation {
   }
 }
 
-interface Waiter { bytes: number; grant(): void }
+interface Waiter { bytes: number; sync: boolean; grant(): void }
+
+export interface ReserveOptions {
+  /** How long to wait for room (then 503 MEMORY_BUSY); forever by default. */
+  waitMs?: number;
+  /** What the bytes are for, to name in an error. */
+  what?: string;
+  /** A synchronous request's reservation waits ahead of every queued job's. */
+  sync?: boolean;
+}
 
 /**
  * One budget of bytes in flight across all jobs: downloads, decoded pixels and grid crops reserve
  * what they may use before they use it. A reservation larger than the whole budget is refused at once
- * (413 OVER_MEMORY_BUDGET); others wait their turn, first come first served, up to `waitMs` (then 503
- * MEMORY_BUSY, to retry later).
+ * (413 OVER_MEMORY_BUDGET); others wait their turn, synchronous requests ahead of queued jobs and
+ * first come first served within each, up to `waitMs` (then 503 MEMORY_BUSY, to retry later).
  */
 export class MemoryBudget {
   private used = 0;
@@ -42,18 +51,19 @@ export class MemoryBudget {
     return this.highWater;
   }
 
-  async reserve(bytes: number, waitMs = Infinity, what = 'this image'): Promise<Reservation> {
+  async reserve(bytes: number, { waitMs = Infinity, what = 'this image', sync = false }: ReserveOptions = {}): Promise<Reservation> {
     const n = Math.max(0, Math.ceil(bytes));
     if (n > this.total) throw new HttpError(413, 'OVER_MEMORY_BUDGET', `${what} needs ${n} bytes, more than the whole memory budget (${this.total}); raise limits.memory_bytes`);
-    if (this.queue.length === 0 && this.used + n <= this.total) return this.take(n);
+    const ahead = sync ? this.queue.filter((w) => w.sync).length : this.queue.length;
+    if (ahead === 0 && this.used + n <= this.total) return this.take(n);
     await new Promise<void>((resolve, reject) => {
-      const waiter: Waiter = { bytes: n, grant: () => { clearTimeout(timer); resolve(); } };
+      const waiter: Waiter = { bytes: n, sync, grant: () => { clearTimeout(timer); resolve(); } };
       const timer = Number.isFinite(waitMs) ? setTimeout(() => {
         this.queue.splice(this.queue.indexOf(waiter), 1);
         this.pump();
         reject(new HttpError(503, 'MEMORY_BUSY', `the memory budget stayed full for ${waitMs} ms; retry later`, { 'retry-after': '5' }));
       }, waitMs) : undefined;
-      this.queue.push(waiter);
+      this.queue.splice(ahead, 0, waiter);
     });
     return new Reservation(this, n);
   }

@@ -38,7 +38,7 @@ export async function fetchCandidates(w: JobWork, rec: JobRecord): Promise<void>
   await Promise.all(missing.map(async (i) => {
     try {
       // The download holds its bytes in the memory budget only until they are stored.
-      const image = await w.images.download(rec.job.candidates[i]!.url!, Infinity);
+      const image = await w.images.download(rec.job.candidates[i]!.url!, { sync: false, route: rec.route });
       try {
         rec.blobs[i] = await w.store.putBlob(rec.id, i, image.bytes);
         sizes[i] = { bytes: image.bytes.length, pixels: image.pixels };
@@ -87,7 +87,7 @@ export async function scoreStoredJob(w: JobWork, id: string, signal?: AbortSigna
     return typeof pixels === 'number' ? { bytes: bytes.length, pixels, load } : pixels;
   }));
   signal?.throwIfAborted();
-  const verdict = await w.score(current.job, images, { waitMs: Infinity, route: current.route });
+  const verdict = await w.score(current.job, images, { waitMs: Infinity, route: current.route, sync: false });
   signal?.throwIfAborted();
   const next: JobRecord = { ...current, state: 'scored', verdict, updatedAt: Date.now(), delivery: { ...current.delivery, nextAt: Date.now() } };
   await w.store.update(next);
@@ -98,9 +98,10 @@ export async function scoreStoredJob(w: JobWork, id: string, signal?: AbortSigna
 
 /**
  * A synchronous request's images: inline bytes measured, URLs downloaded now within the memory budget
- * (waiting up to `waitMs`; a failed download is that candidate's error, a full budget refuses the request).
+ * and the download slots (waiting up to `waitMs` for each; a failed download is that candidate's error,
+ * a full budget or busy slots refuse the request).
  */
-export async function syncInputs(w: Pick<JobWork, 'images' | 'log'>, job: WebhookJob, inline: (Buffer | null)[], waitMs: number): Promise<ScoringInput[]> {
+export async function syncInputs(w: Pick<JobWork, 'images' | 'log'>, job: WebhookJob, inline: (Buffer | null)[], waitMs: number, route: string): Promise<ScoringInput[]> {
   const settled = await Promise.allSettled(job.candidates.map(async (cand, i): Promise<ScoringInput> => {
     const bytes = inline[i];
     if (bytes) {
@@ -109,9 +110,9 @@ export async function syncInputs(w: Pick<JobWork, 'images' | 'log'>, job: Webhoo
     }
     let image: HeldImage;
     try {
-      image = await w.images.download(cand.url!, waitMs);
+      image = await w.images.download(cand.url!, { sync: true, route, waitMs });
     } catch (e) {
-      if (e instanceof HttpError) throw e; // the memory budget: the whole request is answered with it
+      if (e instanceof HttpError) throw e; // the memory budget or the download slots: the whole request is answered with it
       const err = e as FetchError;
       if (err.code === 'BLOCKED_ADDRESS') w.log({ level: 'warn', msg: 'refused image URL (SSRF guard)', job_id: job.job_id, candidate: i, error: err.message, detail: err.detail });
       return { code: err.code ?? 'NETWORK', message: err.message };

@@ -2,6 +2,7 @@ import type { LogLine } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { JobRecord, JobStore } from '../store/job-store.js';
 import type { ImageSource } from './images.js';
+import { RouteCounts, takeFairly } from './fair-pick.js';
 import { fetchCandidates, scoreStoredJob, type AcceptQueue } from './process.js';
 import type { ScoreJob } from './scoring.js';
 import { Tracker } from './tracker.js';
@@ -25,12 +26,14 @@ export interface QueueOptions {
 
 /**
  * Accepted asynchronous jobs from the store to a stored verdict: downloads start at acceptance
- * (platform links expire), scoring takes a job at a time per slot, and a job whose processing fails
+ * (platform links expire), scoring takes a job at a time per slot (the oldest of the route with the
+ * fewest in progress, so routes share the slots), and a job whose processing fails
  * (e.g. a disk error) is tried again with backoff, then left queued for the next start.
  */
 export class JobQueue implements AcceptQueue {
   private readonly waiting: string[] = [];
   private active = 0;
+  private readonly byRoute = new RouteCounts();
   private closing = false;
   private readonly failures = new Map<string, number>();
   private readonly prefetches = new Map<string, Promise<void>>();
@@ -97,11 +100,12 @@ export class JobQueue implements AcceptQueue {
 
   private pump(): void {
     while (!this.closing && this.active < this.o.concurrency && this.waiting.length) {
-      const id = this.waiting.shift()!;
+      const id = takeFairly(this.waiting, this.byRoute)!;
       this.active++;
+      this.byRoute.add(id, 1);
       void this.work.track(this.process(id)
         .catch((e: Error) => this.retryLater(id, e))
-        .finally(() => { this.active--; this.pump(); }));
+        .finally(() => { this.active--; this.byRoute.add(id, -1); this.pump(); }));
     }
   }
 }

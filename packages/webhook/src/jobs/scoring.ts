@@ -1,12 +1,15 @@
 import type { RawPixels, Scorer, ScoreOutcome } from '@clip-agiqa/core';
-import { Semaphore } from '@clip-agiqa/core/internal';
 
 import type { WebhookJob } from '../generated/webhook-job.js';
 import type { WebhookVerdict } from '../generated/webhook-verdict.js';
 import { splitGrid, type FailedImage } from '../grid.js';
 import type { Metrics } from '../metrics.js';
 import { makeVerdict } from '../verdict.js';
-import type { MemoryBudget } from './memory-budget.js';
+import { candidateId, verdictIds } from './candidate-ids.js';
+import { collectAfterDecode } from './collect-garbage.js';
+import type { FairGate } from './fair-gate.js';
+import { MemoryBudget, type Reservation } from './memory-budget.js';
+import { scoringCost } from './memory-cost.js';
 
 /** A candidate's image as scoring takes it: failed already, or its size (known from the header) and how to get its bytes. */
 export type ScoringInput = FailedImage | {
@@ -18,53 +21,99 @@ export type ScoringInput = FailedImage | {
   done?(): void;
 };
 
-/**
- * Scores a job's images. `waitMs`: how long a candidate may wait for room in the memory budget;
- * `route`: the hook route the job came in on (status pages group verdicts by it).
- */
-export type ScoreJob = (job: WebhookJob, images: ScoringInput[], options: { waitMs: number; route?: string }) => Promise<WebhookVerdict>;
+export interface ScoreOptions {
+  /** How long a synchronous request may wait for memory and a scoring slot (then 503); queued jobs wait their turn. */
+  waitMs: number;
+  /** The hook route the job came in on: slots are shared fairly between routes, and status pages group verdicts by it. */
+  route?: string;
+  /** A synchronous request (a sender waits on the answer): it goes ahead of queued jobs. */
+  sync?: boolean;
+}
+
+/** Scores a job's images. */
+export type ScoreJob = (job: WebhookJob, images: ScoringInput[], options: ScoreOptions) => Promise<WebhookVerdict>;
 
 const isFailed = (x: ScoringInput): x is FailedImage => 'code' in x;
 
-/**
- * Scores jobs, at most `concurrency` at once. Each candidate first reserves what decoding it costs
- * (encoded bytes + 3 bytes a pixel, twice for a 2x2 grid and its crops) in the memory budget, so
- * candidates of all jobs together stay within it; grids become four candidates `<id>-1`...`<id>-4`.
- */
-export function jobScorer(scorer: Scorer, concurrency: number, metrics: Metrics, budget: MemoryBudget): ScoreJob {
-  const slots = new Semaphore(concurrency);
+type Planned = { id: string; ids: string[]; grid: boolean; input: ScoringInput; cost: number; error: FailedImage | null };
+type Part = { ids: string[]; outcomes: (ScoreOutcome | { error: FailedImage })[] };
 
-  async function scoreCandidate(id: string, input: ScoringInput, grid: boolean, waitMs: number): Promise<{ ids: string[]; outcomes: (ScoreOutcome | { error: FailedImage })[] }> {
-    const ids = grid ? [1, 2, 3, 4].map((k) => `${id}-${k}`) : [id];
-    const failed = (error: FailedImage) => ({ ids, outcomes: ids.map(() => ({ error })) });
-    if (isFailed(input)) return failed(input);
+/**
+ * Scores jobs in the slots of `gate`. Before any of its candidates is decoded, a job is admitted to the
+ * memory budget with room for its largest candidate (encoded bytes plus what decoding takes, see
+ * memory-cost.ts), more when the budget's share per slot allows candidates side by side; that is the
+ * only point where it waits or is refused (MEMORY_BUSY), so no job is turned away half scored. A
+ * candidate that could never fit fails alone with OVER_MEMORY_BUDGET. Grids become four candidates
+ * `<id>-1`...`<id>-4`.
+ */
+export function jobScorer(scorer: Scorer, gate: FairGate, metrics: Metrics, budget: MemoryBudget): ScoreJob {
+  async function decodeAndScore({ id, ids, input, grid }: Planned & { input: Exclude<ScoringInput, FailedImage> }): Promise<Part> {
     try {
-      const hold = await budget.reserve(input.bytes + input.pixels * 3 * (grid ? 2 : 1), waitMs, `candidate ${id}`);
-      try {
-        const bytes = await input.load();
-        const images: (Buffer | RawPixels | FailedImage)[] = grid ? await splitGrid(bytes, id, scorer) : [bytes];
-        const usable = images.flatMap((im, k) => ('code' in im ? [] : [{ id: ids[k]!, image: im }]));
-        const scored = usable.length ? await scorer.score(usable) : [];
-        let k = 0;
-        return { ids, outcomes: images.map((im) => ('code' in im ? { error: im } : scored[k++]!)) };
-      } finally {
-        hold.release();
-      }
+      const bytes = await input.load();
+      const images: (Buffer | RawPixels | FailedImage)[] = grid ? await splitGrid(bytes, id, scorer) : [bytes];
+      const usable = images.flatMap((im, k) => ('code' in im ? [] : [{ id: ids[k]!, image: im }]));
+      const scored = usable.length ? await scorer.score(usable) : [];
+      let k = 0;
+      return { ids, outcomes: images.map((im) => ('code' in im ? { error: im } : scored[k++]!)) };
     } catch (e) {
-      const err = e as { code?: string; message: string; status?: number };
-      if (err.code === 'MEMORY_BUSY') throw e; // the whole job waits for a later try
-      return failed({ code: err.code ?? 'DECODE_FAILED', message: err.message });
-    } finally {
-      input.done?.();
+      const err = e as { code?: string; message: string };
+      return { ids, outcomes: ids.map(() => ({ error: { code: err.code ?? 'DECODE_FAILED', message: err.message } })) };
     }
   }
 
-  return async (job, images, { waitMs }) => {
+  async function scoreCandidate(p: Planned & { input: Exclude<ScoringInput, FailedImage> }, room: MemoryBudget): Promise<Part> {
+    const hold = await room.reserve(p.cost);
+    try {
+      return await decodeAndScore(p);
+    } finally {
+      // The decoded pixels are garbage now; the room is given back once they are collected.
+      collectAfterDecode(p.cost);
+      hold.release();
+    }
+  }
+
+  /** The job's room in the budget: its largest candidate, up to a slot's share when it has more to score side by side. */
+  function roomFor(costs: number[]): number {
+    const largest = Math.max(...costs);
+    const all = costs.reduce((a, b) => a + b, 0);
+    return Math.max(largest, Math.min(all, Math.floor(budget.total / gate.capacity)));
+  }
+
+  async function scoreAll(job: WebhookJob, images: ScoringInput[], o: ScoreOptions): Promise<Part[]> {
+    const ids = verdictIds(job);
+    const plan = job.candidates.map((cand, i): Planned => {
+      const id = candidateId(job, i);
+      const grid = cand.grid === '2x2';
+      const input = images[i]!;
+      const cost = isFailed(input) ? 0 : scoringCost(input, grid);
+      const error: FailedImage | null = isFailed(input) ? input : cost > budget.total
+        ? { code: 'OVER_MEMORY_BUDGET', message: `candidate ${id} needs ${cost} bytes to decode, more than the whole memory budget (${budget.total}); raise limits.memory_bytes` } : null;
+      return { id, ids: ids[i]!, grid, input, cost, error };
+    });
+    const fit = plan.filter((p) => !p.error);
+    let admitted: Reservation | null = null;
+    if (fit.length) admitted = await budget.reserve(roomFor(fit.map((p) => p.cost)), { waitMs: o.waitMs, sync: o.sync, what: `job ${job.job_id}` });
+    try {
+      return await gate.run({ sync: o.sync ?? false, route: o.route ?? '', waitMs: o.waitMs }, () => {
+        const room = new MemoryBudget(admitted?.bytes ?? 1);
+        return Promise.all(plan.map((p) => (p.error ? { ids: p.ids, outcomes: p.ids.map(() => ({ error: p.error! })) }
+          : scoreCandidate(p as Planned & { input: Exclude<ScoringInput, FailedImage> }, room))));
+      });
+    } finally {
+      admitted?.release();
+    }
+  }
+
+  return async (job, images, o) => {
     const started = performance.now();
-    const parts = await slots.run(() => Promise.all(job.candidates.map((cand, i) => scoreCandidate(cand.id ?? String(i), images[i]!, cand.grid === '2x2', waitMs))));
-    metrics.scoringSeconds.observe((performance.now() - started) / 1000);
-    const verdict = makeVerdict(job, parts.flatMap((p) => p.ids), parts.flatMap((p) => p.outcomes), scorer.model);
-    metrics.verdicts.inc({ type: verdict.type });
-    return verdict;
+    try {
+      const parts = await scoreAll(job, images, o);
+      metrics.scoringSeconds.observe((performance.now() - started) / 1000);
+      const verdict = makeVerdict(job, parts.flatMap((p) => p.ids), parts.flatMap((p) => p.outcomes), scorer.model);
+      metrics.verdicts.inc({ type: verdict.type });
+      return verdict;
+    } finally {
+      for (const input of images) if (!isFailed(input)) input.done?.();
+    }
   };
 }

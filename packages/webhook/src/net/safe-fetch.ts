@@ -66,7 +66,8 @@ function parseUrl(url: string): URL {
   return u;
 }
 
-async function checkedAddresses(host: string, o: SafeFetchOptions): Promise<LookupAddress[]> {
+/** The addresses a host resolves to, each checked against the blocked ranges (BLOCKED_ADDRESS), or NETWORK when it does not resolve. */
+export async function checkedAddresses(host: string, o: Pick<SafeFetchOptions, 'allow' | 'resolve'>): Promise<LookupAddress[]> {
   const literal = host.replace(/^\[|\]$/g, '');
   const addresses = isIP(literal) ? [{ address: literal, family: isIP(literal) }] : await (o.resolve ?? systemResolver)(host).catch((e: Error) => {
     throw new FetchError('NETWORK', `cannot resolve ${host}: ${e.message}`);

@@ -12,40 +12,27 @@ import { readToken } from '../auth/read-token.js';
 import { verifierFor } from '../auth/verifier.js';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { callbackUrlProblem, policyProblem } from '../config/rules.js';
-import { HttpError } from '../errors.js';
+import { FetchError, HttpError } from '../errors.js';
 import type { Route } from '../generated/webhook-config.js';
 import { webhookJobSchema, type WebhookJob } from '../generated/webhook-job.js';
 import type { WebhookVerdict } from '../generated/webhook-verdict.js';
-import { declaredTooLarge, readBody } from '../http/body.js';
+import { declaredTooLarge, readBody, unsupportedMedia } from '../http/body.js';
 import { send } from '../http/respond.js';
 import type { Handler } from '../http/router.js';
 import { decodeInline, type ImageSource } from '../jobs/images.js';
+import { candidateId, sharedVerdictId } from '../jobs/candidate-ids.js';
 import { measured, syncInputs, type AcceptQueue } from '../jobs/process.js';
 import type { ScoreJob } from '../jobs/scoring.js';
 import type { Log } from '../log.js';
 import type { Metrics } from '../metrics.js';
+import { checkedAddresses, type Resolver } from '../net/safe-fetch.js';
 import type { JobRecord, JobStore } from '../store/job-store.js';
 import { recordId } from './jobs.js';
+import { checkPayloadShape } from './payload-shape.js';
 import type { Slots } from '../http/limit.js';
+import type { UploadAdmission } from '../http/upload-admission.js';
 
 const validateJob = compileSchema<WebhookJob>(webhookJobSchema);
-
-/** Deeper payloads are refused: serialising them again (verdicts echo metadata) would overflow the stack. */
-const MAX_DEPTH = 32;
-
-/** How deep arrays and objects nest in a parsed JSON value (iteratively: the value may be deeper than the stack). */
-function depth(value: unknown): number {
-  let most = 0;
-  const stack: [unknown, number][] = [[value, 0]];
-  while (stack.length) {
-    const [v, d] = stack.pop()!;
-    if (typeof v !== 'object' || v === null) continue;
-    most = Math.max(most, d + 1);
-    if (most > MAX_DEPTH) return most;
-    for (const child of Object.values(v)) stack.push([child, d + 1]);
-  }
-  return most;
-}
 
 export interface HookContext {
   config: ResolvedConfig;
@@ -61,10 +48,12 @@ export interface HookContext {
   /** Hook requests in progress, across routes. */
   inFlight: Slots;
   /** Hook bodies being read before their signature could be checked, across routes. */
-  uploads: Slots;
+  uploads: UploadAdmission;
   isClosing(): boolean;
   model: ModelInfo;
   callbackAllow: BlockList;
+  /** DNS resolution for callback hosts (the system's by default). */
+  resolve?: Resolver;
 }
 
 /** POST /hooks/<path>: verify, adapt and validate the payload, then answer with the verdict (sync) or accept the job (async). */
@@ -75,15 +64,14 @@ export function hookHandler(ctx: HookContext, route: Route): Handler {
   return async (req, res) => {
     // Authentication before work: what the headers can prove is checked before a byte of the body is read.
     verifier.checkHeaders(req.headers);
-    const tooLarge = declaredTooLarge(req, bodyLimit);
-    if (tooLarge) throw tooLarge;
-    // A body whose signature is still unknown holds an upload slot, never a scoring slot.
-    const upload = verifier.headersAuthenticate ? null : ctx.uploads;
-    if (upload && !upload.tryAcquire()) throw new HttpError(503, 'TOO_MANY_UPLOADS', 'too many uploads in progress; retry later', { 'retry-after': '1' });
+    const refused = unsupportedMedia(req) ?? declaredTooLarge(req, bodyLimit);
+    if (refused) throw refused;
+    // A body whose signature is still unknown holds its client's share of the uploads, never a scoring slot.
+    const upload = verifier.headersAuthenticate ? null : ctx.uploads.admit(req.socket.remoteAddress, bodyLimit);
     let body: Buffer;
     let messageId: string | null;
     try {
-      body = await readBody(req, bodyLimit, limits.body_timeout_ms);
+      body = await readBody(req, { limit: bodyLimit, timeoutMs: limits.body_timeout_ms, minBytesPerSecond: limits.upload_min_bytes_per_s, account: upload?.add, signal: upload?.signal });
       messageId = verifier.verify(req.headers, body);
     } finally {
       upload?.release();
@@ -110,21 +98,43 @@ export function hookHandler(ctx: HookContext, route: Route): Handler {
     } catch (e) {
       throw new HttpError(400, 'MALFORMED_JSON', `the body is not JSON: ${(e as Error).message}`);
     }
-    if (depth(payload) > MAX_DEPTH) throw new HttpError(422, 'TOO_DEEP', `the payload nests deeper than ${MAX_DEPTH} levels`);
+    checkPayloadShape(payload);
     const adapted = adapt(route, payload);
     if ('ignored' in adapted) return { status: 200, body: { ignored: true, reason: adapted.ignored } };
     const checked = validateJob(adapted.job);
     if (!checked.ok) throw new HttpError(422, 'SCHEMA_VIOLATION', 'the job does not match webhook-job.schema.json', {}, checked.errors);
     const job = checked.value;
+    const shared = sharedVerdictId(job);
+    if (shared !== null) throw new HttpError(422, 'DUPLICATE_CANDIDATE_ID', `two candidates would both be ${shared.slice(0, 100)} in the verdict; give each candidate its own id`);
     const problem = policyProblem(job.policy, ctx.model);
     if (problem) throw new HttpError(422, problem.code, problem.message);
-    if (job.callback_url !== undefined) {
-      const problem = callbackUrlProblem(job.callback_url, ctx.callbackAllow);
-      if (problem) throw new HttpError(422, 'INVALID_CALLBACK_URL', `callback_url ${problem}`);
-    }
-    const inline = job.candidates.map((cand, i) => (cand.base64 !== undefined ? decodeInline(cand.base64, cand.id ?? String(i), fetchCfg.max_bytes) : null));
+    if (job.callback_url !== undefined) await checkCallbackUrl(ctx, job.callback_url);
+    const inline = job.candidates.map((cand, i) => (cand.base64 !== undefined ? decodeInline(cand.base64, candidateId(job, i), fetchCfg.max_bytes) : null));
     if (!job.callback_url) return answerNow(ctx, route, job, inline);
     return acceptJob(ctx, route, job, inline, createHash('sha256').update(body).digest('hex'));
+  }
+}
+
+/** How long acceptance waits for a callback host to resolve; a slower answer is left to the deliveries, which check it again. */
+const CALLBACK_LOOKUP_MS = 2000;
+
+/**
+ * A callback URL is refused at acceptance, not at delivery, when it is malformed or its host is or
+ * resolves to a blocked address. A name that does not resolve now is accepted: deliveries retry.
+ */
+async function checkCallbackUrl(ctx: HookContext, url: string): Promise<void> {
+  const problem = callbackUrlProblem(url, ctx.callbackAllow);
+  if (problem) throw new HttpError(422, 'INVALID_CALLBACK_URL', `callback_url ${problem}`);
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      checkedAddresses(new URL(url).hostname, { allow: ctx.callbackAllow, resolve: ctx.resolve }),
+      new Promise((resolve) => { timer = setTimeout(resolve, CALLBACK_LOOKUP_MS); }),
+    ]);
+  } catch (e) {
+    if (e instanceof FetchError && e.code === 'BLOCKED_ADDRESS') throw new HttpError(422, 'INVALID_CALLBACK_URL', `callback_url ${e.message}; allow its range in callback.allow`);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
@@ -132,10 +142,10 @@ export function hookHandler(ctx: HookContext, route: Route): Handler {
 async function answerNow(ctx: HookContext, route: Route, job: WebhookJob, inline: (Buffer | null)[]): Promise<Answer> {
   const waitMs = ctx.config.limits.memory_wait_ms;
   const verdict = ctx.scoreElsewhere ? await ctx.scoreElsewhere(job, inline, route.path)
-    : await ctx.score(job, await syncInputs(ctx, job, inline, waitMs), { waitMs, route: route.path });
-  const undecodable = verdict.candidates.filter((cand) => cand.error && cand.error.code !== 'NETWORK');
-  if (undecodable.length === verdict.candidates.length) {
-    throw new HttpError(422, 'NO_USABLE_IMAGE', 'no candidate could be scored', {}, undecodable.map((cand) => ({ id: cand.id, ...cand.error })));
+    : await ctx.score(job, await syncInputs(ctx, job, inline, waitMs, route.path), { waitMs, route: route.path, sync: true });
+  const failed = verdict.candidates.filter((cand) => cand.error);
+  if (failed.length === verdict.candidates.length) {
+    throw new HttpError(422, 'NO_USABLE_IMAGE', 'no candidate could be scored', {}, failed.map((cand) => ({ id: cand.id, ...cand.error })));
   }
   return { status: 200, body: verdict };
 }
@@ -163,7 +173,14 @@ async function acceptJob(ctx: HookContext, route: Route, job: WebhookJob, inline
     sizes: pixels.map((p, i) => (typeof p === 'number' ? { bytes: inline[i]!.length, pixels: p } : null)),
     delivery: { url: job.callback_url!, webhookId: `msg_${randomUUID().replace(/-/g, '')}`, attempts: 0, nextAt: 0 }, requestHash,
   };
-  if (!(await ctx.store.accept(record))) throw duplicate(job.job_id);
+  if (!(await ctx.store.accept(record))) {
+    // Another request took the id since the look-up above (a sender's retry racing the first try).
+    const winner = await ctx.store.get(id);
+    const inUse = winner?.state === 'queued' ? winner.blobs : [];
+    await ctx.store.dropBlobs({ ...record, blobs: record.blobs.map((name, i) => (name && name !== inUse[i] ? name : null)) });
+    if (winner && winner.requestHash === requestHash) return acceptedAnswer(winner, secret);
+    throw duplicate(job.job_id);
+  }
   await ctx.queue.enqueue(record);
   ctx.metrics.jobsAccepted.inc({ route: route.path });
   ctx.log({ level: 'info', msg: 'job accepted', job_id: job.job_id, route: route.path, candidates: job.candidates.length });
