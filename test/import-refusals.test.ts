@@ -306,6 +306,7 @@ describe('importing from the hub (loopback server, HF_ENDPOINT)', () => {
       assert.ok(!again.some((r) => r.includes('.onnx') || r.includes('/cas/blobs/')), `the towers downloaded before the cut are not fetched again:\n${again.join('\n')}`);
       assert.ok(!hub.requests.some((r) => /vision_model_u?int8/.test(r)), 'only the 8-bit file the import uses is downloaded');
       assert.equal(bundle.manifest.name, 'acme/clip');
+      assert.equal(bundle.manifest.preprocess.crop_rounding, 'floor', 'crops as the model\'s own CLIPImageProcessor');
     });
   });
 

@@ -49,6 +49,22 @@ describe('CLIP preprocessing against the PIL goldens', () => {
 
 describe('PIL bicubic (WebAssembly kernel)', () => {
   const unavailable = pythonUnavailable(['PIL', 'numpy']);
+  it('crops as transformers\' CLIPImageProcessor for hub imports (floor) and as torchvision otherwise (half-even)', { skip: pythonUnavailable(['PIL', 'numpy', 'transformers']) ?? false }, async () => {
+    using t = tempDir();
+    // 225x301 resizes to 224x299: the crop offset is 37.5, 37 in transformers, 38 in torchvision.
+    const path = join(t.dir, 'tall.png');
+    await sharp(Buffer.from(Array.from({ length: 225 * 301 * 3 }, (_, i) => (i * 7919) % 251)), { raw: { width: 225, height: 301, channels: 3 } }).png().toFile(path);
+    const r = python(['-c', 'import sys, numpy as np; from PIL import Image; from transformers import CLIPImageProcessor; '
+      + 'p = CLIPImageProcessor(size={"shortest_edge": 224}, crop_size={"height": 224, "width": 224}, do_rescale=False, do_normalize=False); '
+      + 'x = p(Image.open(sys.argv[1]).convert("RGB"), return_tensors="np")["pixel_values"][0]; '
+      + 'print(np.round(x).astype(np.uint8).transpose(1, 2, 0).tobytes().hex())', path]);
+    assert.equal(r.status, 0, r.stderr);
+    const processor = new Uint8Array(Buffer.from(r.stdout.trim(), 'hex'));
+    const hub = await clipPixels(path, 'tall', { ...exact, cropRounding: 'floor' });
+    assert.equal(pixelDiff(hub, processor).max, 0, 'floor matches CLIPImageProcessor');
+    assert.ok(pixelDiff(await clipPixels(path, 'tall', exact), processor).max > 0, 'half-even is one row off');
+  });
+
   it('is bit-identical to PIL on random images: reducing, enlarging, one axis, windows, clamped edges', { skip: unavailable ?? false }, () => {
     // [w, h, W, H, window [left, top, width, height] or null, saturated]: saturated images are 0/255 noise,
     // whose overshoots exercise the clamping; windows are compared with PIL's crop of the whole resize.

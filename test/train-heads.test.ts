@@ -139,6 +139,17 @@ describe('CLIP-AGIQA head training', () => {
       for (const name of model.paramNames) assert.deepEqual(again[name], params[name], `${name} differs between two runs of one seed`);
     });
 
+    it(`${kind}: stops with TRAINING_DIVERGED when the loss is no longer finite`, async () => {
+      const dim = 8;
+      const data = synthetic(64, dim, 5);
+      const train = { embeds: data.embeds, targets: data.targets.map((t) => t * 1e30) };
+      const epochs: number[] = [];
+      await assert.rejects(trainHead({ model: makeModel(dim, data.textInit), train, seed: 1, backend: ortBackend, recipe: { epochs: 20, lr: 10 },
+        onEpoch: (e) => void epochs.push(e) }),
+      (e: Error & { code?: string }) => e.code === 'TRAINING_DIVERGED' && /the training loss became (NaN|Infinity) in epoch \d+/.test(e.message));
+      assert.ok(epochs.length < 20, 'training stopped');
+    });
+
     it(`${kind}: resumes from a checkpoint exactly where it stopped`, async () => {
       using t = tempDir();
       const dim = 8;

@@ -19,7 +19,7 @@ def sha256(path: str) -> str:
 
 def preprocess_section(size: int) -> dict:
     return {
-        "size": size, "resize": "shortest-edge", "interpolation": "bicubic", "crop": "center",
+        "size": size, "resize": "shortest-edge", "interpolation": "bicubic", "crop": "center", "crop_rounding": "half-even",
         "mean": list(CLIP_MEAN), "std": list(CLIP_STD), "background": [255, 255, 255],
     }
 

@@ -56,6 +56,10 @@ export interface ModelBundleManifest {
     resize: 'shortest-edge';
     interpolation: 'bicubic';
     crop: 'center';
+    /**
+     * How the centre crop's offset (resized side - size) / 2 is rounded when it is not whole: half-even as torchvision's CenterCrop (OpenAI CLIP, the official CLIP-AGIQA code, bundles this project exports), floor as transformers' CLIPImageProcessor (models imported from the hub).
+     */
+    crop_rounding?: 'half-even' | 'floor';
     mean: Rgb;
     /**
      * @minItems 3
@@ -329,6 +333,14 @@ export const modelBundleSchema = {
         },
         "crop": {
           "const": "center"
+        },
+        "crop_rounding": {
+          "description": "How the centre crop's offset (resized side - size) / 2 is rounded when it is not whole: half-even as torchvision's CenterCrop (OpenAI CLIP, the official CLIP-AGIQA code, bundles this project exports), floor as transformers' CLIPImageProcessor (models imported from the hub).",
+          "enum": [
+            "half-even",
+            "floor"
+          ],
+          "default": "half-even"
         },
         "mean": {
           "$ref": "#/$defs/rgb"

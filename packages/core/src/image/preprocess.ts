@@ -21,6 +21,8 @@ export interface PreprocessConfig {
    * sharp edges; enlargements still use `pil`, where libvips departs further.
    */
   resampler?: Resampler;
+  /** Rounding of a centre-crop offset that is not whole (default half-even, torchvision's). */
+  cropRounding?: 'half-even' | 'floor';
 }
 
 export interface DecodeLimits {
@@ -39,7 +41,7 @@ export const DEFAULT_LIMITS: DecodeLimits = { maxPixels: 64_000_000, maxFileByte
 export const DEFAULT_BACKGROUND = [255, 255, 255] as const;
 
 export function preprocessConfig(p: ModelBundleManifest['preprocess'], resampler: Resampler = 'pil'): PreprocessConfig {
-  return { size: p.size, mean: p.mean, std: p.std, background: p.background ?? DEFAULT_BACKGROUND, resampler };
+  return { size: p.size, mean: p.mean, std: p.std, background: p.background ?? DEFAULT_BACKGROUND, resampler, cropRounding: p.crop_rounding ?? 'half-even' };
 }
 
 /** Python's round(): halves go to the even neighbour. torchvision's CenterCrop rounds this way. */
@@ -163,8 +165,9 @@ export async function clipPixels(source: ResolvedSource, id: string, cfg: Prepro
     const height = swap ? opened.width : opened.height;
     const target = shortestEdgeSize(width, height, cfg.size);
     const rgb = await orientedRgb(opened, cfg);
-    const left = roundHalfEven((target.width - cfg.size) / 2);
-    const top = roundHalfEven((target.height - cfg.size) / 2);
+    const round = cfg.cropRounding === 'floor' ? Math.floor : roundHalfEven;
+    const left = round((target.width - cfg.size) / 2);
+    const top = round((target.height - cfg.size) / 2);
     const enlarging = target.width > width;
     if (cfg.resampler !== 'libvips' || enlarging) {
       const full = await rawRgb(rgb, id);

@@ -46,5 +46,6 @@ export function preprocessFromConfig(json: Record<string, unknown>, file: string
   const mean = normalize ? rgb(json.image_mean, 'image_mean', file) : [0, 0, 0] as [number, number, number];
   const std = normalize ? rgb(json.image_std, 'image_std', file) : [1, 1, 1] as [number, number, number];
   if (std.some((s) => !(s > 0))) refuse(file, `image_std must be positive, got ${JSON.stringify(std)}`);
-  return { size, resize: 'shortest-edge', interpolation: 'bicubic', crop: 'center', mean, std, background: [255, 255, 255] };
+  // transformers' center_crop takes (side - size) // 2: floor, where torchvision rounds half to even.
+  return { size, resize: 'shortest-edge', interpolation: 'bicubic', crop: 'center', crop_rounding: 'floor', mean, std, background: [255, 255, 255] };
 }
