@@ -12,11 +12,13 @@ function refuse(file: string, message: string): never {
 }
 
 function side(value: unknown, what: string, file: string): number {
-  if (typeof value === 'number') return value;
   const v = value as { shortest_edge?: unknown; height?: unknown; width?: unknown } | null;
-  if (what === 'size' && typeof v?.shortest_edge === 'number') return v.shortest_edge;
-  if (what === 'crop_size' && typeof v?.height === 'number' && v.height === v.width) return v.height;
-  return refuse(file, `${what} ${JSON.stringify(value)} is not supported: the scorer resizes the shortest edge and centre-crops a square`);
+  const n = typeof value === 'number' ? value
+    : what === 'size' && typeof v?.shortest_edge === 'number' ? v.shortest_edge
+      : what === 'crop_size' && typeof v?.height === 'number' && v.height === v.width ? v.height
+        : refuse(file, `${what} ${JSON.stringify(value)} is not supported: the scorer resizes the shortest edge and centre-crops a square`);
+  if (!Number.isInteger(n) || n < 1) refuse(file, `${what} ${JSON.stringify(value)}: a side must be a positive whole number of pixels`);
+  return n;
 }
 
 function rgb(value: unknown, what: string, file: string): [number, number, number] {
