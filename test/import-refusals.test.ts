@@ -106,6 +106,7 @@ describe('importing a folder: what it reads and what it refuses', () => {
     ['a size that is not a positive whole number', (s) => editJson(join(s, 'preprocessor_config.json'), (j) => { j.size = { shortest_edge: -224 }; j.crop_size = -224; }), 'UNSUPPORTED_PREPROCESS', 'preprocessor_config.json'],
     ['a fractional crop size', (s) => editJson(join(s, 'preprocessor_config.json'), (j) => { j.size = 224.5; j.crop_size = 224.5; }), 'UNSUPPORTED_PREPROCESS', 'preprocessor_config.json'],
     ['a crop that differs from the resize', (s) => editJson(join(s, 'preprocessor_config.json'), (j) => (j.crop_size = 200)), 'UNSUPPORTED_PREPROCESS', 'preprocessor_config.json'],
+    ['vocab.json without its merges.txt', (s) => rmSync(join(s, 'merges.txt')), 'BUNDLE_MISSING_FILE', 'merges.txt'],
     ['a missing preprocessor_config.json', (s) => rmSync(join(s, 'preprocessor_config.json')), 'BUNDLE_MISSING_FILE', 'preprocessor_config.json'],
   ];
   for (const [what, breakIt, code, file] of cases) {

@@ -1,4 +1,4 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { ImportError } from '../../errors.js';
@@ -33,7 +33,12 @@ function fromTokenizerJson(json: unknown, file: string): ClipVocabulary {
  */
 export async function importTokenizer(source: SourceLayout, out: string): Promise<ClipVocabulary & { source: string }> {
   const t = source.tokenizer;
-  if (!t) throw new ImportError('BUNDLE_MISSING_FILE', 'missing: the text tower needs its tokenizer (tokenizer.json, or vocab.json + merges.txt)', { input: join(source.dir, 'tokenizer.json') });
+  if (!t) {
+    // Name the file the user is missing: merges.txt beside a vocab.json, else tokenizer.json.
+    const half = await stat(join(source.dir, 'vocab.json')).then((s) => s.isFile(), () => false);
+    throw new ImportError('BUNDLE_MISSING_FILE', 'missing: the text tower needs its tokenizer (tokenizer.json, or vocab.json + merges.txt)',
+      { input: join(source.dir, half ? 'merges.txt' : 'tokenizer.json') });
+  }
   let result: ClipVocabulary & { source: string };
   if ('json' in t) {
     const file = join(source.dir, t.json);
