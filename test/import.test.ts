@@ -133,22 +133,25 @@ for (const arch of ['tiny', 'vit-b-16']) {
       assert.equal(cliScore.stdout.trim().split('\n').length, 4);
     });
 
-    it('a converter-made q8 tower scores every image the same alone and in batches of 3, 8 and 32 in three orders', { skip: arch !== 'tiny' }, async () => {
-      const out = join(work, 'bundle-q8');
-      await importModel(fixture.model, { out, precisions: ['int8'] });
-      const { manifest } = await loadBundle(out);
-      assert.deepEqual(manifest.image_encoder.per_image, ['int8'], 'the import measured that batching moves this tower\'s embeddings');
-      assert.match(manifest.image_encoder.accuracy!.int8!.method!, /one image per call \(batched, an embedding moved by up to \d/);
-      assert.equal(manifest.image_encoder.accuracy!.int8!.max_batch_diff, 0);
-      const images = variedImages(32);
-      const alone = await embedAll(out, images, 1);
-      for (const batchSize of [3, 8, 32]) {
-        for (const order of orders(images.length)) {
-          const batched = await embedAll(out, order.map((i) => images[i]!), batchSize);
-          order.forEach((i, k) => assert.deepEqual(batched[k], alone[i], `image ${i} in batches of ${batchSize}`));
+    // Only the tiny tower: a ViT-B/16 q8 tower takes minutes per batch order on two cores.
+    if (arch === 'tiny') {
+      it('a converter-made q8 tower scores every image the same alone and in batches of 3, 8 and 32 in three orders', async () => {
+        const out = join(work, 'bundle-q8');
+        await importModel(fixture.model, { out, precisions: ['int8'] });
+        const { manifest } = await loadBundle(out);
+        assert.deepEqual(manifest.image_encoder.per_image, ['int8'], 'the import measured that batching moves this tower\'s embeddings');
+        assert.match(manifest.image_encoder.accuracy!.int8!.method!, /one image per call \(batched, an embedding moved by up to \d/);
+        assert.equal(manifest.image_encoder.accuracy!.int8!.max_batch_diff, 0);
+        const images = variedImages(32);
+        const alone = await embedAll(out, images, 1);
+        for (const batchSize of [3, 8, 32]) {
+          for (const order of orders(images.length)) {
+            const batched = await embedAll(out, order.map((i) => images[i]!), batchSize);
+            order.forEach((i, k) => assert.deepEqual(batched[k], alone[i], `image ${i} in batches of ${batchSize}`));
+          }
         }
-      }
-    });
+      });
+    }
 
     it('from a loopback hub via HF_ENDPOINT: pinned to the commit, checksums recorded, reused from the cache', async (t) => {
       const hub = await startHubServer('test-owner/clip-random', fixture.model);
