@@ -51,6 +51,15 @@ export class StoreError extends ClipAgiqaError<'INVALID_BLOB_NAME'> {
   }
 }
 
+/** The disk holding the job store is full: new work is refused (nothing was accepted), what was accepted stays stored. */
+export class StoreFullError extends HttpError {
+  constructor(readonly path: string, cause: Error) {
+    super(503, 'STORE_FULL', 'the job store\'s disk is full: no new jobs until space is freed', { 'retry-after': '30' });
+    this.name = 'StoreFullError';
+    this.cause = cause;
+  }
+}
+
 /** The shared store (Redis) does not answer: the request can be retried shortly, nothing was accepted. */
 export class StoreUnavailableError extends HttpError {
   constructor(cause: Error) {

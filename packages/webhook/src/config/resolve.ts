@@ -30,11 +30,12 @@ export type CallbackConfig = Omit<Defaulted<NonNullable<WebhookConfig['callback'
 export type FetchConfig = Defaulted<NonNullable<WebhookConfig['fetch']>>;
 export type LimitsConfig = Defaulted<NonNullable<WebhookConfig['limits']>>;
 type RedisStoreConfig = Extract<NonNullable<WebhookConfig['store']>, { kind: 'redis' }>;
-export type StoreConfig = { kind: 'journal' } | Defaulted<RedisStoreConfig>;
+type DiskStoreConfig = Extract<NonNullable<WebhookConfig['store']>, { kind: 'journal' }>;
+export type StoreConfig = Defaulted<DiskStoreConfig> | Defaulted<RedisStoreConfig>;
 
 /** The store section with every default filled in. */
 export function resolveStore(store: WebhookConfig['store']): StoreConfig {
-  if (!store || store.kind === 'journal') return { kind: 'journal' };
+  if (!store || store.kind === 'journal') return { kind: 'journal', retention_s: 86_400, ...store };
   return { prefix: 'clip-agiqa', retention_s: 86_400, lock_ms: 30_000, sync_timeout_ms: 60_000, ...store };
 }
 

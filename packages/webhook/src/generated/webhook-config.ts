@@ -111,11 +111,15 @@ export interface WebhookConfig {
    */
   allow_unsigned?: boolean;
   /**
-   * Where accepted jobs live. journal: on local disk (data_dir), one machine. redis: in Redis, with BullMQ as the queue, shared by any number of API replicas and workers (clip-agiqa serve --role); local disk is then only a cache.
+   * Where accepted jobs live. journal: on local disk (data_dir, an LMDB database; journals of earlier versions are imported at start), one machine. redis: in Redis, with BullMQ as the queue, shared by any number of API replicas and workers (clip-agiqa serve --role); local disk is then only a cache.
    */
   store?:
     | {
         kind: 'journal';
+        /**
+         * How long a delivered or dead job stays readable at /jobs/:id; it is then removed from disk. Default 86400.
+         */
+        retention_s?: number;
       }
     | {
         kind: 'redis';
@@ -405,7 +409,7 @@ export const webhookConfigSchema = {
       "default": false
     },
     "store": {
-      "description": "Where accepted jobs live. journal: on local disk (data_dir), one machine. redis: in Redis, with BullMQ as the queue, shared by any number of API replicas and workers (clip-agiqa serve --role); local disk is then only a cache.",
+      "description": "Where accepted jobs live. journal: on local disk (data_dir, an LMDB database; journals of earlier versions are imported at start), one machine. redis: in Redis, with BullMQ as the queue, shared by any number of API replicas and workers (clip-agiqa serve --role); local disk is then only a cache.",
       "oneOf": [
         {
           "type": "object",
@@ -416,6 +420,11 @@ export const webhookConfigSchema = {
           "properties": {
             "kind": {
               "const": "journal"
+            },
+            "retention_s": {
+              "description": "How long a delivered or dead job stays readable at /jobs/:id; it is then removed from disk. Default 86400.",
+              "type": "integer",
+              "minimum": 1
             }
           }
         },
