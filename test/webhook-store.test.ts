@@ -28,4 +28,24 @@ describe('disk job store', () => {
     assert.equal(await b.get('four'), undefined);
     await b.close();
   });
+
+  it('removes finished jobs once their retention is over, never an unfinished one', async () => {
+    using t = tempDir();
+    const s = await DiskStore.open(t.dir, { retentionMs: 60_000 });
+    const long = Date.now() - 3_600_000;
+    await s.accept(jobRecord('waiting', 'queued', long));
+    await s.accept(jobRecord('done-long-ago', 'queued', long));
+    await s.update({ ...jobRecord('done-long-ago', 'delivered', long) });
+    await s.accept(jobRecord('done-now'));
+    await s.update({ ...jobRecord('done-now', 'dead') });
+    await s.sweep();
+    assert.equal(await s.get('done-long-ago'), undefined);
+    assert.equal((await s.get('done-now'))?.state, 'dead');
+    assert.equal((await s.get('waiting'))?.state, 'queued');
+    await s.sweep(Date.now() + 120_000);
+    assert.equal(await s.get('done-now'), undefined);
+    assert.deepEqual((await s.unfinished()).map((r) => r.id), ['waiting']);
+    assert.equal(await s.accept(jobRecord('done-now')), true, 'a forgotten id can be used again');
+    await s.close();
+  });
 });

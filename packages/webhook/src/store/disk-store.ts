@@ -59,7 +59,8 @@ export class DiskStore implements JobStore {
     // LMDB creates its files readable by all; created first, they keep this mode.
     for (const f of ['store.lmdb', 'store.lmdb-lock']) closeSync(openSync(join(dir, f), 'a', 0o600));
     // overlappingSync off: a write resolves only once its commit is on disk, not merely visible.
-    const root = open({ path: join(dir, 'store.lmdb'), noSubdir: true, overlappingSync: false, maxDbs: 8 });
+    // eventTurnBatching off: its batches leave a promise nobody awaits, which a failed commit rejects.
+    const root = open({ path: join(dir, 'store.lmdb'), noSubdir: true, overlappingSync: false, eventTurnBatching: false, maxDbs: 8 });
     const index = (name: string): Index => root.openDB<true, [number, string]>({ name, encoding: 'json' });
     const store = new DiskStore(dir, root, root.openDB<JobRecord, string>({ name: 'jobs', encoding: 'json' }), index('unfinished'), index('finished'),
       root.openDB<StoredAnswer, string>({ name: 'answers', encoding: 'json' }), index('answer-expiry'), opts);
@@ -80,7 +81,10 @@ export class DiskStore implements JobStore {
       this.full = false;
       return out;
     } catch (e) {
-      throw this.reportFull(await classifyWriteError(this.dir, e));
+      // A failed commit rejects with a generic error; the system's error is in its `commitError` promise.
+      const inner = (e as { commitError?: Promise<unknown> }).commitError;
+      const cause = inner ? await inner.then(() => e, (reason: unknown) => reason) : e;
+      throw this.reportFull(await classifyWriteError(this.dir, cause));
     }
   }
 
