@@ -64,6 +64,10 @@ export interface WebhookConfig {
      */
     body_bytes?: number;
     /**
+     * Largest job metadata (its JSON, in bytes) a hook takes, unless its route sets metadata_bytes. Metadata is stored with the job until its retention ends and echoed in the verdict, so keep it to ids and labels.
+     */
+    metadata_bytes?: number;
+    /**
      * Jobs scored at once.
      */
     concurrency?: number;
@@ -177,6 +181,10 @@ export interface Route {
    * Largest request body this route takes (limits.body_bytes when absent); raise it for inline base64 images.
    */
   body_bytes?: number;
+  /**
+   * Largest job metadata (its JSON, in bytes) this route takes (limits.metadata_bytes when absent).
+   */
+  metadata_bytes?: number;
   policy?: WirePolicy;
   /**
    * Where verdicts of this route's jobs go when the payload names none.
@@ -332,6 +340,12 @@ export const webhookConfigSchema = {
           "type": "integer",
           "minimum": 1024,
           "default": 262144
+        },
+        "metadata_bytes": {
+          "description": "Largest job metadata (its JSON, in bytes) a hook takes, unless its route sets metadata_bytes. Metadata is stored with the job until its retention ends and echoed in the verdict, so keep it to ids and labels.",
+          "type": "integer",
+          "minimum": 0,
+          "default": 16384
         },
         "concurrency": {
           "description": "Jobs scored at once.",
@@ -532,6 +546,11 @@ export const webhookConfigSchema = {
           "description": "Largest request body this route takes (limits.body_bytes when absent); raise it for inline base64 images.",
           "type": "integer",
           "minimum": 1024
+        },
+        "metadata_bytes": {
+          "description": "Largest job metadata (its JSON, in bytes) this route takes (limits.metadata_bytes when absent).",
+          "type": "integer",
+          "minimum": 0
         },
         "policy": {
           "description": "Policy of jobs whose payload has none (replicate, fal).",

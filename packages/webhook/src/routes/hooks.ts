@@ -11,7 +11,7 @@ import type { Answer, ReplayGuard } from '../auth/replay-guard.js';
 import { readToken } from '../auth/read-token.js';
 import { verifierFor } from '../auth/verifier.js';
 import type { ResolvedConfig } from '../config/resolve.js';
-import { callbackUrlProblem, policyProblem } from '../config/rules.js';
+import { callbackUrlProblem, metadataProblem, policyProblem } from '../config/rules.js';
 import { HttpError } from '../errors.js';
 import type { Route } from '../generated/webhook-config.js';
 import { webhookJobSchema, type WebhookJob } from '../generated/webhook-job.js';
@@ -116,6 +116,8 @@ export function hookHandler(ctx: HookContext, route: Route): Handler {
     const checked = validateJob(adapted.job);
     if (!checked.ok) throw new HttpError(422, 'SCHEMA_VIOLATION', 'the job does not match webhook-job.schema.json', {}, checked.errors);
     const job = checked.value;
+    const tooLarge = metadataProblem(job.metadata, route.metadata_bytes ?? limits.metadata_bytes);
+    if (tooLarge) throw new HttpError(422, 'METADATA_TOO_LARGE', tooLarge);
     const problem = policyProblem(job.policy, ctx.model);
     if (problem) throw new HttpError(422, problem.code, problem.message);
     if (job.callback_url !== undefined) {
