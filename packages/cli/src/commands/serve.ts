@@ -15,6 +15,8 @@ and any number of replicas of each role share them. Configuration: schemas/webho
 CLIP_AGIQA_HOST, CLIP_AGIQA_PORT, CLIP_AGIQA_MODEL, CLIP_AGIQA_DATA_DIR, CLIP_AGIQA_CALLBACK_SECRET
 override the file, flags override both.
 
+Operator command: clip-agiqa serve requeue-dead --config FILE (queues dead jobs again; see its --help).
+
 Options:
   --config FILE      JSON configuration
   --role R           all (default): accept and score; api: verify, validate and queue (sync requests
@@ -30,6 +32,7 @@ ${SCORER_FLAGS_HELP}
 const ROLES: readonly Role[] = ['all', 'api', 'worker'];
 
 export async function serveCommand(argv: string[], io: CliIO): Promise<number> {
+  if (argv[0] === 'requeue-dead') return (await import('./requeue-dead.js')).requeueDeadCommand(argv.slice(1), io);
   const { values } = parseArgs({ args: argv, strict: true, options: {
     ...SCORER_FLAGS, device: { type: 'string' }, config: { type: 'string' }, role: { type: 'string', default: 'all' }, host: { type: 'string' }, port: { type: 'string' }, 'data-dir': { type: 'string' },
     'status-page': { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false },
@@ -54,7 +57,7 @@ export async function serveCommand(argv: string[], io: CliIO): Promise<number> {
   const resolved = resolveConfig(config);
   if (role !== 'all' && resolved.store.kind !== 'redis') throw new ConfigError(`--role ${role} needs "store": {"kind": "redis", "url": ...} in the configuration`);
   const scorer = await scorerFromFlags({ ...values, model: config.model, device: values.device ?? config.device }, io);
-  const opened = await openStore(resolved.store, resolved.dataDir, resolved.callback);
+  const opened = await openStore(resolved);
   const { store, queues } = opened;
   let service;
   try {

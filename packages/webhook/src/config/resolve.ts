@@ -29,6 +29,7 @@ type Defaulted<T> = { [K in keyof T]-?: Exclude<T[K], undefined> };
 export type CallbackConfig = Omit<Defaulted<NonNullable<WebhookConfig['callback']>>, 'secret'> & { secret?: string };
 export type FetchConfig = Defaulted<NonNullable<WebhookConfig['fetch']>>;
 export type LimitsConfig = Defaulted<NonNullable<WebhookConfig['limits']>>;
+export type ScoringConfig = Defaulted<NonNullable<WebhookConfig['scoring']>>;
 type RedisStoreConfig = Extract<NonNullable<WebhookConfig['store']>, { kind: 'redis' }>;
 type DiskStoreConfig = Extract<NonNullable<WebhookConfig['store']>, { kind: 'journal' }>;
 export type StoreConfig = Defaulted<DiskStoreConfig> | Defaulted<RedisStoreConfig>;
@@ -49,6 +50,8 @@ export interface ResolvedConfig {
   callback: CallbackConfig;
   fetch: FetchConfig;
   limits: LimitsConfig;
+  /** Retry policy of fetching and scoring asynchronous jobs. */
+  scoring: ScoringConfig;
   allowUnsigned: boolean;
   idempotency: Defaulted<NonNullable<WebhookConfig['idempotency']>>;
   store: StoreConfig;
@@ -80,7 +83,7 @@ export function resolveConfig(config: WebhookConfig): ResolvedConfig {
   }
   if (found.length) throw new ConfigError('invalid configuration', found);
   return {
-    host: c.host!, port: c.port!, dataDir: c.data_dir, routes: c.routes, callback, fetch, limits, allowUnsigned,
+    host: c.host!, port: c.port!, dataDir: c.data_dir, routes: c.routes, callback, fetch, limits, scoring: c.scoring as ScoringConfig, allowUnsigned,
     idempotency: c.idempotency as ResolvedConfig['idempotency'], store: resolveStore(c.store),
   };
 }

@@ -42,6 +42,14 @@ export interface WebhookConfig {
      */
     concurrency?: number;
   };
+  /**
+   * Retry policy of fetching and scoring an asynchronous job, the same on every store: a failed attempt is retried after a jittered exponential backoff; after max_attempts the job is dead, with its last error (GET /jobs, /metrics). `clip-agiqa serve requeue-dead` queues dead jobs again.
+   */
+  scoring?: {
+    max_attempts?: number;
+    initial_backoff_ms?: number;
+    max_backoff_ms?: number;
+  };
   fetch?: {
     /**
      * CIDR ranges that image URLs may reach although they are private, e.g. 10.0.0.0/8 for an internal image store. Callbacks have their own list (callback.allow).
@@ -292,6 +300,30 @@ export const webhookConfigSchema = {
       },
       "default": {},
       "description": "Signed delivery of asynchronous verdicts: the secret that signs events (a route's callback_secret overrides it), retries, and the private ranges callbacks may reach."
+    },
+    "scoring": {
+      "description": "Retry policy of fetching and scoring an asynchronous job, the same on every store: a failed attempt is retried after a jittered exponential backoff; after max_attempts the job is dead, with its last error (GET /jobs, /metrics). `clip-agiqa serve requeue-dead` queues dead jobs again.",
+      "type": "object",
+      "additionalProperties": false,
+      "properties": {
+        "max_attempts": {
+          "type": "integer",
+          "minimum": 1,
+          "maximum": 100,
+          "default": 5
+        },
+        "initial_backoff_ms": {
+          "type": "integer",
+          "minimum": 1,
+          "default": 1000
+        },
+        "max_backoff_ms": {
+          "type": "integer",
+          "minimum": 1,
+          "default": 60000
+        }
+      },
+      "default": {}
     },
     "fetch": {
       "type": "object",

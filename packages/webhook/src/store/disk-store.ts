@@ -136,6 +136,15 @@ export class DiskStore implements JobStore {
     return out;
   }
 
+  async dead(): Promise<JobRecord[]> {
+    const out: JobRecord[] = [];
+    for (const [, id] of this.finished.getKeys()) {
+      const r = this.jobs.get(id);
+      if (r?.state === 'dead') out.push(r);
+    }
+    return out;
+  }
+
   async claimMessage(key: string, now = Date.now()): Promise<Claim> {
     const answer = this.answers.get(key);
     if (answer && answer.expiresAt > now) return { state: 'answered', answer };

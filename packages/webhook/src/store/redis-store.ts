@@ -127,6 +127,19 @@ export class RedisStore implements JobStore {
     return texts.flatMap((t) => (t === null ? [] : [JSON.parse(t) as JobRecord]));
   }
 
+  async dead(): Promise<JobRecord[]> {
+    const out: JobRecord[] = [];
+    const keys = this.redis.scanStream({ match: this.key('job', '*'), count: 1000 });
+    for await (const batch of keys as AsyncIterable<string[]>) {
+      if (batch.length === 0) continue;
+      for (const t of await reachable(this.redis.mget(batch))) {
+        const r = t === null ? null : (JSON.parse(t) as JobRecord);
+        if (r?.state === 'dead') out.push(r);
+      }
+    }
+    return out;
+  }
+
   async unfinishedCount(): Promise<number> {
     return this.redis.zcard(this.key('unfinished'));
   }
