@@ -60,6 +60,16 @@ export class StoreFullError extends HttpError {
   }
 }
 
+export type RedisStartCode = 'REDIS_REFUSED' | 'REDIS_TIMEOUT' | 'REDIS_AUTH' | 'REDIS_ACL' | 'REDIS_TLS' | 'REDIS_UNREACHABLE';
+
+/** Redis could not be used at start: names the address (never the password) and the cause; `permanent` when waiting cannot help. */
+export class RedisStartError extends ClipAgiqaError<RedisStartCode> {
+  constructor(code: RedisStartCode, readonly address: string, readonly cause_: string, readonly permanent: boolean) {
+    super(code, `Redis at ${address}: ${cause_}`);
+    this.name = 'RedisStartError';
+  }
+}
+
 /** The shared store (Redis) does not answer: the request can be retried shortly, nothing was accepted. */
 export class StoreUnavailableError extends HttpError {
   constructor(cause: Error) {

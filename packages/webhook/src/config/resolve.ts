@@ -37,7 +37,7 @@ export type StoreConfig = Defaulted<DiskStoreConfig> | Defaulted<RedisStoreConfi
 /** The store section with every default filled in. */
 export function resolveStore(store: WebhookConfig['store']): StoreConfig {
   if (!store || store.kind === 'journal') return { kind: 'journal', retention_s: 86_400, ...store };
-  return { prefix: 'clip-agiqa', retention_s: 86_400, lock_ms: 30_000, sync_timeout_ms: 60_000, ...store };
+  return { prefix: 'clip-agiqa', retention_s: 86_400, lock_ms: 30_000, sync_timeout_ms: 60_000, connect_wait_s: 60, ...store };
 }
 
 /** The configuration as the service uses it: validated once, every default filled in, route rules checked. */

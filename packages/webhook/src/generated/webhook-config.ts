@@ -155,6 +155,10 @@ export interface WebhookConfig {
          * How long an API replica waits for a worker's verdict on a synchronous request before answering 503. Default 60000.
          */
         sync_timeout_ms?: number;
+        /**
+         * How long clip-agiqa serve waits at start for a Redis that refuses connections or does not answer (/healthz answers, /readyz is 503 meanwhile) before it exits non-zero. Refused credentials, a missing ACL permission or a TLS mismatch exit at once. Default 60.
+         */
+        connect_wait_s?: number;
       };
 }
 export interface Route {
@@ -509,6 +513,11 @@ export const webhookConfigSchema = {
               "description": "How long an API replica waits for a worker's verdict on a synchronous request before answering 503. Default 60000.",
               "type": "integer",
               "minimum": 100
+            },
+            "connect_wait_s": {
+              "description": "How long clip-agiqa serve waits at start for a Redis that refuses connections or does not answer (/healthz answers, /readyz is 503 meanwhile) before it exits non-zero. Refused credentials, a missing ACL permission or a TLS mismatch exit at once. Default 60.",
+              "type": "number",
+              "minimum": 0
             }
           }
         }
