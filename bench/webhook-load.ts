@@ -4,7 +4,8 @@
 // show it sheds load (429 / 503 with Retry-After) instead of growing memory. Then the memory-budget
 // scenario: signed jobs of 64 image URLs whose bodies never end, against a 128 MB budget, with the
 // server's RSS sampled throughout.
-//   node --import tsx bench/webhook-load.ts [--requests N] [--concurrency C] [--model DIR]
+//   node --import tsx bench/webhook-load.ts [--requests N] [--concurrency C] [--model DIR] [--history N,N,...]
+// Last, restart time and RSS of the disk store against its finished history (bench/webhook-restart.ts).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -14,10 +15,12 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
+import { restartBench } from './webhook-restart.js';
+
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({ options: {
   requests: { type: 'string', default: '2000' }, concurrency: { type: 'string', default: '200' }, model: { type: 'string' },
-  'endless-jobs': { type: 'string', default: '4' },
+  'endless-jobs': { type: 'string', default: '4' }, history: { type: 'string', default: '10000,100000,1000000' },
 } });
 const REQUESTS = Number(values.requests);
 const CONCURRENCY = Number(values.concurrency);
@@ -114,3 +117,4 @@ receiver.close();
 endless.closeAllConnections();
 endless.close();
 rmSync(dir, { recursive: true, force: true });
+restartBench(values.history!.split(',').map(Number));

@@ -163,25 +163,24 @@ export class DiskStore implements JobStore {
 
   /** Removes finished jobs past the retention and expired answers, a batch per transaction. */
   async sweep(now = Date.now()): Promise<void> {
-    const cutoff = now - this.retentionMs;
+    await this.sweepIndex(this.finished, now - this.retentionMs, ([at, id]) => {
+      const r = this.jobs.get(id);
+      if (r && isFinished(r) && indexKey(r)[0] === at) this.jobs.removeSync(id);
+    });
+    await this.sweepIndex(this.answerExpiry, now, ([at, key]) => {
+      if (this.answers.get(key)?.expiresAt === at) this.answers.removeSync(key);
+    });
+  }
+
+  /** Removes the entries of a time index before `until`, and with each what `drop` says (if it still has that time). */
+  private async sweepIndex(index: Index, until: number, drop: (key: [number, string]) => void): Promise<void> {
     for (;;) {
-      const keys = [...this.finished.getKeys({ end: [cutoff, '\uffff'], limit: SWEEP_BATCH })];
-      if (keys.length === 0) break;
+      const keys = [...index.getKeys({ end: [until, '\uffff'], limit: SWEEP_BATCH })];
+      if (keys.length === 0) return;
       await this.write(() => {
         for (const k of keys) {
-          this.finished.removeSync(k);
-          const r = this.jobs.get(k[1]);
-          if (r && isFinished(r) && indexKey(r)[0] === k[0]) this.jobs.removeSync(k[1]);
-        }
-      });
-    }
-    for (;;) {
-      const keys = [...this.answerExpiry.getKeys({ end: [now, '\uffff'], limit: SWEEP_BATCH })];
-      if (keys.length === 0) break;
-      await this.write(() => {
-        for (const k of keys) {
-          this.answerExpiry.removeSync(k);
-          if (this.answers.get(k[1])?.expiresAt === k[0]) this.answers.removeSync(k[1]);
+          index.removeSync(k);
+          drop(k);
         }
       });
     }
