@@ -73,12 +73,13 @@ describe('redis at start', { skip }, () => {
     assert.match(run.out(), new RegExp(`Redis at redis://127\\.0\\.0\\.1:${port}/0: connection refused`));
   });
 
-  it('wrong or missing password, TLS against plain Redis: exits non-zero at once with the cause, never the password', { timeout: 60_000 }, async () => {
+  it('wrong or missing password, an ACL user without permission, TLS against plain Redis: exits non-zero at once with the cause, never the password', { timeout: 60_000 }, async () => {
     using t = tempDir();
-    await using redis = await RedisServer.start({ args: ['--requirepass', 'the-right-password'] });
+    await using redis = await RedisServer.start({ args: ['--requirepass', 'the-right-password', '--user', 'limited', 'on', '>the-right-password', '-@all'] });
     const cases: [string, RegExp][] = [
       [`redis://:not-the-password@127.0.0.1:${redis.port}/0`, /authentication failed/],
       [`redis://127.0.0.1:${redis.port}/0`, /authentication failed.*NOAUTH/],
+      [`redis://limited:the-right-password@127.0.0.1:${redis.port}/0`, /ACL user lacks a permission/],
       [`rediss://:the-right-password@127.0.0.1:${redis.port}/0`, /TLS mismatch/],
     ];
     for (const [url, cause] of cases) {
@@ -87,7 +88,7 @@ describe('redis at start', { skip }, () => {
       runs.push(run.child);
       const { code, atMs } = await run.exit;
       assert.notEqual(code, 0, run.out());
-      assert.match(run.out(), new RegExp(`Redis at rediss?://127\\.0\\.0\\.1:${redis.port}/0`));
+      assert.match(run.out(), new RegExp(`Redis at rediss?://(limited@)?127\\.0\\.0\\.1:${redis.port}/0`));
       assert.match(run.out(), cause);
       assert.doesNotMatch(run.out(), /not-the-password|the-right-password/);
       assert.ok(atMs - started < 15_000, `took ${atMs - started} ms`);
