@@ -7,6 +7,7 @@ import { Redis, ReplyError } from 'ioredis';
 import { StoreUnavailableError } from '../errors.js';
 
 import { blobName, checkBlobName } from './blob-name.js';
+import { classifyRedisError } from './redis-connect.js';
 import type { Claim, JobRecord, JobStore, StoredAnswer } from './job-store.js';
 
 /** Stores the record unless one with its id exists; indexes it as unfinished. */
@@ -87,7 +88,12 @@ export class RedisStore implements JobStore {
 
   static async open(opts: RedisStoreOptions): Promise<RedisStore> {
     const store = new RedisStore(opts);
-    await store.redis.connect();
+    try {
+      await store.redis.connect();
+    } catch (e) {
+      store.redis.disconnect(); // its reconnect loop would keep the process alive
+      throw classifyRedisError(opts.url, e);
+    }
     return store;
   }
 
