@@ -5,8 +5,9 @@
 // scenario: signed jobs of 64 image URLs whose bodies never end, against a 128 MB budget, with the
 // server's RSS sampled throughout. Then admission (bench/webhook-admission.ts): one tenant's sync
 // latency alone and under another tenant's async burst, and peak RSS against the budget while eight
-// 8000x8000 PNGs are scored at once.
-//   node --import tsx bench/webhook-load.ts [--requests N] [--concurrency C] [--model DIR] [--scenarios load,fairness,decode]
+// 8000x8000 PNGs are scored at once. Last, restart time and RSS of the disk store against its finished
+// history (bench/webhook-restart.ts).
+//   node --import tsx bench/webhook-load.ts [--requests N] [--concurrency C] [--model DIR] [--scenarios load,fairness,decode,restart] [--history N,N,...]
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -16,12 +17,14 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 import { decodeMemoryScenario, fairnessScenario } from './webhook-admission.js';
+import { restartBench } from './webhook-restart.js';
 import { serve } from './webhook-serve.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({ options: {
   requests: { type: 'string', default: '2000' }, concurrency: { type: 'string', default: '200' }, model: { type: 'string' },
-  'endless-jobs': { type: 'string', default: '4' }, scenarios: { type: 'string', default: 'load,fairness,decode' },
+  'endless-jobs': { type: 'string', default: '4' }, scenarios: { type: 'string', default: 'load,fairness,decode,restart' },
+  history: { type: 'string', default: '10000,100000,1000000' },
   'decode-budget-mb': { type: 'string', default: '512' },
 } });
 const REQUESTS = Number(values.requests);
@@ -116,3 +119,4 @@ receiver.close();
 endless.closeAllConnections();
 endless.close();
 rmSync(dir, { recursive: true, force: true });
+if (scenarios.has('restart')) restartBench(values.history.split(',').map(Number));

@@ -8,7 +8,7 @@ import {
 import { compileSchema } from '@clip-agiqa/core/internal';
 import { CheckpointError, DatasetError, MatFileError, ProtocolError, XlsxError } from '@clip-agiqa/train';
 import {
-  ConfigError, decodeSecret, ed25519Key, FetchError, HttpError, JournalStore, MemoryStore, parseAllowList, startCluster, startService, StoreError,
+  ConfigError, decodeSecret, ed25519Key, FetchError, HttpError, DiskStore, MemoryStore, parseAllowList, startCluster, startService, StoreError,
   StoreUnavailableError, VerificationError, type WebhookConfig,
 } from '@clip-agiqa/webhook';
 
@@ -88,9 +88,9 @@ describe('the webhook refuses what it cannot run with as errors of the family', 
     try {
       const config: WebhookConfig = { port: 0, data_dir: t.dir, routes: [{ path: 'r', verifier: 'bearer', tokens: ['token-of-the-bearer-route-0123456789'] }] };
       await assert.rejects(startService({ config, scorer, store: new MemoryStore(), role: 'worker', log: () => undefined }), configError(/role worker needs the redis store/));
-      assert.throws(() => startCluster({ role: 'api', store: { kind: 'journal' }, queues: {} as never, work: { store: new MemoryStore() } as never, delivery: null, concurrency: 1, syncWaitMs: 1 }),
+      assert.throws(() => startCluster({ role: 'api', store: { kind: 'journal', retention_s: 1 }, queues: {} as never, work: { store: new MemoryStore() } as never, delivery: null, concurrency: 1, syncWaitMs: 1 }),
         configError(/needs the redis store/));
-      const store = await JournalStore.open(t.dir);
+      const store = await DiskStore.open(t.dir);
       try {
         await assert.rejects(store.readBlob('../../etc/passwd'), (e: unknown) => e instanceof StoreError && e.code === 'INVALID_BLOB_NAME');
       } finally {

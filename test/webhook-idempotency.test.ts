@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
 import { createScorer, type Scorer } from '@clip-agiqa/core';
-import { JournalStore, startService, type Service, type WebhookConfig } from '@clip-agiqa/webhook';
+import { DiskStore, startService, type Service, type WebhookConfig } from '@clip-agiqa/webhook';
 
 import { DEMO_MODEL_DIR, tempDir } from './support/helpers.js';
 import { CALLBACK_SECRET, image, loopback, postBearer, postSigned, readAll, SECRET, TOKEN, until } from './support/webhook-helpers.js';
@@ -40,8 +40,8 @@ describe('webhook idempotency', () => {
     routes: [{ path: 'jobs', verifier: 'standard-webhooks', secrets: [SECRET] }, { path: 'token', verifier: 'bearer', tokens: [TOKEN] }],
     callback: { secret: CALLBACK_SECRET, allow: ['127.0.0.0/8'], initial_backoff_ms: 20, max_backoff_ms: 50 }, fetch: { allow: ['127.0.0.0/8'] }, ...extra,
   });
-  async function open(dir: string, extra: Partial<WebhookConfig> = {}): Promise<{ service: Service; store: JournalStore; [Symbol.asyncDispose](): Promise<void> }> {
-    const store = await JournalStore.open(dir);
+  async function open(dir: string, extra: Partial<WebhookConfig> = {}): Promise<{ service: Service; store: DiskStore; [Symbol.asyncDispose](): Promise<void> }> {
+    const store = await DiskStore.open(dir);
     const service = await startService({ config: configFor(dir, extra), scorer, store, log: () => undefined });
     return { service, store, async [Symbol.asyncDispose]() { await service.close(); await store.close(); } };
   }

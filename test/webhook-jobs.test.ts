@@ -52,7 +52,7 @@ describe('job queue (with an in-memory store)', () => {
     let failures = 2;
     const logs: LogLine[] = [];
     const options = {
-      store, concurrency: 2, metrics: new Metrics(), log: (l: LogLine) => void logs.push(l), retryBaseMs: 1, onScored: () => undefined,
+      store, concurrency: 2, metrics: new Metrics(), log: (l: LogLine) => void logs.push(l), retry: { maxAttempts: 5, initialBackoffMs: 1, maxBackoffMs: 5 }, onScored: () => undefined,
       images: fakeImages(),
       score: async (job: JobRecord['job']) => { if (failures-- > 0) throw new Error('disk full'); return verdictOf(job.job_id); },
     };

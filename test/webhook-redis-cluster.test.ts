@@ -45,9 +45,9 @@ describe('store configuration', () => {
   const base = { data_dir: '/tmp/x', routes: [{ path: 'jobs', verifier: 'bearer', tokens: ['t-0123456789abcdef'] }] } as WebhookConfig;
 
   it('defaults to the journal, fills the redis defaults, refuses a redis store without a redis:// url', () => {
-    assert.deepEqual(resolveConfig(base).store, { kind: 'journal' });
+    assert.deepEqual(resolveConfig(base).store, { kind: 'journal', retention_s: 86_400 });
     const example = resolveConfig(JSON.parse(readFileSync(join(ROOT, 'examples/webhooks/cluster/cluster.json'), 'utf8')) as WebhookConfig);
-    assert.deepEqual(example.store, { kind: 'redis', url: 'redis://redis:6379/0', prefix: 'clip-agiqa', retention_s: 86_400, lock_ms: 30_000, sync_timeout_ms: 60_000 });
+    assert.deepEqual(example.store, { kind: 'redis', url: 'redis://redis:6379/0', prefix: 'clip-agiqa', retention_s: 86_400, lock_ms: 30_000, sync_timeout_ms: 60_000, connect_wait_s: 60 });
     assert.throws(() => resolveConfig({ ...base, store: { kind: 'redis' } } as unknown as WebhookConfig), ConfigError);
     assert.throws(() => resolveConfig({ ...base, store: { kind: 'redis', url: 'http://redis:6379' } } as WebhookConfig), ConfigError);
   });

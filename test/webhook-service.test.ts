@@ -10,7 +10,7 @@ import { createScorer, type Scorer } from '@clip-agiqa/core';
 import { compileSchema } from '@clip-agiqa/core/internal';
 import sharp from 'sharp';
 import {
-  ConfigError, falMessage, JournalStore, loadConfig, signedHeaders, startService, verifyStandardWebhook, webhookVerdictSchema, type Service, type WebhookConfig, type WebhookVerdict,
+  ConfigError, falMessage, DiskStore, loadConfig, signedHeaders, startService, verifyStandardWebhook, webhookVerdictSchema, type Service, type WebhookConfig, type WebhookVerdict,
 } from '@clip-agiqa/webhook';
 
 import { DEMO_MODEL_DIR, IMAGES, tempDir, writePngBomb } from './support/helpers.js';
@@ -39,7 +39,7 @@ async function listen(server: Server): Promise<string> {
 describe('webhook service', () => {
   using t = tempDir();
   let scorer: Scorer;
-  let store: JournalStore;
+  let store: DiskStore;
   let service: Service;
   let images: Server;
   let imagesUrl: string;
@@ -51,7 +51,7 @@ describe('webhook service', () => {
 
   before(async () => {
     scorer = await createScorer({ model: DEMO_MODEL_DIR });
-    store = await JournalStore.open(join(t.dir, 'data'));
+    store = await DiskStore.open(join(t.dir, 'data'));
     images = createServer((req, res) => res.end(image(req.url!.slice(1))));
     imagesUrl = await listen(images);
     receiver = createServer((req, res) => {
@@ -272,7 +272,7 @@ describe('webhook service', () => {
       res.end(image('square.png'));
     });
     const slowUrl = await listen(slowImages);
-    const own = await JournalStore.open(join(t.dir, 'early'));
+    const own = await DiskStore.open(join(t.dir, 'early'));
     const small = await startService({ scorer, store: own, log: () => undefined, config: {
       port: 0, data_dir: join(t.dir, 'data'), routes: [{ path: 'token', verifier: 'bearer', tokens: [TOKEN] }], limits: { concurrency: 1 },
       callback: { secret: CALLBACK_SECRET, allow: ['127.0.0.0/8'] }, fetch: { allow: ['127.0.0.0/8'], timeout_ms: 1500 } } });
@@ -296,7 +296,7 @@ describe('webhook service', () => {
   it('answers 503 with Retry-After when the queue of accepted jobs is full', async () => {
     const hang = createServer(() => undefined);
     const hangUrl = await listen(hang);
-    const own = await JournalStore.open(join(t.dir, 'full'));
+    const own = await DiskStore.open(join(t.dir, 'full'));
     const small = await startService({ scorer, store: own, log: () => undefined, config: {
       port: 0, data_dir: join(t.dir, 'data'), routes: [{ path: 'token', verifier: 'bearer', tokens: [TOKEN] }], limits: { queue: 1 },
       callback: { secret: CALLBACK_SECRET, allow: ['127.0.0.0/8'] }, fetch: { allow: ['127.0.0.0/8'], timeout_ms: 500 } } });
@@ -331,7 +331,7 @@ describe('webhook configuration', () => {
     writeFileSync(file, JSON.stringify({ data_dir: 'data', routes: [{ path: 'open', verifier: 'unsigned' }] }));
     const unsigned = await loadConfig(file, {}, {});
     const scorer = await createScorer({ model: DEMO_MODEL_DIR });
-    const store = await JournalStore.open(join(t.dir, 'data'));
+    const store = await DiskStore.open(join(t.dir, 'data'));
     try {
       await assert.rejects(startService({ config: unsigned, scorer, store }), /allow_unsigned/);
     } finally {

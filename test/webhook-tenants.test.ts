@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
 import { createScorer, type Scorer } from '@clip-agiqa/core';
-import { JournalStore, startService, VerificationError, verifyStandardWebhook, type LogLine, type Service } from '@clip-agiqa/webhook';
+import { DiskStore, startService, VerificationError, verifyStandardWebhook, type LogLine, type Service } from '@clip-agiqa/webhook';
 
 import { DEMO_MODEL_DIR, tempDir } from './support/helpers.js';
 import { image, loopback, postBearer, readAll, until } from './support/webhook-helpers.js';
@@ -18,7 +18,7 @@ const CALLBACK_TOKEN = 'cb-token-do-not-leak-42';
 describe('webhook tenant isolation', { timeout: 120_000 }, () => {
   using t = tempDir();
   let scorer: Scorer;
-  let store: JournalStore;
+  let store: DiskStore;
   let service: Service;
   const logs: LogLine[] = [];
   const events: { path: string; headers: Record<string, string | string[] | undefined>; body: string }[] = [];
@@ -27,7 +27,7 @@ describe('webhook tenant isolation', { timeout: 120_000 }, () => {
   before(async () => {
     scorer = await createScorer({ model: DEMO_MODEL_DIR });
     receiver = await loopback((req, res) => void readAll(req).then((body) => { events.push({ path: req.url!, headers: req.headers, body }); res.end(); }));
-    store = await JournalStore.open(join(t.dir, 'data'));
+    store = await DiskStore.open(join(t.dir, 'data'));
     service = await startService({ scorer, store, log: (l) => void logs.push(l), config: {
       port: 0, data_dir: join(t.dir, 'data'),
       routes: [
@@ -90,7 +90,7 @@ describe('webhook tenant isolation', { timeout: 120_000 }, () => {
     assert.ok(logs.some((l) => /delivery/.test(l.msg)), 'deliveries were logged');
     const text = JSON.stringify(logs);
     assert.doesNotMatch(text, new RegExp(CALLBACK_TOKEN));
-    const files = [...readdirSync(join(t.dir, 'data')).filter((f) => f.endsWith('.jsonl')).map((f) => join(t.dir, 'data', f)),
+    const files = [...readdirSync(join(t.dir, 'data')).filter((f) => f.startsWith('store.lmdb')).map((f) => join(t.dir, 'data', f)),
       ...readdirSync(join(t.dir, 'data', 'blobs')).map((f) => join(t.dir, 'data', 'blobs', f))];
     assert.ok(files.length >= 2);
     for (const f of files) assert.equal(statSync(f).mode & 0o077, 0, `${f} is readable by others: ${(statSync(f).mode & 0o777).toString(8)}`);

@@ -27,6 +27,10 @@ export async function freePort(): Promise<number> {
 export interface RedisServerOptions {
   /** Append-only file with fsync on every write: a restart keeps every acknowledged write. */
   aof?: boolean;
+  /** This port instead of a free one (a server that appears where a client already waits). */
+  port?: number;
+  /** More redis-server arguments, e.g. ['--requirepass', 'x']. */
+  args?: string[];
 }
 
 export class RedisServer {
@@ -38,7 +42,7 @@ export class RedisServer {
   static async start(opts: RedisServerOptions = {}): Promise<RedisServer> {
     const dir = mkdtempSync(join(tmpdir(), 'clip-agiqa-redis-'));
     for (let attempt = 0; ; attempt++) {
-      const server = new RedisServer(await freePort(), dir, opts);
+      const server = new RedisServer(opts.port ?? await freePort(), dir, opts);
       try {
         await server.launch();
         return server;
@@ -61,7 +65,7 @@ export class RedisServer {
 
   private launch(): Promise<void> {
     const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--save', '', '--daemonize', 'no',
-      '--appendonly', this.opts.aof ? 'yes' : 'no', '--appendfsync', 'always', '--protected-mode', 'yes', '--loglevel', 'notice'];
+      '--appendonly', this.opts.aof ? 'yes' : 'no', '--appendfsync', 'always', '--protected-mode', 'yes', '--loglevel', 'notice', ...(this.opts.args ?? [])];
     const child = spawn(BINARY, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.log = '';
     return new Promise((resolve, reject) => {

@@ -69,6 +69,17 @@ export function jobStoreSuite(name: string, newPlace: () => Promise<StorePlace>)
       await again.close();
     });
 
+    it('lists dead jobs (what an operator re-queues), not delivered or unfinished ones', async () => {
+      await using place = await newPlace();
+      const s = await place.open();
+      for (const [id, state] of [['ok', 'delivered'], ['gone', 'dead'], ['open', 'queued']] as const) {
+        await s.accept(jobRecord(id));
+        await s.update({ ...jobRecord(id, state), ...(state === 'dead' ? { deadCause: { stage: 'score', attempts: 5, error: 'boom', at: 1 } } : {}) });
+      }
+      assert.deepEqual((await s.dead()).map((r) => [r.id, r.deadCause?.error]), [['gone', 'boom']]);
+      await s.close();
+    });
+
     it('returns copies: changing a record read from the store changes nothing stored', async () => {
       await using place = await newPlace();
       const s = await place.open();

@@ -51,6 +51,25 @@ export class StoreError extends ClipAgiqaError<'INVALID_BLOB_NAME'> {
   }
 }
 
+/** The disk holding the job store is full: new work is refused (nothing was accepted), what was accepted stays stored. */
+export class StoreFullError extends HttpError {
+  constructor(readonly path: string, cause: Error) {
+    super(503, 'STORE_FULL', 'the job store\'s disk is full: no new jobs until space is freed', { 'retry-after': '30' });
+    this.name = 'StoreFullError';
+    this.cause = cause;
+  }
+}
+
+export type RedisStartCode = 'REDIS_REFUSED' | 'REDIS_TIMEOUT' | 'REDIS_AUTH' | 'REDIS_ACL' | 'REDIS_TLS' | 'REDIS_UNREACHABLE';
+
+/** Redis could not be used at start: names the address (never the password) and the cause; `permanent` when waiting cannot help. */
+export class RedisStartError extends ClipAgiqaError<RedisStartCode> {
+  constructor(code: RedisStartCode, readonly address: string, readonly cause_: string, readonly permanent: boolean) {
+    super(code, `Redis at ${address}: ${cause_}`);
+    this.name = 'RedisStartError';
+  }
+}
+
 /** The shared store (Redis) does not answer: the request can be retried shortly, nothing was accepted. */
 export class StoreUnavailableError extends HttpError {
   constructor(cause: Error) {

@@ -17,6 +17,7 @@ export class Metrics {
   readonly deliveryAttempts = new Counter({ name: 'clip_agiqa_delivery_attempts_total', help: 'Delivery attempts, by outcome.', labelNames: ['outcome'] as const, ...this.on });
   readonly stalledRecoveries = new Counter({ name: 'clip_agiqa_stalled_recoveries_total', help: 'Jobs taken back from a worker that stopped renewing its lock (shared queue).', labelNames: ['queue'] as const, ...this.on });
   readonly requeued = new Counter({ name: 'clip_agiqa_requeued_jobs_total', help: 'Unfinished jobs found missing from the shared queue and queued again.', labelNames: ['queue'] as const, ...this.on });
+  readonly deadJobs = new Counter({ name: 'clip_agiqa_dead_jobs_total', help: 'Jobs that failed every attempt of a stage (score or deliver) and are dead.', labelNames: ['stage'] as const, ...this.on });
   readonly deliveryRetries = new Counter({ name: 'clip_agiqa_delivery_retries_total', help: 'Delivery attempts that failed and will be retried or were abandoned.', ...this.on });
   readonly scoringSeconds = new Histogram({
     name: 'clip_agiqa_scoring_seconds', help: 'Time to score one job, grids split and images decoded.', buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], ...this.on,

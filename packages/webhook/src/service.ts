@@ -19,6 +19,7 @@ import { FairGate } from './jobs/fair-gate.js';
 import { ImageSource } from './jobs/images.js';
 import { MemoryBudget } from './jobs/memory-budget.js';
 import { JobQueue } from './jobs/queue.js';
+import { retryPolicy } from './jobs/retry-policy.js';
 import { jobScorer } from './jobs/scoring.js';
 import { masked, maskTarget, stderrLog, type Log, type LogLine } from './log.js';
 import { Metrics, statusClass } from './metrics.js';
@@ -105,7 +106,7 @@ export async function startService(o: ServiceOptions): Promise<Service> {
       work: { store: o.store, images, score, log, metrics, stopping: shutdown.signal } });
   } else {
     const deliveries = new DeliveryScheduler(delivery);
-    local = { deliveries, queue: new JobQueue({ store: o.store, concurrency: limits.concurrency, images, score, log, metrics, onScored: () => deliveries.schedule() }) };
+    local = { deliveries, queue: new JobQueue({ store: o.store, concurrency: limits.concurrency, images, score, log, metrics, retry: retryPolicy(config.scoring), onScored: () => deliveries.schedule() }) };
     metrics.gauge('clip_agiqa_queue_depth', 'Asynchronous jobs waiting or being processed.', () => local!.queue.depth());
     metrics.gauge('clip_agiqa_pending_deliveries', 'Verdicts waiting for delivery (at the last scan).', () => deliveries.pending);
   }

@@ -1,8 +1,9 @@
 import { parseArgs } from 'node:util';
 
-import { ConfigError, loadConfig, openStore, resolveConfig, startService, type Role, type WebhookConfig } from '@clip-agiqa/webhook';
+import { ConfigError, loadConfig, openStore, redisAddress, resolveConfig, startService, waitForRedis, type ResolvedConfig, type Role, type WebhookConfig } from '@clip-agiqa/webhook';
 
 import { CliUsageError, parseNumber, positiveInteger, type CliIO } from '../io.js';
+import { startupHealth } from './startup-health.js';
 import { SCORER_FLAGS, SCORER_FLAGS_HELP, scorerFromFlags } from '../scorer-flags.js';
 
 export const SERVE_USAGE = `Usage: clip-agiqa serve --config FILE [options]
@@ -14,6 +15,8 @@ survive a crash; with "store": {"kind": "redis", "url": ...} they are kept in Re
 and any number of replicas of each role share them. Configuration: schemas/webhook-config.schema.json; environment variables
 CLIP_AGIQA_HOST, CLIP_AGIQA_PORT, CLIP_AGIQA_MODEL, CLIP_AGIQA_DATA_DIR, CLIP_AGIQA_CALLBACK_SECRET
 override the file, flags override both.
+
+Operator command: clip-agiqa serve requeue-dead --config FILE (queues dead jobs again; see its --help).
 
 Options:
   --config FILE      JSON configuration
@@ -29,7 +32,35 @@ ${SCORER_FLAGS_HELP}
 
 const ROLES: readonly Role[] = ['all', 'api', 'worker'];
 
+/**
+ * Waits for Redis before anything else, with the port answering probes meanwhile: false when a signal
+ * stopped the wait; a permanent cause, or a transient one outlasting store.connect_wait_s, is thrown (exit 1).
+ */
+async function redisAnswers(resolved: ResolvedConfig, stopped: Promise<void>, io: CliIO): Promise<boolean> {
+  const store = resolved.store as Extract<ResolvedConfig['store'], { kind: 'redis' }>;
+  let why = `connecting to Redis at ${redisAddress(store.url)}`;
+  const health = await startupHealth(resolved.host, resolved.port, () => why);
+  const stop = new AbortController();
+  void stopped.then(() => stop.abort());
+  try {
+    await waitForRedis(store.url, { waitMs: store.connect_wait_s * 1000, signal: stop.signal, onRetry: (e, delayMs) => {
+      why = e.message;
+      io.stderr.write(`clip-agiqa serve: ${e.message}; retrying in ${(delayMs / 1000).toFixed(1)} s (gives up after store.connect_wait_s ${store.connect_wait_s} s); health on ${health.url}\n`);
+    } });
+    return true;
+  } catch (e) {
+    if (stop.signal.aborted) {
+      io.stderr.write(`clip-agiqa serve: stopped while waiting for Redis (${why})\n`);
+      return false;
+    }
+    throw e;
+  } finally {
+    await health.close();
+  }
+}
+
 export async function serveCommand(argv: string[], io: CliIO): Promise<number> {
+  if (argv[0] === 'requeue-dead') return (await import('./requeue-dead.js')).requeueDeadCommand(argv.slice(1), io);
   const { values } = parseArgs({ args: argv, strict: true, options: {
     ...SCORER_FLAGS, device: { type: 'string' }, config: { type: 'string' }, role: { type: 'string', default: 'all' }, host: { type: 'string' }, port: { type: 'string' }, 'data-dir': { type: 'string' },
     'status-page': { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false },
@@ -53,8 +84,9 @@ export async function serveCommand(argv: string[], io: CliIO): Promise<number> {
   const config = await loadConfig(values.config, overrides);
   const resolved = resolveConfig(config);
   if (role !== 'all' && resolved.store.kind !== 'redis') throw new ConfigError(`--role ${role} needs "store": {"kind": "redis", "url": ...} in the configuration`);
+  if (resolved.store.kind === 'redis' && !(await redisAnswers(resolved, stopped, io))) return 0;
   const scorer = await scorerFromFlags({ ...values, model: config.model, device: values.device ?? config.device }, io);
-  const opened = await openStore(resolved.store, resolved.dataDir, resolved.callback);
+  const opened = await openStore(resolved);
   const { store, queues } = opened;
   let service;
   try {

@@ -1,5 +1,6 @@
 import type { WebhookVerdict } from '../generated/webhook-verdict.js';
 import { deliverOnce, type DeliveryOptions } from '../jobs/delivery.js';
+import { markDead, scoreFailed } from '../jobs/retry-policy.js';
 import { fetchCandidates, scoreStoredJob, syncInputs, type JobWork } from '../jobs/process.js';
 import type { BullQueues, ScoringTask, SyncTask } from '../store/bull-queues.js';
 import type { RedisStore } from '../store/redis-store.js';
@@ -31,7 +32,17 @@ export interface ClusterWorker {
 export function startClusterWorker(o: ClusterWorkerOptions): ClusterWorker {
   const { work: w, queues } = o;
 
+  /** One attempt at an async job; a failure is counted in its record by the shared retry policy, which may end it dead. */
   async function scoreAsync(id: string, signal: AbortSignal): Promise<void> {
+    try {
+      await scoreAsyncOnce(id, signal);
+    } catch (e) {
+      if (signal.aborted) throw e;
+      if ((await scoreFailed(w, id, e as Error, queues.scoring)).outcome === 'retry') throw e; // BullMQ retries it after the policy's backoff
+    }
+  }
+
+  async function scoreAsyncOnce(id: string, signal: AbortSignal): Promise<void> {
     const rec = await w.store.get(id);
     if (!rec) {
       w.log({ level: 'warn', msg: 'queued job has no record (expired?)', job_id: id });
@@ -59,8 +70,9 @@ export function startClusterWorker(o: ClusterWorkerOptions): ClusterWorker {
     const outcome = await deliverOnce(o.delivery, rec);
     if (outcome !== 'retry') return;
     if (last) {
+      // BullMQ's last attempt (its count can run ahead of the record's after a lost acknowledgement).
       const current = (await w.store.get(id)) ?? rec;
-      await w.store.update({ ...current, state: 'dead', updatedAt: Date.now() });
+      await markDead(w, current, { stage: 'deliver', error: current.delivery.lastError ?? 'failed', attempts: current.delivery.attempts });
       return;
     }
     throw new Error(`delivery of ${id} failed; retrying`);
@@ -77,14 +89,22 @@ export function startClusterWorker(o: ClusterWorkerOptions): ClusterWorker {
     error: (e) => w.log({ level: 'error', msg: 'queue worker error', error: e.message }),
   });
 
-  /** Puts back in the queue any unfinished job that has no queue entry (its acceptance or hand-over died half way). */
+  /**
+   * Puts back in the queue any unfinished job that has no queue entry (its acceptance or hand-over died
+   * half way). One that BullMQ failed (attempts or stalls spent) ended there: it is recorded dead, never re-queued.
+   */
   async function reconcile(): Promise<void> {
     const settled = Date.now() - 5000; // younger jobs may still be between the store and the queue
     for (const rec of await w.store.unfinished(10_000)) {
       if (rec.updatedAt > settled) continue;
       const kind = rec.state === 'queued' ? 'score' : 'deliver';
       if (kind === 'deliver' && !o.delivery) continue;
-      if (await queues.isPending(kind, rec.id)) continue;
+      const entry = await queues.entry(kind, rec.id);
+      if (entry.state === 'pending') continue;
+      if (entry.state === 'failed') {
+        await markDead(w, rec, { stage: kind, error: entry.reason, attempts: entry.attempts });
+        continue;
+      }
       w.log({ level: 'warn', msg: 'requeued an unfinished job missing from the queue', job_id: rec.id, queue: kind });
       w.metrics.requeued.inc({ queue: kind });
       await queues.requeue(kind, rec.id);

@@ -29,13 +29,15 @@ type Defaulted<T> = { [K in keyof T]-?: Exclude<T[K], undefined> };
 export type CallbackConfig = Omit<Defaulted<NonNullable<WebhookConfig['callback']>>, 'secret'> & { secret?: string };
 export type FetchConfig = Defaulted<NonNullable<WebhookConfig['fetch']>>;
 export type LimitsConfig = Defaulted<NonNullable<WebhookConfig['limits']>>;
+export type ScoringConfig = Defaulted<NonNullable<WebhookConfig['scoring']>>;
 type RedisStoreConfig = Extract<NonNullable<WebhookConfig['store']>, { kind: 'redis' }>;
-export type StoreConfig = { kind: 'journal' } | Defaulted<RedisStoreConfig>;
+type DiskStoreConfig = Extract<NonNullable<WebhookConfig['store']>, { kind: 'journal' }>;
+export type StoreConfig = Defaulted<DiskStoreConfig> | Defaulted<RedisStoreConfig>;
 
 /** The store section with every default filled in. */
 export function resolveStore(store: WebhookConfig['store']): StoreConfig {
-  if (!store || store.kind === 'journal') return { kind: 'journal' };
-  return { prefix: 'clip-agiqa', retention_s: 86_400, lock_ms: 30_000, sync_timeout_ms: 60_000, ...store };
+  if (!store || store.kind === 'journal') return { kind: 'journal', retention_s: 86_400, ...store };
+  return { prefix: 'clip-agiqa', retention_s: 86_400, lock_ms: 30_000, sync_timeout_ms: 60_000, connect_wait_s: 60, ...store };
 }
 
 /** The configuration as the service uses it: validated once, every default filled in, route rules checked. */
@@ -48,6 +50,8 @@ export interface ResolvedConfig {
   callback: CallbackConfig;
   fetch: FetchConfig;
   limits: LimitsConfig;
+  /** Retry policy of fetching and scoring asynchronous jobs. */
+  scoring: ScoringConfig;
   allowUnsigned: boolean;
   idempotency: Defaulted<NonNullable<WebhookConfig['idempotency']>>;
   store: StoreConfig;
@@ -79,7 +83,7 @@ export function resolveConfig(config: WebhookConfig): ResolvedConfig {
   }
   if (found.length) throw new ConfigError('invalid configuration', found);
   return {
-    host: c.host!, port: c.port!, dataDir: c.data_dir, routes: c.routes, callback, fetch, limits, allowUnsigned,
+    host: c.host!, port: c.port!, dataDir: c.data_dir, routes: c.routes, callback, fetch, limits, scoring: c.scoring as ScoringConfig, allowUnsigned,
     idempotency: c.idempotency as ResolvedConfig['idempotency'], store: resolveStore(c.store),
   };
 }

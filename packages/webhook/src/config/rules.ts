@@ -36,6 +36,13 @@ export function callbackUrlProblem(url: string, allow: BlockList): string | null
   return null;
 }
 
+/** Why a job's metadata is refused (larger than `limit` bytes of JSON), or null. */
+export function metadataProblem(metadata: object | undefined, limit: number): string | null {
+  if (metadata === undefined) return null;
+  const bytes = Buffer.byteLength(JSON.stringify(metadata));
+  return bytes > limit ? `metadata is ${bytes} bytes of JSON; this route takes at most ${limit}` : null;
+}
+
 /** Heads a policy names that the model does not have. */
 function unknownHeads(policy: WirePolicy, model: ModelInfo): string[] {
   const names = new Set(model.heads.map((h) => h.name));

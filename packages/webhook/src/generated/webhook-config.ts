@@ -42,6 +42,14 @@ export interface WebhookConfig {
      */
     concurrency?: number;
   };
+  /**
+   * Retry policy of fetching and scoring an asynchronous job, the same on every store: a failed attempt is retried after a jittered exponential backoff; after max_attempts the job is dead, with its last error (GET /jobs, /metrics). `clip-agiqa serve requeue-dead` queues dead jobs again.
+   */
+  scoring?: {
+    max_attempts?: number;
+    initial_backoff_ms?: number;
+    max_backoff_ms?: number;
+  };
   fetch?: {
     /**
      * CIDR ranges that image URLs may reach although they are private, e.g. 10.0.0.0/8 for an internal image store. Callbacks have their own list (callback.allow).
@@ -63,6 +71,10 @@ export interface WebhookConfig {
      * Largest request body a hook takes, unless its route sets body_bytes. A job carrying image URLs needs kilobytes; raise it on routes that send images inline (base64).
      */
     body_bytes?: number;
+    /**
+     * Largest job metadata (its JSON, in bytes) a hook takes, unless its route sets metadata_bytes. Metadata is stored with the job until its retention ends and echoed in the verdict, so keep it to ids and labels.
+     */
+    metadata_bytes?: number;
     /**
      * Jobs scored at once.
      */
@@ -127,11 +139,15 @@ export interface WebhookConfig {
    */
   allow_unsigned?: boolean;
   /**
-   * Where accepted jobs live. journal: on local disk (data_dir), one machine. redis: in Redis, with BullMQ as the queue, shared by any number of API replicas and workers (clip-agiqa serve --role); local disk is then only a cache.
+   * Where accepted jobs live. journal: on local disk (data_dir, an LMDB database; journals of earlier versions are imported at start), one machine. redis: in Redis, with BullMQ as the queue, shared by any number of API replicas and workers (clip-agiqa serve --role); local disk is then only a cache.
    */
   store?:
     | {
         kind: 'journal';
+        /**
+         * How long a delivered or dead job stays readable at /jobs/:id; it is then removed from disk. Default 86400.
+         */
+        retention_s?: number;
       }
     | {
         kind: 'redis';
@@ -155,6 +171,10 @@ export interface WebhookConfig {
          * How long an API replica waits for a worker's verdict on a synchronous request before answering 503. Default 60000.
          */
         sync_timeout_ms?: number;
+        /**
+         * How long clip-agiqa serve waits at start for a Redis that refuses connections or does not answer (/healthz answers, /readyz is 503 meanwhile) before it exits non-zero. Refused credentials, a missing ACL permission or a TLS mismatch exit at once. Default 60.
+         */
+        connect_wait_s?: number;
       };
 }
 export interface Route {
@@ -189,6 +209,10 @@ export interface Route {
    * Largest request body this route takes (limits.body_bytes when absent); raise it for inline base64 images.
    */
   body_bytes?: number;
+  /**
+   * Largest job metadata (its JSON, in bytes) this route takes (limits.metadata_bytes when absent).
+   */
+  metadata_bytes?: number;
   policy?: WirePolicy;
   /**
    * Where verdicts of this route's jobs go when the payload names none.
@@ -297,6 +321,30 @@ export const webhookConfigSchema = {
       "default": {},
       "description": "Signed delivery of asynchronous verdicts: the secret that signs events (a route's callback_secret overrides it), retries, and the private ranges callbacks may reach."
     },
+    "scoring": {
+      "description": "Retry policy of fetching and scoring an asynchronous job, the same on every store: a failed attempt is retried after a jittered exponential backoff; after max_attempts the job is dead, with its last error (GET /jobs, /metrics). `clip-agiqa serve requeue-dead` queues dead jobs again.",
+      "type": "object",
+      "additionalProperties": false,
+      "properties": {
+        "max_attempts": {
+          "type": "integer",
+          "minimum": 1,
+          "maximum": 100,
+          "default": 5
+        },
+        "initial_backoff_ms": {
+          "type": "integer",
+          "minimum": 1,
+          "default": 1000
+        },
+        "max_backoff_ms": {
+          "type": "integer",
+          "minimum": 1,
+          "default": 60000
+        }
+      },
+      "default": {}
+    },
     "fetch": {
       "type": "object",
       "additionalProperties": false,
@@ -344,6 +392,12 @@ export const webhookConfigSchema = {
           "type": "integer",
           "minimum": 1024,
           "default": 262144
+        },
+        "metadata_bytes": {
+          "description": "Largest job metadata (its JSON, in bytes) a hook takes, unless its route sets metadata_bytes. Metadata is stored with the job until its retention ends and echoed in the verdict, so keep it to ids and labels.",
+          "type": "integer",
+          "minimum": 0,
+          "default": 16384
         },
         "concurrency": {
           "description": "Jobs scored at once.",
@@ -445,7 +499,7 @@ export const webhookConfigSchema = {
       "default": false
     },
     "store": {
-      "description": "Where accepted jobs live. journal: on local disk (data_dir), one machine. redis: in Redis, with BullMQ as the queue, shared by any number of API replicas and workers (clip-agiqa serve --role); local disk is then only a cache.",
+      "description": "Where accepted jobs live. journal: on local disk (data_dir, an LMDB database; journals of earlier versions are imported at start), one machine. redis: in Redis, with BullMQ as the queue, shared by any number of API replicas and workers (clip-agiqa serve --role); local disk is then only a cache.",
       "oneOf": [
         {
           "type": "object",
@@ -456,6 +510,11 @@ export const webhookConfigSchema = {
           "properties": {
             "kind": {
               "const": "journal"
+            },
+            "retention_s": {
+              "description": "How long a delivered or dead job stays readable at /jobs/:id; it is then removed from disk. Default 86400.",
+              "type": "integer",
+              "minimum": 1
             }
           }
         },
@@ -494,6 +553,11 @@ export const webhookConfigSchema = {
               "description": "How long an API replica waits for a worker's verdict on a synchronous request before answering 503. Default 60000.",
               "type": "integer",
               "minimum": 100
+            },
+            "connect_wait_s": {
+              "description": "How long clip-agiqa serve waits at start for a Redis that refuses connections or does not answer (/healthz answers, /readyz is 503 meanwhile) before it exits non-zero. Refused credentials, a missing ACL permission or a TLS mismatch exit at once. Default 60.",
+              "type": "number",
+              "minimum": 0
             }
           }
         }
@@ -563,6 +627,11 @@ export const webhookConfigSchema = {
           "description": "Largest request body this route takes (limits.body_bytes when absent); raise it for inline base64 images.",
           "type": "integer",
           "minimum": 1024
+        },
+        "metadata_bytes": {
+          "description": "Largest job metadata (its JSON, in bytes) this route takes (limits.metadata_bytes when absent).",
+          "type": "integer",
+          "minimum": 0
         },
         "policy": {
           "description": "Policy of jobs whose payload has none (replicate, fal).",

@@ -3,6 +3,7 @@ import { FetchError } from '../errors.js';
 import type { Log } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { JobRecord, JobStore } from '../store/job-store.js';
+import { markDead, retryBackoff } from './retry-policy.js';
 import { Tracker } from './tracker.js';
 
 /** Sends a job's event to its callback, signed for its route; resolves to the receiver's HTTP status, rejects when no answer came. */
@@ -14,6 +15,8 @@ export interface DeliveryOptions {
   post: PostEvent;
   log: Log;
   metrics: Metrics;
+  /** How often the store is checked for verdicts to deliver even when none is known to be due (re-queued by an operator); default 30 s. */
+  rescanMs?: number;
 }
 
 /**
@@ -31,7 +34,12 @@ export class DeliveryScheduler {
   /** Verdicts waiting for delivery at the last scan. */
   pending = 0;
 
-  constructor(private readonly o: DeliveryOptions) {}
+  private readonly periodic: NodeJS.Timeout;
+
+  constructor(private readonly o: DeliveryOptions) {
+    this.periodic = setInterval(() => this.schedule(), o.rescanMs ?? 30_000);
+    this.periodic.unref();
+  }
 
   /** Looks for due deliveries now and sets a timer for the next one. */
   schedule(): void {
@@ -50,6 +58,7 @@ export class DeliveryScheduler {
 
   async close(): Promise<void> {
     this.closing = true;
+    clearInterval(this.periodic);
     if (this.timer) clearTimeout(this.timer);
     await this.work.settled();
   }
@@ -101,15 +110,11 @@ export async function deliverOnce(o: DeliveryOptions, rec: JobRecord): Promise<D
   }
   const c = o.callback;
   const dead = attempts >= c.max_attempts;
-  await o.store.update({ ...current, state: dead ? 'dead' : 'scored', updatedAt: Date.now(),
-    delivery: { ...current.delivery, attempts, lastError: error, nextAt: Date.now() + deliveryBackoff(attempts, c.initial_backoff_ms, c.max_backoff_ms) } });
+  const failed: JobRecord = { ...current, state: 'scored', updatedAt: Date.now(),
+    delivery: { ...current.delivery, attempts, lastError: error, nextAt: Date.now() + retryBackoff(attempts, c.initial_backoff_ms, c.max_backoff_ms) } };
+  if (dead) await markDead(o, failed, { stage: 'deliver', error, attempts });
+  else await o.store.update(failed);
   o.metrics.deliveryRetries.inc();
   o.log({ level: dead ? 'error' : 'warn', msg: dead ? 'delivery abandoned' : 'delivery failed; will retry', job_id: rec.id, attempts, error, ...(detail ? { detail } : {}) });
   return dead ? 'dead' : 'retry';
-}
-
-/** Jittered exponential backoff before delivery attempt `attempt + 1`, capped. */
-export function deliveryBackoff(attempt: number, initialMs: number, maxMs: number): number {
-  const base = Math.min(maxMs, initialMs * 2 ** Math.max(0, attempt - 1));
-  return Math.round(base * (0.5 + Math.random() * 0.5));
 }

@@ -11,7 +11,7 @@ import type { Answer, ReplayGuard } from '../auth/replay-guard.js';
 import { readToken } from '../auth/read-token.js';
 import { verifierFor } from '../auth/verifier.js';
 import type { ResolvedConfig } from '../config/resolve.js';
-import { callbackUrlProblem, policyProblem } from '../config/rules.js';
+import { callbackUrlProblem, metadataProblem, policyProblem } from '../config/rules.js';
 import { FetchError, HttpError } from '../errors.js';
 import type { Route } from '../generated/webhook-config.js';
 import { webhookJobSchema, type WebhookJob } from '../generated/webhook-job.js';
@@ -106,6 +106,8 @@ export function hookHandler(ctx: HookContext, route: Route): Handler {
     const job = checked.value;
     const shared = sharedVerdictId(job);
     if (shared !== null) throw new HttpError(422, 'DUPLICATE_CANDIDATE_ID', `two candidates would both be ${shared.slice(0, 100)} in the verdict; give each candidate its own id`);
+    const tooLarge = metadataProblem(job.metadata, route.metadata_bytes ?? limits.metadata_bytes);
+    if (tooLarge) throw new HttpError(422, 'METADATA_TOO_LARGE', tooLarge);
     const problem = policyProblem(job.policy, ctx.model);
     if (problem) throw new HttpError(422, problem.code, problem.message);
     if (job.callback_url !== undefined) await checkCallbackUrl(ctx, job.callback_url);

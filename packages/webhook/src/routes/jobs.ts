@@ -35,6 +35,7 @@ export function jobStatusHandler(store: JobStore, routes: readonly Route[], call
     const rec = await store.get(id);
     if (!rec) throw new HttpError(404, 'NOT_FOUND', 'no such job');
     send(res, 200, { job_id: rec.job.job_id, route: rec.route, state: rec.state, verdict: rec.verdict ?? null,
-      delivery: { attempts: rec.delivery.attempts, webhook_id: rec.delivery.webhookId, last_error: rec.delivery.lastError ?? null, delivered_at: rec.delivery.deliveredAt ?? null } });
+      delivery: { attempts: rec.delivery.attempts, webhook_id: rec.delivery.webhookId, last_error: rec.delivery.lastError ?? null, delivered_at: rec.delivery.deliveredAt ?? null },
+      dead_cause: rec.deadCause ? { stage: rec.deadCause.stage, attempts: rec.deadCause.attempts, error: rec.deadCause.error } : null });
   };
 }

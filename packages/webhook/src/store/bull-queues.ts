@@ -2,7 +2,7 @@ import { Queue, QueueEvents, WaitingError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 
 import type { WebhookJob } from '../generated/webhook-job.js';
-import { deliveryBackoff } from '../jobs/delivery.js';
+import { retryBackoff, type RetryPolicy } from '../jobs/retry-policy.js';
 import type { WebhookVerdict } from '../generated/webhook-verdict.js';
 
 /** An accepted asynchronous job to fetch and score (its record is in the store). */
@@ -20,8 +20,10 @@ export interface BullQueuesOptions {
   stalledIntervalMs?: number;
   /** Times a job may be found stalled before it is failed (a job that kills every worker that takes it). */
   maxStalledCount?: number;
-  scoreAttempts?: number;
-  delivery?: { maxAttempts: number; initialBackoffMs: number; maxBackoffMs: number };
+  /** Attempts and backoff of fetching and scoring an async job (default 5, 1 s to 1 min). */
+  scoring?: RetryPolicy;
+  /** Attempts and backoff of delivering a verdict (default 10, 1 s to 1 h). */
+  delivery?: RetryPolicy;
 }
 
 export interface Processors {
@@ -38,6 +40,8 @@ export interface WorkerEvents {
 
 const SYNC_PRIORITY = 1;
 const ASYNC_PRIORITY = 5;
+
+const backoffOf = (p: RetryPolicy) => (attemptsMade: number): number => retryBackoff(attemptsMade, p.initialBackoffMs, p.maxBackoffMs);
 
 /** BullMQ's custom ids may be neither integers nor contain ':'. */
 export const bullJobId = (kind: string, id: string): string => `${kind}_${encodeURIComponent(id)}`;
@@ -70,20 +74,25 @@ export class BullQueues {
     this.deliver.on('error', () => undefined);
   }
 
-  private get delivery(): NonNullable<BullQueuesOptions['delivery']> {
+  private get delivery(): RetryPolicy {
     return this.opts.delivery ?? { maxAttempts: 10, initialBackoffMs: 1000, maxBackoffMs: 3_600_000 };
+  }
+
+  /** The scoring retry policy: BullMQ's attempts and backoff, and the count kept in each job's record. */
+  get scoring(): RetryPolicy {
+    return this.opts.scoring ?? { maxAttempts: 5, initialBackoffMs: 1000, maxBackoffMs: 60_000 };
   }
 
   async enqueueScore(id: string): Promise<void> {
     await this.score.add('score', { kind: 'async', id }, {
-      jobId: bullJobId('score', id), priority: ASYNC_PRIORITY, attempts: this.opts.scoreAttempts ?? 10,
-      backoff: { type: 'exponential', delay: 200 }, removeOnComplete: { age: 3600, count: 10_000 }, removeOnFail: { age: 7 * 86_400 },
+      jobId: bullJobId('score', id), priority: ASYNC_PRIORITY, attempts: this.scoring.maxAttempts,
+      backoff: { type: 'policy' }, removeOnComplete: { age: 3600, count: 10_000 }, removeOnFail: { age: 7 * 86_400 },
     });
   }
 
   async enqueueDelivery(id: string): Promise<void> {
     await this.deliver.add('deliver', { id }, {
-      jobId: bullJobId('deliver', id), attempts: this.delivery.maxAttempts, backoff: { type: 'delivery' },
+      jobId: bullJobId('deliver', id), attempts: this.delivery.maxAttempts, backoff: { type: 'policy' },
       removeOnComplete: { age: 3600, count: 10_000 }, removeOnFail: { age: 7 * 86_400 },
     });
   }
@@ -118,10 +127,16 @@ export class BullQueues {
     return { score: await this.score.getJobCounts(...states), deliver: await this.deliver.getJobCounts(...states) };
   }
 
-  /** Whether an async job's score or deliver job is waiting, delayed or being worked on. */
-  async isPending(kind: 'score' | 'deliver', id: string): Promise<boolean> {
+  /**
+   * Where an async job's score or deliver job stands: pending (waiting, delayed or being worked on),
+   * failed (BullMQ gave up on it: its attempts or stalls are spent), or gone (finished or never queued).
+   */
+  async entry(kind: 'score' | 'deliver', id: string): Promise<{ state: 'pending' | 'gone' } | { state: 'failed'; reason: string; attempts: number }> {
     const job = await (kind === 'score' ? this.score : this.deliver).getJob(bullJobId(kind, id));
-    return job !== undefined && ['waiting', 'prioritized', 'delayed', 'active', 'waiting-children'].includes(await job.getState());
+    if (!job) return { state: 'gone' };
+    const state = await job.getState();
+    if (state === 'failed') return { state, reason: job.failedReason || 'failed in the queue', attempts: job.attemptsMade };
+    return { state: ['waiting', 'prioritized', 'delayed', 'active', 'waiting-children'].includes(state) ? 'pending' : 'gone' };
   }
 
   /** Queues an async job's score or deliver job again, replacing a finished or failed entry with its id. */
@@ -153,13 +168,13 @@ export class BullQueues {
         await job.moveToWait(token); // cancelled by a shutdown: another worker takes it now, not after the lock lapses
         throw new WaitingError();
       }
-    }, { ...common, connection: connection(), concurrency: o.concurrency });
-    const { maxAttempts, initialBackoffMs, maxBackoffMs } = this.delivery;
+    }, { ...common, connection: connection(), concurrency: o.concurrency, settings: { backoffStrategy: backoffOf(this.scoring) } });
+    const { maxAttempts } = this.delivery;
     const delivering = new Worker<{ id: string }>('deliver', async (job: Job<{ id: string }>) => {
       const attempt = job.attemptsMade + 1;
       await processors.deliver(job.data.id, attempt, attempt >= (job.opts.attempts ?? maxAttempts));
     }, { ...common, connection: connection(), concurrency: o.deliveryConcurrency ?? 16,
-      settings: { backoffStrategy: (attemptsMade: number) => deliveryBackoff(attemptsMade, initialBackoffMs, maxBackoffMs) } });
+      settings: { backoffStrategy: backoffOf(this.delivery) } });
     for (const w of [scoring, delivering]) {
       w.on('stalled', (jobId: string) => events.stalled(w.name, jobId));
       w.on('error', (e: Error) => events.error(e));

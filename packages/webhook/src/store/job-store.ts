@@ -14,6 +14,15 @@ export interface Delivery {
   deliveredAt?: number;
 }
 
+/** Why a job is dead: the stage that kept failing, how often it was tried and its last error. */
+export interface DeadCause {
+  stage: 'score' | 'deliver';
+  attempts: number;
+  error: string;
+  /** Epoch ms. */
+  at: number;
+}
+
 /** A job accepted in asynchronous mode, from acceptance to delivery of its verdict. */
 export interface JobRecord {
   id: string;
@@ -28,6 +37,10 @@ export interface JobRecord {
   /** Per candidate: why its image could not be had (fetch refused or failed). */
   fetchErrors: ({ code: string; message: string } | null)[];
   verdict?: WebhookVerdict;
+  /** Failed attempts to fetch and score it so far (the scoring retry policy counts them). */
+  scoreAttempts?: number;
+  /** Set when the job is dead. */
+  deadCause?: DeadCause;
   /** SHA-256 of the accepted request body: a retry with the same body gets the original answer. */
   requestHash?: string;
   delivery: Delivery;
@@ -61,6 +74,8 @@ export interface JobStore {
   get(id: string): Promise<JobRecord | undefined>;
   /** Jobs still to score or to deliver, oldest first. */
   unfinished(): Promise<JobRecord[]>;
+  /** Dead jobs still within their retention (an operator's command lists and re-queues them; it may read all finished jobs). */
+  dead(): Promise<JobRecord[]>;
   /** Stores the image of a job's candidate; returns its name (one blob per job and candidate, never shared). */
   putBlob(jobId: string, candidate: number, bytes: Uint8Array): Promise<string>;
   readBlob(name: string): Promise<Buffer>;

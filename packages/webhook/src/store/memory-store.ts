@@ -31,6 +31,10 @@ export class MemoryStore implements JobStore {
     return [...this.jobs.values()].filter((r) => r.state === 'queued' || r.state === 'scored').sort((a, b) => a.acceptedAt - b.acceptedAt).map((r) => structuredClone(r));
   }
 
+  async dead(): Promise<JobRecord[]> {
+    return [...this.jobs.values()].filter((r) => r.state === 'dead').map((r) => structuredClone(r));
+  }
+
   async putBlob(jobId: string, candidate: number, bytes: Uint8Array): Promise<string> {
     const name = `${jobId}/${candidate}/${this.nextBlob++}`;
     this.blobs.set(name, Buffer.from(bytes));

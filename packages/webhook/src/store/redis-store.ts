@@ -7,6 +7,7 @@ import { Redis, ReplyError } from 'ioredis';
 import { StoreUnavailableError } from '../errors.js';
 
 import { blobName, checkBlobName } from './blob-name.js';
+import { classifyRedisError } from './redis-connect.js';
 import type { Claim, JobRecord, JobStore, StoredAnswer } from './job-store.js';
 
 /** Stores the record unless one with its id exists; indexes it as unfinished. */
@@ -87,7 +88,12 @@ export class RedisStore implements JobStore {
 
   static async open(opts: RedisStoreOptions): Promise<RedisStore> {
     const store = new RedisStore(opts);
-    await store.redis.connect();
+    try {
+      await store.redis.connect();
+    } catch (e) {
+      store.redis.disconnect(); // its reconnect loop would keep the process alive
+      throw classifyRedisError(opts.url, e);
+    }
     return store;
   }
 
@@ -125,6 +131,19 @@ export class RedisStore implements JobStore {
     if (ids.length === 0) return [];
     const texts = await this.redis.mget(ids.map((id) => this.key('job', id)));
     return texts.flatMap((t) => (t === null ? [] : [JSON.parse(t) as JobRecord]));
+  }
+
+  async dead(): Promise<JobRecord[]> {
+    const out: JobRecord[] = [];
+    const keys = this.redis.scanStream({ match: this.key('job', '*'), count: 1000 });
+    for await (const batch of keys as AsyncIterable<string[]>) {
+      if (batch.length === 0) continue;
+      for (const t of await reachable(this.redis.mget(batch))) {
+        const r = t === null ? null : (JSON.parse(t) as JobRecord);
+        if (r?.state === 'dead') out.push(r);
+      }
+    }
+    return out;
   }
 
   async unfinishedCount(): Promise<number> {
