@@ -95,8 +95,10 @@ describe('the packed packages', () => {
   before(async () => {
     port = await closedPort();
     mkdirSync(tarballs);
-    const r = run('npm', ['pack', '--workspaces', '--ignore-scripts', '--json', '--pack-destination', tarballs], ROOT, userEnv(port));
+    // What `npm run release:pack` does after building: every tarball in one folder, each passing publint.
+    const r = run(process.execPath, [join(ROOT, 'scripts/release-pack.mjs'), tarballs, '--json'], ROOT, userEnv(port));
     assert.equal(r.status, 0, r.stderr);
+    assert.doesNotMatch(r.stderr, /publint/);
     packed = JSON.parse(r.stdout) as PackedFile[];
     const scorer = await createScorer({ model: DEMO_MODEL_DIR });
     try {
@@ -126,6 +128,17 @@ describe('the packed packages', () => {
       assert.match(String(pkg.homepage), /^https:\/\//);
       assert.match(String((pkg.bugs as { url?: string } | undefined)?.url), /^https:\/\//);
       assert.ok(Array.isArray(pkg.keywords) && pkg.keywords.length > 0);
+    }
+  });
+
+  it('have package.json files npm publishes as written (npm pkg fix changes nothing)', () => {
+    for (const ws of WORKSPACES) {
+      using copy = tempDir('clip-agiqa-pkg-fix-');
+      const written = readFileSync(join(ROOT, 'packages', ws, 'package.json'), 'utf8');
+      writeFileSync(join(copy.dir, 'package.json'), written);
+      const r = run('npm', ['pkg', 'fix'], copy.dir, userEnv(port));
+      assert.equal(r.status, 0, r.stderr);
+      assert.deepEqual(JSON.parse(readFileSync(join(copy.dir, 'package.json'), 'utf8')), JSON.parse(written), `npm corrects packages/${ws}/package.json when publishing`);
     }
   });
 
