@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
@@ -63,6 +63,28 @@ function writeProject(dir: string, tarballs: string): void {
   writeFileSync(join(dir, 'package-lock.json'), JSON.stringify({ name: 'app', lockfileVersion: 3, requires: true, packages }, null, 2));
 }
 
+/** Every installed copy of package `name` under `dir`'s node_modules, nested ones included. */
+function installedCopies(dir: string, name: string): string[] {
+  const modules = join(dir, 'node_modules');
+  if (!existsSync(modules)) return [];
+  const copies: string[] = [];
+  const entries = readdirSync(modules).flatMap((e) => (e.startsWith('@') ? readdirSync(join(modules, e)).map((s) => `${e}/${s}`) : [e]));
+  for (const entry of entries) {
+    if (entry.startsWith('.')) continue;
+    const path = join(modules, entry);
+    if (entry === name && existsSync(join(path, 'package.json'))) copies.push(path);
+    copies.push(...installedCopies(path, name));
+  }
+  return copies;
+}
+
+/** Bytes of every file under `dir`. */
+function diskSize(dir: string): number {
+  return readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter((e) => e.isFile())
+    .reduce((sum, e) => sum + statSync(join(e.parentPath, e.name)).size, 0);
+}
+
 describe('the packed packages', () => {
   const work = tempDir('clip-agiqa-pack-');
   const tarballs = join(work.dir, 'tarballs');
@@ -73,8 +95,10 @@ describe('the packed packages', () => {
   before(async () => {
     port = await closedPort();
     mkdirSync(tarballs);
-    const r = run('npm', ['pack', '--workspaces', '--ignore-scripts', '--json', '--pack-destination', tarballs], ROOT, userEnv(port));
+    // What `npm run release:pack` does after building: every tarball in one folder, each passing publint.
+    const r = run(process.execPath, [join(ROOT, 'scripts/release-pack.mjs'), tarballs, '--json'], ROOT, userEnv(port));
     assert.equal(r.status, 0, r.stderr);
+    assert.doesNotMatch(r.stderr, /publint/);
     packed = JSON.parse(r.stdout) as PackedFile[];
     const scorer = await createScorer({ model: DEMO_MODEL_DIR });
     try {
@@ -107,6 +131,33 @@ describe('the packed packages', () => {
     }
   });
 
+  it('have package.json files npm publishes as written (npm pkg fix changes nothing)', () => {
+    for (const ws of WORKSPACES) {
+      using copy = tempDir('clip-agiqa-pkg-fix-');
+      const written = readFileSync(join(ROOT, 'packages', ws, 'package.json'), 'utf8');
+      writeFileSync(join(copy.dir, 'package.json'), written);
+      const r = run('npm', ['pkg', 'fix'], copy.dir, userEnv(port));
+      assert.equal(r.status, 0, r.stderr);
+      assert.deepEqual(JSON.parse(readFileSync(join(copy.dir, 'package.json'), 'utf8')), JSON.parse(written), `npm corrects packages/${ws}/package.json when publishing`);
+    }
+  });
+
+  it('pin onnxruntime-node to the one version tested, and depend on each other at the version they carry', () => {
+    const repoLock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, LockEntry> };
+    const tested = repoLock.packages['node_modules/onnxruntime-node']!.version!;
+    const manifests = WORKSPACES.map((ws) => JSON.parse(readFileSync(join(ROOT, 'packages', ws, 'package.json'), 'utf8')) as { name: string; version: string; dependencies?: Record<string, string> });
+    const versions = new Map(manifests.map((m) => [m.name, m.version]));
+    assert.equal(new Set(versions.values()).size, 1, `the packages carry different versions: ${JSON.stringify(Object.fromEntries(versions))}`);
+    const dependants = manifests.filter((m) => m.dependencies?.['onnxruntime-node']);
+    assert.ok(dependants.length > 0);
+    for (const m of manifests) {
+      const deps = m.dependencies ?? {};
+      // A range would let a fresh install resolve a newer, untested ONNX Runtime next to a pinned one: two native libraries in one process.
+      if (deps['onnxruntime-node']) assert.equal(deps['onnxruntime-node'], tested, `${m.name} asks for onnxruntime-node ${deps['onnxruntime-node']}, the tests use ${tested}`);
+      for (const [dep, range] of Object.entries(deps)) if (versions.has(dep)) assert.equal(range, versions.get(dep), `${m.name} asks for ${dep}@${range}`);
+    }
+  });
+
   it("fail to install offline without ONNXRUNTIME_NODE_INSTALL=skip: onnxruntime-node's install step downloads CUDA libraries", { skip: process.platform !== 'linux' || process.arch !== 'x64' ? 'the CUDA download happens on Linux x64 only' : false }, () => {
     const app = join(work.dir, 'app-default');
     writeProject(app, tarballs);
@@ -115,12 +166,15 @@ describe('the packed packages', () => {
     assert.match(r.stderr, /onnxruntime-node[\s\S]*ECONNREFUSED/);
   });
 
-  it('install offline with ONNXRUNTIME_NODE_INSTALL=skip and score with the API and with npx clip-agiqa', () => {
+  it('install offline with ONNXRUNTIME_NODE_INSTALL=skip, one ONNX Runtime, and score with the API and with npx clip-agiqa', (t) => {
     const app = join(work.dir, 'app');
     writeProject(app, tarballs);
     const env = userEnv(port, { ONNXRUNTIME_NODE_INSTALL: 'skip' });
     const install = run('npm', ['ci', '--offline', '--no-audit', '--no-fund'], app, env);
     assert.equal(install.status, 0, install.stderr);
+    const runtimes = installedCopies(app, 'onnxruntime-node');
+    assert.equal(runtimes.length, 1, `onnxruntime-node installed ${runtimes.length} times: ${runtimes.join(', ')}`);
+    t.diagnostic(`installed node_modules: ${(diskSize(join(app, 'node_modules')) / 1e6).toFixed(0)} MB`);
 
     writeFileSync(join(app, 'score.mjs'), `
       import { createScorer, DEMO_MODEL_DIR } from '@clip-agiqa/core';
