@@ -229,6 +229,19 @@ describe('ComfyUI workflow runner (against the protocol simulator)', () => {
     }
   });
 
+  it('a run that starts after the reconnection gave up says the server was lost and why, not a bare refusal', async () => {
+    const dying = await ComfySimulator.start({ nodeDelayMs: 20 });
+    const c = client(dying.url, { reconnect: { timeoutMs: 300, baseMs: 50, capMs: 100 } });
+    await c.run(colourWorkflow());
+    const gone = dying.stop();
+    await gone;
+    // Long enough for the reconnection to give up before the next run asks for the socket.
+    await new Promise((r) => setTimeout(r, 800));
+    const error = await c.run(colourWorkflow()).then(() => null, (e: unknown) => e as Error);
+    assert.ok(error instanceof ComfyConnectionError, `a ComfyConnectionError, got ${String(error)}`);
+    assert.match(error.message, /^lost ComfyUI at .* and could not reconnect within/);
+  });
+
   it('gives up on a frozen ComfyUI (connections accepted, nothing answered) within the reconnect window', async () => {
     const frozen = await ComfySimulator.start({ nodeDelayMs: 100 });
     try {

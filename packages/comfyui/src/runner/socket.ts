@@ -50,6 +50,8 @@ export class ComfySocket {
   private closed = false;
   private connecting: Promise<void> | null = null;
   private reconnecting: Promise<string | null> | null = null;
+  /** Why the last reconnection gave up, until a connection opens again. */
+  private gaveUp: string | null = null;
 
   constructor(private readonly url: string, private readonly o: ComfySocketOptions) {}
 
@@ -59,7 +61,12 @@ export class ComfySocket {
     // While reconnecting after a drop, wait for its outcome rather than failing on the first refusal.
     const failure = this.reconnecting ? await this.reconnecting : null;
     if (failure) throw new ComfyConnectionError(`lost ${this.o.server} and ${failure}`);
-    return this.openShared();
+    try {
+      return await this.openShared();
+    } catch (e) {
+      // A server given up on after a drop is still reported as lost, whenever the next request comes.
+      throw this.gaveUp ? new ComfyConnectionError(`lost ${this.o.server} and ${this.gaveUp}`) : e;
+    }
   }
 
   /**
@@ -92,6 +99,7 @@ export class ComfySocket {
     });
     this.o.onOpen?.();
     this.ws = ws;
+    this.gaveUp = null;
     ws.send(JSON.stringify({ type: 'feature_flags', data: { supports_preview_metadata: true } }));
     let alive = true;
     ws.on('pong', () => { alive = true; });
@@ -132,6 +140,7 @@ export class ComfySocket {
         }
       }
       const reason = `could not reconnect within ${((performance.now() - started) / 1000).toFixed(1)} s (raise the reconnect timeout if it restarts slowly)`;
+      this.gaveUp = reason;
       if (!this.closed) this.o.onLost(reason);
       return reason;
     })().finally(() => { this.reconnecting = null; });
