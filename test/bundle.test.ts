@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { describe, it } from 'node:test';
 
 import { BundleError, loadBundle, type ModelBundleManifest } from '@clip-agiqa/core';
 import { parseSafetensors } from '@clip-agiqa/core/internal';
 
+import { countFileReads } from './support/file-reads.js';
 import { copyDemoBundle, DEMO_MODEL_DIR, tempDir } from './support/helpers.js';
 
 function editManifest(dir: string, edit: (m: ModelBundleManifest & Record<string, unknown>) => void): void {
@@ -58,6 +59,28 @@ describe('model bundle', () => {
     bytes[bytes.length - 10]! ^= 0xff;
     writeFileSync(path, bytes);
     await rejectsWith(loadBundle(t.dir), 'CHECKSUM_MISMATCH', /image_encoder\.onnx has sha256/);
+  });
+
+  it('hashes a bundle once: later loads check the files by a stat and still catch a file changed since', async () => {
+    using t = tempDir();
+    const dir = copyDemoBundle(join(t.dir, 'bundle'));
+    const cacheDir = join(t.dir, 'cache');
+    const listed = Object.keys(JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')).files as object);
+    const first = await countFileReads(() => loadBundle(dir, { cacheDir }));
+    assert.deepEqual(first.reads.map((p) => relative(dir, p)).sort(), listed.sort(), 'every listed file hashed once');
+    const again = await countFileReads(() => loadBundle(dir, { cacheDir }));
+    assert.deepEqual(again.reads, [], 'nothing read again');
+    // A copy elsewhere is other files: hashed again.
+    const copy = copyDemoBundle(join(t.dir, 'copy'));
+    assert.equal((await countFileReads(() => loadBundle(copy, { cacheDir }))).reads.length, listed.length);
+    // Same size, modification time put back: the change time still tells.
+    const path = join(dir, 'image_encoder.onnx');
+    const { atime, mtime } = statSync(path);
+    const bytes = readFileSync(path);
+    bytes[bytes.length - 10]! ^= 0xff;
+    writeFileSync(path, bytes);
+    utimesSync(path, atime, mtime);
+    await rejectsWith(loadBundle(dir, { cacheDir }), 'CHECKSUM_MISMATCH', /image_encoder\.onnx has sha256/);
   });
 
   it('refuses unknown format versions before schema checks', async () => {

@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 
 import { createScorer, importModel, ImportError, type ErrorCode, type HubProgress } from '@clip-agiqa/core';
 
+import { countFileReads } from './support/file-reads.js';
 import { startHubServer } from './support/hub-server.js';
 import { CLI, DEMO_MODEL_DIR, IMAGES, ROOT, tempDir } from './support/helpers.js';
 
@@ -178,6 +179,22 @@ describe('importing from the hub (loopback server, HF_ENDPOINT)', () => {
       await hub.close();
     }
   }
+
+  it('hashes each tower once, as it downloads: building and loading the bundle read none of them again', async () => {
+    using t = tempDir();
+    const src = demoLayout(join(t.dir, 'src'));
+    await withHub(src, async (hub) => {
+      const cacheDir = join(t.dir, 'cache');
+      const { result, reads } = await countFileReads(() => importModel('hf:acme/clip', { endpoint: hub.endpoint, cacheDir }));
+      const towers = Object.values(result.bundle.manifest.image_encoder.files).concat(result.bundle.manifest.text_encoder!.file);
+      const hashedAgain = reads.filter((p) => p.endsWith('.onnx'));
+      assert.deepEqual(hashedAgain, [], `tower files read after the download: ${hashedAgain.join(', ')} (of ${towers.join(', ')})`);
+      process.env.HF_ENDPOINT = hub.endpoint;
+      const scorer = await countFileReads(() => createScorer({ model: 'hf:acme/clip', cacheDir })).finally(() => delete process.env.HF_ENDPOINT);
+      await scorer.result.close();
+      assert.deepEqual(scorer.reads, [], 'a start from the cache hashes nothing');
+    });
+  });
 
   it('resumes a download cut off midway with a Range request, and checks every file', async () => {
     using t = tempDir();

@@ -7,6 +7,7 @@ export type { FileEntry } from './bundle/load.js';
 export { parseSafetensors } from './bundle/safetensors.js';
 export { writeSafetensors } from './bundle/safetensors-writer.js';
 export { sha256, sha256File } from './bundle/checksum.js';
+export { writeBundle, type WriteBundleOptions } from './bundle/write-bundle.js';
 export { createHead } from './heads/registry.js';
 export { ClipTokenizer } from './text/tokenizer.js';
 export { encodeTexts } from './text/text-tower.js';

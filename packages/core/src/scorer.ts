@@ -42,9 +42,9 @@ export interface ScorerOptions {
   limits?: Partial<DecodeLimits>;
   /** Bicubic resize implementation: see PreprocessConfig.resampler (default pil, bit-exact). */
   resampler?: PreprocessConfig['resampler'];
-  /** Hash every bundle file at load (default true). */
+  /** Check every bundle file's sha256 at load (default true; files hashed before and unchanged since are checked by a stat). */
   verifyChecksums?: boolean;
-  /** Where downloaded and imported bundles are kept (default $CLIP_AGIQA_CACHE or ~/.cache/clip-agiqa). */
+  /** Where downloaded and imported bundles, and records of verified ones, are kept (default $CLIP_AGIQA_CACHE or ~/.cache/clip-agiqa). */
   cacheDir?: string;
   /**
    * Progress of a download on first use: a published bundle's URL (received and total over the whole
@@ -154,7 +154,7 @@ export async function createScorer(options: ScorerOptions): Promise<Scorer> {
     ? await loadBundle(await resolveModel(model, {
       cacheDir: options.cacheDir, hub: { onProgress: options.onDownloadProgress, onWarning: options.onWarning },
       ...(options.onDownloadProgress ? { onProgress: options.onDownloadProgress } : {}),
-    }), { verifyChecksums: options.verifyChecksums })
+    }), { verifyChecksums: options.verifyChecksums, ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}) })
     : model;
   const precision = options.precision ?? 'fp32';
   const manifest = bundle.manifest;

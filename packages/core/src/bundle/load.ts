@@ -8,6 +8,7 @@ import { createHead } from '../heads/registry.js';
 import { compileSchema } from '../validation.js';
 import { sha256, sha256File } from './checksum.js';
 import { parseSafetensors } from './safetensors.js';
+import { recordVerified, verifiedBefore } from './verified-marks.js';
 
 /** Bundle contract versions this release reads. */
 export const SUPPORTED_FORMAT_VERSIONS = [1] as const;
@@ -30,8 +31,13 @@ export interface Bundle {
 }
 
 export interface LoadBundleOptions {
-  /** Hash every file against the manifest (default true). */
+  /**
+   * Check every file against the manifest's sha256 (default true). Files hashed once are recorded in the
+   * cache and checked by their size, inode and change time afterwards; a changed file is hashed again.
+   */
   verifyChecksums?: boolean;
+  /** Where the records of verified files live (default: the model cache, $CLIP_AGIQA_CACHE). */
+  cacheDir?: string;
 }
 
 const validateManifest = compileSchema<ModelBundleManifest>(modelBundleSchema);
@@ -96,7 +102,7 @@ export async function readManifest(dir: string): Promise<{ manifest: ModelBundle
   return parseManifest(raw, dir);
 }
 
-async function verifyFiles(dir: string, m: ModelBundleManifest, hash: boolean): Promise<void> {
+async function verifyFiles(dir: string, m: ModelBundleManifest, manifestSha256: string, hash: boolean, cacheDir: string | undefined): Promise<void> {
   for (const file of referencedFiles(m)) {
     if (!m.files[file]) throw new BundleError('SCHEMA_VIOLATION', `${file} is used but has no checksum in files`, { input: dir });
   }
@@ -112,20 +118,23 @@ async function verifyFiles(dir: string, m: ModelBundleManifest, hash: boolean): 
     if (size !== expected.bytes) {
       throw new BundleError('CHECKSUM_MISMATCH', `${file} has ${size} bytes, the manifest says ${expected.bytes}`, { input: dir });
     }
-    if (hash) {
-      const actual = await sha256File(path);
-      if (actual !== expected.sha256) {
-        throw new BundleError('CHECKSUM_MISMATCH', `${file} has sha256 ${actual}, the manifest says ${expected.sha256}`, { input: dir });
-      }
+  }
+  const files = listedFiles(m);
+  if (!hash || (await verifiedBefore(dir, manifestSha256, files.map((f) => f.file), cacheDir))) return;
+  for (const expected of files) {
+    const actual = await sha256File(resolveInside(dir, expected.file));
+    if (actual !== expected.sha256) {
+      throw new BundleError('CHECKSUM_MISMATCH', `${expected.file} has sha256 ${actual}, the manifest says ${expected.sha256}`, { input: dir });
     }
   }
+  await recordVerified(dir, manifestSha256, files.map((f) => f.file), cacheDir);
 }
 
 /** Reads, validates and checks a bundle folder, and loads its heads. */
 export async function loadBundle(dirPath: string, options: LoadBundleOptions = {}): Promise<Bundle> {
   const dir = resolve(dirPath);
   const { manifest, sha256: manifestSha256 } = await readManifest(dir);
-  await verifyFiles(dir, manifest, options.verifyChecksums ?? true);
+  await verifyFiles(dir, manifest, manifestSha256, options.verifyChecksums ?? true, options.cacheDir);
   const names = new Set<string>();
   const heads: Head[] = [];
   for (const entry of manifest.heads) {

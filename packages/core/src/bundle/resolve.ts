@@ -1,12 +1,8 @@
-import { homedir } from 'node:os';
-import { join } from 'node:path';
-
+import { defaultCacheDir } from './cache-dir.js';
 import { downloadBundle, type DownloadOptions } from './download.js';
 import { importModel, type ImportOptions } from './import/import-model.js';
 
-export function defaultCacheDir(): string {
-  return process.env.CLIP_AGIQA_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'clip-agiqa');
-}
+export { defaultCacheDir };
 
 export interface ResolveOptions {
   cacheDir?: string | undefined;

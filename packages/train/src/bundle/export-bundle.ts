@@ -1,8 +1,8 @@
-import { copyFile, mkdir, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
-import { headProvenance, loadBundle, UsageError, type Bundle, type ModelBundleManifest } from '@clip-agiqa/core';
-import { sha256File, towerFiles, writeSafetensors } from '@clip-agiqa/core/internal';
+import { headProvenance, UsageError, type Bundle, type ModelBundleManifest } from '@clip-agiqa/core';
+import { towerFiles, writeBundle, writeSafetensors } from '@clip-agiqa/core/internal';
 
 import { headEntry, type HeadModel, type Params } from '../heads/head-model.js';
 import { LEVEL_WORDS } from '../heads/prompts.js';
@@ -19,7 +19,7 @@ export interface TrainedHead {
 
 /**
  * Writes a bundle with the source bundle's towers and the given trained heads, with checksums, and loads
- * it back to check it. What `clip-agiqa score --model OUT` then scores is exactly these heads, the first
+ * it back to check it (core's one bundle writer). What `clip-agiqa score --model OUT` then scores is exactly these heads, the first
  * of them being the default; the source's zero-shot heads (of an imported CLIP) follow them unchanged.
  */
 export async function writeTrainedBundle(source: Bundle, out: string, heads: TrainedHead[], name: string): Promise<Bundle> {
@@ -40,19 +40,17 @@ export async function writeTrainedBundle(source: Bundle, out: string, heads: Tra
     await copyFile(join(source.dir, z.file), join(out, z.file));
     entries.push(z);
   }
-  const files: ModelBundleManifest['files'] = {};
-  for (const file of [...towerFiles(m), ...entries.map((e) => e.file)].sort()) {
-    files[file] = { sha256: await sha256File(join(out, file)), bytes: (await stat(join(out, file))).size };
-  }
+  // The copied files were checked when the source bundle loaded: their digests carry over.
+  const knownDigests = new Map([...towerFiles(m), ...entries.filter((e) => headProvenance(e) === 'zero-shot').map((e) => e.file)]
+    .flatMap((file) => (m.files[file] ? [[file, m.files[file]] as const] : [])));
   const backboneTrained = m.backbone.trained !== false;
-  const manifest: ModelBundleManifest = {
-    ...m,
+  const { files: _sourceFiles, ...rest } = m;
+  const manifest: Omit<ModelBundleManifest, 'files'> = {
+    ...rest,
     name,
     description: backboneTrained ? 'CLIP-AGIQA bundle with trained heads'
       : 'CLIP-AGIQA bundle with heads trained on a randomly initialised tower: not the paper\'s setting; its scores mean little.',
     heads: entries as ModelBundleManifest['heads'],
-    files,
   };
-  await writeFile(join(out, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-  return loadBundle(out);
+  return writeBundle(out, manifest, [...towerFiles(m), ...entries.map((e) => e.file)], { knownDigests });
 }

@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { copyFile, link, mkdir, stat, writeFile } from 'node:fs/promises';
+import { copyFile, link, mkdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 import type * as Ort from 'onnxruntime-node';
@@ -9,8 +9,8 @@ import type { ModelBundleManifest } from '../../generated/model-bundle.js';
 import { onnxRuntime } from '../../runtime/native.js';
 import type { TextEncoderEntry } from '../../text/text-tower.js';
 import { requireFinite } from '../../util/finite.js';
-import { sha256File } from '../checksum.js';
-import { loadBundle, type Bundle, type Precision } from '../load.js';
+import { type Bundle, type Precision } from '../load.js';
+import { writeBundle } from '../write-bundle.js';
 import { guardInputs, openOnnx, requireIo, runProbe } from './onnx-probe.js';
 import { preprocessFromConfig } from './preprocessor.js';
 import { readSourceLayout, type SourceLayout } from './source-layout.js';
@@ -27,6 +27,10 @@ export interface BuildOptions {
   license?: string;
   /** Hard-link the source's files instead of copying them (same file system; used for the hub cache). */
   link?: boolean;
+  /** The sha256 of source files already checked as they were downloaded, by path in the source: not hashed again. */
+  sourceDigests?: Readonly<Record<string, { sha256: string; bytes: number }>>;
+  /** Where the record that the bundle's files were verified goes (default: the model cache). */
+  cacheDir?: string;
 }
 
 export interface BuildReport {
@@ -238,19 +242,24 @@ export async function buildBundleFromLayout(sourceDir: string, out: string, labe
     throw new ImportError('NOT_A_CLIP_MODEL', `text_embeds has ${text.dim} values, image_embeds ${dim}: not the two towers of one CLIP`, { input: join(sourceDir, layout.text) });
   }
 
-  for (const [precision, file] of Object.entries(files) as [Precision, string][]) await place(join(sourceDir, layout.vision[precision]!), join(out, file), options.link ?? false);
-  await place(join(sourceDir, layout.text), join(out, text.entry.file), options.link ?? false);
+  // Each bundle file placed from the source, by the source path it came from.
+  const fromSource = new Map<string, string>();
+  for (const [precision, file] of Object.entries(files) as [Precision, string][]) fromSource.set(file, layout.vision[precision]!);
+  fromSource.set(text.entry.file, layout.text);
+  for (const [file, source] of fromSource) await place(join(sourceDir, source), join(out, file), options.link ?? false);
   await mkdir(join(out, 'source'), { recursive: true });
   const sourceFiles = ['preprocessor_config.json', ...(layout.config ? ['config.json'] : [])].map((f) => `source/${f}`);
   for (const f of sourceFiles) await place(join(sourceDir, basename(f)), join(out, f), false);
 
   const heads = await writeZeroShotHeads(out, text.entry, dim, options.zeroShot);
   const listed = [...Object.values(files), text.entry.file, text.entry.tokenizer.vocab, text.entry.tokenizer.merges, ...sourceFiles, ...heads.map((h) => h.file)];
-  const checksums: ModelBundleManifest['files'] = {};
-  for (const f of listed.sort()) checksums[f] = { sha256: await sha256File(join(out, f)), bytes: (await stat(join(out, f))).size };
+  const knownDigests = new Map([...fromSource].flatMap(([file, source]) => {
+    const known = options.sourceDigests?.[source];
+    return known ? [[file, known] as const] : [];
+  }));
   const vision = (layout.config?.vision_config ?? {}) as { patch_size?: number; hidden_size?: number; num_hidden_layers?: number };
   const name = options.name ?? (String(layout.config?._name_or_path ?? '') || basename(sourceDir));
-  const manifest: ModelBundleManifest = {
+  const manifest: Omit<ModelBundleManifest, 'files'> = {
     format: 'clip-agiqa-bundle',
     format_version: 1,
     name,
@@ -269,8 +278,6 @@ export async function buildBundleFromLayout(sourceDir: string, out: string, labe
     },
     text_encoder: text.entry,
     heads: heads as ModelBundleManifest['heads'],
-    files: checksums,
   };
-  await writeFile(join(out, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-  return { bundle: await loadBundle(out), skipped };
+  return { bundle: await writeBundle(out, manifest, listed, { knownDigests, ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}) }), skipped };
 }

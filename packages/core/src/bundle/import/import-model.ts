@@ -4,11 +4,11 @@ import { join, resolve } from 'node:path';
 import { ImportError, UsageError } from '../../errors.js';
 import { loadBundle, PRECISIONS, type Bundle, type Precision } from '../load.js';
 import { buildBundleFromLayout, type BuildOptions } from './build-bundle.js';
-import { defaultCacheDir } from '../resolve.js';
+import { defaultCacheDir } from '../cache-dir.js';
 import { JOINT_ONLY_MESSAGE, visionFiles } from './source-layout.js';
 import { hubSnapshot, parseHubRef, repoCacheDir, type HubFile, type HubOptions } from './hub.js';
 
-export interface ImportOptions extends Omit<BuildOptions, 'link'>, HubOptions {
+export interface ImportOptions extends Omit<BuildOptions, 'link' | 'sourceDigests'>, HubOptions {
   /** Bundle folder to write. Required for local folders; hub models default to the cache. */
   out?: string;
   /** Cache of hub downloads and of bundles imported from the hub (default $CLIP_AGIQA_CACHE or ~/.cache/clip-agiqa). */
@@ -59,7 +59,7 @@ async function buildAtomically(sourceDir: string, out: string, label: string, op
     const report = await buildBundleFromLayout(sourceDir, partial, label, options);
     await rm(out, { recursive: true, force: true });
     await rename(partial, out);
-    return { bundle: await loadBundle(out), skipped: report.skipped };
+    return { bundle: await loadBundle(out, options.cacheDir ? { cacheDir: options.cacheDir } : {}), skipped: report.skipped };
   } finally {
     await rm(partial, { recursive: true, force: true });
   }
@@ -81,10 +81,10 @@ export async function importModel(source: string, options: ImportOptions = {}): 
     const variant = options.precisions ? `-${['fp32', ...[...options.precisions].filter((p) => p !== 'fp32').sort()].join('+')}` : '';
     const out = options.out ? resolve(options.out) : join(repoCacheDir(cacheDir, ref.repo), 'bundles', `${snapshot.commit}${variant}`);
     if (!options.out && (await stat(join(out, 'manifest.json')).catch(() => null))) {
-      return { bundle: await loadBundle(out), source: label, imported: false, skipped: [] };
+      return { bundle: await loadBundle(out, { cacheDir }), source: label, imported: false, skipped: [] };
     }
     if (options.out && !(await isEmptyOrMissing(out))) throw new UsageError('INVALID_ARGUMENT', `${out} exists and is not empty`);
-    return { ...(await buildAtomically(snapshot.dir, out, label, { name: ref.repo, ...build, link: true })), source: label, imported: true };
+    return { ...(await buildAtomically(snapshot.dir, out, label, { name: ref.repo, ...build, link: true, cacheDir, sourceDigests: snapshot.files })), source: label, imported: true };
   }
   if (!options.out) throw new UsageError('INVALID_ARGUMENT', 'importing a folder needs an output folder (out)');
   const out = resolve(options.out);
