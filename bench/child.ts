@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 
 import { createScorer, isFailure, loadBundle, type Bundle, type Device, type Precision, type Resampler } from '@clip-agiqa/core';
-import { clipPixels, openSession, openTower, preprocessConfig } from '@clip-agiqa/core/internal';
+import { clipPixels, openSession, preprocessConfig } from '@clip-agiqa/core/internal';
+
+import { openTower } from './tower-pool.js';
 
 export interface ScorerTask {
   mode: 'scorer';

@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 import { importModel, loadBundle } from '@clip-agiqa/core';
-import { openTower } from '@clip-agiqa/core/internal';
+import { openTower } from './tower-pool.js';
 
 import type { GemmResult } from './child.js';
 import { cpuInfo, describeCpu } from './cpu.js';

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 import { loadBundle } from '@clip-agiqa/core';
-import { openTower, type PoolPlan, type Tower } from '@clip-agiqa/core/internal';
+import { openTower, type PoolPlan, type Tower } from './tower-pool.js';
 import { cpuInfo, describeCpu } from './cpu.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');

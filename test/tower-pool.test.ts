@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
 import { loadBundle } from '@clip-agiqa/core';
-import { openTower, poolPlan, TowerPool } from '@clip-agiqa/core/internal';
+import { openTower, poolPlan, TowerPool } from '../bench/tower-pool.js';
 
 import { DEMO_MODEL_DIR } from './support/helpers.js';
 

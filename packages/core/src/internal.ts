@@ -31,8 +31,7 @@ export { onnxRuntime, sharp } from './runtime/native.js';
 export type { OpenedSession, SessionOptions } from './runtime/device.js';
 export { Semaphore } from './runtime/semaphore.js';
 export { MicroBatcher } from './runtime/batcher.js';
-export { openTower, poolPlan, TowerPool } from './runtime/tower-pool.js';
-export type { PoolPlan, Tower } from './runtime/tower-pool.js';
+export { ImageTower, type TowerIo } from './runtime/image-tower.js';
 
 // Utilities: atomic writes, JSON-line logs, constant-time comparison, header access
 export { constantTimeEqual, fsyncDir, header, jsonLineLog, writeAtomically } from './util/index.js';

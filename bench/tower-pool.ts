@@ -1,8 +1,10 @@
 import { availableParallelism } from 'node:os';
 
-import { UsageError } from '../errors.js';
-import type { SessionOptions } from './device.js';
-import { ImageTower, type TowerIo } from './image-tower.js';
+import { UsageError } from '@clip-agiqa/core';
+import { ImageTower, type SessionOptions, type TowerIo } from '@clip-agiqa/core/internal';
+
+// The benchmark's alternative to the scorer's one session per tower: several sessions on worker threads,
+// kept to measure other CPUs with (bench/session-plans.ts).
 
 /** What the scorer needs of an image tower, one session or several. */
 export interface Tower {
