@@ -1,7 +1,7 @@
 import { BundleError } from '../errors.js';
+import type { ModelBundleManifest } from '../generated/model-bundle.js';
 import type { Tensor } from '../bundle/safetensors.js';
 import { requireFinite } from '../util/finite.js';
-import type { HeadEntry } from './head.js';
 import { NORM_EPS } from './specs.js';
 
 /** `x / max(||x||, 1e-12)`, as torch.nn.functional.normalize does. */
@@ -18,7 +18,7 @@ export function l2normalise(values: ArrayLike<number>, offset = 0, length = valu
  * Reads the tensor a head entry names under `key` and checks its shape and that its values are finite; `null` in `shape` accepts any
  * size on that axis.
  */
-export function headTensor(entry: HeadEntry, tensors: Map<string, Tensor>, key: string, shape: (number | null)[], source: string): Tensor {
+export function headTensor(entry: ModelBundleManifest['heads'][number], tensors: Map<string, Tensor>, key: string, shape: (number | null)[], source: string): Tensor {
   const name = entry.tensors[key];
   if (!name) throw new BundleError('SCHEMA_VIOLATION', `head ${entry.name} (${entry.kind}) names no tensor for ${key}`, { input: source });
   const t = tensors.get(name);
