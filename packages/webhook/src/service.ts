@@ -21,6 +21,7 @@ import { MemoryBudget } from './jobs/memory-budget.js';
 import { JobQueue } from './jobs/queue.js';
 import { retryPolicy } from './jobs/retry-policy.js';
 import { jobScorer } from './jobs/scoring.js';
+import { VerdictEvents } from './jobs/verdict-events.js';
 import { masked, maskTarget, stderrLog, type Log, type LogLine } from './log.js';
 import { Metrics, statusClass } from './metrics.js';
 import { parseAllowList } from './net/ip.js';
@@ -86,8 +87,9 @@ export async function startService(o: ServiceOptions): Promise<Service> {
     : [['jobs queued or scoring', local!.queue.depth()], ['deliveries pending', local!.deliveries.pending]]));
   // One scoring slot is kept for synchronous requests (when there are two or more): a sender waiting on its answer never queues behind another tenant's burst.
   const scoring = new FairGate({ capacity: limits.concurrency, reservedForSync: limits.concurrency > 1 ? 1 : 0, busyCode: 'SCORING_BUSY', what: 'the scoring slots' });
-  const scoreJob = jobScorer(o.scorer, scoring, metrics, budget);
-  const score = status ? status.recording(scoreJob) : scoreJob;
+  const verdicts = new VerdictEvents();
+  status?.listen(verdicts);
+  const score = jobScorer(o.scorer, scoring, metrics, budget, verdicts);
   let closing = false;
 
   const delivery: DeliveryOptions = {

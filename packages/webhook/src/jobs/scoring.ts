@@ -10,6 +10,7 @@ import { collectAfterDecode } from './collect-garbage.js';
 import type { FairGate } from './fair-gate.js';
 import { MemoryBudget, type Reservation } from './memory-budget.js';
 import { scoringCost } from './memory-cost.js';
+import type { VerdictEvents } from './verdict-events.js';
 
 /** A candidate's image as scoring takes it: failed already, or its size (known from the header) and how to get its bytes. */
 export type ScoringInput = FailedImage | {
@@ -44,9 +45,9 @@ type Part = { ids: string[]; outcomes: (ScoreOutcome | { error: FailedImage })[]
  * memory-cost.ts), more when the budget's share per slot allows candidates side by side; that is the
  * only point where it waits or is refused (MEMORY_BUSY), so no job is turned away half scored. A
  * candidate that could never fit fails alone with OVER_MEMORY_BUDGET. Grids become four candidates
- * `<id>-1`...`<id>-4`.
+ * `<id>-1`...`<id>-4`. Each verdict is told to `events`.
  */
-export function jobScorer(scorer: Scorer, gate: FairGate, metrics: Metrics, budget: MemoryBudget): ScoreJob {
+export function jobScorer(scorer: Scorer, gate: FairGate, metrics: Metrics, budget: MemoryBudget, events?: VerdictEvents): ScoreJob {
   async function decodeAndScore({ id, ids, input, grid }: Planned & { input: Exclude<ScoringInput, FailedImage> }): Promise<Part> {
     try {
       const bytes = await input.load();
@@ -111,6 +112,7 @@ export function jobScorer(scorer: Scorer, gate: FairGate, metrics: Metrics, budg
       metrics.scoringSeconds.observe((performance.now() - started) / 1000);
       const verdict = makeVerdict(job, parts.flatMap((p) => p.ids), parts.flatMap((p) => p.outcomes), scorer.model);
       metrics.verdicts.inc({ type: verdict.type });
+      events?.emit('verdict', { job, images, route: o.route, verdict });
       return verdict;
     } finally {
       for (const input of images) if (!isFailed(input)) input.done?.();

@@ -6,7 +6,7 @@ import { isLoopbackHost, presentsSecret, renderStatusPage, ServiceActivity, stam
 import type { ResolvedConfig } from '../config/resolve.js';
 import { HttpError } from '../errors.js';
 import type { Handler } from '../http/router.js';
-import type { ScoreJob } from '../jobs/scoring.js';
+import type { VerdictEvents } from '../jobs/verdict-events.js';
 
 export interface StatusPageOptions {
   /** The operator's secret for GET /status (Bearer, or the Basic password a browser prompts for). Without it the pages are served only on a loopback host. */
@@ -41,10 +41,9 @@ export function statusPages(o: StatusPageOptions, config: ResolvedConfig, scorer
     all: ((req, res) => page(req, res, null)) as Handler,
     route: ((req, res, params) => page(req, res, params.route!)) as Handler,
     /** Wraps the job scorer so that each verdict is recorded under its route. */
-    recording(score: ScoreJob): ScoreJob {
-      return async (job, images, options) => {
-        const verdict = await score(job, images, options);
-        const route = options.route;
+    /** Records every verdict `events` tells of, with the candidates' thumbnails. */
+    listen(events: VerdictEvents): void {
+      events.on('verdict', async ({ job, images, route, verdict }) => {
         const head = typeof verdict.policy.head === 'string' ? verdict.policy.head : scorer.model.heads[0]!.name;
         const sameShape = images.length === verdict.candidates.length;
         activity.recordVerdict({
@@ -52,8 +51,7 @@ export function statusPages(o: StatusPageOptions, config: ResolvedConfig, scorer
           scores: verdict.candidates.map((c) => c.scores?.[head] ?? null),
           kept: verdict.candidates.flatMap((c, i) => (c.passed ? [i] : [])),
         }, sameShape ? await Promise.all(images.map((im) => ('load' in im ? im.load().catch(() => NO_IMAGE) : NO_IMAGE))) : []);
-        return verdict;
-      };
+      });
     },
     recordError(route: string, code: string, message: string): void {
       activity.recordError(route, code, message);
