@@ -30,7 +30,7 @@ import { openApiDocument } from './openapi.js';
 import { hookHandler } from './routes/hooks.js';
 import { jobStatusHandler } from './routes/jobs.js';
 import { statusPages, type StatusPageOptions } from './routes/status.js';
-import type { BullQueues } from './store/bull-queues.js';
+import type { BullQueues } from './cluster/bull-queues.js';
 import type { JobStore } from './store/job-store.js';
 
 export type { LogLine };

@@ -5,7 +5,7 @@ import type { WebhookJob } from '../generated/webhook-job.js';
 import type { WebhookVerdict } from '../generated/webhook-verdict.js';
 import type { AcceptQueue } from '../jobs/process.js';
 import type { JobRecord } from '../store/job-store.js';
-import type { BullQueues } from '../store/bull-queues.js';
+import type { BullQueues } from './bull-queues.js';
 import type { RedisStore } from '../store/redis-store.js';
 
 const unavailable = (e: unknown): never => {

@@ -4,7 +4,7 @@ import type { WebhookJob } from '../generated/webhook-job.js';
 import type { WebhookVerdict } from '../generated/webhook-verdict.js';
 import type { DeliveryOptions } from '../jobs/delivery.js';
 import type { AcceptQueue, JobWork } from '../jobs/process.js';
-import type { BullQueues } from '../store/bull-queues.js';
+import type { BullQueues } from './bull-queues.js';
 import { RedisStore } from '../store/redis-store.js';
 import { scoreThroughQueue, SharedQueue } from './api.js';
 import { startClusterWorker, type ClusterWorker } from './worker.js';

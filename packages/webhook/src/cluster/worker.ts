@@ -2,7 +2,7 @@ import type { WebhookVerdict } from '../generated/webhook-verdict.js';
 import { deliverOnce, type DeliveryOptions } from '../jobs/delivery.js';
 import { markDead, scoreFailed } from '../jobs/retry-policy.js';
 import { fetchCandidates, scoreStoredJob, syncInputs, type JobWork } from '../jobs/process.js';
-import type { BullQueues, ScoringTask, SyncTask } from '../store/bull-queues.js';
+import type { BullQueues, ScoringTask, SyncTask } from './bull-queues.js';
 import type { RedisStore } from '../store/redis-store.js';
 
 export interface ClusterWorkerOptions {

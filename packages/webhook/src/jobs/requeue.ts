@@ -1,4 +1,4 @@
-import type { BullQueues } from '../store/bull-queues.js';
+import type { BullQueues } from '../cluster/bull-queues.js';
 import type { JobRecord, JobStore } from '../store/job-store.js';
 
 /**

@@ -1,12 +1,12 @@
 import { join } from 'node:path';
 
-import type { ResolvedConfig } from '../config/resolve.js';
-import { retryPolicy } from '../jobs/retry-policy.js';
-import { stderrLog, type Log } from '../log.js';
-import { BullQueues } from './bull-queues.js';
-import type { JobStore } from './job-store.js';
-import { DiskStore } from './disk-store.js';
-import { RedisStore } from './redis-store.js';
+import { BullQueues } from './cluster/bull-queues.js';
+import type { ResolvedConfig } from './config/resolve.js';
+import { retryPolicy } from './jobs/retry-policy.js';
+import { stderrLog, type Log } from './log.js';
+import { DiskStore } from './store/disk-store.js';
+import type { JobStore } from './store/job-store.js';
+import { RedisStore } from './store/redis-store.js';
 
 export interface OpenedStore {
   store: JobStore;

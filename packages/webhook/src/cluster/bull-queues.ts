@@ -2,8 +2,8 @@ import { Queue, QueueEvents, WaitingError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 
 import type { WebhookJob } from '../generated/webhook-job.js';
-import { retryBackoff, type RetryPolicy } from '../jobs/retry-policy.js';
 import type { WebhookVerdict } from '../generated/webhook-verdict.js';
+import { retryBackoff, type RetryPolicy } from '../jobs/retry-policy.js';
 
 /** An accepted asynchronous job to fetch and score (its record is in the store). */
 export interface ScoreTask { kind: 'async'; id: string }
