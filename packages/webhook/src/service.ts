@@ -89,7 +89,7 @@ export async function startService(o: ServiceOptions): Promise<Service> {
   const scoring = new FairGate({ capacity: limits.concurrency, reservedForSync: limits.concurrency > 1 ? 1 : 0, busyCode: 'SCORING_BUSY', what: 'the scoring slots' });
   const verdicts = new VerdictEvents();
   status?.listen(verdicts);
-  const score = jobScorer(o.scorer, scoring, metrics, budget, verdicts);
+  const jobs = jobScorer(o.scorer, scoring, metrics, budget, verdicts);
   let closing = false;
 
   const delivery: DeliveryOptions = {
@@ -105,10 +105,10 @@ export async function startService(o: ServiceOptions): Promise<Service> {
   };
   if (o.queues) {
     cluster = startCluster({ role, store: config.store, queues: o.queues, delivery, concurrency: limits.concurrency, syncWaitMs: limits.memory_wait_ms,
-      work: { store: o.store, images, score, log, metrics, stopping: shutdown.signal } });
+      work: { store: o.store, images, scorer: jobs, log, metrics, stopping: shutdown.signal } });
   } else {
     const deliveries = new DeliveryScheduler(delivery);
-    local = { deliveries, queue: new JobQueue({ store: o.store, concurrency: limits.concurrency, images, score, log, metrics, retry: retryPolicy(config.scoring), onScored: () => deliveries.schedule() }) };
+    local = { deliveries, queue: new JobQueue({ store: o.store, concurrency: limits.concurrency, images, scorer: jobs, log, metrics, retry: retryPolicy(config.scoring), onScored: () => deliveries.schedule() }) };
     metrics.gauge('clip_agiqa_queue_depth', 'Asynchronous jobs waiting or being processed.', () => local!.queue.depth());
     metrics.gauge('clip_agiqa_pending_deliveries', 'Verdicts waiting for delivery (at the last scan).', () => deliveries.pending);
   }
@@ -125,7 +125,7 @@ export async function startService(o: ServiceOptions): Promise<Service> {
   metrics.gauge('clip_agiqa_unauthenticated_uploads', 'Hook bodies being read before their signature could be checked.', () => uploads.inProgress);
   metrics.gauge('clip_agiqa_unauthenticated_upload_bytes', 'Bytes those bodies buffer.', () => uploads.buffered);
   const hooks = {
-    config, store: o.store, queue: cluster?.queue ?? local!.queue, scoreElsewhere: cluster?.scoreElsewhere, replay: new ReplayGuard(o.store, config.idempotency.retention_hours * 3600_000), images, score, metrics, log,
+    config, store: o.store, queue: cluster?.queue ?? local!.queue, scoreElsewhere: cluster?.scoreElsewhere, replay: new ReplayGuard(o.store, config.idempotency.retention_hours * 3600_000), images, scorer: jobs, metrics, log,
     inFlight: new Slots(limits.concurrency + limits.sync_waiting), uploads, isClosing: () => closing, model: o.scorer.model, callbackAllow, resolve: o.resolve,
   };
   const router = new Router()

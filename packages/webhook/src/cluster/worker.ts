@@ -59,7 +59,7 @@ export function startClusterWorker(o: ClusterWorkerOptions): ClusterWorker {
 
   async function scoreSync(task: SyncTask): Promise<WebhookVerdict> {
     const inline = await Promise.all(task.blobs.map((name) => (name ? w.store.readBlob(name) : null)));
-    const verdict = await w.score(task.job, await syncInputs(w, task.job, inline, o.syncWaitMs, task.route), { waitMs: o.syncWaitMs, route: task.route, sync: true });
+    const verdict = await w.scorer.score(task.job, await syncInputs(w, task.job, inline, o.syncWaitMs, task.route), { waitMs: o.syncWaitMs, route: task.route, sync: true });
     await w.store.dropBlobs(task).catch(() => undefined); // they expire anyway
     return verdict;
   }

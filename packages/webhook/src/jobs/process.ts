@@ -4,14 +4,14 @@ import type { Log } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { JobRecord, JobStore } from '../store/job-store.js';
 import type { HeldImage, ImageSource } from './images.js';
-import type { ScoreJob, ScoringInput } from './scoring.js';
+import type { JobScorer, ScoringInput } from './scoring.js';
 
 /** What fetching and scoring a stored job needs, whichever queue hands the job over. */
 export interface JobWork {
   store: JobStore;
   /** Downloads (within the memory budget) and header reads. */
   images: Pick<ImageSource, 'download' | 'pixels'>;
-  score: ScoreJob;
+  scorer: JobScorer;
   log: Log;
   metrics: Metrics;
   /** Fires when the service stops waiting for work in progress (the end of a shutdown's grace). */
@@ -87,7 +87,7 @@ export async function scoreStoredJob(w: JobWork, id: string, signal?: AbortSigna
     return typeof pixels === 'number' ? { bytes: bytes.length, pixels, load } : pixels;
   }));
   signal?.throwIfAborted();
-  const verdict = await w.score(current.job, images, { waitMs: Infinity, route: current.route, sync: false });
+  const verdict = await w.scorer.score(current.job, images, { waitMs: Infinity, route: current.route, sync: false });
   signal?.throwIfAborted();
   const next: JobRecord = { ...current, state: 'scored', verdict, updatedAt: Date.now(), delivery: { ...current.delivery, nextAt: Date.now() } };
   await w.store.update(next);

@@ -4,7 +4,7 @@ import type { JobRecord, JobStore } from '../store/job-store.js';
 import type { ImageSource } from './images.js';
 import { RouteCounts, takeFairly } from './fair-pick.js';
 import { fetchCandidates, scoreStoredJob, type AcceptQueue } from './process.js';
-import type { ScoreJob } from './scoring.js';
+import type { JobScorer } from './scoring.js';
 import { scoreFailed, type RetryPolicy } from './retry-policy.js';
 import { Tracker } from './tracker.js';
 
@@ -16,7 +16,7 @@ export interface QueueOptions {
   concurrency: number;
   /** Downloads (within the memory budget) and header reads. */
   images: Pick<ImageSource, 'download' | 'pixels'>;
-  score: ScoreJob;
+  scorer: JobScorer;
   /** Called after a job's verdict is stored (to start its delivery). */
   onScored(record: JobRecord): void;
   log(line: LogLine): void;

@@ -31,8 +31,11 @@ export interface ScoreOptions {
   sync?: boolean;
 }
 
-/** Scores a job's images. */
-export type ScoreJob = (job: WebhookJob, images: ScoringInput[], options: ScoreOptions) => Promise<WebhookVerdict>;
+/** Where every job is scored, synchronous or queued, local or on a cluster worker. */
+export interface JobScorer {
+  /** Scores a job's images into its verdict. */
+  score(job: WebhookJob, images: ScoringInput[], options: ScoreOptions): Promise<WebhookVerdict>;
+}
 
 const isFailed = (x: ScoringInput): x is FailedImage => 'code' in x;
 
@@ -47,7 +50,7 @@ type Part = { ids: string[]; outcomes: (ScoreOutcome | { error: FailedImage })[]
  * candidate that could never fit fails alone with OVER_MEMORY_BUDGET. Grids become four candidates
  * `<id>-1`...`<id>-4`. Each verdict is told to `events`.
  */
-export function jobScorer(scorer: Scorer, gate: FairGate, metrics: Metrics, budget: MemoryBudget, events?: VerdictEvents): ScoreJob {
+export function jobScorer(scorer: Scorer, gate: FairGate, metrics: Metrics, budget: MemoryBudget, events?: VerdictEvents): JobScorer {
   async function decodeAndScore({ id, ids, input, grid }: Planned & { input: Exclude<ScoringInput, FailedImage> }): Promise<Part> {
     try {
       const bytes = await input.load();
@@ -105,7 +108,7 @@ export function jobScorer(scorer: Scorer, gate: FairGate, metrics: Metrics, budg
     }
   }
 
-  return async (job, images, o) => {
+  async function score(job: WebhookJob, images: ScoringInput[], o: ScoreOptions): Promise<WebhookVerdict> {
     const started = performance.now();
     try {
       const parts = await scoreAll(job, images, o);
@@ -117,5 +120,7 @@ export function jobScorer(scorer: Scorer, gate: FairGate, metrics: Metrics, budg
     } finally {
       for (const input of images) if (!isFailed(input)) input.done?.();
     }
-  };
+  }
+
+  return { score };
 }

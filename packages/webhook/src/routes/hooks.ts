@@ -22,7 +22,7 @@ import type { Handler } from '../http/router.js';
 import { decodeInline, type ImageSource } from '../jobs/images.js';
 import { candidateId, sharedVerdictId } from '../jobs/candidate-ids.js';
 import { measured, syncInputs, type AcceptQueue } from '../jobs/process.js';
-import type { ScoreJob } from '../jobs/scoring.js';
+import type { JobScorer } from '../jobs/scoring.js';
 import type { Log } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { checkedAddresses, type Resolver } from '../net/safe-fetch.js';
@@ -40,7 +40,7 @@ export interface HookContext {
   queue: AcceptQueue;
   replay: ReplayGuard;
   images: ImageSource;
-  score: ScoreJob;
+  scorer: JobScorer;
   /** Scores a synchronous request somewhere else (a worker, through the shared queue) instead of here. */
   scoreElsewhere?: (job: WebhookJob, inline: (Buffer | null)[], route: string) => Promise<WebhookVerdict>;
   metrics: Metrics;
@@ -144,7 +144,7 @@ async function checkCallbackUrl(ctx: HookContext, url: string): Promise<void> {
 async function answerNow(ctx: HookContext, route: Route, job: WebhookJob, inline: (Buffer | null)[]): Promise<Answer> {
   const waitMs = ctx.config.limits.memory_wait_ms;
   const verdict = ctx.scoreElsewhere ? await ctx.scoreElsewhere(job, inline, route.path)
-    : await ctx.score(job, await syncInputs(ctx, job, inline, waitMs, route.path), { waitMs, route: route.path, sync: true });
+    : await ctx.scorer.score(job, await syncInputs(ctx, job, inline, waitMs, route.path), { waitMs, route: route.path, sync: true });
   const failed = verdict.candidates.filter((cand) => cand.error);
   if (failed.length === verdict.candidates.length) {
     throw new HttpError(422, 'NO_USABLE_IMAGE', 'no candidate could be scored', {}, failed.map((cand) => ({ id: cand.id, ...cand.error })));
