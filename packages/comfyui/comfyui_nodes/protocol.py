@@ -13,7 +13,7 @@ from pathlib import Path
 SCHEMA = json.loads((Path(__file__).parent / "bridge-server-message.schema.json").read_text(encoding="utf-8"))
 
 _ANNOTATIONS = {"$schema", "$id", "title", "description", "default", "$defs"}
-_ASSERTIONS = {"oneOf", "$ref", "type", "const", "enum", "required", "properties", "additionalProperties", "items",
+_ASSERTIONS = {"oneOf", "anyOf", "$ref", "type", "const", "enum", "required", "properties", "additionalProperties", "items",
                "minItems", "maxItems", "minimum", "pattern", "minProperties"}
 
 
@@ -28,9 +28,9 @@ def _keywords(node, path="#"):
                     _keywords(sub, f"{path}/{key}/{name}")
             elif key in ("items", "additionalProperties") and isinstance(value, dict):
                 _keywords(value, f"{path}/{key}")
-            elif key == "oneOf":
+            elif key in ("oneOf", "anyOf"):
                 for i, sub in enumerate(value):
-                    _keywords(sub, f"{path}/oneOf/{i}")
+                    _keywords(sub, f"{path}/{key}/{i}")
 
 
 _keywords(SCHEMA)
@@ -58,6 +58,9 @@ def errors(value, schema: dict = SCHEMA, path: str = "") -> list[str]:
     if "$ref" in schema:
         return errors(value, _resolve(schema["$ref"]), path)
     where = path or "/"
+    if "anyOf" in schema:
+        branches = [errors(value, sub, path) for sub in schema["anyOf"]]
+        return [] if any(not b for b in branches) else branches[-1]
     if "oneOf" in schema:
         branches = [errors(value, sub, path) for sub in schema["oneOf"]]
         matching = [b for b in branches if not b]

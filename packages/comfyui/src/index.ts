@@ -1,5 +1,7 @@
 export { startBridge, BRIDGE_PROTOCOL } from './bridge/server.js';
 export type { Bridge, BridgeOptions } from './bridge/server.js';
+export { BRIDGE_DEFAULTS } from './bridge/options.js';
+export type { BridgeFailureCode } from './bridge/protocol.js';
 export { BridgeListenError } from './bridge/listen.js';
 export { encodeImageFrame, decodeImageFrame, FrameError } from './bridge/frames.js';
 export { decide, PolicyError } from './bridge/decision.js';
@@ -7,7 +9,7 @@ export type { BridgePolicy } from './bridge/decision.js';
 export { bridgeClientMessageSchema } from './generated/bridge-client-message.js';
 export type { BridgeClientMessage, BridgeHello, BridgeImageSpec, BridgeScoreRequest } from './generated/bridge-client-message.js';
 export { bridgeServerMessageSchema } from './generated/bridge-server-message.js';
-export type { BridgeBusy, BridgeErrorMessage, BridgeResult, BridgeServerMessage, BridgeWelcome } from './generated/bridge-server-message.js';
+export type { BridgeBusy, BridgeErrorCode, BridgeErrorMessage, BridgeResult, BridgeServerMessage, BridgeWelcome } from './generated/bridge-server-message.js';
 export { ComfyClient } from './runner/client.js';
 export type { ComfyClientOptions, ComfyEvent, ComfyImage, PromptRun, Workflow } from './runner/client.js';
 export { reconnectDelays } from './runner/socket.js';

@@ -6,6 +6,24 @@ import type { WireError } from '@clip-agiqa/core/internal';
  * Text frames clip-agiqa bridge sends, protocol 1.
  */
 export type BridgeServerMessage = BridgeWelcome | BridgeResult | BridgeBusy | BridgeErrorMessage;
+/**
+ * The bridge's own error codes: authentication, the protocol, and the request's shape and images.
+ */
+export type BridgeErrorCode =
+  | 'UNAUTHORIZED'
+  | 'UNSUPPORTED_PROTOCOL'
+  | 'MALFORMED_MESSAGE'
+  | 'SCHEMA_VIOLATION'
+  | 'NOT_AUTHENTICATED'
+  | 'DUPLICATE_ID'
+  | 'TOO_MANY_IMAGES'
+  | 'BAD_REQUEST'
+  | 'BAD_POLICY'
+  | 'FRAMES_MISSING'
+  | 'BAD_FRAME'
+  | 'UNKNOWN_REQUEST'
+  | 'IMAGE_TOO_LARGE'
+  | 'INTERNAL';
 
 export interface BridgeWelcome {
   type: 'welcome';
@@ -77,7 +95,10 @@ export interface BridgeErrorMessage {
    * The request it concerns, when there is one.
    */
   id?: string;
-  code: string;
+  /**
+   * What went wrong: one of the bridge's own codes, or the code of a clip-agiqa error met while checking the policy or scoring (e.g. POLICY_MISSING_K, INFERENCE_FAILED).
+   */
+  code: BridgeErrorCode | string;
   message: string;
 }
 
@@ -314,12 +335,41 @@ export const bridgeServerMessageSchema = {
           "type": "string"
         },
         "code": {
-          "type": "string"
+          "description": "What went wrong: one of the bridge's own codes, or the code of a clip-agiqa error met while checking the policy or scoring (e.g. POLICY_MISSING_K, INFERENCE_FAILED).",
+          "anyOf": [
+            {
+              "$ref": "#/$defs/bridgeErrorCode"
+            },
+            {
+              "type": "string",
+              "pattern": "^[A-Z][A-Z0-9_]*$"
+            }
+          ]
         },
         "message": {
           "type": "string"
         }
       }
+    },
+    "bridgeErrorCode": {
+      "title": "BridgeErrorCode",
+      "description": "The bridge's own error codes: authentication, the protocol, and the request's shape and images.",
+      "enum": [
+        "UNAUTHORIZED",
+        "UNSUPPORTED_PROTOCOL",
+        "MALFORMED_MESSAGE",
+        "SCHEMA_VIOLATION",
+        "NOT_AUTHENTICATED",
+        "DUPLICATE_ID",
+        "TOO_MANY_IMAGES",
+        "BAD_REQUEST",
+        "BAD_POLICY",
+        "FRAMES_MISSING",
+        "BAD_FRAME",
+        "UNKNOWN_REQUEST",
+        "IMAGE_TOO_LARGE",
+        "INTERNAL"
+      ]
     },
     "errorBody": {
       "$ref": "defs.schema.json#/$defs/error"
