@@ -1,25 +1,3 @@
-export { startBridge, BRIDGE_PROTOCOL } from './bridge/server.js';
-export type { Bridge, BridgeOptions } from './bridge/server.js';
-export { BRIDGE_DEFAULTS } from './bridge/options.js';
-export type { BridgeFailureCode } from './bridge/protocol.js';
-export { BridgeListenError } from './bridge/listen.js';
-export { encodeImageFrame, decodeImageFrame, FrameError } from './bridge/frames.js';
-export { decide, PolicyError } from './bridge/decision.js';
-export type { BridgePolicy } from './bridge/decision.js';
-export { bridgeClientMessageSchema } from './generated/bridge-client-message.js';
-export type { BridgeClientMessage, BridgeHello, BridgeImageSpec, BridgeScoreRequest } from './generated/bridge-client-message.js';
-export { bridgeServerMessageSchema } from './generated/bridge-server-message.js';
-export type { BridgeBusy, BridgeErrorCode, BridgeErrorMessage, BridgeResult, BridgeServerMessage, BridgeWelcome } from './generated/bridge-server-message.js';
-export { ComfyClient } from './runner/client.js';
-export type { ComfyClientOptions, ComfyEvent, ComfyImage, PromptRun, Workflow } from './runner/client.js';
-export { reconnectDelays } from './runner/socket.js';
-export type { ReconnectPolicy } from './runner/socket.js';
-export { ComfyConnectionError, ComfyExecutionError, ComfyValidationError, WorkflowError } from './runner/errors.js';
-export { comfyImageFrame, parseComfyFrame } from './runner/frames.js';
-export type { ComfyBinaryFrame } from './runner/frames.js';
-export { bestOfAttempts, bestOfN, checkGeneration, findSeedTargets, parseSeedTarget, rerollUntil, withSeed } from './runner/orchestrate.js';
-export type { Attempt, BestOfResult, Candidate, GenerationOptions, ImageScorer, RerollResult, SeedTarget } from './runner/orchestrate.js';
-export { ComfyPool } from './runner/pool.js';
-export { drawSeed, MAX_COMFY_SEED, toJson } from './runner/seeds.js';
-export type { Seed } from './runner/seeds.js';
-export type { ComfyPoolOptions, PromptRunner } from './runner/pool.js';
+// Two products: the bridge (@clip-agiqa/comfyui/bridge) and the workflow runner (@clip-agiqa/comfyui/runner).
+export * from './bridge/index.js';
+export * from './runner/index.js';
