@@ -28,11 +28,13 @@ describe('job queue (with an in-memory store)', () => {
     const queue = new JobQueue({
       store, concurrency: 1, metrics: new Metrics(), log: () => undefined,
       images: fakeImages((url) => fetched.push(url)),
-      score: async (job, images) => {
-        const [only] = images;
-        assert.ok(only && !('code' in only));
-        assert.deepEqual([only.bytes, only.pixels, await only.load()], [5, 100, Buffer.from('image')]);
-        return verdictOf(job.job_id);
+      scorer: {
+        score: async (job, images) => {
+          const [only] = images;
+          assert.ok(only && !('code' in only));
+          assert.deepEqual([only.bytes, only.pixels, await only.load()], [5, 100, Buffer.from('image')]);
+          return verdictOf(job.job_id);
+        },
       },
       onScored: (r) => scored.push(r.id),
     });
@@ -54,7 +56,7 @@ describe('job queue (with an in-memory store)', () => {
     const options = {
       store, concurrency: 2, metrics: new Metrics(), log: (l: LogLine) => void logs.push(l), retry: { maxAttempts: 5, initialBackoffMs: 1, maxBackoffMs: 5 }, onScored: () => undefined,
       images: fakeImages(),
-      score: async (job: JobRecord['job']) => { if (failures-- > 0) throw new Error('disk full'); return verdictOf(job.job_id); },
+      scorer: { score: async (job: JobRecord['job']) => { if (failures-- > 0) throw new Error('disk full'); return verdictOf(job.job_id); } },
     };
     await store.accept(jobRecord('left-by-last-run'));
     const queue = new JobQueue(options);
