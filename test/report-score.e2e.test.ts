@@ -11,10 +11,14 @@ import sharp from 'sharp';
 
 import { browserUnavailable, launchChromium, type HeadlessChromium } from './support/browser.js';
 import { cli } from './support/cli-in-process.js';
+import { cli as cliProcess } from './support/cli-process.js';
 import { IMAGES, tempDir } from './support/helpers.js';
 
 const skip = browserUnavailable() ?? false;
 const shots = tempDir('clip-agiqa-report-shots-');
+
+/** The CLI as a process working in `dir` (saved records hold paths relative to it). */
+const cliIn = (dir: string, args: string[]) => cliProcess(args, {}, dir);
 
 /** Only the page itself and data: URIs: a report must reach nothing else. */
 function assertOffline(requests: string[], url: string): void {
@@ -160,14 +164,14 @@ describe('score report in headless Chromium', { skip }, () => {
     using t = tempDir();
     mkdirSync(join(t.dir, 'imgs'));
     for (const f of ['square.png', 'wide.webp', 'portrait.jpg', 'grey.png']) copyFileSync(join(IMAGES, f), join(t.dir, 'imgs', f));
-    const r = await cli(['score', '--json', '--no-progress', 'imgs'], { cwd: t.dir });
+    const r = await cliIn(t.dir, ['score', '--json', '--no-progress', 'imgs']);
     assert.equal(r.status, 0, r.stderr);
     mkdirSync(join(t.dir, 'saved'));
     writeFileSync(join(t.dir, 'saved/results.jsonl'), r.stdout);
     renameSync(join(t.dir, 'imgs'), join(t.dir, 'saved/imgs'));
 
     const out = join(t.dir, 'page.html');
-    const made = await cli(['report', 'saved/results.jsonl', '--html', out, '--top-percent', '50', '--title', 'Saved run'], { cwd: t.dir });
+    const made = await cliIn(t.dir, ['report', 'saved/results.jsonl', '--html', out, '--top-percent', '50', '--title', 'Saved run']);
     assert.equal(made.status, 0, made.stderr);
     const url = pathToFileURL(out).href;
     const { page, requests } = await chrome.open(url);
@@ -179,10 +183,10 @@ describe('score report in headless Chromium', { skip }, () => {
     await page.close();
 
     writeFileSync(join(t.dir, 'bad.jsonl'), `${r.stdout.split('\n')[0]}\n{"path": 3}\nnot json\n`);
-    const bad = await cli(['report', 'bad.jsonl', '--html', out], { cwd: t.dir });
+    const bad = await cliIn(t.dir, ['report', 'bad.jsonl', '--html', out]);
     assert.equal(bad.status, 1);
     assert.match(bad.stderr, /\[SCHEMA_VIOLATION\] bad\.jsonl: 2 bad lines: line 2: not a score record .*line 3: not JSON/);
-    assert.equal((await cli(['report', 'saved/results.jsonl'], { cwd: t.dir })).status, 2, '--html is required');
+    assert.equal((await cliIn(t.dir, ['report', 'saved/results.jsonl'])).status, 2, '--html is required');
   });
 
   it('500 images: under 6 MB and open in under 3 s (load event), thumbnails capped at 256 px', async () => {

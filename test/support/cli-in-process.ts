@@ -15,18 +15,13 @@ class Captured extends Writable {
 /**
  * The CLI's main() run in this process with its output captured: the exit status it returns, stdout and
  * stderr as a pipe would carry them (not a terminal). What needs a process of its own (a signal, a TTY,
- * the process's exit or memory, what it loads) runs through cli-process.ts instead.
+ * the process's exit or memory, what it loads, another working folder) runs through cli-process.ts:
+ * the scorer's worker threads resolve the test's --import tsx from the working folder, which stays.
  */
-export async function cli(args: string[], options: { cwd?: string } = {}): Promise<{ status: number; stdout: string; stderr: string }> {
+export async function cli(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
   const stdout = new Captured();
   const stderr = new Captured();
   const io: CliIO = { stdout, stderr: stderr as unknown as NodeJS.WriteStream };
-  const cwd = process.cwd();
-  if (options.cwd !== undefined) process.chdir(options.cwd);
-  try {
-    const status = await main(args, io);
-    return { status, stdout: stdout.text, stderr: stderr.text };
-  } finally {
-    process.chdir(cwd);
-  }
+  const status = await main(args, io);
+  return { status, stdout: stdout.text, stderr: stderr.text };
 }
