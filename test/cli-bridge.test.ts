@@ -4,7 +4,8 @@ import { describe, it } from 'node:test';
 
 import { WebSocket } from 'ws';
 
-import { cli, startCli } from './support/cli-process.js';
+import { cli } from './support/cli-in-process.js';
+import { startCli } from './support/cli-process.js';
 import { closedPort } from './support/helpers.js';
 
 const noStack = (stderr: string) => assert.doesNotMatch(stderr, /^\s+at /m, `a stack trace reached the user:\n${stderr}`);

@@ -5,7 +5,8 @@ import { after, before, describe, it } from 'node:test';
 
 import { ComfyClient } from '@clip-agiqa/comfyui';
 
-import { cli, startCli } from './support/cli-process.js';
+import { cli } from './support/cli-in-process.js';
+import { startCli } from './support/cli-process.js';
 import { closedPort, tempDir } from './support/helpers.js';
 import { ComfySimulator } from './support/comfyui-simulator.js';
 

@@ -3,7 +3,7 @@ import { mkdirSync, readdirSync, readFileSync, realpathSync, writeFileSync } fro
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
-import { cli } from './support/cli-process.js';
+import { cli } from './support/cli-in-process.js';
 import { ROOT, tempDir } from './support/helpers.js';
 import { ComfySimulator } from './support/comfyui-simulator.js';
 

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -8,8 +7,9 @@ import { bestOfN, ComfyClient, rerollUntil, startBridge, type BridgeResult, type
 import { createScorer, decide, fromWirePolicy, passes, rank, UsageError, type Decidable, type HeadDirection, type Scorer } from '@clip-agiqa/core';
 
 import { TestClient } from './support/bridge-client.js';
+import { cli } from './support/cli-in-process.js';
 import { ComfySimulator } from './support/comfyui-simulator.js';
-import { CLI, IMAGES, lowerIsBetterBundle, ROOT, tempDir } from './support/helpers.js';
+import { IMAGES, lowerIsBetterBundle, tempDir } from './support/helpers.js';
 
 const LOWER: HeadDirection = { name: 'artefacts', higherIsBetter: false };
 const HIGHER: HeadDirection = { name: 'quality', higherIsBetter: true };
@@ -142,16 +142,8 @@ describe('a head where lower is better, through the adapters', () => {
   });
 
   it('the CLI marks passes with <=, ranks --top lowest first, and comfy best-of keeps the lowest', async () => {
-    const run = (args: string[]) => new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-      const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-      child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-      child.on('close', (status) => resolve({ status, stdout, stderr }));
-    });
     const bar = scores[lowestFirst()[1]!]!;
-    const scored = await run(['score', '--json', '--no-progress', '--model', model, '--threshold', String(bar), '--top', '3', ...NAMES.map((n) => join(IMAGES, n))]);
+    const scored = await cli(['score', '--json', '--no-progress', '--model', model, '--threshold', String(bar), '--top', '3', ...NAMES.map((n) => join(IMAGES, n))]);
     assert.equal(scored.status, 0, scored.stderr);
     const records = scored.stdout.trim().split('\n').map((l) => JSON.parse(l) as { path: string; rank: number; passed: boolean });
     assert.deepEqual(records.map((r) => r.path), lowestFirst().slice(0, 3).map((i) => join(IMAGES, NAMES[i]!)));
@@ -159,7 +151,7 @@ describe('a head where lower is better, through the adapters', () => {
 
     const workflow = join(t.dir, 'workflow.json');
     writeFileSync(workflow, JSON.stringify(colourWorkflow));
-    const comfy = await run(['comfy', 'best-of', '--workflow', workflow, '--n', '4', '--seed-node', '1.color', '--max-seed', '16777215', '--host', sim.url, '--model', model]);
+    const comfy = await cli(['comfy', 'best-of', '--workflow', workflow, '--n', '4', '--seed-node', '1.color', '--max-seed', '16777215', '--host', sim.url, '--model', model]);
     assert.equal(comfy.status, 0, comfy.stderr);
     const report = JSON.parse(comfy.stdout) as { winner: { score: number }; ranked: { score: number }[] };
     assert.equal(report.winner.score, Math.min(...report.ranked.map((c) => c.score)));

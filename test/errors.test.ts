@@ -7,10 +7,8 @@ import {
 } from '@clip-agiqa/core';
 import { compileSchema } from '@clip-agiqa/core/internal';
 import { CheckpointError, DatasetError, MatFileError, ProtocolError, XlsxError } from '@clip-agiqa/train';
-import {
-  ConfigError, decodeSecret, ed25519Key, FetchError, HttpError, DiskStore, MemoryStore, parseAllowList, startCluster, startService, StoreError,
-  StoreUnavailableError, VerificationError, type WebhookConfig,
-} from '@clip-agiqa/webhook';
+import { ConfigError, FetchError, HttpError, DiskStore, MemoryStore, startCluster, startService, StoreError, StoreUnavailableError, VerificationError, type WebhookConfig } from '@clip-agiqa/webhook';
+import { decodeSecret, ed25519Key, parseAllowList } from '@clip-agiqa/webhook/internal';
 
 import { DEMO_MODEL_DIR, tempDir } from './support/helpers.js';
 

@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 
 import { createScorer, importModel, ImportError, type ErrorCode, type HubProgress } from '@clip-agiqa/core';
 
+import { cli } from './support/cli-in-process.js';
 import { countFileReads } from './support/file-reads.js';
 import { startHubServer } from './support/hub-server.js';
-import { CLI, DEMO_MODEL_DIR, IMAGES, ROOT, tempDir } from './support/helpers.js';
+import { DEMO_MODEL_DIR, IMAGES, ROOT, tempDir } from './support/helpers.js';
 
 /**
  * The demo bundle's towers rearranged into the transformers.js layout (its text tower takes no
@@ -126,8 +126,8 @@ describe('importing a folder: what it reads and what it refuses', () => {
     const names = ['landscape.jpg', 'portrait.jpg', 'square.png', 'wide.webp', 'grey.png', 'small-upscaled.jpg', 'exif-rotated.jpg', 'alpha.png'];
     writeFileSync(join(t.dir, 'ratings.csv'), `path,mos\n${names.map((n, i) => `${join(IMAGES, n)},${1 + i * 0.4}`).join('\n')}\n`);
     const out = join(t.dir, 'trained');
-    const r = spawnSync(process.execPath, [CLI, 'train', '--model', bundle.dir, '--dataset', 'csv', '--data', join(t.dir, 'ratings.csv'), '--epochs', '2',
-      '--out', out, '--report', join(t.dir, 'report.json'), '--cache', join(t.dir, 'cache')], { encoding: 'utf8' });
+    const r = await cli(['train', '--model', bundle.dir, '--dataset', 'csv', '--data', join(t.dir, 'ratings.csv'), '--epochs', '2',
+      '--out', out, '--report', join(t.dir, 'report.json'), '--cache', join(t.dir, 'cache')]);
     assert.equal(r.status, 0, r.stderr);
     const scorer = await createScorer({ model: out });
     try {
@@ -145,18 +145,18 @@ describe('importing a folder: what it reads and what it refuses', () => {
     }
   });
 
-  it('clip-agiqa import: --help shows the road to a score, mistakes exit 2, refusals exit 1 with their code', () => {
+  it('clip-agiqa import: --help shows the road to a score, mistakes exit 2, refusals exit 1 with their code', async () => {
     using t = tempDir();
-    const run = (...args: string[]) => spawnSync(process.execPath, [CLI, 'import', ...args], { encoding: 'utf8' });
-    const help = run('--help');
+    const run = (...args: string[]) => cli(['import', ...args]);
+    const help = await run('--help');
     assert.equal(help.status, 0);
     assert.match(help.stdout, /hf:Xenova\/clip-vit-base-patch16/);
     assert.match(help.stdout, /Then: clip-agiqa score --model DIR/);
-    assert.equal(run(join(t.dir, 'x')).status, 2, 'a folder needs --out');
-    assert.equal(run('hf:nope', '--out', join(t.dir, 'o')).status, 2, 'not OWNER/NAME');
+    assert.equal((await run(join(t.dir, 'x'))).status, 2, 'a folder needs --out');
+    assert.equal((await run('hf:nope', '--out', join(t.dir, 'o'))).status, 2, 'not OWNER/NAME');
     const src = demoLayout(join(t.dir, 'src'));
     rmSync(join(src, 'onnx/vision_model.onnx'));
-    const refused = run(src, '--out', join(t.dir, 'out'));
+    const refused = await run(src, '--out', join(t.dir, 'out'));
     assert.equal(refused.status, 1);
     assert.match(refused.stderr, /\[MISSING_VISION_MODEL\] .*onnx\/vision_model\.onnx/);
   });

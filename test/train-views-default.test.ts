@@ -1,18 +1,17 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { copyFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 
 import { PAPER_VIEWS } from '@clip-agiqa/train';
 
-import { CLI, IMAGES, tempDir } from './support/helpers.js';
+import { cli } from './support/cli-in-process.js';
+import { IMAGES, tempDir } from './support/helpers.js';
 
-function train(dir: string, extra: string[]): { views: number; viewFolders: string[] } {
+async function train(dir: string, extra: string[]): Promise<{ views: number; viewFolders: string[] }> {
   const report = join(dir, `report${extra.join('')}.json`);
   const cache = join(dir, `cache${extra.join('')}`);
-  const r = spawnSync(process.execPath, [CLI, 'train', '--dataset', 'csv', '--data', join(dir, 'ratings.csv'), '--epochs', '2', '--report', report, '--cache', cache, ...extra],
-    { encoding: 'utf8' });
+  const r = await cli(['train', '--dataset', 'csv', '--data', join(dir, 'ratings.csv'), '--epochs', '2', '--report', report, '--cache', cache, ...extra]);
   assert.equal(r.status, 0, r.stderr);
   const [bundleCache] = readdirSync(cache);
   const viewFolders = readdirSync(join(cache, bundleCache!)).filter((f) => f.startsWith('train-')).sort();
@@ -20,7 +19,7 @@ function train(dir: string, extra: string[]): { views: number; viewFolders: stri
 }
 
 describe('clip-agiqa train: training views by default', () => {
-  it(`trains the paper protocol on ${PAPER_VIEWS} cached random-resized-crop views, the rigorous one on the centre crop`, () => {
+  it(`trains the paper protocol on ${PAPER_VIEWS} cached random-resized-crop views, the rigorous one on the centre crop`, async () => {
     using t = tempDir();
     const names = ['landscape.jpg', 'portrait.jpg', 'square.png', 'wide.webp', 'grey.png', 'small-upscaled.jpg'];
     const files = [0, 1, 2, 3, 4].flatMap((copy) => names.map((n) => `${copy}-${n}`));
@@ -28,15 +27,15 @@ describe('clip-agiqa train: training views by default', () => {
     writeFileSync(join(t.dir, 'ratings.csv'), `path,mos,prompt\n${files.map((n, i) => `${n},${(i * 0.41) % 5},prompt ${i % 10}`).join('\n')}\n`);
 
     assert.equal(PAPER_VIEWS, 10);
-    const paper = train(t.dir, []);
+    const paper = await train(t.dir, []);
     assert.equal(paper.views, PAPER_VIEWS);
     assert.deepEqual(paper.viewFolders, Array.from({ length: PAPER_VIEWS }, (_, v) => `train-s0-v${v}`).sort());
 
-    const rigorous = train(t.dir, ['--protocol', 'rigorous', '--splits', '1']);
+    const rigorous = await train(t.dir, ['--protocol', 'rigorous', '--splits', '1']);
     assert.equal(rigorous.views, 0);
     assert.deepEqual(rigorous.viewFolders, []);
 
-    const centre = train(t.dir, ['--views', '0']);
+    const centre = await train(t.dir, ['--views', '0']);
     assert.equal(centre.views, 0);
   });
 });

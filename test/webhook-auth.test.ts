@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync, sign as edSign } from 'node:crypto';
 import { describe, it } from 'node:test';
 
-import { ed25519Key, falMessage, sign, verifyFalWebhook, verifyStandardWebhook, VerificationError } from '@clip-agiqa/webhook';
+import { verifyStandardWebhook, VerificationError } from '@clip-agiqa/webhook';
+import { ed25519Key, falMessage, verifyFalWebhook } from '@clip-agiqa/webhook/internal';
+import { sign } from '@clip-agiqa/webhook-verify';
 
 // The Standard Webhooks specification's published test case (libraries/*/ tests of standard-webhooks/standard-webhooks).
 const SECRET = 'MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
 import { createScorer, type Scorer } from '@clip-agiqa/core';
-import { blockedReason, ConfigError, MemoryStore, parseAllowList, resolveConfig, startService, type WebhookConfig } from '@clip-agiqa/webhook';
+import { ConfigError, MemoryStore, resolveConfig, startService, type WebhookConfig } from '@clip-agiqa/webhook';
+import { blockedReason, parseAllowList } from '@clip-agiqa/webhook/internal';
 
 import { DEMO_MODEL_DIR, ROOT } from './support/helpers.js';
 import { CALLBACK_SECRET, image, loopback, postBearer, readAll, SECRET, TOKEN, until } from './support/webhook-helpers.js';

@@ -3,7 +3,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 
-import { blockedReason, FetchError, parseAllowList, safeFetch, unmapIPv4, type SafeFetchOptions } from '@clip-agiqa/webhook';
+import { FetchError } from '@clip-agiqa/webhook';
+import { blockedReason, parseAllowList, safeFetch, unmapIPv4, type SafeFetchOptions } from '@clip-agiqa/webhook/internal';
 
 const base: SafeFetchOptions = { maxBytes: 1 << 20, timeoutMs: 2000, maxRedirects: 3 };
 

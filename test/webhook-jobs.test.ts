@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { DeliveryScheduler, JobQueue, MemoryStore, Metrics, type JobRecord, type LogLine, type WebhookVerdict } from '@clip-agiqa/webhook';
+import { MemoryStore, type JobRecord, type LogLine, type WebhookVerdict } from '@clip-agiqa/webhook';
+import { DeliveryScheduler, JobQueue, Metrics } from '@clip-agiqa/webhook/internal';
 
 import { jobRecord } from './support/webhook-store-suite.js';
 

@@ -9,9 +9,8 @@ import { after, before, describe, it } from 'node:test';
 import { createScorer, type Scorer } from '@clip-agiqa/core';
 import { compileSchema } from '@clip-agiqa/core/internal';
 import sharp from 'sharp';
-import {
-  ConfigError, falMessage, DiskStore, loadConfig, signedHeaders, startService, verifyStandardWebhook, webhookVerdictSchema, type Service, type WebhookConfig, type WebhookVerdict,
-} from '@clip-agiqa/webhook';
+import { ConfigError, DiskStore, loadConfig, signedHeaders, startService, verifyStandardWebhook, webhookVerdictSchema, type Service, type WebhookConfig, type WebhookVerdict } from '@clip-agiqa/webhook';
+import { falMessage } from '@clip-agiqa/webhook/internal';
 
 import { DEMO_MODEL_DIR, IMAGES, tempDir, writePngBomb } from './support/helpers.js';
 

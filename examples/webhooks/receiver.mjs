@@ -1,9 +1,10 @@
 // A minimal receiver of the service's verdict events: checks the Standard Webhooks signature, drops
-// duplicates by webhook-id (deliveries are at least once), and prints each event.
+// duplicates by webhook-id (deliveries are at least once), and prints each event. It needs only
+// @clip-agiqa/webhook-verify (node:crypto, no ONNX Runtime or sharp), not the service.
 //   node examples/webhooks/receiver.mjs [PORT]
 import { createServer } from 'node:http';
 
-import { verifyStandardWebhook } from '@clip-agiqa/webhook';
+import { verifyWebhook } from '@clip-agiqa/webhook-verify';
 
 const SECRET = process.env.CALLBACK_SECRET ?? 'whsec_Y2FsbGJhY2sgc2VjcmV0IC0gcmVwbGFjZSBtZSE=';
 const seen = new Set();
@@ -12,7 +13,7 @@ createServer((req, res) => {
   req.on('data', (c) => { body += c; });
   req.on('end', () => {
     try {
-      const { id } = verifyStandardWebhook([SECRET], req.headers, body);
+      const { id } = verifyWebhook(SECRET, req.headers, body);
       res.end();
       if (seen.has(id)) return;
       seen.add(id);

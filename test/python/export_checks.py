@@ -1,4 +1,4 @@
-"""Checks of tools/export that need PyTorch; driven by test/export.test.ts.
+"""Checks of tools/export that need PyTorch; driven by test/export.parity.test.ts.
 
   python3 test/python/export_checks.py verify-catches-drift
   python3 test/python/export_checks.py openai-checkpoint WORKDIR

@@ -1,4 +1,4 @@
-"""Checks of the official-checkpoint import (tools/export --official); driven by test/official-import.test.ts.
+"""Checks of the official-checkpoint import (tools/export --official); driven by test/official-import.parity.test.ts.
 
   python3 test/python/official_checks.py import WORKDIR     bundles of a synthetic official run + reference scores
   python3 test/python/official_checks.py refusals WORKDIR   the importer's messages for wrong inputs

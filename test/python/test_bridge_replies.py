@@ -1,6 +1,6 @@
 """Bridges that answer outside the protocol, and bridges that hang: what the nodes make of them.
 
-Run by test/comfyui-bridge-replies.test.ts. Each fake bridge is a loopback aiohttp server scripted to
+Run by test/comfyui-bridge-replies.parity.test.ts. Each fake bridge is a loopback aiohttp server scripted to
 answer one way; the good one answers every score request correctly (score 1.0 + index for each image).
 """
 import asyncio

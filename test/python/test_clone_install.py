@@ -1,6 +1,6 @@
 """The install most ComfyUI users try first: a clone of this repository into ComfyUI/custom_nodes/.
 
-Run by test/comfyui-install.test.ts. The clone is the working tree's tracked and unignored files (what
+Run by test/comfyui-install.parity.test.ts. The clone is the working tree's tracked and unignored files (what
 `git clone` of this commit holds) copied into a fresh custom_nodes/, then loaded the way ComfyUI 0.8.0's
 load_custom_node does: the folder's __init__.py as a module named after the folder's path.
 """

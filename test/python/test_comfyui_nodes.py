@@ -1,6 +1,6 @@
 """Unit tests of the ComfyUI node pack outside ComfyUI, against a real clip-agiqa bridge.
 
-Run by test/comfyui-nodes.test.ts, which starts the bridge and passes CLIP_AGIQA_BRIDGE_URL,
+Run by test/comfyui-nodes.parity.test.ts, which starts the bridge and passes CLIP_AGIQA_BRIDGE_URL,
 CLIP_AGIQA_BRIDGE_TOKEN, TEST_IMAGES (a JSON list of [png path, expected quality score]),
 SMALL_BRIDGE_URL (a bridge taking at most 2 images per request) and MODEL_DIGEST (the model's manifest sha256);
 HIGHER_IS_BETTER=0 when the bridge's model scores with a head where lower is better.

@@ -1,4 +1,4 @@
-"""The bridge the nodes start themselves, with the real CLI (run by test/comfyui-local-bridge.test.ts,
+"""The bridge the nodes start themselves, with the real CLI (run by test/comfyui-local-bridge.parity.test.ts,
 which passes CLIP_AGIQA_CLI, the built CLI, and FREE_PORTS, loopback ports nothing listens on).
 
 Each test runs ComfyUI's side in a child Python process, as ComfyUI is one: its exit must stop the bridge.

@@ -1,6 +1,6 @@
 """The node pack with several bridges: batches spread over them, an unreachable one skipped.
 
-Run by test/comfyui-multi-bridge.test.ts, which starts two real bridges and passes BRIDGE_URLS (a
+Run by test/comfyui-multi-bridge.parity.test.ts, which starts two real bridges and passes BRIDGE_URLS (a
 port nothing listens on, then the two bridges), CLIP_AGIQA_BRIDGE_TOKEN and DEAD_URLS (ports nothing
 listens on).
 """

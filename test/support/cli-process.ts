@@ -13,8 +13,8 @@ export interface CliRun {
 }
 
 /** The CLI in its own process, as a user runs it (a simulator in the test's process keeps running meanwhile). */
-export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): CliRun {
-  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, FORCE_COLOR: '0', ...env } });
+export function startCli(args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string): CliRun {
+  const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, FORCE_COLOR: '0', ...env } });
   let stdout = '';
   let stderr = '';
   const waiters: (() => void)[] = [];
@@ -38,7 +38,7 @@ export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): CliRun {
   };
 }
 
-/** The CLI run to its end. */
-export function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return startCli(args, env).done;
+/** The CLI run to its end (in `cwd`, when given). */
+export function cli(args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return startCli(args, env, cwd).done;
 }

@@ -1,4 +1,4 @@
-// Run inside its own mount namespace with the data folder on a small tmpfs (see webhook-store-faults.test.ts):
+// Run inside its own mount namespace with the data folder on a small tmpfs (see webhook-store-faults.e2e.test.ts):
 // accepts jobs, fills the disk, and reports on stdout (one JSON object) what the service and the store did.
 import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
 import { createServer } from 'node:http';

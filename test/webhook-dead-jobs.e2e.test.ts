@@ -5,7 +5,8 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
-import { BullQueues, DiskStore, RedisStore, type JobRecord, type JobStore } from '@clip-agiqa/webhook';
+import { DiskStore, RedisStore, type JobRecord, type JobStore } from '@clip-agiqa/webhook';
+import { BullQueues } from '@clip-agiqa/webhook/internal';
 
 import { CLI, tempDir } from './support/helpers.js';
 import { RedisServer, redisUnavailable } from './support/redis-server.js';

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -11,15 +10,15 @@ import type { Page } from 'playwright-core';
 import sharp from 'sharp';
 
 import { browserUnavailable, launchChromium, type HeadlessChromium } from './support/browser.js';
-import { CLI, IMAGES, tempDir } from './support/helpers.js';
+import { cli } from './support/cli-in-process.js';
+import { cli as cliProcess } from './support/cli-process.js';
+import { IMAGES, tempDir } from './support/helpers.js';
 
 const skip = browserUnavailable() ?? false;
 const shots = tempDir('clip-agiqa-report-shots-');
 
-function cli(args: string[], cwd?: string) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', cwd });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+/** The CLI as a process working in `dir` (saved records hold paths relative to it). */
+const cliIn = (dir: string, args: string[]) => cliProcess(args, {}, dir);
 
 /** Only the page itself and data: URIs: a report must reach nothing else. */
 function assertOffline(requests: string[], url: string): void {
@@ -86,13 +85,13 @@ describe('score report in headless Chromium', { skip }, () => {
     for (const f of ['landscape.jpg', 'portrait.jpg', 'square.png', 'wide.webp', 'grey.png', 'exif-rotated.jpg']) copyFileSync(join(IMAGES, f), join(t.dir, f));
     writeFileSync(join(t.dir, 'truncated.jpg'), readFileSync(join(IMAGES, 'landscape.jpg')).subarray(0, 15000));
     writeFileSync(join(t.dir, 'notes.png'), 'not a picture\n');
-    const probe = cli(['score', '--json', '--no-progress', t.dir]);
+    const probe = await cli(['score', '--json', '--no-progress', t.dir]);
     const all = parseScoreRecords(probe.stdout, 'probe');
     const sorted = all.flatMap((r) => ('scores' in r ? [r.scores.quality!] : [])).sort((a, b) => b - a);
     const threshold = (sorted[2]! + sorted[3]!) / 2;
 
     const html = join(t.dir, 'out/report.html');
-    const r = cli(['score', '--json', '--no-progress', '--threshold', String(threshold), '--html', html, t.dir]);
+    const r = await cli(['score', '--json', '--no-progress', '--threshold', String(threshold), '--html', html, t.dir]);
     assert.equal(r.status, 1, r.stderr);
     const records = parseScoreRecords(r.stdout, 'stdout');
     const url = pathToFileURL(html).href;
@@ -165,14 +164,14 @@ describe('score report in headless Chromium', { skip }, () => {
     using t = tempDir();
     mkdirSync(join(t.dir, 'imgs'));
     for (const f of ['square.png', 'wide.webp', 'portrait.jpg', 'grey.png']) copyFileSync(join(IMAGES, f), join(t.dir, 'imgs', f));
-    const r = cli(['score', '--json', '--no-progress', 'imgs'], t.dir);
+    const r = await cliIn(t.dir, ['score', '--json', '--no-progress', 'imgs']);
     assert.equal(r.status, 0, r.stderr);
     mkdirSync(join(t.dir, 'saved'));
     writeFileSync(join(t.dir, 'saved/results.jsonl'), r.stdout);
     renameSync(join(t.dir, 'imgs'), join(t.dir, 'saved/imgs'));
 
     const out = join(t.dir, 'page.html');
-    const made = cli(['report', 'saved/results.jsonl', '--html', out, '--top-percent', '50', '--title', 'Saved run'], t.dir);
+    const made = await cliIn(t.dir, ['report', 'saved/results.jsonl', '--html', out, '--top-percent', '50', '--title', 'Saved run']);
     assert.equal(made.status, 0, made.stderr);
     const url = pathToFileURL(out).href;
     const { page, requests } = await chrome.open(url);
@@ -184,10 +183,10 @@ describe('score report in headless Chromium', { skip }, () => {
     await page.close();
 
     writeFileSync(join(t.dir, 'bad.jsonl'), `${r.stdout.split('\n')[0]}\n{"path": 3}\nnot json\n`);
-    const bad = cli(['report', 'bad.jsonl', '--html', out], t.dir);
+    const bad = await cliIn(t.dir, ['report', 'bad.jsonl', '--html', out]);
     assert.equal(bad.status, 1);
     assert.match(bad.stderr, /\[SCHEMA_VIOLATION\] bad\.jsonl: 2 bad lines: line 2: not a score record .*line 3: not JSON/);
-    assert.equal(cli(['report', 'saved/results.jsonl'], t.dir).status, 2, '--html is required');
+    assert.equal((await cliIn(t.dir, ['report', 'saved/results.jsonl'])).status, 2, '--html is required');
   });
 
   it('500 images: under 6 MB and open in under 3 s (load event), thumbnails capped at 256 px', async () => {

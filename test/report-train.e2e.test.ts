@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -8,14 +7,10 @@ import { after, before, describe, it } from 'node:test';
 import { pearson, spearman, type RunResult } from '@clip-agiqa/train';
 
 import { browserUnavailable, launchChromium, type HeadlessChromium } from './support/browser.js';
-import { CLI, IMAGES, tempDir } from './support/helpers.js';
+import { cli } from './support/cli-in-process.js';
+import { IMAGES, tempDir } from './support/helpers.js';
 
 const skip = browserUnavailable() ?? false;
-
-function cli(args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 /** 40 images (fixture copies), two generators, 10 prompts of 4: enough for a split with every part of the page. */
 function ratings(dir: string): string {
@@ -38,7 +33,7 @@ describe('training report in headless Chromium', { skip }, () => {
   it('paper protocol: curves per epoch with the selected epoch marked, scatter with the logistic fit, per-generator breakdown, selection metrics', async () => {
     using t = tempDir();
     const report = join(t.dir, 'out/run.json');
-    const r = cli(['train', '--dataset', 'csv', '--data', ratings(t.dir), '--epochs', '6', '--report', report, '--cache', join(t.dir, 'cache')]);
+    const r = await cli(['train', '--dataset', 'csv', '--data', ratings(t.dir), '--epochs', '6', '--report', report, '--cache', join(t.dir, 'cache')]);
     assert.equal(r.status, 0, r.stderr);
     const json = JSON.parse(readFileSync(report, 'utf8')) as { run: RunResult };
     const run = json.run;
@@ -87,7 +82,7 @@ describe('training report in headless Chromium', { skip }, () => {
   it('rigorous protocol: validation curves, the epoch chosen on validation marked, a mean ± std table and the other splits', async () => {
     using t = tempDir();
     const report = join(t.dir, 'rig.json');
-    const r = cli(['train', '--dataset', 'csv', '--data', ratings(t.dir), '--protocol', 'rigorous', '--splits', '2', '--epochs', '5', '--report', report, '--cache', join(t.dir, 'cache')]);
+    const r = await cli(['train', '--dataset', 'csv', '--data', ratings(t.dir), '--protocol', 'rigorous', '--splits', '2', '--epochs', '5', '--report', report, '--cache', join(t.dir, 'cache')]);
     assert.equal(r.status, 0, r.stderr);
     const json = JSON.parse(readFileSync(report, 'utf8')) as { image: RunResult[]; prompt: RunResult[] };
     const url = pathToFileURL(join(t.dir, 'rig.html')).href;

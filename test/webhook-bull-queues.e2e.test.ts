@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { describe, it } from 'node:test';
 
-import { BullQueues, type Processors, type ScoringTask } from '@clip-agiqa/webhook';
+import { BullQueues, type Processors, type ScoringTask } from '@clip-agiqa/webhook/internal';
 
 import { ROOT } from './support/helpers.js';
 import { RedisServer, redisUnavailable } from './support/redis-server.js';
@@ -25,7 +25,7 @@ describe('BullMQ queues', { skip }, () => {
     await q.enqueueScore('job-1');
     // A worker in another process takes the job and hangs on it; then it dies without a word.
     const script = `
-      import { BullQueues } from '@clip-agiqa/webhook';
+      import { BullQueues } from '@clip-agiqa/webhook/internal';
       const q = new BullQueues({ url: ${JSON.stringify(redis.url)}, lockDurationMs: 1000, stalledIntervalMs: 500 });
       q.startWorkers({ score: async () => { process.stdout.write('taken\\n'); await new Promise(() => {}); }, deliver: async () => {} }, { concurrency: 1 }, { stalled() {}, error() {} });`;
     const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
