@@ -2,7 +2,9 @@ export { startBridge, BRIDGE_PROTOCOL } from './bridge/server.js';
 export type { Bridge, BridgeOptions } from './bridge/server.js';
 export { BridgeListenError } from './bridge/listen.js';
 export { encodeImageFrame, decodeImageFrame, FrameError } from './bridge/frames.js';
-export { decide, PolicyError } from './bridge/decision.js';
+export { decide } from './bridge/decision.js';
+// A refused policy: the same class (and codes) as core's, wherever the policy was sent.
+export { PolicyError } from '@clip-agiqa/core';
 export type { BridgePolicy } from './bridge/decision.js';
 export { bridgeClientMessageSchema } from './generated/bridge-client-message.js';
 export type { BridgeClientMessage, BridgeHello, BridgeImageSpec, BridgeScoreRequest } from './generated/bridge-client-message.js';

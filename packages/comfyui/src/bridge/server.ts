@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-import { isClipAgiqaError, type Scorer } from '@clip-agiqa/core';
+import { isClipAgiqaError, isUsageError, type Scorer } from '@clip-agiqa/core';
 import { compileSchema, constantTimeEqual, jsonLineLog } from '@clip-agiqa/core/internal';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 
@@ -145,7 +145,8 @@ export async function startBridge(o: BridgeOptions): Promise<Bridge> {
     try {
       checkPolicy(m.policy, o.scorer.model);
     } catch (e) {
-      return fail(c, 'BAD_POLICY', (e as Error).message, m.id);
+      if (!isUsageError(e)) throw e;
+      return fail(c, e.code, e.message, m.id);
     }
     if (closing) return send(c, { type: 'busy', id: m.id, retry_after_ms: 2000 });
     if (pendingImages + m.images.length > maxPending) return send(c, { type: 'busy', id: m.id, retry_after_ms: 250 });

@@ -53,7 +53,7 @@ export interface BridgeResult {
      */
     order: number[];
     /**
-     * filter (or its deprecated spelling gate): indices that reach the threshold, in request order; best-of: the k best, best first; score and rank: every scored index.
+     * filter (or its deprecated spelling gate) and reroll-if-none-pass: indices that reach every bar, in request order; best-of: the k best, best first; score and rank: every scored index.
      */
     passed: number[];
     /**
@@ -253,7 +253,7 @@ export const bridgeServerMessageSchema = {
               }
             },
             "passed": {
-              "description": "filter (or its deprecated spelling gate): indices that reach the threshold, in request order; best-of: the k best, best first; score and rank: every scored index.",
+              "description": "filter (or its deprecated spelling gate) and reroll-if-none-pass: indices that reach every bar, in request order; best-of: the k best, best first; score and rank: every scored index.",
               "type": "array",
               "items": {
                 "type": "integer"
