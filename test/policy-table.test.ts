@@ -8,7 +8,8 @@ import * as core from '@clip-agiqa/core';
 import { MemoryStore, startService, type Service } from '@clip-agiqa/webhook';
 
 import { TestClient } from './support/bridge-client.js';
-import { IMAGES, ROOT, tempDir, twoHeadBundle } from './support/helpers.js';
+import { IMAGES, pythonUnavailable, ROOT, tempDir, twoHeadBundle } from './support/helpers.js';
+import { runPython } from './support/python-process.js';
 import { postBearer, TOKEN } from './support/webhook-helpers.js';
 
 /** One row of test/fixtures/policy/table.json. */
@@ -131,5 +132,24 @@ describe('one policy rule: the webhook service, the ComfyUI bridge and core agre
       assert.deepEqual(await viaWebhook(c, `case-${i}`), fromCore, 'webhook');
       assert.deepEqual(await viaBridge(c, `case-${i}`), fromCore, 'bridge');
     });
+  });
+});
+
+describe('one policy rule: the ComfyUI node pack re-decides a batch scored in parts by the same table', { skip: pythonUnavailable(['torch', 'numpy', 'aiohttp', 'PIL']) ?? false }, () => {
+  it('decides every accepted case as the table says, and over parts as the bridge decides the whole batch; refuses as the bridge does', async () => {
+    using t = tempDir();
+    const scorer = await core.createScorer({ model: twoHeadBundle(join(t.dir, 'bundle')) });
+    const whole = await startBridge({ scorer, port: 0, log: () => undefined });
+    const split = await startBridge({ scorer, port: 0, maxImages: 2, log: () => undefined });
+    try {
+      const r = await runPython(['test/python/test_policy_table.py', '-v'], { WHOLE_BRIDGE_URL: whole.url, SPLIT_BRIDGE_URL: split.url, CLIP_AGIQA_CONFIG: join(t.dir, 'no-config.json') });
+      assert.equal(r.status, 0, r.output);
+      assert.match(r.output, /Ran 2 tests/);
+      assert.doesNotMatch(r.output, /skipped/);
+    } finally {
+      await split.close();
+      await whole.close();
+      await scorer.close();
+    }
   });
 });
