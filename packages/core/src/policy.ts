@@ -19,14 +19,15 @@ export interface ReadPolicy {
 
 /**
  * What no mode can do with this policy, as the fields were sent (before defaults): a bar where the mode
- * reads none, a filter without one, k outside best-of, a percentile that is not one.
+ * reads none (it would be silently ignored), a filter without one, a percentile that is not one. k, like
+ * threshold_kind, has a default that a schema-checked configuration fills in whatever the mode, so only
+ * best-of reads it and the others ignore it.
  */
 function modeProblem(wire: WirePolicy, mode: PolicyMode): string | null {
   const hasBar = wire.threshold !== undefined || wire.thresholds !== undefined;
   const named = `mode ${wire.mode}`;
   if (BARRED.has(mode) && !hasBar) return `${named} needs a bar: threshold (on the ranking head) or thresholds (per head)`;
   if (!BARRED.has(mode) && hasBar) return `${named} takes no bar; threshold and thresholds belong to filter and reroll-if-none-pass`;
-  if (mode !== 'best-of' && wire.k !== undefined) return `${named} takes no k; k belongs to best-of`;
   if (wire.threshold_kind === 'percentile') {
     if (wire.threshold === undefined) return 'threshold_kind percentile needs a threshold (the percentile, 0-100)';
     if (!(wire.threshold >= 0 && wire.threshold <= 100)) return `a percentile threshold lies within 0-100, got ${wire.threshold}`;

@@ -24,7 +24,7 @@ export interface WireError {
   input?: string;
 }
 /**
- * What to decide about scored candidates. Ranking is by `head`, best first, the right way round for that head (ascending where lower is better); a bar is reached with >= where higher is better and <= where lower is. One rule everywhere a policy is taken (library, webhook service, ComfyUI bridge): filter and reroll-if-none-pass need a bar (threshold or thresholds) and are the only modes that take one; k belongs to best-of (1 when absent); threshold_kind percentile needs a threshold within 0-100; every head named must be one of the model's.
+ * What to decide about scored candidates. Ranking is by `head`, best first, the right way round for that head (ascending where lower is better); a bar is reached with >= where higher is better and <= where lower is. One rule everywhere a policy is taken (library, webhook service, ComfyUI bridge): filter and reroll-if-none-pass need a bar (threshold or thresholds) and are the only modes that take one; only best-of reads k (1 when absent); threshold_kind percentile needs a threshold within 0-100; every head named must be one of the model's.
  *
  * This interface was referenced by `Definitions`'s JSON-Schema
  * via the `definition` "policy".
@@ -90,7 +90,7 @@ export const defsSchema = {
     },
     "policy": {
       "title": "WirePolicy",
-      "description": "What to decide about scored candidates. Ranking is by `head`, best first, the right way round for that head (ascending where lower is better); a bar is reached with >= where higher is better and <= where lower is. One rule everywhere a policy is taken (library, webhook service, ComfyUI bridge): filter and reroll-if-none-pass need a bar (threshold or thresholds) and are the only modes that take one; k belongs to best-of (1 when absent); threshold_kind percentile needs a threshold within 0-100; every head named must be one of the model's.",
+      "description": "What to decide about scored candidates. Ranking is by `head`, best first, the right way round for that head (ascending where lower is better); a bar is reached with >= where higher is better and <= where lower is. One rule everywhere a policy is taken (library, webhook service, ComfyUI bridge): filter and reroll-if-none-pass need a bar (threshold or thresholds) and are the only modes that take one; only best-of reads k (1 when absent); threshold_kind percentile needs a threshold within 0-100; every head named must be one of the model's.",
       "type": "object",
       "additionalProperties": false,
       "required": [
