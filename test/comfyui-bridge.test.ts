@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
-import { createScorer, percentile, type Scorer } from '@clip-agiqa/core';
+import { createScorer, type Scorer } from '@clip-agiqa/core';
+import { percentile } from '@clip-agiqa/core/internal';
 import { encodeImageFrame, startBridge, type Bridge, type BridgeResult } from '@clip-agiqa/comfyui';
 import sharp from 'sharp';
 
@@ -54,6 +55,8 @@ describe('ComfyUI bridge', () => {
     const best = await c.score('b1', NAMES.map(file), { mode: 'best-of', k: 2 }) as BridgeResult;
     assert.deepEqual(best.decision.passed, ranked.slice(0, 2));
     assert.deepEqual(best.decision.rejected, ranked.slice(2).sort());
+    const one = await c.score('b2', NAMES.map(file), { mode: 'best-of' }) as BridgeResult;
+    assert.deepEqual(one.decision.passed, ranked.slice(0, 1), 'best-of without k keeps one, as the webhook service does');
     c.close();
   });
 
@@ -84,7 +87,7 @@ describe('ComfyUI bridge', () => {
     c.ws.send(encodeImageFrame('nobody', 0, file('square.png')));
     assert.equal((await c.nextError()).code, 'UNKNOWN_REQUEST');
     c.send({ type: 'score', id: 'h', policy: { mode: 'score', head: 'beauty' }, images: [{ format: 'encoded' }] });
-    assert.equal((await c.nextError()).code, 'BAD_POLICY');
+    assert.deepEqual(await c.nextError(), { type: 'error', id: 'h', code: 'UNKNOWN_HEAD', message: 'the policy names unknown head(s) beauty; the model has quality' });
     const big = await c.score('big', [Buffer.alloc((1 << 20) + 1)]);
     assert.equal(big.type === 'error' && big.code, 'IMAGE_TOO_LARGE');
     const junk = await c.score('junk', [Buffer.from('not an image at all'), file('square.png')]) as BridgeResult;

@@ -31,4 +31,9 @@ describe('@clip-agiqa/core root export list', () => {
     for (const value of Object.keys(core)) assert.ok(names.has(value), `${value} is exported but not read from index.ts`);
     assert.deepEqual([...names].filter((n) => !documented.has(n)).sort(), [], 'exported but not in packages/core/README.md');
   });
+
+  it('has one way to rank and decide: decide (and decideWire for a wire policy), one Decision shape', () => {
+    const deciding = Object.keys(core).filter((n) => /rank|decide|passes|filter|percentile|policy/i.test(n) && !n.endsWith('Error')).sort();
+    assert.deepEqual(deciding, ['decide', 'decideWire', 'fromWirePolicy']);
+  });
 });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
 import { bestOfN, ComfyClient, rerollUntil, startBridge, type BridgeResult, type Workflow } from '@clip-agiqa/comfyui';
-import { createScorer, decide, fromWirePolicy, passes, rank, UsageError, type Decidable, type HeadDirection, type Scorer } from '@clip-agiqa/core';
+import { createScorer, decide, fromWirePolicy, PolicyError, type Decidable, type HeadDirection, type Scorer } from '@clip-agiqa/core';
 
 import { TestClient } from './support/bridge-client.js';
 import { cli } from './support/cli-in-process.js';
@@ -26,8 +26,8 @@ describe('decisions (core)', () => {
   ];
 
   it('ranks lower-is-better heads lowest first, ties in input order, unscored left out', () => {
-    assert.deepEqual(rank(candidates, LOWER), [1, 4, 0, 2]);
-    assert.deepEqual(rank(candidates, HIGHER), [5, 2, 0, 1, 4]);
+    assert.deepEqual(decide(candidates, {}, [LOWER]).order, [1, 4, 0, 2]);
+    assert.deepEqual(decide(candidates, {}, [HIGHER]).order, [5, 2, 0, 1, 4]);
   });
 
   it('applies every criterion the right way round', () => {
@@ -42,9 +42,8 @@ describe('decisions (core)', () => {
     const d = decide(candidates, { head: 'artefacts' }, heads);
     assert.equal(d.best, 1);
     assert.deepEqual(d.rejected, [3, 5]);
-    assert.equal(passes(candidates[0]!, { head: 'artefacts', threshold: 0.5 }, heads), true);
-    assert.equal(passes(candidates[2]!, { head: 'artefacts', threshold: 0.5 }, heads), false);
-    assert.equal(passes(candidates[3]!, {}, heads), false, 'a failed candidate never passes');
+    assert.deepEqual(decide([candidates[0]!, candidates[2]!], { head: 'artefacts', threshold: 0.5 }, heads).passed, [0]);
+    assert.deepEqual(decide([candidates[3]!], {}, heads).passed, [], 'a failed candidate never passes');
   });
 
   it('reads wire policies, deprecated spellings as their current names', () => {
@@ -53,13 +52,14 @@ describe('decisions (core)', () => {
     assert.deepEqual(fromWirePolicy({ mode: 'filter', threshold: 40, threshold_kind: 'percentile' }).policy, { percentile: 40 });
     assert.deepEqual(fromWirePolicy({ mode: 'best-of-n' }), { mode: 'best-of', policy: { topK: 1 } });
     assert.deepEqual(fromWirePolicy({ mode: 'reroll-if-none-pass', thresholds: { quality: 3 } }), { mode: 'reroll-if-none-pass', policy: { thresholds: { quality: 3 } } });
-    assert.deepEqual(fromWirePolicy({ mode: 'rank', head: 'quality', threshold: 3 }), { mode: 'rank', policy: { head: 'quality' } }, 'rank passes every scored candidate');
+    assert.deepEqual(fromWirePolicy({ mode: 'rank', head: 'quality' }), { mode: 'rank', policy: { head: 'quality' } }, 'rank passes every scored candidate');
+    assert.throws(() => fromWirePolicy({ mode: 'rank', head: 'quality', threshold: 3 }), (e: unknown) => e instanceof PolicyError && e.code === 'INVALID_POLICY', 'a bar where no bar is applied');
   });
 
   it('refuses policies it cannot apply', () => {
-    assert.throws(() => decide(candidates, { head: 'nope' }, [LOWER]), (e: unknown) => e instanceof UsageError && e.code === 'UNKNOWN_HEAD');
-    assert.throws(() => decide(candidates, { topK: -1 }, [LOWER]), (e: unknown) => e instanceof UsageError && e.code === 'INVALID_ARGUMENT');
-    assert.throws(() => decide(candidates, { percentile: 101 }, [LOWER]), (e: unknown) => e instanceof UsageError && e.code === 'INVALID_ARGUMENT');
+    assert.throws(() => decide(candidates, { head: 'nope' }, [LOWER]), (e: unknown) => e instanceof PolicyError && e.code === 'UNKNOWN_HEAD');
+    assert.throws(() => decide(candidates, { topK: -1 }, [LOWER]), (e: unknown) => e instanceof PolicyError && e.code === 'INVALID_POLICY');
+    assert.throws(() => decide(candidates, { percentile: 101 }, [LOWER]), (e: unknown) => e instanceof PolicyError && e.code === 'INVALID_POLICY');
   });
 });
 

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { ComfyConnectionError, ComfyExecutionError, ComfyValidationError, FrameError, PolicyError, WorkflowError } from '@clip-agiqa/comfyui';
+import { ComfyConnectionError, ComfyExecutionError, ComfyValidationError, FrameError, WorkflowError } from '@clip-agiqa/comfyui';
 import {
-  BundleError, ClipAgiqaError, createScorer, DeviceError, InferenceError, InputError, isClipAgiqaError, isUsageError, MetadataError, UsageError,
+  BundleError, ClipAgiqaError, createScorer, DeviceError, InferenceError, InputError, isClipAgiqaError, isUsageError, MetadataError, PolicyError, UsageError,
 } from '@clip-agiqa/core';
 import { compileSchema } from '@clip-agiqa/core/internal';
 import { CheckpointError, DatasetError, MatFileError, ProtocolError, XlsxError } from '@clip-agiqa/train';
@@ -32,7 +32,7 @@ describe('one error family', () => {
     ['ComfyExecutionError', new ComfyExecutionError('p1', '3', 'KSampler', 'out of memory')],
     ['WorkflowError', new WorkflowError('the workflow has no node 9')],
     ['FrameError', new FrameError('short frame')],
-    ['PolicyError', new PolicyError('best-of needs k')],
+    ['PolicyError', new PolicyError('INVALID_POLICY', 'mode filter needs a bar: threshold (on the ranking head) or thresholds (per head)')],
     ['ConfigError', new ConfigError('invalid configuration', ['/port must be integer'])],
     ['HttpError', new HttpError(404, 'NOT_FOUND', 'no such route')],
     ['VerificationError', new VerificationError('bad signature')],
@@ -61,7 +61,7 @@ describe('one error family', () => {
 
   it('tells usage errors from the others, also across copies of core', () => {
     const usage = errors.filter(([, e]) => isUsageError(e)).map(([name]) => name).sort();
-    assert.deepEqual(usage, ['UsageError'], 'the CLI\'s own usage errors are checked through the command (cli-errors)');
+    assert.deepEqual(usage, ['PolicyError', 'UsageError'], 'the CLI\'s own usage errors are checked through the command (cli-errors)');
     // An error made by another copy of the module (two installed versions) is branded the same way.
     const foreign = Object.assign(new Error('x'), { code: 'INVALID_ARGUMENT' });
     for (const brand of ['clip-agiqa.error', 'clip-agiqa.usage-error']) Object.defineProperty(foreign, Symbol.for(brand), { value: true });

@@ -153,7 +153,7 @@ describe('bridge status page in headless Chromium', { skip: browserUnavailable()
     assert.equal(await rows.nth(0).locator('img.kept').count(), 1, 'best-of 1: one kept');
     assert.match((await rows.nth(0).locator('img').first().getAttribute('src'))!, /^data:image\/webp;base64,/);
     const errors = await tab.locator('#errors tbody tr td:nth-child(3)').allInnerTexts();
-    assert.deepEqual(errors, ['UNKNOWN_REQUEST', 'BAD_POLICY'], 'the refused request, then its orphaned image frame; newest first');
+    assert.deepEqual(errors, ['UNKNOWN_REQUEST', 'INVALID_POLICY'], 'the refused request, then its orphaned image frame; newest first');
     assert.deepEqual(await tab.locator('#errors tbody tr td:nth-child(2)').allInnerTexts(), ['comfy-b', 'comfy-b']);
     await tab.screenshot({ path: join(process.env.REPORT_SCREENSHOTS ?? tmpdir(), 'status.png'), fullPage: true });
     await tab.close();

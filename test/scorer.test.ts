@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
 import {
-  createScorer, DeviceError, InputError, isFailure, UsageError, type ImageInput, type Scorer, type ScoreResult,
+  createScorer, DeviceError, InputError, isFailure, PolicyError, UsageError, type ImageInput, type Scorer, type ScoreResult,
 } from '@clip-agiqa/core';
 import sharp from 'sharp';
 
@@ -136,8 +136,8 @@ describe('scorer', () => {
     assert.deepEqual((await scorer.filter(paths, { topK: 3 })).passed.map((r) => r.id), byScore.slice(0, 3).map((r) => r.id));
     assert.equal((await scorer.filter(paths, { topPercent: 20 })).passed.length, Math.ceil(0.2 * paths.length));
     assert.equal((await scorer.filter(paths, { topK: 5, threshold: median })).passed.length, 5);
-    await assert.rejects(scorer.filter(paths, {}), (e: UsageError) => e.code === 'INVALID_ARGUMENT');
-    await assert.rejects(scorer.filter(paths, { topPercent: 120 }), (e: UsageError) => e.code === 'INVALID_ARGUMENT');
+    await assert.rejects(scorer.filter(paths, {}), (e: UsageError) => e instanceof PolicyError && e.code === 'INVALID_POLICY');
+    await assert.rejects(scorer.filter(paths, { topPercent: 120 }), (e: UsageError) => e instanceof PolicyError && e.code === 'INVALID_POLICY');
     await assert.rejects(scorer.rank(paths, { head: 'nope' }), (e: UsageError) => e.code === 'UNKNOWN_HEAD');
   });
 

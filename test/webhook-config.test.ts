@@ -37,6 +37,16 @@ describe('webhook configuration fails fast', { timeout: 60_000 }, () => {
     await assert.rejects(startService({ config, scorer, store: new MemoryStore(), log: () => undefined }), (e: unknown) => e instanceof ConfigError && /qualty/.test(e.message) && /quality/.test(e.message));
   });
 
+  it('starts with route policies of every mode, the schema\'s defaults (k, threshold_kind) filled in by the configuration; refuses a filter without a bar', async () => {
+    const route = (policy: object): WebhookConfig['routes'][number] => ({ path: 'r', verifier: 'bearer', tokens: [TOKEN], adapter: 'replicate', policy: policy as { mode: 'filter' } });
+    for (const policy of [{ mode: 'filter', threshold: 3 }, { mode: 'filter', threshold: 50, threshold_kind: 'percentile' }, { mode: 'best-of' }, { mode: 'rank' }]) {
+      const service = await startService({ config: base({ routes: [route(policy)] }), scorer, store: new MemoryStore(), log: () => undefined });
+      await service.close();
+    }
+    await assert.rejects(startService({ config: base({ routes: [route({ mode: 'filter' })] }), scorer, store: new MemoryStore(), log: () => undefined }),
+      (e: unknown) => e instanceof ConfigError && /mode filter needs a bar/.test(e.message));
+  });
+
   it('refuses at acceptance a job with an unknown head or an invalid callback URL', async () => {
     const config = base({ routes: [{ path: 'token', verifier: 'bearer', tokens: [TOKEN] }], callback: { secret: CALLBACK_SECRET }, limits: { body_bytes: 1 << 20 } });
     const service = await startService({ config, scorer, store: new MemoryStore(), log: () => undefined });

@@ -92,7 +92,10 @@ describe('webhook verdicts on a lower-is-better head', { timeout: 60_000 }, () =
   it('refuses at acceptance a policy the decision module cannot apply', async () => {
     const r = await post('bad-percentile', { mode: 'filter', threshold: 150, threshold_kind: 'percentile' });
     assert.equal(r.status, 422);
-    assert.match(JSON.stringify(r.verdict), /INVALID_ARGUMENT.*percentile must be within 0-100/);
+    assert.match(JSON.stringify(r.verdict), /INVALID_POLICY.*a percentile threshold lies within 0-100, got 150/);
     assert.equal((await post('bad-mode', { mode: 'best-of-m' })).status, 422);
+    const barless = await post('bar-less', { mode: 'filter' });
+    assert.equal(barless.status, 422, 'a filter without a bar is refused, not a pass for every candidate');
+    assert.deepEqual(barless.verdict, { error: { code: 'INVALID_POLICY', message: 'mode filter needs a bar: threshold (on the ranking head) or thresholds (per head)' } });
   });
 });

@@ -61,6 +61,16 @@ export function lowerIsBetterBundle(to: string): string {
   return to;
 }
 
+/** The demo bundle with a second head, artefacts: the quality head's weights, read lower-is-better (so it ranks in reverse). */
+export function twoHeadBundle(to: string): string {
+  copyDemoBundle(to);
+  const path = join(to, 'manifest.json');
+  const manifest = JSON.parse(readFileSync(path, 'utf8')) as { heads: { name: string; higher_is_better: boolean }[] };
+  manifest.heads.push({ ...manifest.heads[0]!, name: 'artefacts', higher_is_better: false });
+  writeFileSync(path, JSON.stringify(manifest, null, 2));
+  return to;
+}
+
 export function pixelDiff(a: Uint8Array, b: Uint8Array): { mean: number; max: number } {
   if (a.length !== b.length) throw new Error(`length ${a.length} != ${b.length}`);
   let sum = 0;

@@ -112,6 +112,8 @@ async def score_images(images: list[tuple[bytes, int, int]], policy: dict, setti
 
 # What to do about the refusals a node can cause.
 ADVICE = {
+    "UNKNOWN_HEAD": " (check the node's head input against the heads the bridge's model has: `clip-agiqa info --model BUNDLE`)",
+    # What bridges before the shared policy check called every refused policy.
     "BAD_POLICY": " (check the node's head input against the heads the bridge's model has: `clip-agiqa info --model BUNDLE`)",
     "TOO_MANY_IMAGES": " (the node splits batches by the limit the bridge announces: is the bridge of another release?)",
     "IMAGE_TOO_LARGE": " (scale the images down before the node)",
@@ -183,10 +185,11 @@ async def _score(images: list[tuple[bytes, int, int]], policy: dict, s: BridgeSe
             if len(images) <= per_request:
                 result = await _request(ws, s, images, policy)
             else:
-                # Parts are scored alone; the batch-wide decision (percentile, best-of) is made over them all here.
+                # Parts are scored alone, each sent with the policy so that the bridge accepts or refuses it as it would the
+                # whole batch; the batch-wide decision (percentile, best-of) is then made over them all here.
                 scores = []
                 for start in range(0, len(images), per_request):
-                    part = await _request(ws, s, images[start:start + per_request], {"mode": "score", **({"head": policy["head"]} if "head" in policy else {})})
+                    part = await _request(ws, s, images[start:start + per_request], policy)
                     scores.extend({**item, "index": item["index"] + start} for item in part["scores"])
                 result = {"type": "result", "id": "", "scores": scores, "decision": logic.decide(policy, scores, welcome["model"])}
             return {**result, "model": welcome["model"]}

@@ -5,6 +5,10 @@ Selections keep every aligned input aligned: the same indices, in the same order
 """
 from __future__ import annotations
 
+import json
+import math
+import os
+
 import numpy as np
 import torch
 
@@ -106,23 +110,49 @@ def percentile(xs: list[float], p: float) -> float:
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
 
 
+def _policy_schema() -> dict:
+    with open(os.path.join(os.path.dirname(__file__), "bridge-server-message.schema.json")) as f:
+        return json.load(f)["$defs"]["shared.policy"]
+
+
+# Defaults of the shared policy, read from the schema the bridge validates with (k: how many best-of keeps).
+DEFAULT_K = _policy_schema()["properties"]["k"]["default"]
+# Deprecated spellings of modes (schemas/defs.schema.json): gate is filter, best-of-n is best-of.
+CURRENT_MODE = {"gate": "filter", "best-of-n": "best-of"}
+
+
 def decide(policy: dict, scores: list[dict], model: dict) -> dict:
-    """The bridge's decision over a batch scored in parts (same rules as a single request)."""
-    heads = model["heads"]
-    head = next(h for h in heads if h["name"] == policy.get("head", heads[0]["name"]))
-    name, higher = head["name"], head["higher_is_better"]
-    value = {s["index"]: s["scores"][name] for s in scores if "scores" in s}
-    scored = [s["index"] for s in scores if "scores" in s]
-    order = sorted(scored, key=lambda i: (-value[i] if higher else value[i], i))
+    """The bridge's decision over a batch scored in parts, for a policy the bridge accepted (each part is sent
+    with it, so the bridge refuses a bad one with its own code and message). Checked case by case against
+    the golden table the bridge, the webhook service and core are held to (test/fixtures/policy/table.json)."""
+    heads = {h["name"]: h["higher_is_better"] for h in model["heads"]}
+    mode = CURRENT_MODE.get(policy["mode"], policy["mode"])
+    name = policy.get("head", model["heads"][0]["name"])
+
+    def value(s: dict, head: str) -> float | None:
+        v = s.get("scores", {}).get(head)
+        return v if v is not None and math.isfinite(v) else None
+
+    def reaches(v: float, bar: float, head: str) -> bool:
+        return v >= bar if heads[head] else v <= bar
+
+    scored = [s for s in scores if value(s, name) is not None]
+    order = [s["index"] for s in sorted(scored, key=lambda s: (-value(s, name) if heads[name] else value(s, name), s["index"]))]
     threshold = None
-    if policy["mode"] in ("filter", "gate"):  # gate: the deprecated spelling of filter
-        threshold = (percentile([value[i] for i in scored], policy["threshold"]) if scored else None) \
-            if policy.get("threshold_kind") == "percentile" else policy["threshold"]
-        passed = [i for i in scored if threshold is not None and (value[i] >= threshold if higher else value[i] <= threshold)]
-    elif policy["mode"] == "best-of":
-        passed = order[:policy["k"]]
+    if mode in ("filter", "reroll-if-none-pass"):
+        bars = dict(policy.get("thresholds", {}))
+        if "threshold" in policy:
+            if policy.get("threshold_kind") == "percentile":
+                threshold = percentile([value(s, name) for s in scored], policy["threshold"]) if scored else None
+            else:
+                threshold = policy["threshold"]
+        passing = [s for s in scored if (threshold is None or reaches(value(s, name), threshold, name))
+                   and all(value(s, h) is not None and reaches(value(s, h), bar, h) for h, bar in bars.items())]
+        passed = [s["index"] for s in passing]  # request order
+    elif mode == "best-of":
+        passed = order[:policy.get("k", DEFAULT_K)]
     else:
-        passed = scored
+        passed = [s["index"] for s in scored]
     kept = set(passed)
     decision = {"head": name, "order": order, "passed": passed, "rejected": [s["index"] for s in scores if s["index"] not in kept]}
     if threshold is not None:

@@ -1,5 +1,4 @@
-import { UsageError } from './errors.js';
-import type { WirePolicy } from './generated/defs.js';
+import { PolicyError } from './errors.js';
 
 /**
  * Which candidates pass, and which wins. Every criterion given must hold; with none, every scored
@@ -72,24 +71,29 @@ export function percentile(xs: readonly number[], p: number): number {
 
 function headNamed(heads: readonly HeadDirection[], name: string | undefined): HeadDirection {
   const head = name === undefined ? heads[0] : heads.find((h) => h.name === name);
-  if (!head) throw new UsageError('UNKNOWN_HEAD', `no head named ${name} (heads: ${heads.map((h) => h.name).join(', ')})`);
+  if (!head) throw new PolicyError('UNKNOWN_HEAD', `no head named ${name} (heads: ${heads.map((h) => h.name).join(', ')})`);
   return head;
 }
 
-/** Throws a UsageError naming what is wrong with a policy (and, given the heads, with the heads it names). */
+/** Throws a PolicyError (UNKNOWN_HEAD) listing the heads a policy names that the model does not have. */
+export function checkHeadNames(policy: { head?: string | undefined; thresholds?: object | undefined }, heads: readonly HeadDirection[]): void {
+  const known = new Set(heads.map((h) => h.name));
+  const named = [...(policy.head === undefined ? [] : [policy.head]), ...Object.keys(policy.thresholds ?? {})];
+  const unknown = [...new Set(named)].filter((n) => !known.has(n));
+  if (unknown.length) throw new PolicyError('UNKNOWN_HEAD', `the policy names unknown head(s) ${unknown.join(', ')}; the model has ${[...known].join(', ')}`);
+}
+
+/** Throws a PolicyError naming what is wrong with a policy (and, given the heads, with the heads it names). */
 export function validatePolicy(policy: Policy, heads?: readonly HeadDirection[]): void {
-  if (heads) {
-    headNamed(heads, policy.head);
-    for (const name of Object.keys(policy.thresholds ?? {})) headNamed(heads, name);
-  }
+  if (heads) checkHeadNames(policy, heads);
   const { threshold, topK, topPercent, percentile: p } = policy;
-  if (threshold !== undefined && !Number.isFinite(threshold)) throw new UsageError('INVALID_ARGUMENT', `threshold must be a finite number, got ${threshold}`);
+  if (threshold !== undefined && !Number.isFinite(threshold)) throw new PolicyError('INVALID_POLICY', `threshold must be a finite number, got ${threshold}`);
   for (const [name, bar] of Object.entries(policy.thresholds ?? {})) {
-    if (!Number.isFinite(bar)) throw new UsageError('INVALID_ARGUMENT', `threshold of ${name} must be a finite number, got ${bar}`);
+    if (!Number.isFinite(bar)) throw new PolicyError('INVALID_POLICY', `threshold of ${name} must be a finite number, got ${bar}`);
   }
-  if (topK !== undefined && !(Number.isInteger(topK) && topK >= 0)) throw new UsageError('INVALID_ARGUMENT', `topK must be a non-negative integer, got ${topK}`);
-  if (topPercent !== undefined && !(topPercent >= 0 && topPercent <= 100)) throw new UsageError('INVALID_ARGUMENT', `topPercent must be within 0-100, got ${topPercent}`);
-  if (p !== undefined && !(p >= 0 && p <= 100)) throw new UsageError('INVALID_ARGUMENT', `percentile must be within 0-100, got ${p}`);
+  if (topK !== undefined && !(Number.isInteger(topK) && topK >= 0)) throw new PolicyError('INVALID_POLICY', `topK must be a non-negative integer, got ${topK}`);
+  if (topPercent !== undefined && !(topPercent >= 0 && topPercent <= 100)) throw new PolicyError('INVALID_POLICY', `topPercent must be within 0-100, got ${topPercent}`);
+  if (p !== undefined && !(p >= 0 && p <= 100)) throw new PolicyError('INVALID_POLICY', `percentile must be within 0-100, got ${p}`);
 }
 
 /** Whether one candidate's scores reach the policy's bars (`threshold` on the ranking head, and `thresholds`). Unscored never passes. */
@@ -122,28 +126,4 @@ export function decide(candidates: readonly Decidable[], policy: Policy, heads: 
     head: head.name, order, passed, rejected: candidates.map((_, i) => i).filter((i) => !kept.has(i)), best: order[0] ?? null,
     ...(bar === undefined ? {} : { percentileBar: bar }),
   };
-}
-
-/** The modes of a wire policy under their current names (gate is filter, best-of-n is best-of). */
-export type PolicyMode = 'score' | 'rank' | 'filter' | 'best-of' | 'reroll-if-none-pass';
-
-const RENAMED: Record<string, PolicyMode> = { gate: 'filter', 'best-of-n': 'best-of' };
-
-/**
- * A wire policy (schemas/defs.schema.json#/$defs/policy) in core's terms: its mode, with deprecated
- * spellings renamed, and the Policy that decides. score and rank pass every scored candidate; filter and
- * reroll-if-none-pass apply the bars; best-of keeps the k best (default 1).
- */
-export function fromWirePolicy(wire: WirePolicy): { mode: PolicyMode; policy: Policy } {
-  const mode = RENAMED[wire.mode] ?? (wire.mode as PolicyMode);
-  const policy: Policy = wire.head === undefined ? {} : { head: wire.head };
-  if (mode === 'filter' || mode === 'reroll-if-none-pass') {
-    if (wire.threshold !== undefined) {
-      if (wire.threshold_kind === 'percentile') policy.percentile = wire.threshold;
-      else policy.threshold = wire.threshold;
-    }
-    if (wire.thresholds) policy.thresholds = Object.fromEntries(Object.entries(wire.thresholds).filter((e): e is [string, number] => e[1] !== undefined));
-  }
-  if (mode === 'best-of') policy.topK = wire.k ?? 1;
-  return { mode, policy };
 }

@@ -34,9 +34,11 @@ export type ErrorCode =
   | 'INFERENCE_FAILED'
   | 'NON_FINITE_OUTPUT'
   | 'WORKER_EXITED'
-  | 'UNKNOWN_HEAD'
   | 'INVALID_ARGUMENT'
-  | 'SCORER_CLOSED';
+  | 'SCORER_CLOSED'
+  // policies (what to decide about scored candidates)
+  | 'UNKNOWN_HEAD'
+  | 'INVALID_POLICY';
 
 /** The wire form of any SDK error: schemas/defs.schema.json#/$defs/error, with the error's own codes. */
 export type ErrorJSON<C extends string = ErrorCode> = WireError & { code: C };
@@ -88,6 +90,15 @@ export class UsageError<C extends string = ErrorCode> extends ClipAgiqaError<C> 
     Object.defineProperty(this, USAGE, { value: true });
   }
 }
+
+/** Codes of a refused policy: it names a head the model lacks, or asks for something no mode does. */
+export type PolicyErrorCode = 'UNKNOWN_HEAD' | 'INVALID_POLICY' | 'SCHEMA_VIOLATION';
+
+/**
+ * A policy that cannot be applied: the same code and message from every entry that takes one (the
+ * library, the webhook service, the ComfyUI bridge, the CLI), as they all check it in one place.
+ */
+export class PolicyError extends UsageError<PolicyErrorCode> {}
 
 /** True for an error of any clip-agiqa package (any code, any copy of this module). */
 export function isClipAgiqaError(e: unknown): e is ClipAgiqaError<string> {

@@ -6,13 +6,17 @@
 export { createScorer } from './scorer.js';
 export type { Scorer, ScorerOptions, ScoreOptions, ScorerStats, ModelInfo, HeadInfo } from './scorer.js';
 
-// Decisions: which candidates pass and which wins, under one Policy, honouring each head's direction
-export { decide, fromWirePolicy, passes, percentile, rank, validatePolicy } from './decision.js';
-export type { Decidable, Decision, HeadDirection, Policy, PolicyMode } from './decision.js';
+// Decisions: the one way to rank and decide which candidates pass and which wins, under one Policy,
+// honouring each head's direction. A wire policy (JSON) is read and checked by fromWirePolicy, the
+// same check the webhook service and the ComfyUI bridge make.
+export { decide } from './decision.js';
+export type { Decidable, Decision, HeadDirection, Policy } from './decision.js';
+export { decideWire, fromWirePolicy } from './policy.js';
+export type { PolicyMode, ReadPolicy, WireDecision } from './policy.js';
 export type { WireError, WirePolicy } from './generated/defs.js';
 
-// Results: one outcome per input, rankings and pass/fail decisions over them
-export { isFailure, rankOutcomes, filterRanking } from './results.js';
+// Results: one outcome per input
+export { isFailure } from './results.js';
 export type {
   ScoreResult, ScoreFailure, ScoreOutcome, RankedResult, Ranking, FilterPolicy, FilterResult, BestOfResult,
 } from './results.js';
@@ -25,8 +29,10 @@ export { scoreRecordSchema } from './generated/score-record.js';
 export type { ScoreRecord } from './generated/score-record.js';
 
 // Errors: every error the SDK throws on purpose has a name and a stable code
-export { ClipAgiqaError, InputError, BundleError, ImportError, DeviceError, InferenceError, UsageError, isClipAgiqaError, isUsageError } from './errors.js';
-export type { ErrorCode, ErrorJSON } from './errors.js';
+export {
+  ClipAgiqaError, InputError, BundleError, ImportError, DeviceError, InferenceError, UsageError, PolicyError, isClipAgiqaError, isUsageError,
+} from './errors.js';
+export type { ErrorCode, ErrorJSON, PolicyErrorCode } from './errors.js';
 
 // Model bundles: load a folder, fetch a published one, or use the bundled untrained demo
 export { loadBundle, PRECISIONS, SUPPORTED_FORMAT_VERSIONS } from './bundle/load.js';

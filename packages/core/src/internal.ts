@@ -12,6 +12,7 @@ export { createHead } from './heads/registry.js';
 export { ClipTokenizer } from './text/tokenizer.js';
 export { encodeTexts } from './text/text-tower.js';
 export type { TextEncoderEntry } from './text/text-tower.js';
+export { percentile } from './decision.js';
 export { DEFAULT_PROMPT, LEVEL_WORDS, levelPrompts } from './heads/levels.js';
 export { HEAD_KIND_TENSORS, LEVELS, NORM_EPS } from './heads/specs.js';
 

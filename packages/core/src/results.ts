@@ -1,5 +1,5 @@
 import { decide, rank, validatePolicy, type Policy } from './decision.js';
-import { ClipAgiqaError, UsageError } from './errors.js';
+import { ClipAgiqaError, PolicyError } from './errors.js';
 
 /** A scored input: every head's score, in that head's MOS scale. */
 export interface ScoreResult {
@@ -55,7 +55,7 @@ export function rankOutcomes(outcomes: ScoreOutcome[], head: string, higherIsBet
 
 export function validateFilterPolicy(policy: FilterPolicy): void {
   if (policy.threshold === undefined && policy.topK === undefined && policy.topPercent === undefined) {
-    throw new UsageError('INVALID_ARGUMENT', 'a filter policy needs a threshold, topK or topPercent');
+    throw new PolicyError('INVALID_POLICY', 'a filter policy needs a threshold, topK or topPercent');
   }
   validatePolicy(policy);
 }

@@ -2,9 +2,12 @@ import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
 
 import { defsSchema } from './generated/defs.js';
 
-const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true });
+const options = { allErrors: true, strict: true, allowUnionTypes: true } as const;
+const ajv = new Ajv2020(options);
+// Checks and fills in the schema's defaults, for values read in one place rather than defaulted wherever used.
+const defaulting = new Ajv2020({ ...options, useDefaults: true });
 // The definitions every wire format refers to (schemas/defs.schema.json).
-ajv.addSchema(defsSchema);
+for (const a of [ajv, defaulting]) a.addSchema(defsSchema);
 
 export type ValidationResult<T> = { ok: true; value: T } | { ok: false; errors: string[] };
 
@@ -21,6 +24,16 @@ export function compileSchema<T>(schema: object): (data: unknown) => ValidationR
   const id = (schema as { $id?: string }).$id;
   const validate = (id ? ajv.getSchema<T>(id) : undefined) ?? ajv.compile<T>(schema);
   return (data) => (validate(data) ? { ok: true, value: data } : { ok: false, errors: formatErrors(validate.errors ?? []) });
+}
+
+/** A definition of schemas/defs.schema.json (e.g. `policy`) as a check that fills in its defaults, in a copy of the data. */
+export function compileDefinitionWithDefaults<T>(name: string): (data: unknown) => ValidationResult<T> {
+  const validate = defaulting.getSchema<T>(`${defsSchema.$id}#/$defs/${name}`);
+  if (!validate) throw new Error(`defs.schema.json has no definition ${name}`);
+  return (data) => {
+    const copy = structuredClone(data);
+    return validate(copy) ? { ok: true, value: copy as T } : { ok: false, errors: formatErrors(validate.errors ?? []) };
+  };
 }
 
 function formatErrors(errors: ErrorObject[]): string[] {

@@ -1,4 +1,4 @@
-import { filterRanking, rankOutcomes, type FilterPolicy, type RankedResult, type ScoreRecord } from '@clip-agiqa/core';
+import { decide, type FilterPolicy, type RankedResult, type ScoreRecord } from '@clip-agiqa/core';
 
 import { esc, num, page, table } from './html.js';
 import { renderModelStamp, type ModelStamp } from './model-stamp.js';
@@ -58,14 +58,14 @@ export function partitionRecords(d: ScoreReportData): ScorePartition {
   const head = { higherIsBetter: true, ...(found ?? { name: d.rankHead ?? 'score' }) };
   const better = head.higherIsBetter ? '≥' : '≤';
   const results = scored.map((r, index) => ({ id: r.path, index, scores: r.scores as Record<string, number>, record: r }));
-  const ranking = rankOutcomes(results, head.name, head.higherIsBetter);
-  const ranked = ranking.ranked.map((r) => ({ ...r, record: results[r.index]!.record }));
   const cut = d.cut ?? {};
+  const isCut = cut.threshold !== undefined || cut.topK !== undefined || cut.topPercent !== undefined;
+  const decision = decide(results, isCut ? { threshold: cut.threshold, topK: cut.topK, topPercent: cut.topPercent } : {}, [head]);
+  const ranked = decision.order.map((i, r) => ({ ...results[i]!, rank: r + 1 }));
   const cuts: Cut[] = [];
   let passed: Set<number> | null = null;
-  if (cut.threshold !== undefined || cut.topK !== undefined || cut.topPercent !== undefined) {
-    const f = filterRanking(ranking, cut, head.higherIsBetter);
-    passed = new Set(f.passed.map((r) => r.index));
+  if (isCut) {
+    passed = new Set(decision.passed);
     if (cut.threshold !== undefined) cuts.push({ kind: 'threshold', value: cut.threshold, label: `threshold ${better} ${num(cut.threshold)}` });
     const n = ranked.length;
     const maxRank = Math.min(cut.topK ?? n, cut.topPercent === undefined ? n : Math.ceil((cut.topPercent / 100) * n - 1e-9));

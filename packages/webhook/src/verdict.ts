@@ -1,4 +1,4 @@
-import { decide, fromWirePolicy, type ModelInfo, type ScoreOutcome, type WireError } from '@clip-agiqa/core';
+import { decideWire, type ModelInfo, type PolicyMode, type ScoreOutcome, type WireError } from '@clip-agiqa/core';
 
 import type { WebhookJob } from './generated/webhook-job.js';
 import type { WebhookVerdict } from './generated/webhook-verdict.js';
@@ -7,7 +7,7 @@ export type Policy = WebhookJob['policy'];
 type CandidateVerdict = WebhookVerdict['candidates'][number];
 
 /** The event type of a verdict: what a receiver should do next. */
-function eventType(mode: ReturnType<typeof fromWirePolicy>['mode'], scored: number, passed: number, candidates: number): WebhookVerdict['type'] {
+function eventType(mode: PolicyMode, scored: number, passed: number, candidates: number): WebhookVerdict['type'] {
   switch (mode) {
     case 'best-of': return scored ? 'bestof.selected' : 'quality.rejected';
     case 'reroll-if-none-pass': return passed ? 'quality.scored' : 'reroll.requested';
@@ -17,14 +17,13 @@ function eventType(mode: ReturnType<typeof fromWirePolicy>['mode'], scored: numb
 }
 
 /**
- * The verdict on scored candidates: the job's policy translated to core's decision (its mode under the
- * current name, deprecated spellings included; rank by the policy's head, the model's first by default,
- * the right way round for that head) and the result written in the webhook's wire format. Failed
+ * The verdict on scored candidates: core's decision on the job's policy (its mode under the current
+ * name, deprecated spellings included; rank by the policy's head, the model's first by default, the
+ * right way round for that head) written in the webhook's wire format. Failed
  * candidates never pass and carry their error. The policy is echoed as the job sent it.
  */
 export function makeVerdict(job: WebhookJob, ids: string[], outcomes: (ScoreOutcome | { error: WireError })[], model: ModelInfo): WebhookVerdict {
-  const { mode, policy } = fromWirePolicy(job.policy);
-  const decision = decide(outcomes, policy, model.heads);
+  const { mode, decision, threshold } = decideWire(outcomes, job.policy, model.heads);
   const rankOf = new Map(decision.order.map((i, r) => [i, r + 1]));
   const passing = new Set(decision.passed);
   const candidates: CandidateVerdict[] = outcomes.map((o, i) => {
@@ -33,7 +32,6 @@ export function makeVerdict(job: WebhookJob, ids: string[], outcomes: (ScoreOutc
   });
   const order = decision.order.map((i) => ids[i]!);
   const passed = decision.passed.map((i) => ids[i]!);
-  const threshold = decision.percentileBar ?? policy.threshold;
   return {
     type: eventType(mode, order.length, passed.length, candidates.length), job_id: job.job_id, policy: { ...job.policy },
     model: { name: model.name, untrained: model.untrained }, candidates, passed, order,

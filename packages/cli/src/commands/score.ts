@@ -3,7 +3,7 @@ import { basename, isAbsolute, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
 import {
-  DEFAULT_LIMITS, isFailure, modelStamp, passes, rankOutcomes, RESAMPLERS, toScoreRecord, withScoreMetadata, type Resampler, type ScoreOutcome, type ScoreRecord,
+  decide, DEFAULT_LIMITS, isFailure, modelStamp, RESAMPLERS, toScoreRecord, withScoreMetadata, type Resampler, type ScoreOutcome, type ScoreRecord,
 } from '@clip-agiqa/core';
 import { writeAtomically } from '@clip-agiqa/core/internal';
 import { stampOf } from '@clip-agiqa/report';
@@ -118,7 +118,7 @@ export async function scoreCommand(argv: string[], io: CliIO): Promise<number> {
     let sideEffectFailures = 0;
     const toStdout = (text: string) => (io.stdout.isTTY ? progress.above(() => io.stdout.write(text)) : io.stdout.write(text));
 
-    const passesThreshold = (o: ScoreOutcome) => passes(o, { head: rankHead.name, threshold }, scorer.model.heads);
+    const passesThreshold = (o: ScoreOutcome) => decide([o], { head: rankHead.name, threshold }, scorer.model.heads).passed.length === 1;
     const emit = async (record: ScoreRecord) => {
       // The CSV row first: every result shown is already in the file.
       await csv?.write(csvRow(record, heads, threshold !== undefined, top !== undefined));
@@ -168,9 +168,9 @@ export async function scoreCommand(argv: string[], io: CliIO): Promise<number> {
 
     const all = outcomes as ScoreOutcome[];
     if (top !== undefined) {
-      const ranking = rankOutcomes(all, rankHead.name, rankHead.higherIsBetter);
-      for (const r of ranking.ranked.slice(0, top)) await emit(toScoreRecord(r, files[r.index]!, { ...extras(r), rank: r.rank }));
-      for (const f of ranking.failed) await emit(toScoreRecord(f, files[f.index]!));
+      const { order } = decide(all, { head: rankHead.name }, scorer.model.heads);
+      for (const [r, i] of order.slice(0, top).entries()) await emit(toScoreRecord(all[i]!, files[i]!, { ...extras(all[i]!), rank: r + 1 }));
+      for (const f of all.filter(isFailure)) await emit(toScoreRecord(f, files[f.index]!));
     }
     await csv?.close();
 

@@ -5,7 +5,9 @@ export { BRIDGE_DEFAULTS } from './options.js';
 export type { BridgeFailureCode } from './protocol.js';
 export { BridgeListenError } from './listen.js';
 export { encodeImageFrame, decodeImageFrame, FrameError } from './frames.js';
-export { decide, PolicyError } from './decision.js';
+export { decide } from './decision.js';
+// A refused policy: the same class (and codes) as core's, wherever the policy was sent.
+export { PolicyError } from '@clip-agiqa/core';
 export type { BridgePolicy } from './decision.js';
 export { bridgeClientMessageSchema } from '../generated/bridge-client-message.js';
 export type { BridgeClientMessage, BridgeHello, BridgeImageSpec, BridgeScoreRequest } from '../generated/bridge-client-message.js';

@@ -1,4 +1,4 @@
-import { isClipAgiqaError, type ErrorCode, type Scorer } from '@clip-agiqa/core';
+import { isClipAgiqaError, isUsageError, type ErrorCode, type Scorer } from '@clip-agiqa/core';
 
 import type { BridgeScoreRequest } from '../generated/bridge-client-message.js';
 import { checkPolicy, decide } from './decision.js';
@@ -37,7 +37,8 @@ export class ScoringRoom {
     try {
       checkPolicy(m.policy, this.scorer.model);
     } catch (e) {
-      return peer.fail('BAD_POLICY', (e as Error).message, m.id);
+      if (!isUsageError(e)) throw e;
+      return peer.fail(e.code as ErrorCode, e.message, m.id);
     }
     if (this.closing) return peer.send({ type: 'busy', id: m.id, retry_after_ms: 2000 });
     if (this.pendingImages + m.images.length > this.limits.maxPendingImages) return peer.send({ type: 'busy', id: m.id, retry_after_ms: 250 });

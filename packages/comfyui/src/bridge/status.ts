@@ -26,7 +26,7 @@ export function bridgeStatus(o: BridgeStatusOptions) {
   /** One line on a verdict, in the current words whatever spelling the client used (gate is a filter). */
   function verdictText(d: BridgeResult['decision'], policy: WirePolicy, n: number): string {
     const { mode } = fromWirePolicy(policy);
-    if (mode === 'filter') return `filter: ${d.passed.length} of ${n} passed${d.threshold !== undefined ? ` (threshold ${d.threshold.toFixed(3)})` : ''}`;
+    if (mode === 'filter' || mode === 'reroll-if-none-pass') return `${mode}: ${d.passed.length} of ${n} passed${d.threshold !== undefined ? ` (threshold ${d.threshold.toFixed(3)})` : ''}`;
     if (mode === 'best-of') return `best-of: kept ${d.passed.length} of ${n}`;
     return `scored ${n}`;
   }

@@ -3,7 +3,7 @@
 import type { WirePolicy } from '@clip-agiqa/core/internal';
 
 /**
- * Text frames a client (e.g. the ComfyUI node pack) sends to clip-agiqa bridge, protocol 1. A score request's policy is the shared one (defs.schema.json#/$defs/policy); the bridge does score, rank, filter and best-of, and still accepts the deprecated gate. After a score message come its images, one binary frame each: uint32 BE length of the request id, the id (UTF-8), uint32 BE image index, then the image (PNG/JPEG/WebP file bytes, or raw RGB bytes row by row).
+ * Text frames a client (e.g. the ComfyUI node pack) sends to clip-agiqa bridge, protocol 1. A score request's policy is the shared one (defs.schema.json#/$defs/policy); the bridge accepts and refuses exactly what every other entry does (the same error codes and messages): reroll-if-none-pass is decided as a filter (the workflow asks for the reroll), and the deprecated gate and best-of-n are filter and best-of. After a score message come its images, one binary frame each: uint32 BE length of the request id, the id (UTF-8), uint32 BE image index, then the image (PNG/JPEG/WebP file bytes, or raw RGB bytes row by row).
  */
 export type BridgeClientMessage = BridgeHello | BridgeScoreRequest;
 
@@ -45,7 +45,7 @@ export const bridgeClientMessageSchema = {
   "$schema": "https://json-schema.org/draft/2020-12/schema",
   "$id": "https://clip-agiqa.dev/schemas/bridge-client-message.schema.json",
   "title": "BridgeClientMessage",
-  "description": "Text frames a client (e.g. the ComfyUI node pack) sends to clip-agiqa bridge, protocol 1. A score request's policy is the shared one (defs.schema.json#/$defs/policy); the bridge does score, rank, filter and best-of, and still accepts the deprecated gate. After a score message come its images, one binary frame each: uint32 BE length of the request id, the id (UTF-8), uint32 BE image index, then the image (PNG/JPEG/WebP file bytes, or raw RGB bytes row by row).",
+  "description": "Text frames a client (e.g. the ComfyUI node pack) sends to clip-agiqa bridge, protocol 1. A score request's policy is the shared one (defs.schema.json#/$defs/policy); the bridge accepts and refuses exactly what every other entry does (the same error codes and messages): reroll-if-none-pass is decided as a filter (the workflow asks for the reroll), and the deprecated gate and best-of-n are filter and best-of. After a score message come its images, one binary frame each: uint32 BE length of the request id, the id (UTF-8), uint32 BE image index, then the image (PNG/JPEG/WebP file bytes, or raw RGB bytes row by row).",
   "oneOf": [
     {
       "$ref": "#/$defs/hello"

@@ -18,7 +18,6 @@ export type BridgeErrorCode =
   | 'DUPLICATE_ID'
   | 'TOO_MANY_IMAGES'
   | 'BAD_REQUEST'
-  | 'BAD_POLICY'
   | 'FRAMES_MISSING'
   | 'BAD_FRAME'
   | 'UNKNOWN_REQUEST'
@@ -71,7 +70,7 @@ export interface BridgeResult {
      */
     order: number[];
     /**
-     * filter (or its deprecated spelling gate): indices that reach the threshold, in request order; best-of: the k best, best first; score and rank: every scored index.
+     * filter (or its deprecated spelling gate) and reroll-if-none-pass: indices that reach every bar, in request order; best-of: the k best, best first; score and rank: every scored index.
      */
     passed: number[];
     /**
@@ -274,7 +273,7 @@ export const bridgeServerMessageSchema = {
               }
             },
             "passed": {
-              "description": "filter (or its deprecated spelling gate): indices that reach the threshold, in request order; best-of: the k best, best first; score and rank: every scored index.",
+              "description": "filter (or its deprecated spelling gate) and reroll-if-none-pass: indices that reach every bar, in request order; best-of: the k best, best first; score and rank: every scored index.",
               "type": "array",
               "items": {
                 "type": "integer"
@@ -363,7 +362,6 @@ export const bridgeServerMessageSchema = {
         "DUPLICATE_ID",
         "TOO_MANY_IMAGES",
         "BAD_REQUEST",
-        "BAD_POLICY",
         "FRAMES_MISSING",
         "BAD_FRAME",
         "UNKNOWN_REQUEST",

@@ -1,4 +1,4 @@
-import { passes, rank, UsageError, type HeadDirection } from '@clip-agiqa/core';
+import { decide, UsageError, type HeadDirection, type Policy } from '@clip-agiqa/core';
 
 import type { ComfyImage, PromptRun, Workflow } from './client.js';
 import { ComfyExecutionError, WorkflowError } from './errors.js';
@@ -102,9 +102,9 @@ const SCORE = 'score';
 const headOf = (o: Pick<GenerationOptions, 'higherIsBetter'>): HeadDirection => ({ name: SCORE, higherIsBetter: o.higherIsBetter ?? true });
 const asDecidable = (c: Candidate) => ({ scores: { [SCORE]: c.score } });
 
-/** The scored candidates, best first (ties keep generation order). */
-function ranked(o: Pick<GenerationOptions, 'higherIsBetter'>, cs: Candidate[]): Candidate[] {
-  return rank(cs.map(asDecidable), headOf(o)).map((i) => cs[i]!);
+/** The scored candidates that pass the policy, best first (ties keep generation order). */
+function ranked(o: Pick<GenerationOptions, 'higherIsBetter'>, cs: Candidate[], policy: Policy = {}): Candidate[] {
+  return decide(cs.map(asDecidable), policy, [headOf(o)]).passed.map((i) => cs[i]!);
 }
 
 /**
@@ -168,8 +168,8 @@ export async function rerollUntil(o: GenerationOptions & { threshold: number; ma
       return { passed: false, best: bestSoFar(), attempts, stopped: a.error };
     }
     attempts.push(a);
-    const top = ranked(o, a.candidates)[0];
-    if (top && passes(asDecidable(top), policy, [headOf(o)])) return { passed: true, best: top, attempts };
+    const top = ranked(o, a.candidates, policy)[0];
+    if (top) return { passed: true, best: top, attempts };
   }
   return { passed: false, best: bestSoFar(), attempts };
 }

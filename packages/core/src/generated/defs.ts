@@ -24,7 +24,7 @@ export interface WireError {
   input?: string;
 }
 /**
- * What to decide about scored candidates. Ranking is by `head`, best first, the right way round for that head (ascending where lower is better); a bar is reached with >= where higher is better and <= where lower is.
+ * What to decide about scored candidates. Ranking is by `head`, best first, the right way round for that head (ascending where lower is better); a bar is reached with >= where higher is better and <= where lower is. One rule everywhere a policy is taken (library, webhook service, ComfyUI bridge): filter and reroll-if-none-pass need a bar (threshold or thresholds) and are the only modes that take one; only best-of reads k (1 when absent); threshold_kind percentile needs a threshold within 0-100; every head named must be one of the model's.
  *
  * This interface was referenced by `Definitions`'s JSON-Schema
  * via the `definition` "policy".
@@ -42,6 +42,9 @@ export interface WirePolicy {
    * filter: the bar on `head`, in its MOS scale, or as a percentile (0-100) of this batch's scores with threshold_kind percentile.
    */
   threshold?: number;
+  /**
+   * How `threshold` reads: in the head's MOS scale, or as a percentile (0-100) of the batch.
+   */
   threshold_kind?: 'absolute' | 'percentile';
   /**
    * filter, reroll-if-none-pass: a bar per head; a candidate passes when every one is reached.
@@ -50,7 +53,7 @@ export interface WirePolicy {
     [k: string]: number | undefined;
   };
   /**
-   * best-of: how many to keep (default 1).
+   * best-of: how many to keep.
    */
   k?: number;
 }
@@ -87,7 +90,7 @@ export const defsSchema = {
     },
     "policy": {
       "title": "WirePolicy",
-      "description": "What to decide about scored candidates. Ranking is by `head`, best first, the right way round for that head (ascending where lower is better); a bar is reached with >= where higher is better and <= where lower is.",
+      "description": "What to decide about scored candidates. Ranking is by `head`, best first, the right way round for that head (ascending where lower is better); a bar is reached with >= where higher is better and <= where lower is. One rule everywhere a policy is taken (library, webhook service, ComfyUI bridge): filter and reroll-if-none-pass need a bar (threshold or thresholds) and are the only modes that take one; only best-of reads k (1 when absent); threshold_kind percentile needs a threshold within 0-100; every head named must be one of the model's.",
       "type": "object",
       "additionalProperties": false,
       "required": [
@@ -115,6 +118,7 @@ export const defsSchema = {
           "type": "number"
         },
         "threshold_kind": {
+          "description": "How `threshold` reads: in the head's MOS scale, or as a percentile (0-100) of the batch.",
           "enum": [
             "absolute",
             "percentile"
@@ -130,9 +134,10 @@ export const defsSchema = {
           }
         },
         "k": {
-          "description": "best-of: how many to keep (default 1).",
+          "description": "best-of: how many to keep.",
           "type": "integer",
-          "minimum": 1
+          "minimum": 1,
+          "default": 1
         }
       }
     }

@@ -1,4 +1,4 @@
-import { fromWirePolicy, isUsageError, validatePolicy, type ModelInfo, type WireError, type WirePolicy } from '@clip-agiqa/core';
+import { fromWirePolicy, PolicyError, type ModelInfo, type WireError, type WirePolicy } from '@clip-agiqa/core';
 
 import { ed25519Key } from '../auth/fal.js';
 import type { Route } from '../generated/webhook-config.js';
@@ -43,25 +43,17 @@ export function metadataProblem(metadata: object | undefined, limit: number): st
   return bytes > limit ? `metadata is ${bytes} bytes of JSON; this route takes at most ${limit}` : null;
 }
 
-/** Heads a policy names that the model does not have. */
-function unknownHeads(policy: WirePolicy, model: ModelInfo): string[] {
-  const names = new Set(model.heads.map((h) => h.name));
-  const named = [...(policy.head ? [policy.head] : []), ...Object.keys(policy.thresholds ?? {})];
-  return [...new Set(named.filter((n) => !names.has(n)))];
-}
-
 /**
- * What keeps core's decision module from applying a policy with this model (heads it lacks, a percentile
- * outside 0-100), as a wire error, or null. Checked when a job is accepted, so none fails after its 202.
+ * Why core cannot apply a policy with this model, as a wire error, or null: core's one policy check, so
+ * the service refuses exactly what the library and the ComfyUI bridge refuse. Checked when a job is
+ * accepted (and a route's policy at start-up), so none fails after its 202.
  */
 export function policyProblem(policy: WirePolicy, model: ModelInfo): WireError | null {
-  const unknown = unknownHeads(policy, model);
-  if (unknown.length) return { code: 'UNKNOWN_HEAD', message: `the policy names unknown head(s) ${unknown.join(', ')}; the model has ${model.heads.map((h) => h.name).join(', ')}` };
   try {
-    validatePolicy(fromWirePolicy(policy).policy, model.heads);
+    fromWirePolicy(policy, model.heads);
     return null;
   } catch (e) {
-    if (isUsageError(e)) return { code: e.code, message: `the policy cannot be applied: ${e.message}` };
+    if (e instanceof PolicyError) return e.toJSON();
     throw e;
   }
 }

@@ -1,0 +1,80 @@
+import { checkHeadNames, decide, validatePolicy, type Decidable, type Decision, type HeadDirection, type Policy } from './decision.js';
+import { PolicyError } from './errors.js';
+import type { WirePolicy } from './generated/defs.js';
+import { compileDefinitionWithDefaults } from './validation.js';
+
+/** The modes of a wire policy under their current names (gate is filter, best-of-n is best-of). */
+export type PolicyMode = 'score' | 'rank' | 'filter' | 'best-of' | 'reroll-if-none-pass';
+
+const RENAMED: Record<string, PolicyMode> = { gate: 'filter', 'best-of-n': 'best-of' };
+const BARRED: ReadonlySet<PolicyMode> = new Set(['filter', 'reroll-if-none-pass']);
+
+const validateShape = compileDefinitionWithDefaults<WirePolicy>('policy');
+
+/** A wire policy read: its mode under the current name, and the Policy that decides. */
+export interface ReadPolicy {
+  mode: PolicyMode;
+  policy: Policy;
+}
+
+/**
+ * What no mode can do with this policy, as the fields were sent (before defaults): a bar where the mode
+ * reads none (it would be silently ignored), a filter without one, a percentile that is not one. k, like
+ * threshold_kind, has a default that a schema-checked configuration fills in whatever the mode, so only
+ * best-of reads it and the others ignore it.
+ */
+function modeProblem(wire: WirePolicy, mode: PolicyMode): string | null {
+  const hasBar = wire.threshold !== undefined || wire.thresholds !== undefined;
+  const named = `mode ${wire.mode}`;
+  if (BARRED.has(mode) && !hasBar) return `${named} needs a bar: threshold (on the ranking head) or thresholds (per head)`;
+  if (!BARRED.has(mode) && hasBar) return `${named} takes no bar; threshold and thresholds belong to filter and reroll-if-none-pass`;
+  if (wire.threshold_kind === 'percentile') {
+    if (wire.threshold === undefined) return 'threshold_kind percentile needs a threshold (the percentile, 0-100)';
+    if (!(wire.threshold >= 0 && wire.threshold <= 100)) return `a percentile threshold lies within 0-100, got ${wire.threshold}`;
+  }
+  return null;
+}
+
+/**
+ * Reads a wire policy (schemas/defs.schema.json#/$defs/policy) into core's terms, checking it against
+ * the schema (its defaults filled in: k 1, threshold_kind absolute), the mode rules and, given the
+ * model's heads, the heads it names. The one check every entry that takes a policy makes: a policy is
+ * accepted or refused, with the same PolicyError code and message, wherever it is sent.
+ * Deprecated spellings are renamed: gate is filter, best-of-n is best-of.
+ */
+export function fromWirePolicy(wire: unknown, heads?: readonly HeadDirection[]): ReadPolicy {
+  const shape = validateShape(wire);
+  if (!shape.ok) throw new PolicyError('SCHEMA_VIOLATION', `the policy does not match defs.schema.json#/$defs/policy: ${shape.errors.join('; ')}`);
+  const sent = wire as WirePolicy;
+  const w = shape.value;
+  const mode = RENAMED[w.mode] ?? (w.mode as PolicyMode);
+  const policy: Policy = w.head === undefined ? {} : { head: w.head };
+  if (BARRED.has(mode)) {
+    if (w.threshold !== undefined) {
+      if (w.threshold_kind === 'percentile') policy.percentile = w.threshold;
+      else policy.threshold = w.threshold;
+    }
+    if (w.thresholds) policy.thresholds = Object.fromEntries(Object.entries(w.thresholds).filter((e): e is [string, number] => e[1] !== undefined));
+  }
+  if (mode === 'best-of') policy.topK = w.k;
+  if (heads) checkHeadNames(w, heads);
+  const problem = modeProblem(sent, mode);
+  if (problem) throw new PolicyError('INVALID_POLICY', problem);
+  validatePolicy(policy);
+  return { mode, policy };
+}
+
+/** What a wire policy decides about scored candidates. */
+export interface WireDecision extends ReadPolicy {
+  decision: Decision;
+  /** filter and reroll-if-none-pass with one bar on the ranking head: that bar (a percentile's as it came to on this batch). */
+  threshold?: number;
+}
+
+/** Reads the wire policy (refusing it as fromWirePolicy does) and decides about the candidates. */
+export function decideWire(candidates: readonly Decidable[], wire: unknown, heads: readonly HeadDirection[]): WireDecision {
+  const read = fromWirePolicy(wire, heads);
+  const decision = decide(candidates, read.policy, heads);
+  const threshold = decision.percentileBar ?? read.policy.threshold;
+  return { ...read, decision, ...(threshold === undefined ? {} : { threshold }) };
+}
