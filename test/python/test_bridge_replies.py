@@ -183,7 +183,7 @@ class AdviceTest(unittest.TestCase):
     """Errors the user can act on say what to do."""
 
     def test_a_refused_request_names_the_bridge_and_what_to_check(self):
-        refusal = lambda request: [json.dumps({"type": "error", "id": request["id"], "code": "BAD_POLICY", "message": "the model has no head sharpness"})]
+        refusal = lambda request: [json.dumps({"type": "error", "id": request["id"], "code": "UNKNOWN_HEAD", "message": "the model has no head sharpness"})]
 
         async def scenario():
             async with fake_bridge(answer=refusal) as (url, _):
@@ -191,7 +191,7 @@ class AdviceTest(unittest.TestCase):
                     await nodes.CLIPAGIQAScore().run(batch(1), head="sharpness", bridge_url=url, timeout=5)
                 return url, str(caught.exception)
         url, message = asyncio.run(scenario())
-        self.assertIn(f"[BAD_POLICY] the CLIP-AGIQA bridge at {url} refused the request: the model has no head sharpness", message)
+        self.assertIn(f"[UNKNOWN_HEAD] the CLIP-AGIQA bridge at {url} refused the request: the model has no head sharpness", message)
         self.assertIn("clip-agiqa info --model", message)
 
     def test_a_gate_that_lets_nothing_through_says_what_to_change(self):
