@@ -4,41 +4,9 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 
 import { a1111Prompt, comfyGraphPrompt, embeddedPrompt } from '@clip-agiqa/core';
-import { pngChunk } from '@clip-agiqa/core/internal';
-import sharp from 'sharp';
 
 import { IMAGES, python, pythonUnavailable, tempDir } from './support/helpers.js';
-
-/**
- * A PNG with text chunks as Pillow's PngInfo.add_text writes them (ComfyUI and Automatic1111 both save through
- * it): tEXt when the text is Latin-1, else an uncompressed iTXt, after IHDR and before the image data.
- */
-async function pngWithText(texts: Record<string, string>): Promise<Buffer> {
-  const base = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#3a7' } }).png().toBuffer();
-  const chunks = Object.entries(texts).map(([key, value]) => {
-    const latin1 = [...value].every((c) => c.codePointAt(0)! < 256);
-    return latin1
-      ? pngChunk('tEXt', Buffer.from(`${key}\0${value}`, 'latin1'))
-      : pngChunk('iTXt', Buffer.concat([Buffer.from(`${key}\0\0\0\0\0`, 'latin1'), Buffer.from(value, 'utf8')]));
-  });
-  const ihdrEnd = 8 + 12 + 13;
-  assert.equal(base.toString('latin1', 12, 16), 'IHDR');
-  return Buffer.concat([base.subarray(0, ihdrEnd), ...chunks, base.subarray(ihdrEnd)]);
-}
-
-/** ComfyUI's default text-to-image graph in its API format, the negative encoder numbered before the positive one. */
-const DEFAULT_GRAPH = {
-  '2': { inputs: { text: 'text, watermark', clip: ['4', 1] }, class_type: 'CLIPTextEncode', _meta: { title: 'CLIP Text Encode (Negative)' } },
-  '3': {
-    inputs: { seed: 156680208700286, steps: 20, cfg: 8, sampler_name: 'euler', scheduler: 'normal', denoise: 1, model: ['4', 0], positive: ['6', 0], negative: ['2', 0], latent_image: ['5', 0] },
-    class_type: 'KSampler', _meta: { title: 'KSampler' },
-  },
-  '4': { inputs: { ckpt_name: 'v1-5-pruned-emaonly.safetensors' }, class_type: 'CheckpointLoaderSimple' },
-  '5': { inputs: { width: 512, height: 512, batch_size: 1 }, class_type: 'EmptyLatentImage' },
-  '6': { inputs: { text: 'beautiful scenery nature glass bottle landscape, purple galaxy bottle,', clip: ['4', 1] }, class_type: 'CLIPTextEncode' },
-  '8': { inputs: { samples: ['3', 0], vae: ['4', 2] }, class_type: 'VAEDecode' },
-  '9': { inputs: { filename_prefix: 'ComfyUI', images: ['8', 0] }, class_type: 'SaveImage' },
-};
+import { DEFAULT_GRAPH, pngWithText } from './support/png-text.js';
 
 /** A Flux graph: SamplerCustomAdvanced <- CFGGuider <- ControlNetApplyAdvanced <- FluxGuidance <- CLIPTextEncode <- a string primitive. */
 const FLUX_GRAPH = {

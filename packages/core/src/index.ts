@@ -22,7 +22,7 @@ export { toScoreRecord, modelStamp } from './records/score-record.js';
 export type { RecordExtras, ModelStamp } from './records/score-record.js';
 export { withScoreMetadata, MetadataError, METADATA_KEY, XMP_NAMESPACE } from './records/metadata.js';
 export { scoreRecordSchema } from './generated/score-record.js';
-export { a1111Prompt, comfyGraphPrompt, embeddedPrompt } from './records/embedded-prompt.js';
+export { a1111Prompt, comfyGraphPrompt, embeddedPrompt, embeddedPromptOfFile } from './records/embedded-prompt.js';
 export type { EmbeddedPrompt } from './records/embedded-prompt.js';
 export type { ScoreRecord } from './generated/score-record.js';
 

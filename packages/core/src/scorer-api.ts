@@ -63,6 +63,8 @@ export interface PromptOption {
 
 /** Options of one scoring call. */
 export interface ScoreOptions extends PromptOption {
+  /** A head every input must be scored by: an input it cannot score (a prompt head, no prompt) fails with PROMPT_REQUIRED. */
+  requireHead?: string;
   /** Aborting stops images not yet started and rejects (or ends the stream) with the signal's reason. */
   signal?: AbortSignal;
   /** After each image, in completion order: how many are done (failed ones included) of how many. */

@@ -96,13 +96,13 @@ export async function createScorer(options: ScorerOptions): Promise<Scorer> {
 
   /**
    * One image's scores from every head; with a prompt, the prompt heads' too (its text embedding computed
-   * beside the image's). `needs` names a head the caller ranks by: an input it cannot score fails.
+   * beside the image's). `requireHead` names a head the caller ranks by: an input it cannot score fails.
    */
-  async function scoreOne(input: ImageInput, index: number, o: { signal?: AbortSignal; prompt?: string; needs?: string } = {}): Promise<ScoreResult> {
+  async function scoreOne(input: ImageInput, index: number, o: { signal?: AbortSignal; prompt?: string; requireHead?: string } = {}): Promise<ScoreResult> {
     const id = inputId(input, index);
     const prompt = inputPrompt(input, id, o.prompt);
-    if (prompt === undefined && prompts.heads.some((h) => h.name === o.needs)) {
-      throw new InputError('PROMPT_REQUIRED', `head ${o.needs} scores an image against its prompt, and this image has none`, { input: id });
+    if (prompt === undefined && prompts.heads.some((h) => h.name === o.requireHead)) {
+      throw new InputError('PROMPT_REQUIRED', `head ${o.requireHead} scores an image against its prompt, and this image has none`, { input: id });
     }
     const text = prompt === undefined ? null : prompts.embed(prompt);
     const [embeds, textEmbeds] = await Promise.all([embedOne(input, index, o.signal), text]);
@@ -117,7 +117,7 @@ export async function createScorer(options: ScorerOptions): Promise<Scorer> {
   }
 
   /** One image's outcome: its scores, or the failure that concerns it alone (a closed scorer or an abort throws). */
-  function outcomeOf(input: ImageInput, index: number, o: { signal?: AbortSignal; prompt?: string; needs?: string }): Promise<ScoreOutcome> {
+  function outcomeOf(input: ImageInput, index: number, o: { signal?: AbortSignal; prompt?: string; requireHead?: string }): Promise<ScoreOutcome> {
     const signal = o.signal;
     return scoreOne(input, index, o).catch((e: unknown): ScoreFailure => {
       if ((e instanceof UsageError && e.code === 'SCORER_CLOSED') || (signal?.aborted && e === signal.reason)) throw e;
@@ -127,8 +127,9 @@ export async function createScorer(options: ScorerOptions): Promise<Scorer> {
     });
   }
 
-  async function scoreAll(inputs: readonly ImageInput[], o: ScoreOptions & { needs?: string } = {}): Promise<ScoreOutcome[]> {
+  async function scoreAll(inputs: readonly ImageInput[], o: ScoreOptions = {}): Promise<ScoreOutcome[]> {
     if (!Array.isArray(inputs)) throw new UsageError('INVALID_ARGUMENT', 'expected an array of images');
+    if (o.requireHead !== undefined) rankingHead(o.requireHead);
     o.signal?.throwIfAborted();
     let done = 0;
     let failed = 0;
@@ -193,7 +194,7 @@ export async function createScorer(options: ScorerOptions): Promise<Scorer> {
 
   async function rank(inputs: readonly ImageInput[], opts: RankOptions = {}): Promise<Ranking> {
     const head = rankingHead(opts.head);
-    return rankOutcomes(await scoreAll(inputs, { ...(opts.prompt === undefined ? {} : { prompt: opts.prompt }), needs: head.name }), head.name, head.higherIsBetter);
+    return rankOutcomes(await scoreAll(inputs, { ...(opts.prompt === undefined ? {} : { prompt: opts.prompt }), requireHead: head.name }), head.name, head.higherIsBetter);
   }
 
   const scorer: Scorer = {

@@ -1,4 +1,4 @@
-import { pngTextChunks } from './png-chunks.js';
+import { pngTextChunks, readPngHead } from './png-chunks.js';
 
 /** Where an image's own metadata said its prompt is. */
 export interface EmbeddedPrompt {
@@ -110,4 +110,10 @@ export function embeddedPrompt(image: Uint8Array): EmbeddedPrompt | undefined {
   }
   const prompt = comfyGraphPrompt(graph)?.trim();
   return prompt ? { prompt, source: 'comfyui' } : undefined;
+}
+
+/** The prompt a generator wrote into a PNG file, read from the chunks before its pixels (see embeddedPrompt). */
+export async function embeddedPromptOfFile(path: string): Promise<EmbeddedPrompt | undefined> {
+  const head = await readPngHead(path);
+  return head ? embeddedPrompt(head) : undefined;
 }

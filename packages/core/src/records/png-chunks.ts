@@ -1,3 +1,4 @@
+import { open } from 'node:fs/promises';
 import { crc32, inflateSync } from 'node:zlib';
 
 export const PNG_SIGNATURE = Buffer.from('\x89PNG\r\n\x1a\n', 'latin1');
@@ -70,4 +71,37 @@ function chunkText(type: string, rest: Buffer): string | undefined {
   if (translated < 0) return undefined;
   const body = rest.subarray(translated + 1);
   return (compressed ? inflateSync(body) : body).toString('utf8');
+}
+
+/** Most bytes of metadata chunks readPngHead keeps (ComfyUI's graphs are tens to hundreds of KB). */
+const MAX_HEAD_BYTES = 16 * 1024 * 1024;
+
+/**
+ * A PNG file's signature and the chunks before its image data (where Pillow, and so ComfyUI and Automatic1111,
+ * write text chunks), read without the pixels. Null when the file is not a PNG.
+ */
+export async function readPngHead(path: string): Promise<Buffer | null> {
+  const file = await open(path, 'r');
+  try {
+    const signature = Buffer.alloc(8);
+    if ((await file.read(signature, 0, 8, 0)).bytesRead < 8 || !signature.equals(PNG_SIGNATURE)) return null;
+    const parts = [signature];
+    let total = 8;
+    const header = Buffer.alloc(8);
+    for (let offset = 8; ;) {
+      if ((await file.read(header, 0, 8, offset)).bytesRead < 8) break;
+      const length = header.readUInt32BE(0);
+      const type = header.toString('latin1', 4, 8);
+      if (type === 'IDAT' || type === 'IEND' || total + length + 12 > MAX_HEAD_BYTES) break;
+      const chunk = Buffer.alloc(length + 12);
+      const { bytesRead } = await file.read(chunk, 0, length + 12, offset);
+      if (bytesRead < length + 12) break;
+      parts.push(chunk);
+      total += chunk.length;
+      offset += chunk.length;
+    }
+    return Buffer.concat(parts);
+  } finally {
+    await file.close();
+  }
 }
