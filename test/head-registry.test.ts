@@ -30,7 +30,7 @@ describe('head registry', () => {
     assert.ok(headKinds().includes('test-linear'));
     const scorer = await createScorer({ model: bundleWithHead(t.dir, 'test-linear') });
     try {
-      assert.deepEqual(scorer.model.heads.map((h) => [h.name, h.kind, h.higherIsBetter]), [['quality', 'clip-agiqa-mlp', true], ['linear', 'test-linear', false]]);
+      assert.deepEqual(scorer.model.heads.map((h) => [h.name, h.kind, h.higherIsBetter]), [['quality', 'clip-agiqa-mlp', true], ['linear', 'test-linear', false], ['clipscore', 'clipscore', true]]);
       const image = join(IMAGES, 'square.png');
       const embed = await scorer.embed(image);
       const tensors = parseSafetensors(readFileSync(join(t.dir, 'heads/quality.safetensors')), 'quality');

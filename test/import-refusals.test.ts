@@ -131,7 +131,7 @@ describe('importing a folder: what it reads and what it refuses', () => {
     assert.equal(r.status, 0, r.stderr);
     const scorer = await createScorer({ model: out });
     try {
-      assert.deepEqual(scorer.model.heads.map((h) => [h.name, h.provenance]), [['quality', 'trained'], ['clip-iqa', 'zero-shot'], ['levels', 'zero-shot']]);
+      assert.deepEqual(scorer.model.heads.map((h) => [h.name, h.provenance]), [['quality', 'trained'], ['clip-iqa', 'zero-shot'], ['levels', 'zero-shot'], ['clipscore', 'zero-shot']]);
       const ranked = await scorer.rank([join(IMAGES, 'landscape.jpg'), join(IMAGES, 'square.png')]);
       assert.equal(ranked.head, 'quality');
       const imported = await createScorer({ model: bundle.dir });

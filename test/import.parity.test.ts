@@ -124,7 +124,7 @@ for (const arch of ['tiny', 'vit-b-16']) {
       const scorer = await createScorer({ model: out });
       const heads = scorer.model.heads;
       await scorer.close();
-      assert.deepEqual(heads.map((h) => [h.name, h.provenance, h.scoreRange]), [['clip-iqa', 'zero-shot', [0, 1]], ['levels', 'zero-shot', [0, 1]]]);
+      assert.deepEqual(heads.map((h) => [h.name, h.provenance, h.scoreRange]), [['clip-iqa', 'zero-shot', [0, 1]], ['levels', 'zero-shot', [0, 1]], ['clipscore', 'zero-shot', [0, 2.5]]]);
       assert.equal(scorer.model.untrained, false, 'zero-shot heads on a tower of unknown provenance are not flagged untrained');
       t.diagnostic(await assertMatchesReference(out, fixture.reference));
       t.diagnostic(await assertMatchesReference(out, fixture.reference, 'int8'));

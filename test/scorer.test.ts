@@ -29,7 +29,7 @@ describe('scorer', () => {
   it('describes its model and device', () => {
     assert.equal(scorer.device, 'cpu');
     assert.equal(scorer.model.untrained, true);
-    assert.deepEqual(scorer.model.heads.map((h) => h.name), ['quality']);
+    assert.deepEqual(scorer.model.heads.map((h) => [h.name, h.needsPrompt]), [['quality', false], ['clipscore', true]]);
     assert.deepEqual(scorer.model.heads[0]!.scoreRange, [0, 5]);
   });
 

@@ -6,17 +6,25 @@ function csvField(v: string | number | boolean | undefined): string {
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-export function csvHeader(heads: string[], withPassed: boolean, withRank: boolean): string {
-  return ['path', ...heads, ...(withPassed ? ['passed'] : []), ...(withRank ? ['rank'] : []), 'error_code', 'error_message'].join(',') + '\n';
+/** Which optional columns a table has: passed (with a threshold), rank (with --top), prompt (when images have prompts). */
+export interface Columns {
+  passed: boolean;
+  rank: boolean;
+  prompt: boolean;
 }
 
-export function csvRow(r: ScoreRecord, heads: string[], withPassed: boolean, withRank: boolean): string {
+export function csvHeader(heads: string[], c: Columns): string {
+  return ['path', ...heads, ...(c.passed ? ['passed'] : []), ...(c.rank ? ['rank'] : []), ...(c.prompt ? ['prompt'] : []), 'error_code', 'error_message'].join(',') + '\n';
+}
+
+export function csvRow(r: ScoreRecord, heads: string[], c: Columns): string {
   const ok = 'scores' in r;
   const cells = [
     r.path,
     ...heads.map((h) => (ok ? r.scores[h] : undefined)),
-    ...(withPassed ? [ok ? r.passed : undefined] : []),
-    ...(withRank ? [ok ? r.rank : undefined] : []),
+    ...(c.passed ? [ok ? r.passed : undefined] : []),
+    ...(c.rank ? [ok ? r.rank : undefined] : []),
+    ...(c.prompt ? [ok ? r.prompt : undefined] : []),
     ok ? undefined : r.error.code,
     ok ? undefined : r.error.message,
   ];
@@ -25,7 +33,8 @@ export function csvRow(r: ScoreRecord, heads: string[], withPassed: boolean, wit
 
 export function textRow(r: ScoreRecord, heads: string[]): string {
   if (!('scores' in r)) return `${'ERROR'.padStart(9)}  ${r.path}  [${r.error.code}] ${r.error.message}\n`;
-  const scores = heads.map((h) => r.scores[h]!.toFixed(4).padStart(9)).join(' ');
+  // A prompt head has no score for an image without a prompt.
+  const scores = heads.map((h) => (r.scores[h]?.toFixed(4) ?? '-').padStart(9)).join(' ');
   const mark = r.passed === undefined ? '' : r.passed ? '  pass' : '  FAIL';
   const rank = r.rank === undefined ? '' : `#${r.rank}  `;
   return `${scores}${mark}  ${rank}${r.path}\n`;

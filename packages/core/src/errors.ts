@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'TOO_MANY_PIXELS'
   | 'INVALID_PIXELS'
   | 'UNSUPPORTED_INPUT'
+  | 'PROMPT_REQUIRED'
   // bundles
   | 'BUNDLE_NOT_FOUND'
   | 'BUNDLE_MISSING_FILE'

@@ -4,7 +4,7 @@
 
 // Scoring
 export { createScorer } from './scorer.js';
-export type { Scorer, ScorerOptions, ScoreOptions, ScorerStats, ModelInfo, HeadInfo } from './scorer.js';
+export type { Scorer, ScorerOptions, ScoreOptions, ScorerStats, ModelInfo, HeadInfo, PromptOption, RankOptions } from './scorer.js';
 
 // Decisions: the one way to rank and decide which candidates pass and which wins, under one Policy,
 // honouring each head's direction. A wire policy (JSON) is read and checked by fromWirePolicy, the
@@ -26,6 +26,8 @@ export { toScoreRecord, modelStamp } from './records/score-record.js';
 export type { RecordExtras, ModelStamp } from './records/score-record.js';
 export { withScoreMetadata, MetadataError, METADATA_KEY, XMP_NAMESPACE } from './records/metadata.js';
 export { scoreRecordSchema } from './generated/score-record.js';
+export { a1111Prompt, comfyGraphPrompt, embeddedPrompt, embeddedPromptOfFile } from './records/embedded-prompt.js';
+export type { EmbeddedPrompt } from './records/embedded-prompt.js';
 export type { ScoreRecord } from './generated/score-record.js';
 
 // Errors: every error the SDK throws on purpose has a name and a stable code
@@ -57,6 +59,9 @@ export type { ModelBundleManifest } from './generated/model-bundle.js';
 export { registerHeadKind, headKinds } from './heads/registry.js';
 export type { Head, HeadEntry, HeadFactory, HeadProvenance } from './heads/head.js';
 export { headProvenance } from './heads/head.js';
+// Prompt heads: text-image alignment from the bundle's text tower (CLIPScore, Hessel et al. 2021)
+export { CLIPSCORE_WEIGHTS, createClipScoreHead } from './heads/clipscore.js';
+export type { ClipScoreScale, PromptHead } from './heads/clipscore.js';
 export type { Tensor } from './bundle/safetensors.js';
 
 // Inputs and decoding

@@ -10,9 +10,10 @@ export { sha256, sha256File } from './bundle/checksum.js';
 export { writeBundle, type WriteBundleOptions } from './bundle/write-bundle.js';
 export { createHead } from './heads/registry.js';
 export { ClipTokenizer } from './text/tokenizer.js';
-export { encodeTexts } from './text/text-tower.js';
-export type { TextEncoderEntry } from './text/text-tower.js';
+export { encodeTexts, TextTower } from './text/text-tower.js';
+export type { TextEncoderEntry, Truncation } from './text/text-tower.js';
 export { percentile } from './decision.js';
+export { cosine } from './heads/clipscore.js';
 export { DEFAULT_PROMPT, LEVEL_WORDS, levelPrompts } from './heads/levels.js';
 export { HEAD_KIND_TENSORS, LEVELS, NORM_EPS } from './heads/specs.js';
 
@@ -24,7 +25,8 @@ export type { PreprocessConfig } from './image/preprocess.js';
 export { pilBicubicResize } from './image/pil-bicubic.js';
 export { sniffFormat, SAFE_FORMATS, UNSAFE_FORMATS } from './image/sniff.js';
 export type { SniffedFormat } from './image/sniff.js';
-export { pngChunk, withPngText, withJpegXmp } from './records/metadata.js';
+export { withPngText, withJpegXmp } from './records/metadata.js';
+export { pngChunk, pngChunks, pngTextChunks } from './records/png-chunks.js';
 
 // Runtime
 export { openSession } from './runtime/device.js';

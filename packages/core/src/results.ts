@@ -8,6 +8,8 @@ export interface ScoreResult {
   /** Position of the input in the call. */
   index: number;
   scores: Record<string, number>;
+  /** The prompt the prompt heads (`clipscore`) scored the image against, when it had one. */
+  prompt?: string;
 }
 
 /** An input that could not be scored, with the typed reason. Other inputs of the call are unaffected. */

@@ -1,137 +1,20 @@
-import { loadBundle, type Bundle, type Precision } from './bundle/load.js';
-import type { HubOptions } from './bundle/import/hub.js';
+import { loadBundle } from './bundle/load.js';
 import { resolveModel } from './bundle/resolve.js';
 import { ClipAgiqaError, InferenceError, InputError, UsageError } from './errors.js';
-import type { Head, HeadProvenance } from './heads/head.js';
-import { inputId, inputSource, type ImageInput } from './image/input.js';
-import {
-  clipPixels, decodeRgb, DEFAULT_LIMITS, normaliseInto, preprocessConfig, type DecodeLimits, type PreprocessConfig, type RgbImage,
-} from './image/preprocess.js';
+import type { PromptHead } from './heads/clipscore.js';
+import type { Head } from './heads/head.js';
+import { inputId, inputPrompt, inputSource, type ImageInput } from './image/input.js';
+import { clipPixels, decodeRgb, DEFAULT_LIMITS, normaliseInto, preprocessConfig, type DecodeLimits } from './image/preprocess.js';
 import { MicroBatcher } from './runtime/batcher.js';
-import type { Device, ExecutionDevice } from './runtime/device.js';
 import { modelArgument } from './model-argument.js';
+import { promptScoring } from './prompt-scoring.js';
 import { ImageTower } from './runtime/image-tower.js';
 import { Semaphore } from './runtime/semaphore.js';
 import { firstNonFinite } from './util/finite.js';
-import {
-  filterRanking, rankOutcomes, validateFilterPolicy, type BestOfResult, type FilterPolicy, type FilterResult, type Ranking,
-  type ScoreFailure, type ScoreOutcome, type ScoreResult,
-} from './results.js';
+import { filterRanking, rankOutcomes, validateFilterPolicy, type Ranking, type ScoreFailure, type ScoreOutcome, type ScoreResult } from './results.js';
+import type { HeadInfo, RankOptions, ScoreOptions, Scorer, ScorerOptions, ScorerStats } from './scorer-api.js';
 
-export interface ScorerOptions {
-  /**
-   * A bundle folder (path or file: URL), an http(s) URL of a published bundle (downloaded once, checksums
-   * verified), `hf:OWNER/NAME[@REVISION]` (a CLIP in the transformers.js layout on the Hugging Face hub,
-   * imported into the cache on first use with its zero-shot heads), or a loaded bundle.
-   */
-  model: string | URL | Bundle;
-  /** Execution device (default cpu). `auto` picks the best that starts; an explicit device never falls back. */
-  device?: Device;
-  /** Intra-op threads of the CPU provider. */
-  threads?: number;
-  /** Let ONNX Runtime (and the GPU libraries it loads) print their own warnings and errors (default false). */
-  nativeLogs?: boolean;
-  /** Most images per image-tower run (default 8 on CPU, 16 on GPUs; see the benchmark in the README). */
-  batchSize?: number;
-  /** How long an idle scorer waits to fill a batch before running it (default 0: never waits). */
-  maxWaitMs?: number;
-  /** Images decoded or queued at once (default 2 x batchSize); bounds memory however many inputs are given. */
-  concurrency?: number;
-  /** Image tower precision, from those the bundle ships (default fp32). */
-  precision?: Precision;
-  limits?: Partial<DecodeLimits>;
-  /** Bicubic resize implementation: see PreprocessConfig.resampler (default pil, bit-exact). */
-  resampler?: PreprocessConfig['resampler'];
-  /** Check every bundle file's sha256 at load (default true; files hashed before and unchanged since are checked by a stat). */
-  verifyChecksums?: boolean;
-  /** Where downloaded and imported bundles, and records of verified ones, are kept (default $CLIP_AGIQA_CACHE or ~/.cache/clip-agiqa). */
-  cacheDir?: string;
-  /**
-   * Progress of a download on first use: a published bundle's URL (received and total over the whole
-   * bundle) or an `hf:` import (per file; total null when the hub does not say).
-   */
-  onDownloadProgress?: HubOptions['onProgress'];
-  /** Told when a cached `hf:` model stands in for a hub that failed (default: a process warning). */
-  onWarning?: HubOptions['onWarning'];
-}
-
-/** Options of one scoring call. */
-export interface ScoreOptions {
-  /** Aborting stops images not yet started and rejects (or ends the stream) with the signal's reason. */
-  signal?: AbortSignal;
-  /** After each image, in completion order: how many are done (failed ones included) of how many. */
-  onProgress?: (progress: { done: number; total: number; failed: number; outcome: ScoreOutcome }) => void;
-}
-
-export interface HeadInfo {
-  name: string;
-  kind: string;
-  scoreRange: readonly [number, number];
-  higherIsBetter: boolean;
-  trained: boolean;
-  provenance: HeadProvenance;
-}
-
-export interface ModelInfo {
-  name: string;
-  dir: string;
-  manifestSha256: string;
-  /** True when the tower or a head has random weights: scores then mean nothing. */
-  untrained: boolean;
-  precision: Precision;
-  /** Length of the image tower's embeddings. */
-  embedDim: number;
-  /** Side of the square the tower sees (after the shortest-edge resize and centre crop). */
-  imageSize: number;
-  heads: HeadInfo[];
-}
-
-/**
- * Time spent per stage, summed over images (decodeMs: decode + orient + resize + crop, per image and
- * concurrent with other stages; packMs: normalising into the batch tensor; towerMs: image-tower runs;
- * headMs: heads).
- */
-export interface ScorerStats {
-  images: number;
-  batches: number;
-  decodeMs: number;
-  packMs: number;
-  towerMs: number;
-  headMs: number;
-}
-
-export interface Scorer {
-  readonly model: ModelInfo;
-  /** The device inference runs on (what `auto` picked). */
-  readonly device: ExecutionDevice;
-  readonly bundle: Bundle;
-  /** Scores one image; throws an InputError if it cannot be scored. */
-  score(input: ImageInput): Promise<ScoreResult>;
-  /** Scores many images; a bad image yields a ScoreFailure in its place and fails nothing else. */
-  score(inputs: readonly ImageInput[], options?: ScoreOptions): Promise<ScoreOutcome[]>;
-  /**
-   * Scores images as they come (an array, or any iterable or async iterable, read lazily) and yields each
-   * outcome as soon as it is ready, in completion order; `index` is its position in the input. Breaking
-   * out of the loop stops reading inputs.
-   */
-  scoreStream(inputs: Iterable<ImageInput> | AsyncIterable<ImageInput>, options?: Pick<ScoreOptions, 'signal'>): AsyncIterable<ScoreOutcome>;
-  /** Image embeddings (the tower's output, before normalisation), one per input. */
-  embed(input: ImageInput): Promise<Float32Array>;
-  /**
-   * Decodes an image as scoring does, before the resize: EXIF orientation applied, alpha flattened onto the
-   * bundle's background, this scorer's decode limits enforced. For callers that crop or tile images themselves.
-   */
-  decode(input: ImageInput): Promise<RgbImage>;
-  /** Scores `count` embeddings ([count, embedDim], as `embed` returns them) with one head (default: the first). */
-  scoreEmbeddings(embeds: Float32Array, count: number, head?: string): number[];
-  rank(inputs: readonly ImageInput[], options?: { head?: string }): Promise<Ranking>;
-  filter(inputs: readonly ImageInput[], policy: FilterPolicy): Promise<FilterResult>;
-  bestOf(inputs: readonly ImageInput[], options?: { head?: string }): Promise<BestOfResult>;
-  /** Cumulative work done so far, by stage, for profiling. */
-  stats(): ScorerStats;
-  /** Waits for work in flight, then frees the session. Later calls fail with SCORER_CLOSED. */
-  close(): Promise<void>;
-}
+export type { HeadInfo, ModelInfo, PromptOption, RankOptions, ScoreOptions, Scorer, ScorerOptions, ScorerStats } from './scorer-api.js';
 
 function assertPositiveInt(name: string, value: number | undefined): void {
   if (value !== undefined && !(Number.isInteger(value) && value > 0)) {
@@ -139,9 +22,14 @@ function assertPositiveInt(name: string, value: number | undefined): void {
   }
 }
 
-function headInfo(h: Head): HeadInfo {
-  return { name: h.name, kind: h.kind, scoreRange: h.scoreRange, higherIsBetter: h.higherIsBetter, trained: h.trained, provenance: h.provenance };
+function headInfo(h: Head | PromptHead): HeadInfo {
+  return {
+    name: h.name, kind: h.kind, scoreRange: h.scoreRange, higherIsBetter: h.higherIsBetter, trained: h.trained, provenance: h.provenance,
+    needsPrompt: 'scorePair' in h,
+  };
 }
+
+const warnByDefault = (m: string) => process.emitWarning(m, 'ClipAgiqaWarning');
 
 export async function createScorer(options: ScorerOptions): Promise<Scorer> {
   const model = modelArgument(options);
@@ -169,7 +57,11 @@ export async function createScorer(options: ScorerOptions): Promise<Scorer> {
   const dim = manifest.backbone.embed_dim;
   const heads = bundle.heads;
 
-  const stats: ScorerStats = { images: 0, batches: 0, decodeMs: 0, packMs: 0, towerMs: 0, headMs: 0 };
+  const prompts = promptScoring(bundle, {
+    device, threads: options.threads, nativeLogs: options.nativeLogs, batchSize, maxWaitMs,
+    textCacheSize: options.textCacheSize, clipScore: options.clipScore, onWarning: options.onWarning ?? warnByDefault,
+  });
+  const stats: Omit<ScorerStats, keyof typeof prompts.stats> = { images: 0, batches: 0, decodeMs: 0, packMs: 0, towerMs: 0, headMs: 0 };
   const batcher = new MicroBatcher<Uint8Array, Float32Array>(async (items) => {
     const packStart = performance.now();
     const pixels = new Float32Array(items.length * plane);
@@ -202,20 +94,32 @@ export async function createScorer(options: ScorerOptions): Promise<Scorer> {
     return work;
   }
 
-  async function scoreOne(input: ImageInput, index: number, signal?: AbortSignal): Promise<ScoreResult> {
-    const embeds = await embedOne(input, index, signal);
+  /**
+   * One image's scores from every head; with a prompt, the prompt heads' too (its text embedding computed
+   * beside the image's). `requireHead` names a head the caller ranks by: an input it cannot score fails.
+   */
+  async function scoreOne(input: ImageInput, index: number, o: { signal?: AbortSignal; prompt?: string; requireHead?: string } = {}): Promise<ScoreResult> {
+    const id = inputId(input, index);
+    const prompt = inputPrompt(input, id, o.prompt);
+    if (prompt === undefined && prompts.heads.some((h) => h.name === o.requireHead)) {
+      throw new InputError('PROMPT_REQUIRED', `head ${o.requireHead} scores an image against its prompt, and this image has none`, { input: id });
+    }
+    const text = prompt === undefined ? null : prompts.embed(prompt);
+    const [embeds, textEmbeds] = await Promise.all([embedOne(input, index, o.signal), text]);
     const headStart = performance.now();
     const scores: Record<string, number> = {};
     for (const head of heads) scores[head.name] = head.score(embeds, 1)[0]!;
+    if (textEmbeds) Object.assign(scores, prompts.score(embeds, textEmbeds));
     stats.headMs += performance.now() - headStart;
     const bad = Object.entries(scores).find(([, v]) => !Number.isFinite(v));
-    if (bad) throw new InferenceError('NON_FINITE_OUTPUT', `head ${bad[0]} scored ${bad[1]}`, { input: inputId(input, index) });
-    return { id: inputId(input, index), index, scores };
+    if (bad) throw new InferenceError('NON_FINITE_OUTPUT', `head ${bad[0]} scored ${bad[1]}`, { input: id });
+    return { id, index, scores, ...(textEmbeds ? { prompt } : {}) };
   }
 
   /** One image's outcome: its scores, or the failure that concerns it alone (a closed scorer or an abort throws). */
-  function outcomeOf(input: ImageInput, index: number, signal?: AbortSignal): Promise<ScoreOutcome> {
-    return scoreOne(input, index, signal).catch((e: unknown): ScoreFailure => {
+  function outcomeOf(input: ImageInput, index: number, o: { signal?: AbortSignal; prompt?: string; requireHead?: string }): Promise<ScoreOutcome> {
+    const signal = o.signal;
+    return scoreOne(input, index, o).catch((e: unknown): ScoreFailure => {
       if ((e instanceof UsageError && e.code === 'SCORER_CLOSED') || (signal?.aborted && e === signal.reason)) throw e;
       const error = e instanceof ClipAgiqaError ? e
         : new InputError('CORRUPT_IMAGE', (e as Error).message ?? String(e), { input: inputId(input, index), cause: e });
@@ -225,10 +129,11 @@ export async function createScorer(options: ScorerOptions): Promise<Scorer> {
 
   async function scoreAll(inputs: readonly ImageInput[], o: ScoreOptions = {}): Promise<ScoreOutcome[]> {
     if (!Array.isArray(inputs)) throw new UsageError('INVALID_ARGUMENT', 'expected an array of images');
+    if (o.requireHead !== undefined) rankingHead(o.requireHead);
     o.signal?.throwIfAborted();
     let done = 0;
     let failed = 0;
-    const all = Promise.all(inputs.map((input, index) => outcomeOf(input, index, o.signal).then((outcome) => {
+    const all = Promise.all(inputs.map((input, index) => outcomeOf(input, index, o).then((outcome) => {
       done++;
       if ('error' in outcome) failed++;
       o.onProgress?.({ done, total: inputs.length, failed, outcome });
@@ -250,7 +155,7 @@ export async function createScorer(options: ScorerOptions): Promise<Scorer> {
     }
   }
 
-  async function* scoreStream(inputs: Iterable<ImageInput> | AsyncIterable<ImageInput>, o: Pick<ScoreOptions, 'signal'> = {}): AsyncGenerator<ScoreOutcome> {
+  async function* scoreStream(inputs: Iterable<ImageInput> | AsyncIterable<ImageInput>, o: Pick<ScoreOptions, 'signal' | 'prompt'> = {}): AsyncGenerator<ScoreOutcome> {
     if (closed) throw new UsageError('SCORER_CLOSED', 'the scorer is closed');
     const source = Symbol.asyncIterator in inputs ? inputs[Symbol.asyncIterator]() : (inputs as Iterable<ImageInput>)[Symbol.iterator]();
     const running = new Map<number, Promise<{ index: number; outcome: ScoreOutcome }>>();
@@ -267,7 +172,7 @@ export async function createScorer(options: ScorerOptions): Promise<Scorer> {
             break;
           }
           const i = index++;
-          running.set(i, outcomeOf(next.value, i, o.signal).then((outcome) => ({ index: i, outcome })));
+          running.set(i, outcomeOf(next.value, i, o).then((outcome) => ({ index: i, outcome })));
         }
         if (running.size === 0) return;
         const first = await Promise.race(running.values());
@@ -280,15 +185,16 @@ export async function createScorer(options: ScorerOptions): Promise<Scorer> {
     }
   }
 
-  function rankingHead(name: string | undefined): Head {
-    const head = name === undefined ? heads[0] : heads.find((h) => h.name === name);
-    if (!head) throw new UsageError('UNKNOWN_HEAD', `no head named ${name} (heads: ${heads.map((h) => h.name).join(', ')})`);
+  const allHeads: readonly (Head | PromptHead)[] = [...heads, ...prompts.heads];
+  function rankingHead(name: string | undefined): Head | PromptHead {
+    const head = name === undefined ? heads[0] : allHeads.find((h) => h.name === name);
+    if (!head) throw new UsageError('UNKNOWN_HEAD', `no head named ${name} (heads: ${allHeads.map((h) => h.name).join(', ')})`);
     return head;
   }
 
-  async function rank(inputs: readonly ImageInput[], opts: { head?: string } = {}): Promise<Ranking> {
+  async function rank(inputs: readonly ImageInput[], opts: RankOptions = {}): Promise<Ranking> {
     const head = rankingHead(opts.head);
-    return rankOutcomes(await scoreAll(inputs), head.name, head.higherIsBetter);
+    return rankOutcomes(await scoreAll(inputs, { ...(opts.prompt === undefined ? {} : { prompt: opts.prompt }), requireHead: head.name }), head.name, head.higherIsBetter);
   }
 
   const scorer: Scorer = {
@@ -300,29 +206,37 @@ export async function createScorer(options: ScorerOptions): Promise<Scorer> {
       precision,
       embedDim: dim,
       imageSize: cfg.size,
-      heads: heads.map(headInfo),
+      heads: allHeads.map(headInfo),
     },
     device,
     bundle,
     score: ((input: ImageInput | readonly ImageInput[], options?: ScoreOptions) =>
-      Array.isArray(input) ? scoreAll(input, options) : scoreOne(input as ImageInput, 0)) as Scorer['score'],
+      Array.isArray(input) ? scoreAll(input, options) : scoreOne(input as ImageInput, 0, { ...(options?.prompt === undefined ? {} : { prompt: options.prompt }) })) as Scorer['score'],
     scoreStream,
     embed: async (input) => (await embedOne(input, 0)).slice(),
+    async embedText(prompt) {
+      if (closed) throw new UsageError('SCORER_CLOSED', 'the scorer is closed');
+      if (typeof prompt !== 'string') throw new UsageError('INVALID_ARGUMENT', 'a prompt must be a string');
+      const text = prompts.embed(prompt);
+      if (!text) throw new UsageError('INVALID_ARGUMENT', `the model ${manifest.name} has no text tower`);
+      return (await text).slice();
+    },
     decode(input) {
       const id = inputId(input, 0);
       return decodeRgb(inputSource(input, id), id, cfg, limits);
     },
     scoreEmbeddings(embeds, count, name) {
       const head = rankingHead(name);
+      if ('scorePair' in head) throw new UsageError('PROMPT_REQUIRED', `head ${head.name} scores an image against its prompt: use score() with a prompt`);
       if (embeds.length !== count * dim) throw new UsageError('SHAPE_MISMATCH', `${embeds.length} values are not ${count} embeddings of ${dim}`);
       return head.score(embeds, count);
     },
-    stats: () => ({ ...stats }),
+    stats: () => ({ ...stats, ...prompts.stats }),
     rank,
-    async filter(inputs, policy) {
+    async filter(inputs, policy, opts = {}) {
       validateFilterPolicy(policy);
       const head = rankingHead(policy.head);
-      return filterRanking(await rank(inputs, { head: head.name }), policy, head.higherIsBetter);
+      return filterRanking(await rank(inputs, { ...opts, head: head.name }), policy, head.higherIsBetter);
     },
     async bestOf(inputs, opts = {}) {
       const ranking = await rank(inputs, opts);
@@ -333,6 +247,7 @@ export async function createScorer(options: ScorerOptions): Promise<Scorer> {
       closed = true;
       await Promise.allSettled([...inFlight]);
       await batcher.idle();
+      await prompts.close();
       await tower.close();
     },
   };

@@ -13,6 +13,7 @@ import { expandPaths, IMAGE_EXTENSIONS, PathError } from '../paths.js';
 import { formatSeconds, Progress } from '../progress.js';
 import { csvHeader, csvRow, textRow } from '../records.js';
 import { writeScoreReport } from '../html-report.js';
+import { PROMPT_FLAGS, PROMPT_FLAGS_HELP, promptsOf } from '../prompts.js';
 import { SCORER_FLAGS, SCORER_FLAGS_HELP, scorerFromFlags } from '../scorer-flags.js';
 
 export const SCORE_USAGE = `Usage: clip-agiqa score [options] PATHS...
@@ -21,6 +22,7 @@ Scores images with a CLIP-AGIQA model. PATHS are files, folders (walked recursiv
 
 Options:
 ${SCORER_FLAGS_HELP}
+${PROMPT_FLAGS_HELP}
   --batch-size N         images per image-tower run (default 8 on CPU, 16 on GPUs)
   --head NAME            head that --threshold and --top use (default: the first)
   --threshold X          mark each image passed/failed against X on that head's scale
@@ -40,11 +42,14 @@ ${SCORER_FLAGS_HELP}
   --verbose              ONNX Runtime's own log lines, and stack traces of unexpected errors
 Symlinked files and folders are followed. A folder named on the command line that holds no image is
 reported as an error row. Text output rounds scores to 4 decimals; --json keeps full precision.
+A model with a text tower scores each image that has a prompt against it (clipscore, its own column);
+an image without one shows no clipscore, and fails when --head clipscore ranks.
 Exit status: 0 done, 1 some input failed (every other is still reported), 2 usage error,
 3 nothing passed the threshold (only with --fail-if-none-pass).`;
 
 const options = {
   ...SCORER_FLAGS,
+  ...PROMPT_FLAGS,
   'batch-size': { type: 'string' },
   head: { type: 'string' },
   threshold: { type: 'string' },
@@ -90,6 +95,9 @@ export async function scoreCommand(argv: string[], io: CliIO): Promise<number> {
   const maxPixels = parseNumber('max-pixels', values['max-pixels'], positiveInteger, 'a positive integer');
 
   if (values['fail-if-none-pass'] && threshold === undefined) throw new CliUsageError('--fail-if-none-pass goes with --threshold');
+  const clipScore = values['clipscore-scale'];
+  if (clipScore !== 'hessel' && clipScore !== 'torchmetrics') throw new CliUsageError('--clipscore-scale must be hessel or torchmetrics');
+  if (values.prompt !== undefined && values.prompt.trim() === '') throw new CliUsageError('--prompt is empty');
 
   let files: string[];
   let emptyFolders: string[];
@@ -104,24 +112,30 @@ export async function scoreCommand(argv: string[], io: CliIO): Promise<number> {
 
   const scorer = await scorerFromFlags(values, io, {
     ...(batchSize ? { batchSize } : {}),
-    resampler: values.resampler as Resampler,
+    resampler: values.resampler as Resampler, clipScore,
     limits: { ...(maxPixels ? { maxPixels } : {}), allowUnsafeFormats: values['allow-unsafe-formats'] },
   });
   try {
-    const heads = scorer.model.heads.map((h) => h.name);
-    const rankHead = scorer.model.heads.find((h) => h.name === (values.head ?? heads[0]));
-    if (!rankHead) throw new CliUsageError(`--head: no head named ${values.head} (heads: ${heads.join(', ')})`);
+    const allHeads = scorer.model.heads.map((h) => h.name);
+    const rankHead = scorer.model.heads.find((h) => h.name === (values.head ?? allHeads[0]));
+    if (!rankHead) throw new CliUsageError(`--head: no head named ${values.head} (heads: ${allHeads.join(', ')})`);
+    const { prompts, unmatched } = await promptsOf(files, values);
+    if (unmatched > 0) io.stderr.write(`clip-agiqa: warning: ${unmatched} entr${unmatched === 1 ? 'y' : 'ies'} of ${values.prompts} name no image scored here\n`);
+    // Prompt heads get columns when some image has a prompt (or when they rank).
+    const withPrompt = prompts.some((p) => p !== undefined);
+    const heads = scorer.model.heads.filter((h) => !h.needsPrompt || withPrompt || h === rankHead).map((h) => h.name);
+    const columns = { passed: threshold !== undefined, rank: top !== undefined, prompt: withPrompt };
     const progress = new Progress(files.length, io.stderr, !values['no-progress'] && io.stderr.isTTY === true);
     // The CSV is written as rows come, so an interrupted run keeps what it scored.
     const csv = values.csv ? await open(values.csv, 'w') : null;
-    await csv?.write(csvHeader(heads, threshold !== undefined, top !== undefined));
+    await csv?.write(csvHeader(heads, columns));
     let sideEffectFailures = 0;
     const toStdout = (text: string) => (io.stdout.isTTY ? progress.above(() => io.stdout.write(text)) : io.stdout.write(text));
 
     const passesThreshold = (o: ScoreOutcome) => decide([o], { head: rankHead.name, threshold }, scorer.model.heads).passed.length === 1;
     const emit = async (record: ScoreRecord) => {
       // The CSV row first: every result shown is already in the file.
-      await csv?.write(csvRow(record, heads, threshold !== undefined, top !== undefined));
+      await csv?.write(csvRow(record, heads, columns));
       toStdout(values.json ? `${JSON.stringify(record)}\n` : textRow(record, heads));
       if (!('scores' in record)) return;
       // Stored beside the image (or inside it): the path is the image's name, valid wherever the folder moves.
@@ -148,7 +162,7 @@ export async function scoreCommand(argv: string[], io: CliIO): Promise<number> {
     let nextToPrint = 0;
     let printing = Promise.resolve();
     const tasks = files.map((file, index) =>
-      scorer.score([{ id: file, image: file }]).then(async ([outcome]) => {
+      scorer.score([{ id: file, image: file, ...(prompts[index] === undefined ? {} : { prompt: prompts[index] }) }], { requireHead: rankHead.name }).then(async ([outcome]) => {
         const o = { ...outcome!, index };
         outcomes[index] = o;
         progress.tick(isFailure(o));
@@ -189,7 +203,7 @@ export async function scoreCommand(argv: string[], io: CliIO): Promise<number> {
     if (values.html) {
       await writeScoreReport(values.html, {
         records: all.map((o) => toScoreRecord(o, files[o.index]!, extras(o))), rankHead: rankHead.name, summary, model: stampOf(scorer.model, rankHead),
-        heads: scorer.model.heads.map((h) => ({ name: h.name, higherIsBetter: h.higherIsBetter, scoreRange: h.scoreRange })),
+        heads: scorer.model.heads.filter((h) => heads.includes(h.name)).map((h) => ({ name: h.name, higherIsBetter: h.higherIsBetter, scoreRange: h.scoreRange })),
         cut: { ...(threshold !== undefined ? { threshold } : {}), ...(top !== undefined ? { topK: top } : {}) },
       }, { maxPixels: maxPixels ?? DEFAULT_LIMITS.maxPixels });
     }

@@ -15,6 +15,10 @@ export type ScoreRecord =
         [k: string]: number | undefined;
       };
       /**
+       * The prompt the heads that read one (clipscore) scored the image against, when it had one.
+       */
+      prompt?: string;
+      /**
        * Present with a threshold: whether the ranking head's score reached it.
        */
       passed?: boolean;
@@ -62,6 +66,10 @@ export const scoreRecordSchema = {
           "additionalProperties": {
             "type": "number"
           }
+        },
+        "prompt": {
+          "description": "The prompt the heads that read one (clipscore) scored the image against, when it had one.",
+          "type": "string"
         },
         "passed": {
           "description": "Present with a threshold: whether the ranking head's score reached it.",

@@ -16,7 +16,8 @@ export interface RawPixels {
 
 /**
  * What the scorer accepts: a file path (or file: URL), the bytes of an encoded image, raw pixels, or a
- * sharp pipeline. Wrap any of them as `{ id, image }` to choose the identity results carry.
+ * sharp pipeline. Wrap any of them as `{ id, image }` to choose the identity results carry, and
+ * `{ image, prompt }` (with or without an id) to give the prompt it was generated from.
  */
 export type ImageSource = string | URL | Uint8Array | RawPixels | Sharp;
 /** An image source after inputSource(): file URLs have become paths. */
@@ -24,8 +25,11 @@ export type ResolvedSource = Exclude<ImageSource, URL>;
 
 const WHAT_TO_PASS = 'pass a file path or file: URL, the bytes of an encoded image (Buffer/Uint8Array), raw pixels { data, width, height, channels }, or a sharp pipeline';
 export interface LabelledImage {
-  id: string;
+  /** Default: the image's own identity (its path, or `#<index>`). */
+  id?: string;
   image: ImageSource;
+  /** The prompt the image was generated from, for heads that score alignment with it. */
+  prompt?: string;
 }
 export type ImageInput = ImageSource | LabelledImage;
 
@@ -38,12 +42,24 @@ export function isSharp(x: unknown): x is Sharp {
 }
 
 function isLabelled(x: unknown): x is LabelledImage {
-  return typeof x === 'object' && x !== null && !(x instanceof Uint8Array) && 'image' in x && 'id' in x;
+  return typeof x === 'object' && x !== null && !(x instanceof Uint8Array) && 'image' in x && ('id' in x || 'prompt' in x);
+}
+
+/**
+ * The prompt an input carries (`{ image, prompt }`), else the call's; blank prompts count as none.
+ * A prompt that is not a string is refused for that input.
+ */
+export function inputPrompt(input: ImageInput, id: string, callPrompt: string | undefined): string | undefined {
+  const own: unknown = isLabelled(input) ? input.prompt : undefined;
+  const prompt = own ?? callPrompt;
+  if (prompt === undefined) return undefined;
+  if (typeof prompt !== 'string') throw new InputError('UNSUPPORTED_INPUT', `a prompt must be a string, got ${typeName(prompt)}`, { input: id });
+  return prompt.trim() === '' ? undefined : prompt;
 }
 
 /** The identity a result carries: the wrapper's id, a file's path, or `#<index>` for in-memory images. */
 export function inputId(input: ImageInput, index: number): string {
-  if (isLabelled(input)) return input.id;
+  if (isLabelled(input)) return input.id ?? inputId(input.image, index);
   if (typeof input === 'string') return input;
   if (input instanceof URL) return input.protocol === 'file:' ? fileURLToPath(input) : input.href;
   return `#${index}`;

@@ -1,7 +1,6 @@
-import { crc32 } from 'node:zlib';
-
 import { ClipAgiqaError } from '../errors.js';
 import { sniffFormat } from '../image/sniff.js';
+import { pngChunk, pngChunks } from './png-chunks.js';
 
 /** PNG text keyword and XMP namespace under which scores are recorded. */
 export const METADATA_KEY = 'clip-agiqa';
@@ -15,39 +14,19 @@ export class MetadataError extends ClipAgiqaError<'METADATA_UNWRITABLE'> {
   }
 }
 
-/** One PNG chunk: length, type, data, CRC-32 of type and data. */
-export function pngChunk(type: string, data: Buffer): Buffer {
-  const head = Buffer.alloc(8);
-  head.writeUInt32BE(data.length, 0);
-  head.write(type, 4, 'latin1');
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(crc32(Buffer.concat([head.subarray(4), data])) >>> 0, 0);
-  return Buffer.concat([head, data, crc]);
-}
-
 /** Adds (or replaces) an uncompressed iTXt chunk `clip-agiqa` holding `text`, before IEND. Pixels are untouched. */
 export function withPngText(png: Buffer, text: string): Buffer {
   const parts: Buffer[] = [png.subarray(0, 8)];
-  let offset = 8;
-  let sawEnd = false;
-  while (offset + 12 <= png.length) {
-    const length = png.readUInt32BE(offset);
-    const type = png.toString('latin1', offset + 4, offset + 8);
-    const end = offset + 12 + length;
-    if (end > png.length) throw new MetadataError('PNG chunk runs past the end of the file');
-    const data = png.subarray(offset + 8, offset + 8 + length);
-    const ours = (type === 'iTXt' || type === 'tEXt') && data.subarray(0, METADATA_KEY.length + 1).equals(Buffer.from(`${METADATA_KEY}\0`, 'latin1'));
-    if (type === 'IEND') {
+  for (const chunk of pngChunks(png, () => new MetadataError('PNG chunk runs past the end of the file'))) {
+    const ours = (chunk.type === 'iTXt' || chunk.type === 'tEXt') && chunk.data.subarray(0, METADATA_KEY.length + 1).equals(Buffer.from(`${METADATA_KEY}\0`, 'latin1'));
+    if (chunk.type === 'IEND') {
       parts.push(pngChunk('iTXt', Buffer.concat([Buffer.from(`${METADATA_KEY}\0\0\0\0\0`, 'latin1'), Buffer.from(text, 'utf8')])));
-      parts.push(png.subarray(offset, end));
-      sawEnd = true;
-      break;
+      parts.push(png.subarray(chunk.start, chunk.end));
+      return Buffer.concat(parts);
     }
-    if (!ours) parts.push(png.subarray(offset, end));
-    offset = end;
+    if (!ours) parts.push(png.subarray(chunk.start, chunk.end));
   }
-  if (!sawEnd) throw new MetadataError('PNG has no IEND chunk');
-  return Buffer.concat(parts);
+  throw new MetadataError('PNG has no IEND chunk');
 }
 
 function escapeXml(s: string): string {

@@ -15,7 +15,7 @@ export interface RecordExtras {
 /** A score outcome as the wire record schemas/score-record.schema.json describes: the scores, or the typed error. */
 export function toScoreRecord(outcome: ScoreOutcome, path: string, extras: RecordExtras = {}): ScoreRecord {
   if ('error' in outcome) return { path, error: { code: outcome.error.code, message: outcome.error.message } };
-  return { path, scores: outcome.scores, ...extras };
+  return { path, scores: outcome.scores, ...(outcome.prompt === undefined ? {} : { prompt: outcome.prompt }), ...extras };
 }
 
 /** The model part of a record kept beside or inside an image (sidecars, metadata). */

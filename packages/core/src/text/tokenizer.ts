@@ -109,17 +109,24 @@ export class ClipTokenizer {
   }
 
   /**
+   * One text as the text tower reads it: [start, tokens..., end], cut as CLIP cuts it when longer than
+   * `contextLength` (the first contextLength - 1 tokens, then the end token), with the uncut length.
+   */
+  tokenizeText(text: string, contextLength = 77): { ids: number[]; tokens: number; truncated: boolean } {
+    const ids = [this.startId, ...this.encode(text), this.endId];
+    if (ids.length <= contextLength) return { ids, tokens: ids.length, truncated: false };
+    return { ids: [...ids.slice(0, contextLength - 1), this.endId], tokens: ids.length, truncated: true };
+  }
+
+  /**
    * The text tower's input: [start, tokens..., end] padded with 0 to `contextLength`, one row per text.
    * Longer texts are cut, keeping the end token last, or refused when `truncate` is false.
    */
   tokenize(texts: string[], contextLength = 77, truncate = true): BigInt64Array {
     const out = new BigInt64Array(texts.length * contextLength);
     texts.forEach((text, row) => {
-      let ids = [this.startId, ...this.encode(text), this.endId];
-      if (ids.length > contextLength) {
-        if (!truncate) throw new UsageError('INVALID_ARGUMENT', `text ${row} has ${ids.length} tokens, over the context of ${contextLength}`);
-        ids = [...ids.slice(0, contextLength - 1), this.endId];
-      }
+      const { ids, tokens, truncated } = this.tokenizeText(text, contextLength);
+      if (truncated && !truncate) throw new UsageError('INVALID_ARGUMENT', `text ${row} has ${tokens} tokens, over the context of ${contextLength}`);
       ids.forEach((id, i) => (out[row * contextLength + i] = BigInt(id)));
     });
     return out;

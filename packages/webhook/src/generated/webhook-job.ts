@@ -57,6 +57,10 @@ export interface WebhookJob {
    */
   job_id: string;
   /**
+   * The prompt every candidate was generated from (a candidate's own prompt wins): heads that read one (clipscore) score each candidate against it.
+   */
+  prompt?: string;
+  /**
    * @minItems 1
    * @maxItems 64
    */
@@ -95,6 +99,11 @@ export const webhookJobSchema = {
       "description": "The generator's id of the job; verdicts and GET /jobs/:id use it.",
       "type": "string",
       "pattern": "^[A-Za-z0-9._:-]{1,128}$"
+    },
+    "prompt": {
+      "description": "The prompt every candidate was generated from (a candidate's own prompt wins): heads that read one (clipscore) score each candidate against it.",
+      "type": "string",
+      "maxLength": 10000
     },
     "candidates": {
       "type": "array",

@@ -39,7 +39,7 @@ export interface JobScorer {
 
 const isFailed = (x: ScoringInput): x is FailedImage => 'code' in x;
 
-type Planned = { id: string; ids: string[]; grid: boolean; input: ScoringInput; cost: number; error: FailedImage | null };
+type Planned = { id: string; ids: string[]; grid: boolean; prompt: string | undefined; input: ScoringInput; cost: number; error: FailedImage | null };
 type Part = { ids: string[]; outcomes: (ScoreOutcome | { error: FailedImage })[] };
 
 /**
@@ -51,11 +51,11 @@ type Part = { ids: string[]; outcomes: (ScoreOutcome | { error: FailedImage })[]
  * `<id>-1`...`<id>-4`. Each verdict is told to `events`.
  */
 export function jobScorer(scorer: Scorer, gate: FairGate, metrics: Metrics, budget: MemoryBudget, events?: VerdictEvents): JobScorer {
-  async function decodeAndScore({ id, ids, input, grid }: Planned & { input: Exclude<ScoringInput, FailedImage> }): Promise<Part> {
+  async function decodeAndScore({ id, ids, input, grid, prompt }: Planned & { input: Exclude<ScoringInput, FailedImage> }): Promise<Part> {
     try {
       const bytes = await input.load();
       const images: (Buffer | RawPixels | FailedImage)[] = grid ? await splitGrid(bytes, id, scorer) : [bytes];
-      const usable = images.flatMap((im, k) => ('code' in im ? [] : [{ id: ids[k]!, image: im }]));
+      const usable = images.flatMap((im, k) => ('code' in im ? [] : [{ id: ids[k]!, image: im, ...(prompt === undefined ? {} : { prompt }) }]));
       const scored = usable.length ? await scorer.score(usable) : [];
       let k = 0;
       return { ids, outcomes: images.map((im) => ('code' in im ? { error: im } : scored[k++]!)) };
@@ -92,7 +92,7 @@ export function jobScorer(scorer: Scorer, gate: FairGate, metrics: Metrics, budg
       const cost = isFailed(input) ? 0 : scoringCost(input, grid);
       const error: FailedImage | null = isFailed(input) ? input : cost > budget.total
         ? { code: 'OVER_MEMORY_BUDGET', message: `candidate ${id} needs ${cost} bytes to decode, more than the whole memory budget (${budget.total}); raise limits.memory_bytes` } : null;
-      return { id, ids: ids[i]!, grid, input, cost, error };
+      return { id, ids: ids[i]!, grid, prompt: cand.prompt ?? job.prompt, input, cost, error };
     });
     const fit = plan.filter((p) => !p.error);
     let admitted: Reservation | null = null;
