@@ -87,7 +87,7 @@ describe('ComfyUI bridge', () => {
     c.ws.send(encodeImageFrame('nobody', 0, file('square.png')));
     assert.equal((await c.nextError()).code, 'UNKNOWN_REQUEST');
     c.send({ type: 'score', id: 'h', policy: { mode: 'score', head: 'beauty' }, images: [{ format: 'encoded' }] });
-    assert.deepEqual(await c.nextError(), { type: 'error', id: 'h', code: 'UNKNOWN_HEAD', message: 'the policy names unknown head(s) beauty; the model has quality' });
+    assert.deepEqual(await c.nextError(), { type: 'error', id: 'h', code: 'UNKNOWN_HEAD', message: 'the policy names unknown head(s) beauty; the model has quality, clipscore' });
     const big = await c.score('big', [Buffer.alloc((1 << 20) + 1)]);
     assert.equal(big.type === 'error' && big.code, 'IMAGE_TOO_LARGE');
     const junk = await c.score('junk', [Buffer.from('not an image at all'), file('square.png')]) as BridgeResult;

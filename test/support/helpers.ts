@@ -65,8 +65,10 @@ export function lowerIsBetterBundle(to: string): string {
 export function twoHeadBundle(to: string): string {
   copyDemoBundle(to);
   const path = join(to, 'manifest.json');
-  const manifest = JSON.parse(readFileSync(path, 'utf8')) as { heads: { name: string; higher_is_better: boolean }[] };
+  const manifest = JSON.parse(readFileSync(path, 'utf8')) as { heads: { name: string; higher_is_better: boolean }[]; text_encoder?: unknown };
   manifest.heads.push({ ...manifest.heads[0]!, name: 'artefacts', higher_is_better: false });
+  // Without its text tower the model has exactly these two heads (no prompt head, clipscore).
+  delete manifest.text_encoder;
   writeFileSync(path, JSON.stringify(manifest, null, 2));
   return to;
 }
