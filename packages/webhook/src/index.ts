@@ -37,7 +37,8 @@ export { classifyRedisError, redisAddress, waitForRedis, type WaitForRedisOption
 export type { OpenedStore } from './store/open.js';
 export { startCluster } from './cluster/wire.js';
 export type { Role } from './cluster/wire.js';
-export { RedisStartError, StoreError, StoreFullError, StoreUnavailableError, type RedisStartCode } from './errors.js';
+export { listenOrExplain } from './http/listen.js';
+export { ListenError, RedisStartError, StoreError, StoreFullError, StoreUnavailableError, type RedisStartCode } from './errors.js';
 export type { RedisStoreOptions } from './store/redis-store.js';
 export { BullQueues, bullJobId } from './store/bull-queues.js';
 export type { BullQueuesOptions, Processors, ScoringTask, SyncTask } from './store/bull-queues.js';
