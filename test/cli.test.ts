@@ -171,18 +171,6 @@ describe('clip-agiqa info', () => {
   });
 });
 
-describe('examples', () => {
-  it('best-of-n.mjs ranks the example candidates and applies a threshold', () => {
-    const r = spawnSync(process.execPath, [join(ROOT, 'examples/best-of-n.mjs')], { encoding: 'utf8' });
-    assert.equal(r.status, 0, r.stderr);
-    const ranks = r.stdout.split('\n').filter((l) => /^#\d/.test(l));
-    assert.equal(ranks.length, 4);
-    assert.match(r.stdout, /^best: .*candidate-\d-\w+\.jpg$/m);
-    assert.match(r.stdout, /\d pass 3\.15, \d would be rerolled/);
-    assert.match(r.stderr, /untrained/);
-  });
-});
-
 describe('clip-agiqa train', () => {
   it('trains with the paper protocol, writes a report and a bundle that scores the test images as evaluated', async () => {
     using t = tempDir();

@@ -1,25 +1,16 @@
 // The packages as users get them: `npm pack` of every workspace, installed into a fresh folder outside
 // this repository (so its .npmrc does not apply) with no network, then used through the API and npx.
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
 import { createScorer } from '@clip-agiqa/core';
 
 import { closedPort, DEMO_MODEL_DIR, IMAGES, ROOT, tempDir } from './support/helpers.js';
-import { installedCopies, run, userEnv, WORKSPACES, writeProject, type LockEntry } from './support/packed-install.js';
+import { diskSize, installedCopies, type LockEntry, type PackedFile, run, userEnv, WORKSPACES, writeProject } from './support/packed-install.js';
 
 const IMAGE = join(IMAGES, 'landscape.jpg');
-
-interface PackedFile { filename: string; name: string; files: { path: string }[] }
-
-/** Bytes of every file under `dir`. */
-function diskSize(dir: string): number {
-  return readdirSync(dir, { withFileTypes: true, recursive: true })
-    .filter((e) => e.isFile())
-    .reduce((sum, e) => sum + statSync(join(e.parentPath, e.name)).size, 0);
-}
 
 describe('the packed packages', () => {
   const work = tempDir('clip-agiqa-pack-');

@@ -84,6 +84,35 @@ describe('status page pieces', () => {
     assert.deepEqual(a.snapshot().recent.map((v) => v.scope).sort(), ['a', 'a', 'c', 'd'], 'b went first: a was active again after it');
     assert.deepEqual(a.snapshot().errors.map((e) => e.scope), ['client-49', 'client-48', 'client-47']);
   });
+
+  it('makes thumbnails in the order the page lists verdicts, newest first, each row whole', async () => {
+    const images = ['landscape.jpg', 'portrait.jpg', 'square.png'].map((f) => readFileSync(join(IMAGES, f)));
+    const rows: { id: string; thumbnails: number }[] = [];
+    let done: () => void;
+    let timer: NodeJS.Timeout | undefined;
+    const settled = new Promise<void>((resolve, reject) => {
+      done = resolve;
+      timer = setTimeout(() => reject(new Error(`the newest verdict got no thumbnails; made: ${JSON.stringify(rows)}`)), 10_000);
+    }).finally(() => clearTimeout(timer));
+    const a = new ServiceActivity({ thumbnailsPerVerdict: 3, onThumbnails: (v) => {
+      rows.push({ id: v.id, thumbnails: v.thumbnails.length });
+      if (v.id === 'v3') done();
+    } });
+    // A burst: three answered requests before any thumbnail is ready.
+    for (const id of ['v1', 'v2', 'v3']) a.recordVerdict({ scope: 'route', id, verdict: 'scored 3', scores: [1, 2, 3], kept: [0] }, images);
+    await settled;
+    await new Promise((resolve) => setTimeout(resolve, 200)); // nothing older is thumbnailed after the newest
+    assert.deepEqual(rows, [{ id: 'v3', thumbnails: 3 }], 'the top row first, with all its thumbnails');
+    const page = a.snapshot().recent;
+    assert.deepEqual(page.map((v) => [v.id, v.thumbnails.length]), [['v3', 3], ['v2', 0], ['v1', 0]]);
+    assert.ok(page[0]!.thumbnails.every((t) => 'dataUri' in t && t.width <= 96 && t.height <= 96));
+    assert.ok((page[0]!.thumbnails[0] as { width: number }).width > (page[0]!.thumbnails[1] as { width: number }).width, 'in image order: the landscape, then the portrait');
+
+    a.recordVerdict({ scope: 'route', id: 'v4', verdict: 'scored 3', scores: [1, 2, 3], kept: [0] }, images);
+    const deadline = Date.now() + 10_000;
+    while (rows.length < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.deepEqual(rows[1], { id: 'v4', thumbnails: 3 }, 'a verdict arriving when the page is idle gets its thumbnails');
+  });
 });
 
 describe('bridge status page in headless Chromium', { skip: browserUnavailable() ?? false }, () => {

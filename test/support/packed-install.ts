@@ -2,13 +2,14 @@
 // .npmrc does not apply), no network, npm's cache alone.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { ROOT } from './helpers.js';
 
 /** Every package of the repository, by folder name (root package.json's workspaces). */
 export const WORKSPACES = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { workspaces: string[] }).workspaces.map((w) => w.split('/').pop()!);
+export interface PackedFile { filename: string; name: string; files: { path: string }[] }
 export interface LockEntry { version?: string; dev?: boolean; link?: boolean; dependencies?: Record<string, string>; [key: string]: unknown }
 
 /**
@@ -72,4 +73,11 @@ export function installedCopies(dir: string, name: string): string[] {
     copies.push(...installedCopies(path, name));
   }
   return copies;
+}
+
+/** Bytes of every file under `dir`. */
+export function diskSize(dir: string): number {
+  return readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter((e) => e.isFile())
+    .reduce((sum, e) => sum + statSync(join(e.parentPath, e.name)).size, 0);
 }

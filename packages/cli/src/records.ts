@@ -31,10 +31,18 @@ export function csvRow(r: ScoreRecord, heads: string[], c: Columns): string {
   return cells.map(csvField).join(',') + '\n';
 }
 
+/** Each score's column: 4 decimals, at least 9 wide, as wide as its head's name. */
+const columnWidth = (head: string) => Math.max(9, head.length);
+
+/** The line naming each score column, when there are several heads (one head needs no legend). */
+export function textHeader(heads: string[]): string {
+  return heads.length > 1 ? `${heads.map((h) => h.padStart(columnWidth(h))).join(' ')}  path\n` : '';
+}
+
 export function textRow(r: ScoreRecord, heads: string[]): string {
   if (!('scores' in r)) return `${'ERROR'.padStart(9)}  ${r.path}  [${r.error.code}] ${r.error.message}\n`;
   // A prompt head has no score for an image without a prompt.
-  const scores = heads.map((h) => (r.scores[h]?.toFixed(4) ?? '-').padStart(9)).join(' ');
+  const scores = heads.map((h) => (r.scores[h]?.toFixed(4) ?? '-').padStart(columnWidth(h))).join(' ');
   const mark = r.passed === undefined ? '' : r.passed ? '  pass' : '  FAIL';
   const rank = r.rank === undefined ? '' : `#${r.rank}  `;
   return `${scores}${mark}  ${rank}${r.path}\n`;

@@ -3,6 +3,7 @@ import {
 } from '@clip-agiqa/core';
 
 import { CliUsageError, parseNumber, positiveInteger, type CliIO } from './io.js';
+import { hubPrefixHint } from './hub-id-hint.js';
 import { downloadProgress } from './progress.js';
 
 /** The flags that pick and run a model, the same for every command that scores (parseArgs options). */
@@ -43,6 +44,8 @@ export function checkScorerFlags(flags: ScorerFlags): { device: Device; precisio
  */
 export async function scorerFromFlags(flags: ScorerFlags, io: CliIO, options: Omit<ScorerOptions, 'model' | 'device' | 'threads' | 'precision'> = {}): Promise<Scorer> {
   const { device, precision, threads } = checkScorerFlags(flags);
+  const hint = flags.model === undefined ? null : hubPrefixHint(flags.model, (id) => `--model ${id}`);
+  if (hint) throw hint;
   // Native log lines only with --verbose; a model downloaded on first use shows its progress on a terminal.
   const onDownloadProgress = downloadProgress(io.stderr);
   const scorer = await createScorer({

@@ -39,6 +39,8 @@ export { ImageTower, type TowerIo } from './runtime/image-tower.js';
 // Utilities: atomic writes, JSON-line logs, constant-time comparison, header access
 export { constantTimeEqual, fsyncDir, header, jsonLineLog, writeAtomically } from './util/index.js';
 export type { HeaderBag, Log, LogLine } from './util/index.js';
+export { listen, listenAdvice } from './util/listen.js';
+export type { ListenHints } from './util/listen.js';
 
 // Wire formats
 export { addSchemas, compileSchema } from './validation.js';

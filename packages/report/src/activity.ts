@@ -45,14 +45,17 @@ export interface ActivityOptions {
   /** Scopes remembered (default 100); the one least recently active is forgotten first. Bounds memory whatever names clients pick. */
   maxScopes?: number;
   now?: () => number;
+  /** Called when a verdict's thumbnails are ready (all of them at once). */
+  onThumbnails?: (entry: VerdictEntry) => void;
 }
 
 type ImageBytes = Uint8Array | RawPixels;
 
 /**
  * What a status page shows, kept in memory: the latest verdicts and errors per scope (bounded rings),
- * and scored-image timestamps for throughput. Thumbnails are made off the request path, one at a time;
- * while one is being made, newer verdicts are listed without theirs rather than queueing image bytes.
+ * and scored-image timestamps for throughput. Thumbnails are made off the request path, one verdict at a
+ * time, newest first (the order the page lists them in); only the newest verdict waiting keeps its image
+ * bytes, so a burst lists older verdicts without thumbnails rather than queueing images.
  */
 export class ServiceActivity {
   private readonly verdicts = new Map<string, VerdictEntry[]>();
@@ -60,7 +63,9 @@ export class ServiceActivity {
   /** Per scope: when each image was scored (last minute only), and lifetime totals. */
   private readonly counts = new Map<string, { scoredAt: number[]; images: number; requests: number }>();
   private thumbnailing = false;
-  private readonly o: Required<Omit<ActivityOptions, 'now'>> & { now: () => number };
+  /** The newest verdict still without thumbnails, with its images (one set of image bytes held at most). */
+  private waiting: { entry: VerdictEntry; images: readonly ImageBytes[] } | null = null;
+  private readonly o: Required<Omit<ActivityOptions, 'now' | 'onThumbnails'>> & Pick<ActivityOptions, 'onThumbnails'> & { now: () => number };
 
   constructor(o: ActivityOptions = {}) {
     this.o = { recent: 20, errors: 20, thumbnailsPerVerdict: 4, thumbnailSize: 96, maxScopes: 100, now: Date.now, ...o };
@@ -97,15 +102,32 @@ export class ServiceActivity {
     this.touch(this.counts, entry.scope, c);
     this.trim(c.scoredAt, now);
     const wanted = images.slice(0, this.o.thumbnailsPerVerdict);
-    if (!wanted.length || this.thumbnailing) return;
+    if (!wanted.length) return;
+    // The newest verdict waiting replaces an older one: thumbnails fill the page from its top row down.
+    this.waiting = { entry: full, images: wanted };
+    void this.makeThumbnails();
+  }
+
+  /** One verdict at a time; each row gets all its thumbnails at once, in image order. */
+  private async makeThumbnails(): Promise<void> {
+    if (this.thumbnailing) return;
     this.thumbnailing = true;
-    void (async () => {
-      try {
-        for (const image of wanted) full.thumbnails.push(await thumbnail(image, { size: this.o.thumbnailSize, quality: 55 }));
-      } finally {
-        this.thumbnailing = false;
+    try {
+      while (this.waiting) {
+        const { entry, images } = this.waiting;
+        this.waiting = null;
+        const made: Thumbnail[] = [];
+        for (const image of images) {
+          made.push(await thumbnail(image, { size: this.o.thumbnailSize, quality: 55 }));
+          if (this.waiting) break; // a newer verdict came: it is listed above this one, so it goes first
+        }
+        if (made.length < images.length) continue;
+        entry.thumbnails = made;
+        this.o.onThumbnails?.(entry);
       }
-    })();
+    } finally {
+      this.thumbnailing = false;
+    }
   }
 
   recordError(scope: string, code: string, message: string): void {

@@ -77,3 +77,11 @@ export class StoreUnavailableError extends HttpError {
     this.name = 'StoreUnavailableError';
   }
 }
+
+/** The service could not listen where its configuration asks: the reason, and what to change, on one line. */
+export class ListenError extends ClipAgiqaError<'LISTEN_FAILED'> {
+  constructor(message: string, cause?: Error) {
+    super('LISTEN_FAILED', message, { cause });
+    this.name = 'ListenError';
+  }
+}

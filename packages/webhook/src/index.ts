@@ -19,7 +19,7 @@ export type { DeadCause, Delivery, JobRecord, JobState, JobStore } from './store
 export { redisAddress, waitForRedis, type WaitForRedisOptions } from './store/redis-connect.js';
 export { requeueDead } from './jobs/requeue.js';
 export { signedHeaders, verifyStandardWebhook, DEFAULT_TOLERANCE_SECONDS } from './auth/standard-webhooks.js';
-export { ConfigError, FetchError, HttpError, RedisStartError, StoreError, StoreFullError, StoreUnavailableError, VerificationError, type RedisStartCode } from './errors.js';
+export { ConfigError, FetchError, HttpError, ListenError, RedisStartError, StoreError, StoreFullError, StoreUnavailableError, VerificationError, type RedisStartCode } from './errors.js';
 export { webhookJobSchema } from './generated/webhook-job.js';
 export type { WebhookJob } from './generated/webhook-job.js';
 export { webhookVerdictSchema } from './generated/webhook-verdict.js';

@@ -9,3 +9,4 @@ export type { SafeFetchOptions } from './net/safe-fetch.js';
 export { blockedReason, parseAllowList, unmapIPv4 } from './net/ip.js';
 export { BullQueues } from './cluster/bull-queues.js';
 export type { Processors, ScoringTask } from './cluster/bull-queues.js';
+export { listenOrExplain } from './http/listen.js';

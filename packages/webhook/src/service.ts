@@ -13,6 +13,7 @@ import { Slots } from './http/limit.js';
 import { UploadAdmission } from './http/upload-admission.js';
 import { send } from './http/respond.js';
 import { Router } from './http/router.js';
+import { listenOrExplain } from './http/listen.js';
 import { createHttpServer } from './http/server.js';
 import { DeliveryScheduler, type DeliveryOptions } from './jobs/delivery.js';
 import { FairGate } from './jobs/fair-gate.js';
@@ -150,7 +151,13 @@ export async function startService(o: ServiceOptions): Promise<Service> {
       if (status && hook) status.recordError(hook[1]!, err.code, err.message);
     },
   });
-  await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
+  try {
+    await listenOrExplain(server, config.port, config.host);
+  } catch (e) {
+    // Nothing was accepted yet: stop the workers already started, so that the process can exit with the error.
+    await Promise.all([local?.queue.close(), local?.deliveries.close(), cluster?.close(0)]);
+    throw e;
+  }
   const { port } = server.address() as AddressInfo;
 
   if (local) {

@@ -4,6 +4,7 @@ import { importModel, PRECISIONS, type HubProgress, type ImportResult, type Prec
 import { DEFAULT_PROMPT } from '@clip-agiqa/core/internal';
 
 import { CliUsageError, parseNumber, type CliIO } from '../io.js';
+import { hubPrefixHint } from '../hub-id-hint.js';
 import { formatSeconds } from '../progress.js';
 
 export const IMPORT_USAGE = `Usage: clip-agiqa import SOURCE [--out DIR] [options]
@@ -113,6 +114,8 @@ export async function importCommand(argv: string[], io: CliIO): Promise<number> 
   }
   if (positionals.length !== 1) throw new CliUsageError('import takes one SOURCE (hf:OWNER/NAME[@REVISION] or a folder)');
   const source = positionals[0]!;
+  const hint = hubPrefixHint(source, (id) => `clip-agiqa import ${id}${values.out ? ` --out ${values.out}` : ''}`);
+  if (hint) throw hint;
   if (!source.startsWith('hf:') && !values.out) throw new CliUsageError('importing a folder needs --out DIR');
   const template = values['level-template'];
   if (template !== undefined && !template.includes('{level}')) throw new CliUsageError('--level-template must contain {level}');

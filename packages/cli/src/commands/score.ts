@@ -11,7 +11,7 @@ import { stampOf } from '@clip-agiqa/report';
 import { CliUsageError, EXIT_NONE_PASSED, parseNumber, positiveInteger, type CliIO } from '../io.js';
 import { expandPaths, IMAGE_EXTENSIONS, PathError } from '../paths.js';
 import { formatSeconds, Progress } from '../progress.js';
-import { csvHeader, csvRow, textRow } from '../records.js';
+import { csvHeader, csvRow, textHeader, textRow } from '../records.js';
 import { writeScoreReport } from '../html-report.js';
 import { PROMPT_FLAGS, PROMPT_FLAGS_HELP, promptsOf } from '../prompts.js';
 import { SCORER_FLAGS, SCORER_FLAGS_HELP, scorerFromFlags } from '../scorer-flags.js';
@@ -131,6 +131,8 @@ export async function scoreCommand(argv: string[], io: CliIO): Promise<number> {
     await csv?.write(csvHeader(heads, columns));
     let sideEffectFailures = 0;
     const toStdout = (text: string) => (io.stdout.isTTY ? progress.above(() => io.stdout.write(text)) : io.stdout.write(text));
+    const legend = values.json ? '' : textHeader(heads);
+    if (legend) toStdout(legend);
 
     const passesThreshold = (o: ScoreOutcome) => decide([o], { head: rankHead.name, threshold }, scorer.model.heads).passed.length === 1;
     const emit = async (record: ScoreRecord) => {

@@ -7,6 +7,7 @@ import { headProvenance, type Head } from '../heads/head.js';
 import { createHead } from '../heads/registry.js';
 import { compileSchema } from '../validation.js';
 import { sha256, sha256File } from './checksum.js';
+import { looksLikeSourceLayout } from './import/source-layout.js';
 import { parseSafetensors } from './safetensors.js';
 import { recordVerified, verifiedBefore } from './verified-marks.js';
 
@@ -97,6 +98,9 @@ export async function readManifest(dir: string): Promise<{ manifest: ModelBundle
     raw = await readFile(join(dir, 'manifest.json'));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'BUNDLE_NOT_FOUND' : 'BUNDLE_MISSING_FILE';
+    if (code === 'BUNDLE_NOT_FOUND' && (await looksLikeSourceLayout(dir))) {
+      throw new BundleError(code, `no manifest.json: this looks like a Hugging Face / transformers.js model folder, not a bundle; import it first: clip-agiqa import ${dir} --out BUNDLE (importModel() in the API), then use BUNDLE`, { input: dir, cause: e });
+    }
     throw new BundleError(code, `cannot read manifest.json (${(e as Error).message})`, { input: dir, cause: e });
   }
   return parseManifest(raw, dir);

@@ -35,6 +35,27 @@ async function cached(path: string, dim: number): Promise<Float32Array | null> {
   return new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
 }
 
+/** Where the cache keeps an image's embeddings: its test view, and training view `view`. */
+function cacheRoot(o: Pick<EmbedOptions, 'scorer' | 'cacheDir'>): string {
+  return join(o.cacheDir, `${o.scorer.model.manifestSha256}-${o.scorer.model.precision}`);
+}
+const testEntry = (root: string, key: string) => join(root, 'test', `${key}.f32`);
+const viewEntry = (root: string, key: string, view: number, seed: number) => join(root, `train-s${seed}-v${view}`, `${key}.f32`);
+const contentKey = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+
+/** How many image-tower passes embedDataset would run now: the embeddings the cache lacks (reads every image once to key it). */
+export async function pendingTowerPasses(dataset: Dataset, o: Pick<EmbedOptions, 'scorer' | 'cacheDir' | 'trainViews' | 'seed'>): Promise<number> {
+  const root = cacheRoot(o);
+  const dim = o.scorer.model.embedDim;
+  let pending = 0;
+  for (const sample of dataset.samples) {
+    const key = contentKey(await readFile(sample.path));
+    const paths = [testEntry(root, key), ...Array.from({ length: o.trainViews ?? 0 }, (_, v) => viewEntry(root, key, v, o.seed ?? 0))];
+    for (const path of paths) if (!(await cached(path, dim))) pending++;
+  }
+  return pending;
+}
+
 /** Identical images of a dataset may store the same entry at once: each write is whole, from its own temporary file. */
 const store = (path: string, value: Float32Array) => writeAtomically(path, new Uint8Array(value.buffer, value.byteOffset, value.byteLength));
 
@@ -48,7 +69,7 @@ export async function embedDataset(dataset: Dataset, o: EmbedOptions): Promise<E
   const size = o.scorer.model.imageSize;
   const views = o.trainViews ?? 0;
   const seed = o.seed ?? 0;
-  const root = join(o.cacheDir, `${o.scorer.model.manifestSha256}-${o.scorer.model.precision}`);
+  const root = cacheRoot(o);
   const n = dataset.samples.length;
   const test = new Float32Array(n * dim);
   const train = Array.from({ length: views }, () => new Float32Array(n * dim));
@@ -59,8 +80,8 @@ export async function embedDataset(dataset: Dataset, o: EmbedOptions): Promise<E
   async function one(i: number): Promise<void> {
     const sample = dataset.samples[i]!;
     const bytes = await readFile(sample.path);
-    const key = createHash('sha256').update(bytes).digest('hex');
-    const testPath = join(root, 'test', `${key}.f32`);
+    const key = contentKey(bytes);
+    const testPath = testEntry(root, key);
     let hit = true;
     let vector = await cached(testPath, dim);
     if (!vector) {
@@ -71,7 +92,7 @@ export async function embedDataset(dataset: Dataset, o: EmbedOptions): Promise<E
     test.set(vector, i * dim);
     let rgb: RgbImage | undefined;
     for (let v = 0; v < views; v++) {
-      const path = join(root, `train-s${seed}-v${v}`, `${key}.f32`);
+      const path = viewEntry(root, key, v, seed);
       let view = await cached(path, dim);
       if (!view) {
         hit = false;

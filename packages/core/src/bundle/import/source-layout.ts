@@ -48,6 +48,12 @@ async function readJson(dir: string, file: string): Promise<Record<string, unkno
   }
 }
 
+/** True when `dir` holds what a transformers.js / Optimum model folder does (config.json, or ONNX files under onnx/): something to import, not a bundle. */
+export async function looksLikeSourceLayout(dir: string): Promise<boolean> {
+  if (await exists(join(dir, 'config.json'))) return true;
+  return (await readdir(join(dir, 'onnx')).catch(() => [] as string[])).some((f) => f.endsWith('.onnx'));
+}
+
 /** Reads which files a transformers.js-layout folder holds; refuses what cannot be a CLIP dual encoder. */
 export async function readSourceLayout(dir: string): Promise<SourceLayout> {
   if (!(await stat(dir).catch(() => null))?.isDirectory()) throw new BundleError('BUNDLE_NOT_FOUND', 'no such folder', { input: dir });
