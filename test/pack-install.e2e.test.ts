@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 
 import { createScorer } from '@clip-agiqa/core';
 
+import { demoLayout } from './support/demo-layout.js';
 import { closedPort, DEMO_MODEL_DIR, IMAGES, ROOT, tempDir } from './support/helpers.js';
 import { diskSize, installedCopies, type LockEntry, type PackedFile, run, userEnv, WORKSPACES, writeProject } from './support/packed-install.js';
 
@@ -59,6 +60,14 @@ describe('the packed packages', () => {
     }
   });
 
+  it('each pass npm publish --dry-run', () => {
+    for (const p of packed) {
+      const r = run('npm', ['publish', '--dry-run', '--offline', join(tarballs, p.filename)], work.dir, userEnv(port));
+      assert.equal(r.status, 0, `${p.name}: ${r.stderr}`);
+      assert.match(r.stdout + r.stderr, new RegExp(`\\+ ${p.name}@`), `${p.name}: ${r.stdout}`);
+    }
+  });
+
   it('have package.json files npm publishes as written (npm pkg fix changes nothing)', () => {
     for (const ws of WORKSPACES) {
       using copy = tempDir('clip-agiqa-pkg-fix-');
@@ -94,7 +103,7 @@ describe('the packed packages', () => {
     assert.match(r.stderr, /onnxruntime-node[\s\S]*ECONNREFUSED/);
   });
 
-  it('install offline with ONNXRUNTIME_NODE_INSTALL=skip, one ONNX Runtime, and score with the API and with npx clip-agiqa', (t) => {
+  it('install offline with ONNXRUNTIME_NODE_INSTALL=skip, one ONNX Runtime, and score with the API and with npx clip-agiqa, import a CLIP folder and score with it', (t) => {
     const app = join(work.dir, 'app');
     writeProject(app, tarballs);
     const env = userEnv(port, { ONNXRUNTIME_NODE_INSTALL: 'skip' });
@@ -122,5 +131,14 @@ describe('the packed packages', () => {
     assert.equal(record.path, IMAGE);
     assert.equal(record.scores.quality, expected);
     assert.match(cli.stderr, /is UNTRAINED \(random weights\): its scores mean nothing \(no --model given: the demo model\)/);
+
+    // A CLIP in the transformers.js layout, imported and scored from the install.
+    const source = demoLayout(join(work.dir, 'clip'));
+    const imported = run('npx', ['--no-install', 'clip-agiqa', 'import', source, '--out', join(app, 'bundle')], app, env);
+    assert.equal(imported.status, 0, imported.stderr);
+    const zeroShot = run('npx', ['--no-install', 'clip-agiqa', 'score', '--json', '--model', join(app, 'bundle'), IMAGE], app, env);
+    assert.equal(zeroShot.status, 0, zeroShot.stderr);
+    const scores = (JSON.parse(zeroShot.stdout.trim()) as { scores: Record<string, number> }).scores;
+    assert.ok(scores['clip-iqa']! >= 0 && scores['clip-iqa']! <= 1, JSON.stringify(scores));
   });
 });
