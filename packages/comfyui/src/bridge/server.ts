@@ -29,13 +29,12 @@ export interface Bridge {
 export async function startBridge(options: BridgeOptions): Promise<Bridge> {
   const o = resolveBridgeOptions(options);
   const peers = new Set<Peer>();
-  let room: ScoringRoom | null = null;
   const status = o.statusPage ? bridgeStatus({
     scorer: o.scorer, host: o.host, token: o.token,
-    gauges: () => [['clients', peers.size], ['images waiting or in scoring', room!.pendingImages], ['requests in scoring', room!.inScoring.size]],
+    // Read when the page is served, after `scoring` exists.
+    gauges: (): [string, number][] => [['clients', peers.size], ['images waiting or in scoring', scoring.pendingImages], ['requests in scoring', scoring.inScoring.size]],
   }) : null;
-  room = new ScoringRoom(o.scorer, o, o.log, status);
-  const scoring = room;
+  const scoring: ScoringRoom = new ScoringRoom(o.scorer, o, o.log, status);
   const hello = { scorer: o.scorer, token: o.token, name: o.name, limits: { max_images: o.maxImages, max_image_bytes: o.maxImageBytes }, log: o.log };
 
   function onRequest(req: IncomingMessage, res: ServerResponse): void {

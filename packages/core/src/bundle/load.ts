@@ -110,7 +110,8 @@ async function verifyFiles(dir: string, m: ModelBundleManifest, manifestSha256: 
   for (const file of referencedFiles(m)) {
     if (!m.files[file]) throw new BundleError('SCHEMA_VIOLATION', `${file} is used but has no checksum in files`, { input: dir });
   }
-  for (const expected of listedFiles(m)) {
+  const files = listedFiles(m);
+  for (const expected of files) {
     const file = expected.file;
     const path = resolveInside(dir, file);
     let size: number;
@@ -123,7 +124,6 @@ async function verifyFiles(dir: string, m: ModelBundleManifest, manifestSha256: 
       throw new BundleError('CHECKSUM_MISMATCH', `${file} has ${size} bytes, the manifest says ${expected.bytes}`, { input: dir });
     }
   }
-  const files = listedFiles(m);
   if (!hash || (await verifiedBefore(dir, manifestSha256, files.map((f) => f.file), cacheDir))) return;
   for (const expected of files) {
     const actual = await sha256File(resolveInside(dir, expected.file));
