@@ -8,6 +8,7 @@ import {
 import { writeAtomically } from '@clip-agiqa/core/internal';
 import { stampOf } from '@clip-agiqa/report';
 
+import { COMBINE_FLAG_HELP, combinedPolicy, parseCombine } from '../combine-flag.js';
 import { CliUsageError, EXIT_NONE_PASSED, parseNumber, positiveInteger, type CliIO } from '../io.js';
 import { expandPaths, IMAGE_EXTENSIONS, PathError } from '../paths.js';
 import { formatSeconds, Progress } from '../progress.js';
@@ -27,6 +28,7 @@ ${PROMPT_FLAGS_HELP}
   --head NAME            head that --threshold and --top use (default: the first)
   --threshold X          mark each image passed/failed against X on that head's scale
   --top K                print only the K best, best first, with their rank
+${COMBINE_FLAG_HELP}
   --json                 one JSON object per line: {"path", "scores"} or {"path", "error"}
   --csv FILE             also write a CSV table to FILE, row by row as results come
   --html FILE            also write an HTML report: thumbnails ranked, histograms with the cut, failures
@@ -54,6 +56,7 @@ const options = {
   head: { type: 'string' },
   threshold: { type: 'string' },
   top: { type: 'string' },
+  combine: { type: 'string' },
   json: { type: 'boolean', default: false },
   csv: { type: 'string' },
   html: { type: 'string' },
@@ -93,6 +96,7 @@ export async function scoreCommand(argv: string[], io: CliIO): Promise<number> {
   const top = parseNumber('top', values.top, positiveInteger, 'a positive integer');
   const threshold = parseNumber('threshold', values.threshold, () => true, 'a number');
   const maxPixels = parseNumber('max-pixels', values['max-pixels'], positiveInteger, 'a positive integer');
+  const combine = values.combine === undefined ? undefined : parseCombine(values.combine);
 
   if (values['fail-if-none-pass'] && threshold === undefined) throw new CliUsageError('--fail-if-none-pass goes with --threshold');
   const clipScore = values['clipscore-scale'];
@@ -117,14 +121,17 @@ export async function scoreCommand(argv: string[], io: CliIO): Promise<number> {
   });
   try {
     const allHeads = scorer.model.heads.map((h) => h.name);
-    const rankHead = scorer.model.heads.find((h) => h.name === (values.head ?? allHeads[0]));
+    // A combination ranks in place of --head; the summary and the report name its first head.
+    const ranking = combine ? combinedPolicy(combine, { head: values.head, threshold }, scorer.model.heads) : { head: values.head };
+    const rankHead = scorer.model.heads.find((h) => h.name === (ranking.combine ? decide([], ranking, scorer.model.heads).head : values.head ?? allHeads[0]));
     if (!rankHead) throw new CliUsageError(`--head: no head named ${values.head} (heads: ${allHeads.join(', ')})`);
+    const ranked = top !== undefined || combine !== undefined;
     const { prompts, unmatched } = await promptsOf(files, values);
     if (unmatched > 0) io.stderr.write(`clip-agiqa: warning: ${unmatched} entr${unmatched === 1 ? 'y' : 'ies'} of ${values.prompts} name no image scored here\n`);
     // Prompt heads get columns when some image has a prompt (or when they rank).
     const withPrompt = prompts.some((p) => p !== undefined);
     const heads = scorer.model.heads.filter((h) => !h.needsPrompt || withPrompt || h === rankHead).map((h) => h.name);
-    const columns = { passed: threshold !== undefined, rank: top !== undefined, prompt: withPrompt };
+    const columns = { passed: threshold !== undefined, rank: ranked, prompt: withPrompt };
     const progress = new Progress(files.length, io.stderr, !values['no-progress'] && io.stderr.isTTY === true);
     // The CSV is written as rows come, so an interrupted run keeps what it scored.
     const csv = values.csv ? await open(values.csv, 'w') : null;
@@ -164,11 +171,11 @@ export async function scoreCommand(argv: string[], io: CliIO): Promise<number> {
     let nextToPrint = 0;
     let printing = Promise.resolve();
     const tasks = files.map((file, index) =>
-      scorer.score([{ id: file, image: file, ...(prompts[index] === undefined ? {} : { prompt: prompts[index] }) }], { requireHead: rankHead.name }).then(async ([outcome]) => {
+      scorer.score([{ id: file, image: file, ...(prompts[index] === undefined ? {} : { prompt: prompts[index] }) }], combine ? {} : { requireHead: rankHead.name }).then(async ([outcome]) => {
         const o = { ...outcome!, index };
         outcomes[index] = o;
         progress.tick(isFailure(o));
-        if (top !== undefined) return;
+        if (ranked) return;
         printing = printing.then(async () => {
           while (nextToPrint < files.length && outcomes[nextToPrint]) {
             const ready = outcomes[nextToPrint]!;
@@ -183,16 +190,21 @@ export async function scoreCommand(argv: string[], io: CliIO): Promise<number> {
     progress.finish();
 
     const all = outcomes as ScoreOutcome[];
-    if (top !== undefined) {
-      const { order } = decide(all, { head: rankHead.name }, scorer.model.heads);
+    if (ranked) {
+      const { order } = decide(all, ranking, scorer.model.heads);
       for (const [r, i] of order.slice(0, top).entries()) await emit(toScoreRecord(all[i]!, files[i]!, { ...extras(all[i]!), rank: r + 1 }));
+      const inOrder = new Set(order);
+      const unranked = all.filter((o) => !isFailure(o) && !inOrder.has(o.index));
+      if (unranked.length) io.stderr.write(`clip-agiqa: ${unranked.length} scored image(s) not ranked: no score on every head --combine names (a prompt head scores only images with a prompt)\n`);
+      if (top === undefined) for (const o of unranked) await emit(toScoreRecord(o, files[o.index]!, extras(o)));
       for (const f of all.filter(isFailure)) await emit(toScoreRecord(f, files[f.index]!));
     }
     await csv?.close();
 
     const failed = all.filter(isFailure).length;
     const scored = all.length - failed;
-    const headScores = all.flatMap((o) => (isFailure(o) ? [] : [o.scores[rankHead.name]!]));
+    // Under --combine the first head may be a prompt head, which images without a prompt have no score on.
+    const headScores = all.flatMap((o) => (isFailure(o) || o.scores[rankHead.name] === undefined ? [] : [o.scores[rankHead.name]!]));
     const stats = headScores.length
       ? `; ${rankHead.name} mean ${(headScores.reduce((a, b) => a + b, 0) / headScores.length).toFixed(3)}, ` +
         `min ${headScores.reduce((a, b) => Math.min(a, b)).toFixed(3)}, max ${headScores.reduce((a, b) => Math.max(a, b)).toFixed(3)}`
