@@ -12,8 +12,8 @@ import { loopback, postBearer, TOKEN } from './support/webhook-helpers.js';
 type RoutePolicy = NonNullable<WebhookConfig['routes'][number]['policy']>;
 
 const config = (policy: RoutePolicy): WebhookConfig => ({
-  port: 0, data_dir: 'unused', routes: [{ path: 'replicate', verifier: 'bearer', tokens: [TOKEN], adapter: 'replicate', policy }],
-  fetch: { allow: ['127.0.0.0/8'] },
+  port: 0, data_dir: 'unused', fetch: { allow: ['127.0.0.0/8'] }, limits: { body_bytes: 8 << 20 },
+  routes: [{ path: 'replicate', verifier: 'bearer', tokens: [TOKEN], adapter: 'replicate', policy }, { path: 'token', verifier: 'bearer', tokens: [TOKEN] }],
 });
 
 describe('a webhook route configured with a combined best-of policy', { timeout: 60_000 }, () => {
@@ -45,6 +45,28 @@ describe('a webhook route configured with a combined best-of policy', { timeout:
       // The quality-only winner differs on this batch: the combination, not the first head, decided.
       const byQuality = [...v.candidates].sort((a, b) => b.scores!.quality! - a.scores!.quality!)[0]!.id;
       assert.notEqual(byQuality, best, 'a batch on which the two rankings differ');
+    } finally {
+      await service.close();
+    }
+  });
+
+  it('gates a job on quality AND clipscore: a candidate sent without a prompt fails the clipscore bar, and its verdict says so', async () => {
+    const service = await startService({ config: config({ mode: 'rank' }), scorer, store: new MemoryStore(), log: () => undefined });
+    try {
+      const candidates = NAMES.map((n, i) => ({ id: n, base64: readFileSync(join(IMAGES, n)).toString('base64'), ...(i === 1 ? {} : { prompt: 'a mountain lake' }) }));
+      const r = await postBearer(service.url, 'token', { job_id: 'gate', candidates, policy: { mode: 'reroll-if-none-pass', thresholds: { quality: 0, clipscore: 0 },
+        combine: { method: 'lexicographic', heads: ['quality', 'clipscore'] } } });
+      assert.equal(r.status, 200, JSON.stringify(r.json));
+      const v = r.json as unknown as WebhookVerdict;
+      assert.equal(v.type, 'quality.scored', 'some pass: no reroll');
+      assert.deepEqual(v.passed, v.order, 'every ranked candidate reaches both bars of 0, best first');
+      assert.deepEqual(v.candidates.map((c) => [c.id, c.passed, c.rank, c.reasons]), NAMES.map((n, i) => (i === 1
+        ? [n, false, undefined, ['not ranked: no clipscore score (it scores against a prompt, and the candidate had none)']]
+        : [n, true, v.order.indexOf(n) + 1, undefined])));
+      const gate = await postBearer(service.url, 'token', { job_id: 'gate-2', candidates, policy: { mode: 'filter', thresholds: { quality: 0, clipscore: 0 } } });
+      const gated = gate.json as unknown as WebhookVerdict;
+      const fails = gated.candidates[1]!;
+      assert.deepEqual([fails.passed, fails.rank, fails.reasons], [false, gated.order.indexOf(NAMES[1]!) + 1, ['misses the clipscore bar 0: no clipscore score (it scores against a prompt, and the candidate had none)']]);
     } finally {
       await service.close();
     }

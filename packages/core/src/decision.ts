@@ -99,21 +99,33 @@ export function combineProblem(policy: Pick<Policy, 'combine' | 'head' | 'thresh
   return combinationProblem(policy.combine);
 }
 
+function noScore(candidate: Decidable, head: HeadDirection): string {
+  const why = 'error' in candidate ? 'the candidate could not be scored' : head.needsPrompt ? 'it scores against a prompt, and the candidate had none' : 'the candidate has none';
+  return `no ${head.name} score (${why})`;
+}
+
 /**
- * Whether one candidate's scores reach the policy's bars (`threshold` on the ranking head, and `thresholds`).
- * Unscored never passes: a candidate needs a score on the ranking head (every combined head's, under a
- * combination) and on each head a bar reads.
+ * Why one candidate does not reach the policy's bars (`threshold` on the ranking head, and `thresholds`),
+ * a line each, none when it reaches them all. A candidate needs a score on the ranking head (on every
+ * combined head under a combination) to be ranked at all, and a score on each head a bar reads.
  */
-export function passes(candidate: Decidable, policy: Policy, heads: readonly HeadDirection[]): boolean {
+export function missedBars(candidate: Decidable, policy: Policy, heads: readonly HeadDirection[]): string[] {
   const bars: [HeadDirection, number][] = Object.entries(policy.thresholds ?? {}).map(([name, bar]) => [headNamed(heads, name), bar]);
   const head = headNamed(heads, policy.head);
   if (policy.threshold !== undefined) bars.push([head, policy.threshold]);
-  const ranking = policy.combine ? rankingHeads(policy.combine) : [head.name];
-  if (ranking.some((name) => scoreOf(candidate, name) === undefined)) return false;
-  return bars.every(([h, bar]) => {
+  const ranking = policy.combine ? rankingHeads(policy.combine).map((name) => headNamed(heads, name)) : [head];
+  const unranked = ranking.filter((h) => scoreOf(candidate, h.name) === undefined);
+  if (unranked.length) return [`not ranked: ${unranked.map((h) => noScore(candidate, h)).join('; ')}`];
+  return bars.flatMap(([h, bar]) => {
     const s = scoreOf(candidate, h.name);
-    return s !== undefined && reaches(s, bar, h.higherIsBetter);
+    if (s === undefined) return [`misses the ${h.name} bar ${bar}: ${noScore(candidate, h)}`];
+    return reaches(s, bar, h.higherIsBetter) ? [] : [`${h.name} ${s} is ${h.higherIsBetter ? 'under' : 'over'} the bar ${bar}`];
   });
+}
+
+/** Whether one candidate's scores reach the policy's bars (see missedBars). Unscored never passes. */
+export function passes(candidate: Decidable, policy: Policy, heads: readonly HeadDirection[]): boolean {
+  return missedBars(candidate, policy, heads).length === 0;
 }
 
 /** Ranks the candidates by the policy's head (or combination) and decides which pass. */

@@ -1,5 +1,5 @@
 import type { Combination } from './combination.js';
-import { checkHeadNames, decide, validatePolicy, type Decidable, type Decision, type HeadDirection, type Policy } from './decision.js';
+import { checkHeadNames, decide, missedBars, validatePolicy, type Decidable, type Decision, type HeadDirection, type Policy } from './decision.js';
 import { PolicyError } from './errors.js';
 import type { WirePolicy } from './generated/defs.js';
 import { compileDefinitionWithDefaults } from './validation.js';
@@ -79,6 +79,12 @@ export interface WireDecision extends ReadPolicy {
   decision: Decision;
   /** filter and reroll-if-none-pass with one bar on the ranking head: that bar (a percentile's as it came to on this batch). */
   threshold?: number;
+  /**
+   * Per candidate, why it did not pass: each bar it missed (a head it has no score on misses that head's
+   * bar), or what kept it from being ranked. Empty for one that passed, one that failed to be scored
+   * (its error says why) and one that best-of left out of its k.
+   */
+  missed: string[][];
 }
 
 /** Reads the wire policy (refusing it as fromWirePolicy does) and decides about the candidates. */
@@ -86,5 +92,11 @@ export function decideWire(candidates: readonly Decidable[], wire: unknown, head
   const read = fromWirePolicy(wire, heads);
   const decision = decide(candidates, read.policy, heads);
   const threshold = decision.percentileBar ?? read.policy.threshold;
-  return { ...read, decision, ...(threshold === undefined ? {} : { threshold }) };
+  // The bars as they came to on this batch: a percentile is the threshold it resolved to.
+  const bars: Policy = { ...read.policy };
+  delete bars.percentile;
+  if (threshold !== undefined) bars.threshold = threshold;
+  const kept = new Set(decision.passed);
+  const missed = candidates.map((c, i) => (kept.has(i) || !('scores' in c) ? [] : missedBars(c, bars, heads)));
+  return { ...read, decision, missed, ...(threshold === undefined ? {} : { threshold }) };
 }

@@ -2,6 +2,8 @@
 export interface HeadDirection {
   name: string;
   higherIsBetter: boolean;
+  /** A head that scores an image against its prompt (no score for an image without one): said in the reasons a candidate fails a bar. */
+  needsPrompt?: boolean;
 }
 
 /** A candidate as decisions read it: its scores by head (NaN: not scored), or the error that kept it from being scored. A ScoreOutcome is one. */
