@@ -53,7 +53,22 @@ describe('clip-agiqa score --combine: ranking by several heads, checked by the o
     assert.deepEqual(records(top.stdout).map((x) => [x.path, x.rank]), [[rows.find((x) => x.rank === 1)!.path, 1]]);
   });
 
-  it('refuses a combination the policy validator refuses, with its message, and a SPEC it cannot read (exit 2)', async () => {
+  it('--threshold HEAD=X,HEAD=Y gates on every head: an image without a prompt fails the clipscore bar, with or without --combine', async () => {
+    const gate = await score(['--prompts', prompts, '--threshold', 'quality=0,clipscore=0', t.dir]);
+    assert.equal(gate.status, 0, gate.stderr);
+    const rows = records(gate.stdout) as (ScoreRecord & { passed?: boolean })[];
+    assert.deepEqual(rows.map((x) => [x.path.split('/').pop(), x.passed]), files.map((f, i) => [f, i !== 3]));
+    assert.match(gate.stderr, /3 passed quality=0,clipscore=0/);
+    const combined = await score(['--prompts', prompts, '--threshold', 'quality=0,clipscore=0', '--combine', 'lexicographic:clipscore,quality', t.dir]);
+    assert.equal(combined.status, 0, combined.stderr);
+    const ranked = records(combined.stdout) as (ScoreRecord & { passed?: boolean; rank?: number })[];
+    assert.deepEqual(ranked.map((x) => x.passed), [true, true, true, false]);
+    assert.deepEqual(ranked.map((x) => x.rank), [1, 2, 3, undefined]);
+    const none = await score(['--prompts', prompts, '--threshold', 'quality=100,clipscore=0', '--fail-if-none-pass', t.dir]);
+    assert.equal(none.status, 3, none.stderr);
+  });
+
+  it('refuses a combination or per-head bars the policy validator refuses, with its message, and flags it cannot read (exit 2)', async () => {
     const cases: [string[], string][] = [
       [['--combine', 'weighted:quality=1,alignment=2'], '--combine: the policy names unknown head(s) alignment; the model has quality, clipscore'],
       [['--combine', 'lexicographic:clipscore,quality~1,clipscore'], '--combine: combine: clipscore is listed twice in heads'],
@@ -62,6 +77,9 @@ describe('clip-agiqa score --combine: ranking by several heads, checked by the o
       [['--combine', 'lexicographic:clipscore~-1'], '--combine: combine: the tolerance of clipscore must be a finite number >= 0, got -1'],
       [['--combine', 'weighted:quality=1', '--head', 'quality'], '--combine: combine ranks in place of head: send one of them'],
       [['--combine', 'weighted:quality=1', '--threshold', '3'], '--combine: a single threshold reads one head, and combine ranks by several: put the bars per head in thresholds'],
+      [['--threshold', 'qualty=3,clipscore=0.2'], '--threshold: the policy names unknown head(s) qualty; the model has quality, clipscore'],
+      [['--threshold', 'quality=x'], '--threshold must be a number for quality, got "x"'],
+      [['--threshold', 'quality=1,quality=2'], '--threshold: quality has two bars'],
       [['--combine', 'product:quality=1'], '--combine must be weighted:HEAD=WEIGHT,... or lexicographic:HEAD[~TOLERANCE],..., got "product:quality=1"'],
       [['--combine', 'weighted:quality'], '--combine: weighted takes HEAD=WEIGHT, got "quality"'],
       [['--combine', 'weighted:quality=x'], '--combine: the weight of quality must be a number, got "x" in "weighted:quality=x"'],

@@ -1,6 +1,10 @@
 import { fromWirePolicy, PolicyError, type HeadDirection, type Policy, type WirePolicy } from '@clip-agiqa/core';
 
-import { CliUsageError } from './io.js';
+import { CliUsageError, parseNumber } from './io.js';
+
+export const THRESHOLD_FLAG_HELP = `  --threshold X          mark each image passed/failed against X on that head's scale
+                         or HEAD=X,HEAD=Y: a bar per head, all to be reached (quality AND alignment);
+                         an image without a score on a barred head (clipscore: no prompt) fails it`;
 
 export const COMBINE_FLAG_HELP = `  --combine SPEC         rank by several heads instead of --head, best first (implies ranking output):
                          weighted:quality=1,clipscore=2 sums weight x raw score (a lower-is-better
@@ -46,19 +50,36 @@ export function parseCombine(spec: string): NonNullable<WirePolicy['combine']> {
   throw new CliUsageError(`--combine must be ${FORMAT}, got ${JSON.stringify(spec)}`);
 }
 
+/** The bars of --threshold: one on the ranking head, or one per head. */
+export type Bars = { threshold: number } | { thresholds: Record<string, number> };
+
+/** Reads --threshold X (on the ranking head) or --threshold HEAD=X,HEAD=Y (a bar per head). */
+export function parseThreshold(value: string | undefined): Bars | undefined {
+  if (value === undefined) return undefined;
+  if (!value.includes('=')) return { threshold: parseNumber('threshold', value, () => true, 'a number, or HEAD=X,HEAD=Y')! };
+  const thresholds: Record<string, number> = {};
+  for (const item of value.split(',').map((s) => s.trim())) {
+    const [head, bar, extra] = item.split('=');
+    if (!head || bar === undefined || extra !== undefined) throw new CliUsageError(`--threshold: a bar per head is HEAD=X, got ${JSON.stringify(item)}`);
+    if (head in thresholds) throw new CliUsageError(`--threshold: ${head} has two bars`);
+    thresholds[head] = parseNumber('threshold', bar, () => true, `a number for ${head}`)!;
+  }
+  return { thresholds };
+}
+
 /**
- * The ranking policy of flags that combine heads: checked by the one policy validator (fromWirePolicy), so
- * --combine is accepted or refused as a webhook job or a bridge request with the same combination is.
+ * The policy of score's ranking flags. A combination or per-head bars are checked by the one policy
+ * validator (fromWirePolicy), so they are accepted or refused as a webhook job or a bridge request with
+ * the same policy is; a plain --head and --threshold X are the same policy, left to the caller's checks.
  */
-export function combinedPolicy(combine: NonNullable<WirePolicy['combine']>, flags: { head?: string | undefined; threshold?: number | undefined }, heads: readonly HeadDirection[]): Policy {
-  const wire: WirePolicy = {
-    mode: flags.threshold === undefined ? 'rank' : 'filter', combine,
-    ...(flags.head === undefined ? {} : { head: flags.head }), ...(flags.threshold === undefined ? {} : { threshold: flags.threshold }),
-  };
+export function flagPolicy(flags: { head?: string | undefined; bars?: Bars | undefined; combine?: NonNullable<WirePolicy['combine']> | undefined }, heads: readonly HeadDirection[]): Policy {
+  const { head, bars, combine } = flags;
+  if (!combine && !(bars && 'thresholds' in bars)) return { ...(head === undefined ? {} : { head }), ...bars };
+  const wire: WirePolicy = { mode: bars ? 'filter' : 'rank', ...(combine ? { combine } : {}), ...(head === undefined ? {} : { head }), ...bars };
   try {
     return fromWirePolicy(wire, heads).policy;
   } catch (e) {
-    if (e instanceof PolicyError) throw new CliUsageError(`--combine: ${e.message}`);
+    if (e instanceof PolicyError) throw new CliUsageError(`${combine ? '--combine' : '--threshold'}: ${e.message}`);
     throw e;
   }
 }
