@@ -45,5 +45,5 @@ export type { ListenHints } from './util/listen.js';
 // Wire formats
 export { addSchemas, compileSchema } from './validation.js';
 export { defsSchema } from './generated/defs.js';
-export type { LexicographicCombination, WeightedCombination, WireError, WirePolicy } from './generated/defs.js';
+export type { WireError, WirePolicy } from './generated/defs.js';
 export type { ValidationResult } from './validation.js';

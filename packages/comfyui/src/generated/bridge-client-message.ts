@@ -1,6 +1,6 @@
 // Generated from schemas/bridge-client-message.schema.json by scripts/gen-schemas.mjs: do not edit.
 
-import type { LexicographicCombination, WeightedCombination, WirePolicy } from '@clip-agiqa/core/internal';
+import type { WirePolicy } from '@clip-agiqa/core/internal';
 
 /**
  * Text frames a client (e.g. the ComfyUI node pack) sends to clip-agiqa bridge, protocol 1. A score request's policy is the shared one (defs.schema.json#/$defs/policy); the bridge accepts and refuses exactly what every other entry does (the same error codes and messages): reroll-if-none-pass is decided as a filter (the workflow asks for the reroll), and the deprecated gate and best-of-n are filter and best-of. After a score message come its images, one binary frame each: uint32 BE length of the request id, the id (UTF-8), uint32 BE image index, then the image (PNG/JPEG/WebP file bytes, or raw RGB bytes row by row).

@@ -1,6 +1,6 @@
 // Generated from schemas/webhook-config.schema.json by scripts/gen-schemas.mjs: do not edit.
 
-import type { LexicographicCombination, WeightedCombination, WirePolicy } from '@clip-agiqa/core/internal';
+import type { WirePolicy } from '@clip-agiqa/core/internal';
 
 /**
  * Configuration of clip-agiqa serve (from a JSON file, then environment variables, then flags).

@@ -1,6 +1,6 @@
 // Generated from schemas/webhook-job.schema.json by scripts/gen-schemas.mjs: do not edit.
 
-import type { LexicographicCombination, WeightedCombination, WirePolicy } from '@clip-agiqa/core/internal';
+import type { WirePolicy } from '@clip-agiqa/core/internal';
 
 /**
  * Exactly one of url and base64.

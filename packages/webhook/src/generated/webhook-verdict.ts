@@ -1,6 +1,6 @@
 // Generated from schemas/webhook-verdict.schema.json by scripts/gen-schemas.mjs: do not edit.
 
-import type { LexicographicCombination, WeightedCombination, WireError, WirePolicy } from '@clip-agiqa/core/internal';
+import type { WireError, WirePolicy } from '@clip-agiqa/core/internal';
 
 /**
  * The verdict on a webhook job: the synchronous response body, and the data of the signed event delivered to callback_url.
