@@ -48,8 +48,9 @@ function declarations(code) {
 /** Replaces the declarations of shared types with an import of them. */
 function importShared(code, sharedNames, from) {
   const parts = declarations(code);
-  const used = parts.filter((p) => sharedNames.has(p.name)).map((p) => p.name);
   const kept = parts.filter((p) => !sharedNames.has(p.name)).map((p) => p.text).join('\n');
+  // Only what this module names itself: a shared type used only by another shared type stays in core.
+  const used = parts.filter((p) => sharedNames.has(p.name) && new RegExp(`\\b${p.name}\\b`).test(kept)).map((p) => p.name);
   return used.length ? `import type { ${used.sort().join(', ')} } from '${from}';\n\n${kept}` : kept;
 }
 

@@ -8,8 +8,7 @@ import * as core from '@clip-agiqa/core';
 import { MemoryStore, startService, type Service } from '@clip-agiqa/webhook';
 
 import { TestClient } from './support/bridge-client.js';
-import { IMAGES, pythonUnavailable, ROOT, tempDir, twoHeadBundle } from './support/helpers.js';
-import { runPython } from './support/python-process.js';
+import { IMAGES, promptHeadBundle, ROOT, tempDir } from './support/helpers.js';
 import { postBearer, TOKEN } from './support/webhook-helpers.js';
 
 /** One row of test/fixtures/policy/table.json. */
@@ -20,12 +19,15 @@ interface Case {
   order?: number[];
   kept?: number[];
   threshold?: number;
+  /** reroll-if-none-pass: the passing candidate picked, the best of them by the ranking. */
+  pick?: number;
   code?: string;
   message?: string;
 }
 interface Table {
   heads: { name: string; higher_is_better: boolean }[];
-  candidates: ([number, number] | null)[];
+  /** Per candidate its scores in the order of heads (null: no score on that head), or null when it failed. */
+  candidates: ((number | null)[] | null)[];
   cases: Case[];
 }
 
@@ -45,6 +47,7 @@ function expected(c: Case): Outcome {
 function viaCore(c: Case, candidates: readonly core.Decidable[], heads: readonly core.HeadDirection[]): Outcome {
   try {
     const { decision, threshold } = core.decideWire(candidates, c.policy, heads);
+    if (c.pick !== undefined) assert.equal(decision.passed[0], c.pick, `${c.name}: the pick comes first of the passing candidates`);
     return decided(decision.order, decision.passed, threshold);
   } catch (e) {
     assert.ok(e instanceof core.PolicyError, `${c.name}: ${String(e)}`);
@@ -55,9 +58,13 @@ function viaCore(c: Case, candidates: readonly core.Decidable[], heads: readonly
 const HEADS = POLICY_TABLE.heads.map((h) => ({ name: h.name, higherIsBetter: h.higher_is_better }));
 
 describe('one policy rule: core decides every case of the golden table', () => {
-  const candidates: core.Decidable[] = POLICY_TABLE.candidates.map((s) => (s === null ? { error: new Error('not scored') } : { scores: { quality: s[0], artefacts: s[1] } }));
+  const candidates: core.Decidable[] = POLICY_TABLE.candidates.map((s) => (s === null ? { error: new Error('not scored') }
+    : { scores: Object.fromEntries(HEADS.flatMap((h, i) => (s[i] === null ? [] : [[h.name, s[i]!]]))) }));
   for (const c of POLICY_TABLE.cases) {
-    it(c.name, () => assert.deepEqual(viaCore(c, candidates, HEADS), expected(c)));
+    it(c.name, () => {
+      assert.deepEqual(viaCore(c, candidates, HEADS), expected(c));
+      if (c.pick !== undefined) assert.equal(c.order!.find((i) => c.kept!.includes(i)), c.pick, 'the table\'s pick is the best passing one');
+    });
   }
 
   it('refuses a policy that is not an object, or one sent without the model\'s heads when they are named wrong later', () => {
@@ -81,18 +88,23 @@ describe('one policy rule: the webhook service, the ComfyUI bridge and core agre
   let service: Service;
   let bridge: Bridge;
   let client: TestClient;
+  // Every candidate but 4 is sent with a prompt, as in the table: 4 gets no clipscore (the bridge takes no prompts, so none gets one there).
+  const prompts = images.map((_, i) => (i === 4 ? undefined : `a photograph, take ${i}`));
   let direct: core.ScoreOutcome[];
+  let directWithoutPrompts: core.ScoreOutcome[];
 
   before(async () => {
-    scorer = await core.createScorer({ model: twoHeadBundle(join(t.dir, 'bundle')) });
+    scorer = await core.createScorer({ model: promptHeadBundle(join(t.dir, 'bundle')) });
     assert.deepEqual(scorer.model.heads.map((h) => [h.name, h.higherIsBetter]), POLICY_TABLE.heads.map((h) => [h.name, h.higher_is_better]));
     service = await startService({ scorer, store: new MemoryStore(), log: () => undefined,
       config: { port: 0, data_dir: t.dir, routes: [{ path: 'token', verifier: 'bearer', tokens: [TOKEN], body_bytes: 8 << 20 }] } });
     bridge = await startBridge({ scorer, port: 0, log: () => undefined });
     client = await TestClient.connect(bridge.url);
     await client.hello();
-    direct = await scorer.score(images.map((image, i) => ({ id: String(i), image })));
+    direct = await scorer.score(images.map((image, i) => ({ id: String(i), image, ...(prompts[i] === undefined ? {} : { prompt: prompts[i] }) })));
+    directWithoutPrompts = await scorer.score(images.map((image, i) => ({ id: String(i), image })));
     assert.ok('error' in direct[3]! && direct.filter((o) => 'scores' in o).length === 5);
+    assert.deepEqual(direct.map((o) => 'scores' in o && 'clipscore' in o.scores), [true, true, true, false, false, true], 'clipscore where a prompt was sent');
   });
   after(async () => {
     client?.close();
@@ -103,7 +115,7 @@ describe('one policy rule: the webhook service, the ComfyUI bridge and core agre
   });
 
   async function viaWebhook(c: Case, id: string): Promise<Outcome> {
-    const candidates = images.map((im, i) => ({ id: String(i), base64: im.toString('base64') }));
+    const candidates = images.map((im, i) => ({ id: String(i), base64: im.toString('base64'), ...(prompts[i] === undefined ? {} : { prompt: prompts[i] }) }));
     const r = await postBearer(service.url, 'token', { job_id: id, candidates, policy: c.policy });
     if (r.status !== 200) {
       assert.equal(r.status, 422, `${c.name}: ${JSON.stringify(r.json)}`);
@@ -111,6 +123,7 @@ describe('one policy rule: the webhook service, the ComfyUI bridge and core agre
       return refused(c, error.code, error.message);
     }
     const v = r.json as { order: string[]; passed: string[]; threshold?: number };
+    if (c.pick !== undefined && v.passed.length) assert.equal(v.passed[0], v.order.find((id) => v.passed.includes(id)), `${c.name}: the webhook lists the pick first`);
     return decided(v.order.map(Number), v.passed.map(Number), v.threshold);
   }
 
@@ -127,29 +140,10 @@ describe('one policy rule: the webhook service, the ComfyUI bridge and core agre
 
   POLICY_TABLE.cases.forEach((c, i) => {
     it(c.name, async () => {
-      const fromCore = viaCore(c, direct, scorer.model.heads);
+      const fromCore = viaCore({ ...c, pick: undefined }, direct, scorer.model.heads);
       if (c.code) assert.deepEqual(fromCore, expected(c), 'core refuses as the table says');
       assert.deepEqual(await viaWebhook(c, `case-${i}`), fromCore, 'webhook');
-      assert.deepEqual(await viaBridge(c, `case-${i}`), fromCore, 'bridge');
+      assert.deepEqual(await viaBridge(c, `case-${i}`), viaCore({ ...c, pick: undefined }, directWithoutPrompts, scorer.model.heads), 'bridge');
     });
-  });
-});
-
-describe('one policy rule: the ComfyUI node pack re-decides a batch scored in parts by the same table', { skip: pythonUnavailable(['torch', 'numpy', 'aiohttp', 'PIL']) ?? false }, () => {
-  it('decides every accepted case as the table says, and over parts as the bridge decides the whole batch; refuses as the bridge does', async () => {
-    using t = tempDir();
-    const scorer = await core.createScorer({ model: twoHeadBundle(join(t.dir, 'bundle')) });
-    const whole = await startBridge({ scorer, port: 0, log: () => undefined });
-    const split = await startBridge({ scorer, port: 0, maxImages: 2, log: () => undefined });
-    try {
-      const r = await runPython(['test/python/test_policy_table.py', '-v'], { WHOLE_BRIDGE_URL: whole.url, SPLIT_BRIDGE_URL: split.url, CLIP_AGIQA_CONFIG: join(t.dir, 'no-config.json') });
-      assert.equal(r.status, 0, r.output);
-      assert.match(r.output, /Ran 2 tests/);
-      assert.doesNotMatch(r.output, /skipped/);
-    } finally {
-      await split.close();
-      await whole.close();
-      await scorer.close();
-    }
   });
 });

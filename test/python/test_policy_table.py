@@ -1,6 +1,6 @@
 """The node pack's batch re-decision against the golden policy table (test/fixtures/policy/table.json).
 
-Run by test/policy-table.test.ts. Every accepted case is decided by logic.decide on the table's scores exactly as
+Run by test/policy-table.parity.test.ts. Every accepted case is decided by logic.decide on the table's scores exactly as
 the table says. With WHOLE_BRIDGE_URL and SPLIT_BRIDGE_URL (a bridge taking at most 2 images per request, so a batch
 is scored in parts and decided here) every case is also sent through both: a refused one is refused with the table's
 code and message, an accepted one decided over the parts as the bridge decides the whole batch.
@@ -25,7 +25,7 @@ HEAD_NAMES = [h["name"] for h in TABLE["heads"]]
 
 def table_scores() -> list[dict]:
     return [{"index": i, "error": {"code": "CORRUPT_IMAGE", "message": "not scored"}} if s is None
-            else {"index": i, "scores": dict(zip(HEAD_NAMES, s))} for i, s in enumerate(TABLE["candidates"])]
+            else {"index": i, "scores": {h: v for h, v in zip(HEAD_NAMES, s) if v is not None}} for i, s in enumerate(TABLE["candidates"])]
 
 
 def outcome(decision: dict) -> dict:
@@ -59,8 +59,10 @@ class PolicyTableTest(unittest.TestCase):
                 self.assertTrue(close(outcome(decision), expected), f"{outcome(decision)} != {expected}")
                 if case["policy"]["mode"] in ("best-of", "best-of-n"):
                     self.assertEqual(decision["passed"], case["order"][:len(case["kept"])], "best-of lists its keepers best first")
+                if "pick" in case:
+                    self.assertEqual(next(i for i in decision["order"] if i in decision["passed"]), case["pick"], "the pick: the best that passes")
 
-    @unittest.skipUnless(os.environ.get("SPLIT_BRIDGE_URL"), "needs the bridges test/policy-table.test.ts starts")
+    @unittest.skipUnless(os.environ.get("SPLIT_BRIDGE_URL"), "needs the bridges test/policy-table.parity.test.ts starts")
     def test_a_batch_scored_in_parts_is_accepted_refused_and_decided_as_the_whole_batch(self):
         token = os.environ.get("CLIP_AGIQA_BRIDGE_TOKEN", "")
         whole = BridgeSettings(url=os.environ["WHOLE_BRIDGE_URL"], token=token)

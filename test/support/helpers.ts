@@ -51,26 +51,37 @@ export function copyDemoBundle(to: string): string {
   return to;
 }
 
-/** The demo bundle with its quality head marked lower-is-better (as an artefact or distortion head is). */
-export function lowerIsBetterBundle(to: string): string {
+interface EditableManifest { heads: { name: string; higher_is_better: boolean }[]; text_encoder?: unknown }
+
+/** A copy of the demo bundle at `to`, its manifest changed by `edit`. */
+function editedDemoBundle(to: string, edit: (manifest: EditableManifest) => void): string {
   copyDemoBundle(to);
   const path = join(to, 'manifest.json');
-  const manifest = JSON.parse(readFileSync(path, 'utf8')) as { heads: { higher_is_better: boolean }[] };
-  manifest.heads[0]!.higher_is_better = false;
+  const manifest = JSON.parse(readFileSync(path, 'utf8')) as EditableManifest;
+  edit(manifest);
   writeFileSync(path, JSON.stringify(manifest, null, 2));
   return to;
 }
 
+/** The demo bundle with its quality head marked lower-is-better (as an artefact or distortion head is). */
+export function lowerIsBetterBundle(to: string): string {
+  return editedDemoBundle(to, (m) => { m.heads[0]!.higher_is_better = false; });
+}
+
+const addArtefactsHead = (m: EditableManifest) => m.heads.push({ ...m.heads[0]!, name: 'artefacts', higher_is_better: false });
+
 /** The demo bundle with a second head, artefacts: the quality head's weights, read lower-is-better (so it ranks in reverse). */
 export function twoHeadBundle(to: string): string {
-  copyDemoBundle(to);
-  const path = join(to, 'manifest.json');
-  const manifest = JSON.parse(readFileSync(path, 'utf8')) as { heads: { name: string; higher_is_better: boolean }[]; text_encoder?: unknown };
-  manifest.heads.push({ ...manifest.heads[0]!, name: 'artefacts', higher_is_better: false });
-  // Without its text tower the model has exactly these two heads (no prompt head, clipscore).
-  delete manifest.text_encoder;
-  writeFileSync(path, JSON.stringify(manifest, null, 2));
-  return to;
+  return editedDemoBundle(to, (m) => {
+    addArtefactsHead(m);
+    // Without its text tower the model has exactly these two heads (no prompt head, clipscore).
+    delete m.text_encoder;
+  });
+}
+
+/** The two-head bundle with the demo's text tower kept: heads quality, artefacts and the prompt head clipscore (scored only with a prompt). */
+export function promptHeadBundle(to: string): string {
+  return editedDemoBundle(to, addArtefactsHead);
 }
 
 export function pixelDiff(a: Uint8Array, b: Uint8Array): { mean: number; max: number } {

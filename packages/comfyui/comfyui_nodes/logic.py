@@ -121,33 +121,71 @@ DEFAULT_K = _policy_schema()["properties"]["k"]["default"]
 CURRENT_MODE = {"gate": "filter", "best-of-n": "best-of"}
 
 
+def _value(s: dict, head: str) -> float | None:
+    v = s.get("scores", {}).get(head)
+    return v if v is not None and math.isfinite(v) else None
+
+
+def ranking_heads(policy: dict, model: dict) -> list[str]:
+    """The heads that rank: the policy's combination's (weights in the order given, or lexicographic heads), else its head."""
+    combine = policy.get("combine")
+    if combine:
+        return list(combine["weights"]) if combine["method"] == "weighted" else list(combine["heads"])
+    return [policy.get("head", model["heads"][0]["name"])]
+
+
+def _combined_order(scored: list[dict], combine: dict, heads: dict) -> list[int]:
+    """Indices best first by a combination (schemas/defs.schema.json#/$defs/policy, combine); ties in input order."""
+    if combine["method"] == "weighted":
+        def total(s: dict) -> float:
+            acc = 0.0
+            for h, w in combine["weights"].items():  # summed in the order given, as the bridge does
+                acc += (w if heads[h] else -w) * _value(s, h)
+            return acc
+        return [s["index"] for s in sorted(scored, key=lambda s: (-total(s), s["index"]))]
+    tolerances = combine.get("tolerances", {})
+    left = sorted(scored, key=lambda s: s["index"])
+    order = []
+    while left:
+        pool = left
+        for h in combine["heads"]:
+            values = [_value(s, h) for s in pool]
+            best = max(values) if heads[h] else min(values)
+            tol = tolerances.get(h, 0)
+            pool = [s for s, v in zip(pool, values) if ((best - v) if heads[h] else (v - best)) <= tol]
+        order.append(pool[0]["index"])
+        left = [s for s in left if s is not pool[0]]
+    return order
+
+
 def decide(policy: dict, scores: list[dict], model: dict) -> dict:
     """The bridge's decision over a batch scored in parts, for a policy the bridge accepted (each part is sent
     with it, so the bridge refuses a bad one with its own code and message). Checked case by case against
     the golden table the bridge, the webhook service and core are held to (test/fixtures/policy/table.json)."""
     heads = {h["name"]: h["higher_is_better"] for h in model["heads"]}
     mode = CURRENT_MODE.get(policy["mode"], policy["mode"])
-    name = policy.get("head", model["heads"][0]["name"])
-
-    def value(s: dict, head: str) -> float | None:
-        v = s.get("scores", {}).get(head)
-        return v if v is not None and math.isfinite(v) else None
+    ranking = ranking_heads(policy, model)
+    name = ranking[0]
 
     def reaches(v: float, bar: float, head: str) -> bool:
         return v >= bar if heads[head] else v <= bar
 
-    scored = [s for s in scores if value(s, name) is not None]
-    order = [s["index"] for s in sorted(scored, key=lambda s: (-value(s, name) if heads[name] else value(s, name), s["index"]))]
+    # Ranked: scored on every head that ranks (a prompt head has no score for an image sent without a prompt).
+    scored = [s for s in scores if all(_value(s, h) is not None for h in ranking)]
+    if "combine" in policy:
+        order = _combined_order(scored, policy["combine"], heads)
+    else:
+        order = [s["index"] for s in sorted(scored, key=lambda s: (-_value(s, name) if heads[name] else _value(s, name), s["index"]))]
     threshold = None
     if mode in ("filter", "reroll-if-none-pass"):
         bars = dict(policy.get("thresholds", {}))
         if "threshold" in policy:
             if policy.get("threshold_kind") == "percentile":
-                threshold = percentile([value(s, name) for s in scored], policy["threshold"]) if scored else None
+                threshold = percentile([_value(s, name) for s in scored], policy["threshold"]) if scored else None
             else:
                 threshold = policy["threshold"]
-        passing = [s for s in scored if (threshold is None or reaches(value(s, name), threshold, name))
-                   and all(value(s, h) is not None and reaches(value(s, h), bar, h) for h, bar in bars.items())]
+        passing = [s for s in scored if (threshold is None or reaches(_value(s, name), threshold, name))
+                   and all(_value(s, h) is not None and reaches(_value(s, h), bar, h) for h, bar in bars.items())]
         passed = [s["index"] for s in passing]  # request order
     elif mode == "best-of":
         passed = order[:policy.get("k", DEFAULT_K)]

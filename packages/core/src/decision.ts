@@ -1,4 +1,10 @@
+import { combinationNames, combinationProblem, rankCombined, rankingHeads, type Combination } from './combination.js';
 import { PolicyError } from './errors.js';
+import { reaches, scoreOf, type Decidable, type HeadDirection } from './scores.js';
+
+export type { Combination } from './combination.js';
+export type { Decidable, HeadDirection } from './scores.js';
+export { reaches } from './scores.js';
 
 /**
  * Which candidates pass, and which wins. Every criterion given must hold; with none, every scored
@@ -7,6 +13,8 @@ import { PolicyError } from './errors.js';
 export interface Policy {
   /** The head that ranks, and that `threshold`, `topK`, `topPercent` and `percentile` read (default: the model's first). */
   head?: string;
+  /** Ranks by several heads in place of `head` (see Combination); not with `head`, `threshold` or `percentile`. */
+  combine?: Combination;
   /** The ranking head's score reaches it. */
   threshold?: number;
   /** Each named head's score reaches its bar. */
@@ -19,17 +27,8 @@ export interface Policy {
   percentile?: number;
 }
 
-/** What a decision needs to know of a head. ModelInfo's HeadInfo is one. */
-export interface HeadDirection {
-  name: string;
-  higherIsBetter: boolean;
-}
-
-/** A candidate as decisions read it: its scores by head (NaN: not scored), or the error that kept it from being scored. A ScoreOutcome is one. */
-export type Decidable = { readonly scores: Readonly<Record<string, number>> } | { readonly error: unknown };
-
 export interface Decision {
-  /** The ranking head. */
+  /** The ranking head; under a combination, its first head. */
   head: string;
   /** Indices of the scored candidates, best first; ties keep input order. */
   order: number[];
@@ -41,16 +40,6 @@ export interface Decision {
   best: number | null;
   /** With `percentile`: the bar it came to on this batch (absent when nothing was scored). */
   percentileBar?: number;
-}
-
-const scoreOf = (c: Decidable, head: string): number | undefined => {
-  const s = 'scores' in c ? c.scores[head] : undefined;
-  return s !== undefined && Number.isFinite(s) ? s : undefined;
-};
-
-/** True when score `a` reaches `bar` on a head of that direction. */
-export function reaches(a: number, bar: number, higherIsBetter: boolean): boolean {
-  return higherIsBetter ? a >= bar : a <= bar;
 }
 
 /** Indices of the candidates scored on `head`, best first; ties keep input order. Unscored (or NaN) candidates are left out. */
@@ -76,9 +65,9 @@ function headNamed(heads: readonly HeadDirection[], name: string | undefined): H
 }
 
 /** Throws a PolicyError (UNKNOWN_HEAD) listing the heads a policy names that the model does not have. */
-export function checkHeadNames(policy: { head?: string | undefined; thresholds?: object | undefined }, heads: readonly HeadDirection[]): void {
+export function checkHeadNames(policy: { head?: string | undefined; thresholds?: object | undefined; combine?: Combination | undefined }, heads: readonly HeadDirection[]): void {
   const known = new Set(heads.map((h) => h.name));
-  const named = [...(policy.head === undefined ? [] : [policy.head]), ...Object.keys(policy.thresholds ?? {})];
+  const named = [...(policy.head === undefined ? [] : [policy.head]), ...Object.keys(policy.thresholds ?? {}), ...(policy.combine ? combinationNames(policy.combine) : [])];
   const unknown = [...new Set(named)].filter((n) => !known.has(n));
   if (unknown.length) throw new PolicyError('UNKNOWN_HEAD', `the policy names unknown head(s) ${unknown.join(', ')}; the model has ${[...known].join(', ')}`);
 }
@@ -94,25 +83,56 @@ export function validatePolicy(policy: Policy, heads?: readonly HeadDirection[])
   if (topK !== undefined && !(Number.isInteger(topK) && topK >= 0)) throw new PolicyError('INVALID_POLICY', `topK must be a non-negative integer, got ${topK}`);
   if (topPercent !== undefined && !(topPercent >= 0 && topPercent <= 100)) throw new PolicyError('INVALID_POLICY', `topPercent must be within 0-100, got ${topPercent}`);
   if (p !== undefined && !(p >= 0 && p <= 100)) throw new PolicyError('INVALID_POLICY', `percentile must be within 0-100, got ${p}`);
+  if (policy.combine) {
+    const problem = combineProblem(policy);
+    if (problem) throw new PolicyError('INVALID_POLICY', problem);
+  }
 }
 
-/** Whether one candidate's scores reach the policy's bars (`threshold` on the ranking head, and `thresholds`). Unscored never passes. */
-export function passes(candidate: Decidable, policy: Policy, heads: readonly HeadDirection[]): boolean {
+/** What keeps a combination from ranking this policy: it takes the place of the one ranking head and of the bar on it. */
+export function combineProblem(policy: Pick<Policy, 'combine' | 'head' | 'threshold' | 'percentile'>): string | null {
+  if (!policy.combine) return null;
+  if (policy.head !== undefined) return 'combine ranks in place of head: send one of them';
+  if (policy.threshold !== undefined || policy.percentile !== undefined) {
+    return 'a single threshold reads one head, and combine ranks by several: put the bars per head in thresholds';
+  }
+  return combinationProblem(policy.combine);
+}
+
+function noScore(candidate: Decidable, head: HeadDirection): string {
+  const why = 'error' in candidate ? 'the candidate could not be scored' : head.needsPrompt ? 'it scores against a prompt, and the candidate had none' : 'the candidate has none';
+  return `no ${head.name} score (${why})`;
+}
+
+/**
+ * Why one candidate does not reach the policy's bars (`threshold` on the ranking head, and `thresholds`),
+ * a line each, none when it reaches them all. A candidate needs a score on the ranking head (on every
+ * combined head under a combination) to be ranked at all, and a score on each head a bar reads.
+ */
+export function missedBars(candidate: Decidable, policy: Policy, heads: readonly HeadDirection[]): string[] {
   const bars: [HeadDirection, number][] = Object.entries(policy.thresholds ?? {}).map(([name, bar]) => [headNamed(heads, name), bar]);
   const head = headNamed(heads, policy.head);
   if (policy.threshold !== undefined) bars.push([head, policy.threshold]);
-  if (scoreOf(candidate, head.name) === undefined) return false;
-  return bars.every(([h, bar]) => {
+  const ranking = policy.combine ? rankingHeads(policy.combine).map((name) => headNamed(heads, name)) : [head];
+  const unranked = ranking.filter((h) => scoreOf(candidate, h.name) === undefined);
+  if (unranked.length) return [`not ranked: ${unranked.map((h) => noScore(candidate, h)).join('; ')}`];
+  return bars.flatMap(([h, bar]) => {
     const s = scoreOf(candidate, h.name);
-    return s !== undefined && reaches(s, bar, h.higherIsBetter);
+    if (s === undefined) return [`misses the ${h.name} bar ${bar}: ${noScore(candidate, h)}`];
+    return reaches(s, bar, h.higherIsBetter) ? [] : [`${h.name} ${s} is ${h.higherIsBetter ? 'under' : 'over'} the bar ${bar}`];
   });
 }
 
-/** Ranks the candidates by the policy's head and decides which pass. */
+/** Whether one candidate's scores reach the policy's bars (see missedBars). Unscored never passes. */
+export function passes(candidate: Decidable, policy: Policy, heads: readonly HeadDirection[]): boolean {
+  return missedBars(candidate, policy, heads).length === 0;
+}
+
+/** Ranks the candidates by the policy's head (or combination) and decides which pass. */
 export function decide(candidates: readonly Decidable[], policy: Policy, heads: readonly HeadDirection[]): Decision {
   validatePolicy(policy, heads);
-  const head = headNamed(heads, policy.head);
-  const order = rank(candidates, head);
+  const head = headNamed(heads, policy.combine ? rankingHeads(policy.combine)[0] : policy.head);
+  const order = policy.combine ? rankCombined(candidates, policy.combine, heads) : rank(candidates, head);
   const n = order.length;
   const maxRank = Math.min(
     policy.topK ?? n,

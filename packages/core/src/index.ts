@@ -10,7 +10,7 @@ export type { Scorer, ScorerOptions, ScoreOptions, ScorerStats, ModelInfo, HeadI
 // honouring each head's direction. A wire policy (JSON) is read and checked by fromWirePolicy, the
 // same check the webhook service and the ComfyUI bridge make.
 export { decide } from './decision.js';
-export type { Decidable, Decision, HeadDirection, Policy } from './decision.js';
+export type { Combination, Decidable, Decision, HeadDirection, Policy } from './decision.js';
 export { decideWire, fromWirePolicy } from './policy.js';
 export type { PolicyMode, ReadPolicy, WireDecision } from './policy.js';
 export type { WireError, WirePolicy } from './generated/defs.js';

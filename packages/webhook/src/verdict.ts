@@ -19,16 +19,17 @@ function eventType(mode: PolicyMode, scored: number, passed: number, candidates:
 /**
  * The verdict on scored candidates: core's decision on the job's policy (its mode under the current
  * name, deprecated spellings included; rank by the policy's head, the model's first by default, the
- * right way round for that head) written in the webhook's wire format. Failed
- * candidates never pass and carry their error. The policy is echoed as the job sent it.
+ * right way round for that head, or by its combination) written in the webhook's wire format. Failed
+ * candidates never pass and carry their error; a scored one that did not pass carries the reasons
+ * (bars missed, or why it could not be ranked). The policy is echoed as the job sent it.
  */
 export function makeVerdict(job: WebhookJob, ids: string[], outcomes: (ScoreOutcome | { error: WireError })[], model: ModelInfo): WebhookVerdict {
-  const { mode, decision, threshold } = decideWire(outcomes, job.policy, model.heads);
+  const { mode, decision, threshold, missed } = decideWire(outcomes, job.policy, model.heads);
   const rankOf = new Map(decision.order.map((i, r) => [i, r + 1]));
   const passing = new Set(decision.passed);
   const candidates: CandidateVerdict[] = outcomes.map((o, i) => {
     if ('error' in o) return { id: ids[i]!, passed: false, error: { code: o.error.code, message: o.error.message } };
-    return { id: ids[i]!, scores: o.scores, passed: passing.has(i), ...(rankOf.has(i) ? { rank: rankOf.get(i)! } : {}) };
+    return { id: ids[i]!, scores: o.scores, passed: passing.has(i), ...(rankOf.has(i) ? { rank: rankOf.get(i)! } : {}), ...(missed[i]!.length ? { reasons: missed[i]! } : {}) };
   });
   const order = decision.order.map((i) => ids[i]!);
   const passed = decision.passed.map((i) => ids[i]!);

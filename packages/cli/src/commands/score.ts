@@ -8,6 +8,7 @@ import {
 import { writeAtomically } from '@clip-agiqa/core/internal';
 import { stampOf } from '@clip-agiqa/report';
 
+import { COMBINE_FLAG_HELP, flagPolicy, parseCombine, parseThreshold, THRESHOLD_FLAG_HELP } from '../policy-flags.js';
 import { CliUsageError, EXIT_NONE_PASSED, parseNumber, positiveInteger, type CliIO } from '../io.js';
 import { expandPaths, IMAGE_EXTENSIONS, PathError } from '../paths.js';
 import { formatSeconds, Progress } from '../progress.js';
@@ -25,8 +26,9 @@ ${SCORER_FLAGS_HELP}
 ${PROMPT_FLAGS_HELP}
   --batch-size N         images per image-tower run (default 8 on CPU, 16 on GPUs)
   --head NAME            head that --threshold and --top use (default: the first)
-  --threshold X          mark each image passed/failed against X on that head's scale
+${THRESHOLD_FLAG_HELP}
   --top K                print only the K best, best first, with their rank
+${COMBINE_FLAG_HELP}
   --json                 one JSON object per line: {"path", "scores"} or {"path", "error"}
   --csv FILE             also write a CSV table to FILE, row by row as results come
   --html FILE            also write an HTML report: thumbnails ranked, histograms with the cut, failures
@@ -54,6 +56,7 @@ const options = {
   head: { type: 'string' },
   threshold: { type: 'string' },
   top: { type: 'string' },
+  combine: { type: 'string' },
   json: { type: 'boolean', default: false },
   csv: { type: 'string' },
   html: { type: 'string' },
@@ -91,10 +94,11 @@ export async function scoreCommand(argv: string[], io: CliIO): Promise<number> {
   if ((values['in-place'] || values['out-dir']) && !values['write-metadata']) throw new CliUsageError('--in-place and --out-dir go with --write-metadata');
   const batchSize = parseNumber('batch-size', values['batch-size'], positiveInteger, 'a positive integer');
   const top = parseNumber('top', values.top, positiveInteger, 'a positive integer');
-  const threshold = parseNumber('threshold', values.threshold, () => true, 'a number');
+  const bars = parseThreshold(values.threshold);
   const maxPixels = parseNumber('max-pixels', values['max-pixels'], positiveInteger, 'a positive integer');
+  const combine = values.combine === undefined ? undefined : parseCombine(values.combine);
 
-  if (values['fail-if-none-pass'] && threshold === undefined) throw new CliUsageError('--fail-if-none-pass goes with --threshold');
+  if (values['fail-if-none-pass'] && bars === undefined) throw new CliUsageError('--fail-if-none-pass goes with --threshold');
   const clipScore = values['clipscore-scale'];
   if (clipScore !== 'hessel' && clipScore !== 'torchmetrics') throw new CliUsageError('--clipscore-scale must be hessel or torchmetrics');
   if (values.prompt !== undefined && values.prompt.trim() === '') throw new CliUsageError('--prompt is empty');
@@ -117,14 +121,20 @@ export async function scoreCommand(argv: string[], io: CliIO): Promise<number> {
   });
   try {
     const allHeads = scorer.model.heads.map((h) => h.name);
-    const rankHead = scorer.model.heads.find((h) => h.name === (values.head ?? allHeads[0]));
+    // A combination ranks in place of --head; the summary and the report name its first head.
+    const policy = flagPolicy({ head: values.head, bars, combine }, scorer.model.heads);
+    const rankHead = scorer.model.heads.find((h) => h.name === (policy.combine ? decide([], policy, scorer.model.heads).head : values.head ?? allHeads[0]));
     if (!rankHead) throw new CliUsageError(`--head: no head named ${values.head} (heads: ${allHeads.join(', ')})`);
+    const ranked = top !== undefined || combine !== undefined;
     const { prompts, unmatched } = await promptsOf(files, values);
     if (unmatched > 0) io.stderr.write(`clip-agiqa: warning: ${unmatched} entr${unmatched === 1 ? 'y' : 'ies'} of ${values.prompts} name no image scored here\n`);
     // Prompt heads get columns when some image has a prompt (or when they rank).
     const withPrompt = prompts.some((p) => p !== undefined);
-    const heads = scorer.model.heads.filter((h) => !h.needsPrompt || withPrompt || h === rankHead).map((h) => h.name);
-    const columns = { passed: threshold !== undefined, rank: top !== undefined, prompt: withPrompt };
+    // Prompt heads get columns when some image has a prompt, or when the flags name them.
+    const combined = !policy.combine ? [] : policy.combine.method === 'weighted' ? Object.keys(policy.combine.weights) : policy.combine.heads;
+    const named = new Set([rankHead.name, ...Object.keys(policy.thresholds ?? {}), ...combined]);
+    const heads = scorer.model.heads.filter((h) => !h.needsPrompt || withPrompt || named.has(h.name)).map((h) => h.name);
+    const columns = { passed: bars !== undefined, rank: ranked, prompt: withPrompt };
     const progress = new Progress(files.length, io.stderr, !values['no-progress'] && io.stderr.isTTY === true);
     // The CSV is written as rows come, so an interrupted run keeps what it scored.
     const csv = values.csv ? await open(values.csv, 'w') : null;
@@ -134,7 +144,7 @@ export async function scoreCommand(argv: string[], io: CliIO): Promise<number> {
     const legend = values.json ? '' : textHeader(heads);
     if (legend) toStdout(legend);
 
-    const passesThreshold = (o: ScoreOutcome) => decide([o], { head: rankHead.name, threshold }, scorer.model.heads).passed.length === 1;
+    const passesThreshold = (o: ScoreOutcome) => decide([o], policy, scorer.model.heads).passed.length === 1;
     const emit = async (record: ScoreRecord) => {
       // The CSV row first: every result shown is already in the file.
       await csv?.write(csvRow(record, heads, columns));
@@ -154,7 +164,7 @@ export async function scoreCommand(argv: string[], io: CliIO): Promise<number> {
       }
     };
     const extras = (o: ScoreOutcome) =>
-      !isFailure(o) && threshold !== undefined ? { passed: passesThreshold(o) } : {};
+      !isFailure(o) && bars !== undefined ? { passed: passesThreshold(o) } : {};
 
     for (const folder of emptyFolders) {
       await emit({ path: folder, error: { code: 'NO_IMAGES', message: `no image file in this folder (looked for ${[...IMAGE_EXTENSIONS].join(', ')})` } });
@@ -164,11 +174,11 @@ export async function scoreCommand(argv: string[], io: CliIO): Promise<number> {
     let nextToPrint = 0;
     let printing = Promise.resolve();
     const tasks = files.map((file, index) =>
-      scorer.score([{ id: file, image: file, ...(prompts[index] === undefined ? {} : { prompt: prompts[index] }) }], { requireHead: rankHead.name }).then(async ([outcome]) => {
+      scorer.score([{ id: file, image: file, ...(prompts[index] === undefined ? {} : { prompt: prompts[index] }) }], combine ? {} : { requireHead: rankHead.name }).then(async ([outcome]) => {
         const o = { ...outcome!, index };
         outcomes[index] = o;
         progress.tick(isFailure(o));
-        if (top !== undefined) return;
+        if (ranked) return;
         printing = printing.then(async () => {
           while (nextToPrint < files.length && outcomes[nextToPrint]) {
             const ready = outcomes[nextToPrint]!;
@@ -183,22 +193,27 @@ export async function scoreCommand(argv: string[], io: CliIO): Promise<number> {
     progress.finish();
 
     const all = outcomes as ScoreOutcome[];
-    if (top !== undefined) {
-      const { order } = decide(all, { head: rankHead.name }, scorer.model.heads);
+    if (ranked) {
+      const { order } = decide(all, policy, scorer.model.heads);
       for (const [r, i] of order.slice(0, top).entries()) await emit(toScoreRecord(all[i]!, files[i]!, { ...extras(all[i]!), rank: r + 1 }));
+      const inOrder = new Set(order);
+      const unranked = all.filter((o) => !isFailure(o) && !inOrder.has(o.index));
+      if (unranked.length) io.stderr.write(`clip-agiqa: ${unranked.length} scored image(s) not ranked: no score on every head --combine names (a prompt head scores only images with a prompt)\n`);
+      if (top === undefined) for (const o of unranked) await emit(toScoreRecord(o, files[o.index]!, extras(o)));
       for (const f of all.filter(isFailure)) await emit(toScoreRecord(f, files[f.index]!));
     }
     await csv?.close();
 
     const failed = all.filter(isFailure).length;
     const scored = all.length - failed;
-    const headScores = all.flatMap((o) => (isFailure(o) ? [] : [o.scores[rankHead.name]!]));
+    // Under --combine the first head may be a prompt head, which images without a prompt have no score on.
+    const headScores = all.flatMap((o) => (isFailure(o) || o.scores[rankHead.name] === undefined ? [] : [o.scores[rankHead.name]!]));
     const stats = headScores.length
       ? `; ${rankHead.name} mean ${(headScores.reduce((a, b) => a + b, 0) / headScores.length).toFixed(3)}, ` +
         `min ${headScores.reduce((a, b) => Math.min(a, b)).toFixed(3)}, max ${headScores.reduce((a, b) => Math.max(a, b)).toFixed(3)}`
       : '';
     const passedCount = all.filter(passesThreshold).length;
-    const passed = threshold !== undefined ? `; ${passedCount} passed ${threshold}` : '';
+    const passed = bars !== undefined ? `; ${passedCount} passed ${values.threshold}` : '';
     const rate = scored / Math.max(progress.elapsedSeconds, 1e-3);
     const summary = `${scored} scored, ${failed} failed in ${formatSeconds(progress.elapsedSeconds)} (${rate.toFixed(1)} img/s on ${scorer.device})${stats}${passed}`;
     io.stderr.write(`clip-agiqa: ${summary}\n`);
@@ -206,7 +221,7 @@ export async function scoreCommand(argv: string[], io: CliIO): Promise<number> {
       await writeScoreReport(values.html, {
         records: all.map((o) => toScoreRecord(o, files[o.index]!, extras(o))), rankHead: rankHead.name, summary, model: stampOf(scorer.model, rankHead),
         heads: scorer.model.heads.filter((h) => heads.includes(h.name)).map((h) => ({ name: h.name, higherIsBetter: h.higherIsBetter, scoreRange: h.scoreRange })),
-        cut: { ...(threshold !== undefined ? { threshold } : {}), ...(top !== undefined ? { topK: top } : {}) },
+        cut: { ...(bars && 'threshold' in bars ? { threshold: bars.threshold } : {}), ...(top !== undefined ? { topK: top } : {}) },
       }, { maxPixels: maxPixels ?? DEFAULT_LIMITS.maxPixels });
     }
     if (failed > 0 || sideEffectFailures > 0 || emptyFolders.length > 0) return 1;

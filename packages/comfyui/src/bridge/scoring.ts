@@ -103,7 +103,7 @@ export class ScoringRoom {
         scores: outcomes.map((s, index) => ('scores' in s ? { index, scores: s.scores } : { index, error: { code: s.error.code, message: s.error.message } })),
         decision,
       });
-      this.status?.recordResult(peer.name ?? '', request.id, request.policy, outcomes.map((s) => ('scores' in s ? s.scores[decision.head]! : null)), decision,
+      this.status?.recordResult(peer.name ?? '', request.id, request.policy, outcomes.map((s) => ('scores' in s ? s.scores[decision.head] ?? null : null)), decision,
         inputs.map((i) => i.image));
     } catch (e) {
       // The scorer and the policy rule throw core's errors only.

@@ -26,6 +26,10 @@ export interface WebhookVerdict {
      * 1 = best; absent for candidates that could not be scored.
      */
     rank?: number;
+    /**
+     * Why a scored candidate did not pass, one line each: a bar it missed (a candidate without a score on a barred head, such as clipscore without a prompt, misses that bar), or what kept it from being ranked (no score on the ranking head, or on a head the policy's combine names). Absent when it passed, when its error says why, and for best-of's candidates outside the k best.
+     */
+    reasons?: string[];
     error?: WireError;
   }[];
   /**
@@ -124,6 +128,13 @@ export const webhookVerdictSchema = {
             "description": "1 = best; absent for candidates that could not be scored.",
             "type": "integer",
             "minimum": 1
+          },
+          "reasons": {
+            "description": "Why a scored candidate did not pass, one line each: a bar it missed (a candidate without a score on a barred head, such as clipscore without a prompt, misses that bar), or what kept it from being ranked (no score on the ranking head, or on a head the policy's combine names). Absent when it passed, when its error says why, and for best-of's candidates outside the k best.",
+            "type": "array",
+            "items": {
+              "type": "string"
+            }
           },
           "error": {
             "$ref": "defs.schema.json#/$defs/error"
