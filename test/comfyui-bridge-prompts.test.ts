@@ -56,6 +56,17 @@ describe('ComfyUI bridge with prompts', () => {
     assert.deepEqual(r.decision.passed, ranked.slice(0, 2));
   });
 
+  it('fails each image without a prompt when the deciding head needs one, naming why', async () => {
+    const r = await c.score('p5', NAMES.map(file), { mode: 'best-of', head: 'clipscore' }, undefined, { images: ['a lake', undefined, undefined] }) as BridgeResult;
+    assert.equal(r.type, 'result', JSON.stringify(r));
+    assert.equal(typeof r.scores[0]!.scores!.clipscore, 'number');
+    for (const s of r.scores.slice(1)) {
+      assert.equal(s.error?.code, 'PROMPT_REQUIRED', JSON.stringify(s));
+      assert.match(s.error.message, /clipscore/);
+    }
+    assert.deepEqual(r.decision.passed, [0]);
+  });
+
   it('refuses a prompt that is not a string with a typed schema error, and keeps serving', async () => {
     for (const [id, request] of [
       ['bad1', { prompt: 42, images: [{ format: 'encoded' }] }],
