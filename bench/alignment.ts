@@ -1,7 +1,7 @@
 // What scoring against the prompt costs: best-of-8 jobs scored on quality alone, and the same jobs with
 // their prompt (quality + clipscore: one text-tower run per job, then one dot product per image), in
 // alternating rounds on one scorer, so a slow spell of a shared machine falls on both alike.
-import { createScorer, isFailure } from '@clip-agiqa/core';
+import { createScorer } from '@clip-agiqa/core';
 
 export interface AlignmentTask {
   mode: 'alignment';
