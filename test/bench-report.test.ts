@@ -79,12 +79,12 @@ describe('benchmark report', () => {
 describe('benchmark report: scoring with a prompt', () => {
   const measured = (quality: number, prompted: number): AlignmentResult => ({
     k: 8, jobs: 5, rounds: 3, threads: 2, quality_images_per_s: quality, prompted_images_per_s: prompted, quality_runs: [quality], prompted_runs: [prompted],
-    text_ms_per_job: 61.4, failed: 0,
+    quality_cpu_ms_per_image: 200, prompted_cpu_ms_per_image: 200 * (quality / prompted), text_ms_per_job: 61.4, failed: 0,
   });
 
   it('states both rates, their ratio against 90% and the text tower\'s time per job', () => {
     assert.match(alignmentLine(measured(10, 9.5)),
-      /^- best-of-8 with one prompt \(quality \+ clipscore\) ≥ 90% of quality alone \(2 threads, 5 jobs × 3 alternating rounds, .*\): 9\.50 vs 10\.00 img\/s = 95\.0%; text tower 61 ms per job — met$/);
+      /^- best-of-8 with one prompt \(quality \+ clipscore\) ≥ 90% of quality alone \(2 threads, 5 jobs × 3 alternating rounds, .*\): 9\.50 vs 10\.00 img\/s = 95\.0%; in CPU time per image 211 vs 200 ms = 95\.0%; text tower 61 ms per job — met$/);
   });
 
   it('never rounds a ratio just under 90% up to the line', () => {
