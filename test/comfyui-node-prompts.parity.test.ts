@@ -35,7 +35,7 @@ describe('ComfyUI node pack with prompts', { skip: missing ?? false }, () => {
         CLIP_AGIQA_CONFIG: join(t.dir, 'no-config.json'),
       });
       assert.equal(r.status, 0, r.output);
-      assert.match(r.output, /Ran 6 tests/);
+      assert.match(r.output, /Ran 7 tests/);
     } finally {
       await bridge.close();
       await scorer.close();

@@ -83,6 +83,13 @@ class PromptInputTest(unittest.TestCase):
         with self.assertRaisesRegex(RuntimeError, "PROMPT_REQUIRED"):
             run(nodes.CLIPAGIQABestOfN().run(self.images, 1, head="clipscore"))
 
+    def test_a_prompt_over_the_protocol_limit_is_sent_cut_and_scores_as_the_whole(self):
+        from comfyui_nodes.bridge_client import MAX_PROMPT_CHARS
+        huge = PROMPT + ", " + "x" * (MAX_PROMPT_CHARS + 50)
+        scores, text = run(nodes.CLIPAGIQAScore().run(self.images[:1], head="clipscore", prompt=huge))["result"]
+        whole, _ = run(nodes.CLIPAGIQAScore().run(self.images[:1], head="clipscore", prompt=huge[:2000]))["result"]
+        self.assertAlmostEqual(scores[0], whole[0], places=6)
+
     def test_a_long_prompt_is_cut_in_the_report_but_scored_whole(self):
         long = PROMPT + ", " + "highly detailed " * 40
         text = run(nodes.CLIPAGIQAScore().run(self.images[:1], prompt=long))["result"][1]

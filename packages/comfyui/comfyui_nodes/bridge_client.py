@@ -19,6 +19,8 @@ import aiohttp
 from . import config, logic, protocol
 
 PROTOCOL = 1
+# The longest prompt a score request carries (schemas/bridge-client-message.schema.json).
+MAX_PROMPT_CHARS = 10_000
 DEFAULT_URL = config.DEFAULT_URL
 
 
@@ -143,7 +145,8 @@ def _refusal_advice(code: str, prompt: str) -> str:
 
 async def _request(ws: aiohttp.ClientWebSocketResponse, s: BridgeSettings, images: list[tuple[bytes, int, int]], policy: dict, prompt: str = "") -> dict:
     # A blank prompt is no prompt (the bridge reads it so too): it is not sent, so any bridge takes the request.
-    with_prompt = {"prompt": prompt} if prompt.strip() else {}
+    # CLIP reads 77 tokens, so cutting a longer prompt to the protocol's limit changes no score.
+    with_prompt = {"prompt": prompt[:MAX_PROMPT_CHARS]} if prompt.strip() else {}
     for _ in range(s.busy_retries):
         request_id = uuid.uuid4().hex
         await ws.send_str(json.dumps({"type": "score", "id": request_id, "policy": policy, **with_prompt,

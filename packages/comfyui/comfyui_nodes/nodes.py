@@ -32,7 +32,7 @@ def _unconnected(node: str, output: str, source: str):
 
 def _bridge_inputs() -> dict:
     return {
-        "head": ("STRING", {"default": "", "tooltip": "Head that decides; empty: the model's first (quality)."}),
+        "head": ("STRING", {"default": "", "tooltip": "Head that decides; empty: the model's first (quality); clipscore: agreement with the prompt input."}),
         "bridge_url": ("STRING", {"default": "", "tooltip": "ws://host:port of clip-agiqa bridge, or several separated by commas (batches go to each in turn; an unreachable one is skipped); empty: $CLIP_AGIQA_BRIDGE_URL, the config file, "
                                                              "or ws://127.0.0.1:8790. The token comes from $CLIP_AGIQA_BRIDGE_TOKEN or the config file."}),
         "timeout": ("FLOAT", {"default": 60.0, "min": 1.0, "max": 3600.0, "step": 1.0,
