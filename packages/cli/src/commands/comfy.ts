@@ -126,8 +126,13 @@ export async function comfyCommand(argv: string[], io: CliIO): Promise<number> {
       const headInfo = scorer.model.heads.find((h) => h.name === (values.head ?? scorer.model.heads[0]!.name));
       if (!headInfo) throw new CliUsageError(`--head: the model has no head ${values.head}`);
       const head = headInfo.name;
-      // A head that needs the prompt fails every image when there is none (PROMPT_REQUIRED), rather than ranking nothing.
-      const scoring = { ...(prompt === undefined ? {} : { prompt }), requireHead: head };
+      // Only a prompt head reads the prompt (the others would pay a text-tower run for nothing); without one, every
+      // image fails with PROMPT_REQUIRED rather than being ranked on nothing.
+      const scoring = headInfo.needsPrompt ? { ...(prompt === undefined ? {} : { prompt }), requireHead: head } : {};
+      if (headInfo.needsPrompt) {
+        io.stderr.write(prompt?.trim() ? `scoring against the prompt ${JSON.stringify(prompt.length > 120 ? `${prompt.slice(0, 119)}…` : prompt)}\n`
+          : `${head} needs a prompt and the workflow has none (no CLIPTextEncode feeds a sampler's positive input): give one with --prompt\n`);
+      }
       const score = async (images: Buffer[]) => (await scorer.score(images, scoring)).map((o) => ('scores' in o ? o.scores[head]! : NaN));
       const finished: Attempt[] = [];
       const planned = n ?? maxAttempts!;
