@@ -8,6 +8,7 @@ import * as ort from 'onnxruntime-node';
 import { createScorer, isFailure, loadBundle, type Bundle, type Device, type Precision, type Resampler } from '@clip-agiqa/core';
 import { clipPixels, openSession, preprocessConfig } from '@clip-agiqa/core/internal';
 
+import { alignmentTask, type AlignmentResult, type AlignmentTask } from './alignment.js';
 import { openTower } from './tower-pool.js';
 
 export interface ScorerTask {
@@ -27,7 +28,7 @@ export interface GuardTask { mode: 'guard'; model: string; precision: Precision;
 export interface GemmTask { mode: 'gemm'; path: string; rows: number; inner: number; cols: number; blocks: number; threads: number }
 /** ONNX Runtime's own per-operator profile of a tower, fed random pixels: where its time goes. */
 export interface ProfileTask { mode: 'profile'; path: string; size: number; batch: number; runs: number; threads: number }
-export type ChildTask = ScorerTask | GuardTask | GemmTask | ProfileTask;
+export type ChildTask = ScorerTask | GuardTask | GemmTask | ProfileTask | AlignmentTask;
 
 export interface ScorerResult {
   images: number;
@@ -51,7 +52,7 @@ export interface GuardResult { precision: Precision; images: number; min_cosine:
 export interface GemmResult { gflops: number; peak_rss_mb: number }
 /** The fastest profiled run: its duration and milliseconds by operator type (the operators inside a Scan counted, not the Scan itself). */
 export interface ProfileResult { batch: number; run_ms: number; ops: Record<string, number> }
-export type ChildResult = ScorerResult | GuardResult | GemmResult | ProfileResult | { error: string };
+export type ChildResult = ScorerResult | GuardResult | GemmResult | ProfileResult | AlignmentResult | { error: string };
 
 const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))]!;
 const peakRssMb = () => process.resourceUsage().maxRSS / 1024;
@@ -189,7 +190,7 @@ if (process.argv[2]) {
   let result: ChildResult;
   try {
     result = task.mode === 'scorer' ? await scorerTask(task) : task.mode === 'guard' ? await guardTask(task)
-      : task.mode === 'gemm' ? await gemmTask(task) : await profileTask(task);
+      : task.mode === 'gemm' ? await gemmTask(task) : task.mode === 'alignment' ? await alignmentTask(task) : await profileTask(task);
   } catch (e) {
     result = { error: (e as Error).message };
   }

@@ -8,9 +8,10 @@
 - gemm-vit-mlp4.onnx: four ViT-B/16 MLP blocks without activations over a batch of 8 (1576x768 @ 768x3072 @
   3072x768, four times): the dense-math rate ONNX Runtime reaches on this machine, with compute dominating the
   cost of moving inputs and outputs in and out of JavaScript; gemm-vit-mlp4.int8.onnx: the same products
-  quantised as the int8 tower's are (dynamic u8s8, per-channel weights).
+  quantised as the int8 tower's are (dynamic u8s8, per-channel weights);
+- vit-b-16-text: the same bundle (fp32) with CLIP's text tower, for what scoring against the prompt costs.
 
-  python3 bench/prepare.py CACHE_DIR
+  python3 bench/prepare.py CACHE_DIR [--text-only]
 """
 from __future__ import annotations
 
@@ -88,7 +89,20 @@ def write_gemm(path: str) -> None:
                       opset_version=17, dynamo=False)
 
 
-def main(cache: str) -> None:
+def write_text_bundle(cache: str) -> None:
+    bundle = os.path.join(cache, "vit-b-16-text")
+    stamp = os.path.join(bundle, STAMP)
+    if os.path.exists(os.path.join(bundle, "manifest.json")) and os.path.exists(stamp) and open(stamp).read() == exporter_stamp():
+        return
+    subprocess.run([sys.executable, os.path.join(ROOT, "tools", "export"), "--random", "vit-b-16", "--seed", str(SEED), "--out", bundle], check=True)
+    with open(stamp, "w") as f:
+        f.write(exporter_stamp())
+
+
+def main(cache: str, text_only: bool = False) -> None:
+    write_text_bundle(cache)
+    if text_only:
+        return
     bundle = os.path.join(cache, "vit-b-16")
     torch_dir = os.path.join(cache, "vit-b-16-torch")
     if not bundle_is_current(bundle):
@@ -107,4 +121,4 @@ def main(cache: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1], "--text-only" in sys.argv[2:])

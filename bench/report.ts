@@ -2,6 +2,7 @@
 // peers' rows, accuracy guards and the targets, as Markdown.
 import type { Device, Precision, Resampler } from '@clip-agiqa/core';
 
+import { alignmentLine, type AlignmentResult } from './alignment.js';
 import type { GuardResult, ProfileResult, ScorerResult } from './child.js';
 import { describeCpu, type CpuInfo } from './cpu.js';
 import type { PeerName, PeerRow } from './peers.js';
@@ -32,6 +33,8 @@ export interface ReportInput {
   profiles: Partial<Record<'fp32' | 'int8', ProfileResult>>;
   /** Largest difference between an image's embedding alone and in a batch, as the export measured it. */
   batchDiff: Record<string, number | undefined>;
+  /** Best-of-8 with and without a prompt, on a bundle with a text tower (absent: not measured). */
+  alignment?: AlignmentResult | { error: string };
   seconds: number;
 }
 
@@ -186,6 +189,7 @@ export function buildReport(input: ReportInput): { markdown: string; targets: st
     `- end to end ≥ 90% of the tower alone (best 2-thread configurations): ${hiddenDetail(ours.fp32!)}${reduced ? `, ${hiddenDetail(reduced)}` : ''} — ` +
       verdict(hidden(ours.fp32!) >= 0.9 && (!reduced || hidden(reduced) >= 0.9)),
     `- peak RSS of a CPU scorer with the fp32 ViT-B/16 tower < 1.5 GB: at most ${f(fp32Rss, 0)} MB — ${verdict(fp32Rss < 1536)}`,
+    ...(input.alignment ? ['error' in input.alignment ? `- scoring with a prompt: not measured (${input.alignment.error})` : alignmentLine(input.alignment)] : []),
   ];
   const rates = (p: 'fp32' | 'int8') => input.threads.map((t) => `${f(gemm[p][t], 0)} on ${t} thread${t > 1 ? 's' : ''}`).join(', ');
   const markdown = [

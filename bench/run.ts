@@ -1,17 +1,20 @@
 // npm run bench [-- --images N] [--images-dir DIR] [--out DIR] [--cache DIR] [--rounds N] [--quick]
 // --quick: batch 1 and 8 on 2 threads only, for a smoke test of the harness (not for the README).
 // --rounds: runs of each headline configuration (ours and each peer's fastest), alternating (default 3).
+// --alignment-only: only what scoring against the prompt costs (best-of-8, quality alone vs quality + clipscore), on
+// 16 images unless --images says otherwise: a minute or two on 2 cores.
 // Scores AGIQA-3K images with a ViT-B/16-shaped bundle across batch sizes, threads, precisions and
 // devices; runs the peers (PyTorch, ONNX Runtime Python, transformers.js) on the same weights and images
 // in the same run; writes a report (Markdown and JSON) with a per-machine summary that checks the targets.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadBundle, type Precision } from '@clip-agiqa/core';
 import * as ort from 'onnxruntime-node';
+import { agiqaPrompts, alignmentLine, type AlignmentResult } from './alignment.js';
 import type { ChildResult, ChildTask, GemmResult, GuardResult, ProfileResult, ScorerResult, ScorerTask } from './child.js';
 import { cpuInfo, describeCpu } from './cpu.js';
 import { maxScoreDiff, ortPython, pytorch, transformersJs, type PeerInputs, type PeerRow } from './peers.js';
@@ -26,9 +29,10 @@ const { values } = parseArgs({
     'images-dir': { type: 'string', default: join(ROOT, '../shared/datasets/agiqa-3k/images') },
     quick: { type: 'boolean', default: false },
     rounds: { type: 'string', default: '3' },
+    'alignment-only': { type: 'boolean', default: false },
   },
 });
-const N = Number(values.images);
+const N = values['alignment-only'] && !process.argv.includes('--images') ? 16 : Number(values.images);
 const TORCH_IMAGES = 32;
 const BATCHES = values.quick ? [1, 8] : [1, 8, 32];
 const THREADS = values.quick ? [2] : [1, 2];
@@ -49,12 +53,11 @@ function mustSucceed<R extends ChildResult>(result: R | { error: string }): R {
 }
 
 // 1. Inputs: the bundle and the peers' layouts (built once into the cache), and the images.
-log('preparing the ViT-B/16-shaped bundle and the peers\' files (first run: a few minutes)...');
-const prepared = spawnSync('python3', [join(ROOT, 'bench/prepare.py'), values.cache], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+const alignmentOnly = values['alignment-only'];
+log(alignmentOnly ? 'preparing the ViT-B/16-shaped bundle with its text tower (first run: a minute)...'
+  : 'preparing the ViT-B/16-shaped bundle and the peers\' files (first run: a few minutes)...');
+const prepared = spawnSync('python3', [join(ROOT, 'bench/prepare.py'), values.cache, ...(alignmentOnly ? ['--text-only'] : [])], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 if (prepared.status !== 0) throw new Error(`bench/prepare.py failed (it needs torch, transformers, onnx, onnxruntime): ${prepared.stderr.slice(-1500)}`);
-const model = join(values.cache, 'vit-b-16');
-const bundle = await loadBundle(model);
-const bb = bundle.manifest.backbone;
 const imagesDir = values['images-dir'];
 let names: string[];
 try {
@@ -64,7 +67,27 @@ try {
   process.exit(1);
 }
 const stride = Math.max(1, Math.floor(names.length / N));
-const images = names.filter((_, i) => i % stride === 0).slice(0, N).map((f) => join(imagesDir, f));
+const picked = names.filter((_, i) => i % stride === 0).slice(0, N);
+const images = picked.map((f) => join(imagesDir, f));
+
+/** Best-of-8 jobs with and without their prompts (AGIQA-3K's, from data.csv beside the images) on the bundle with a text tower. */
+function measureAlignment(): AlignmentResult | { error: string } {
+  const csv = join(imagesDir, '..', 'data.csv');
+  const known = existsSync(csv) ? agiqaPrompts(readFileSync(csv, 'utf8')) : new Map<string, string>();
+  const prompts = picked.filter((_, i) => i % 8 === 0).map((f, j) => known.get(f) ?? `a generated image, number ${j}`);
+  const r = runChild<AlignmentResult>({ mode: 'alignment', model: join(values.cache, 'vit-b-16-text'), threads: 2, images, prompts, rounds: ROUNDS });
+  log('error' in r ? `alignment: ${r.error}` : alignmentLine(r));
+  return r;
+}
+if (alignmentOnly) {
+  log(describeCpu(cpuInfo()));
+  const r = measureAlignment();
+  process.stdout.write(`${JSON.stringify({ cpu: cpuInfo().name, alignment: r }, null, 2)}\n`);
+  process.exit('error' in r ? 1 : 0);
+}
+const model = join(values.cache, 'vit-b-16');
+const bundle = await loadBundle(model);
+const bb = bundle.manifest.backbone;
 
 // ViT multiply-adds per image as the exported graph runs them: patch embedding, then per layer QKV and
 // output projections (4·T·d²), the MLP (8·T·d²) and attention (2·T²·d); the last layer computes only the
@@ -177,17 +200,20 @@ function keepFaster(best: PeerRow, again: PeerRow): void {
   if (again.e2e > best.e2e!) Object.assign(best, { e2e: again.e2e, tower: again.tower });
 }
 
-// 7. Report.
+// 7. What scoring against the prompt costs.
+const alignment = measureAlignment();
+
+// 8. Report.
 const date = new Date().toISOString().slice(0, 10);
 const software = `Node ${process.versions.node}, onnxruntime-node ${ort.env.versions.node}, ${peers.filter((p) => p.version).map((p) => `${p.peer} ${p.version}`)
   .filter((v, i, all) => all.indexOf(v) === i).join(', ')}`;
 const report = buildReport({
   date, cpu, memoryGiB: totalmem() / 2 ** 30, software, gflopPerImage, gemm, threads: THREADS, images: images.length, torchImages: TORCH_IMAGES,
-  rounds: ROUNDS, rows, peers, guards, profiles, batchDiff: Object.fromEntries(precisions.filter((p) => p !== 'fp32').map((p) => [p, bundle.manifest.image_encoder.accuracy?.[p]?.max_batch_diff])),
+  rounds: ROUNDS, rows, peers, guards, profiles, alignment, batchDiff: Object.fromEntries(precisions.filter((p) => p !== 'fp32').map((p) => [p, bundle.manifest.image_encoder.accuracy?.[p]?.max_batch_diff])),
   seconds: (performance.now() - started) / 1000,
 });
 mkdirSync(values.out, { recursive: true });
 writeFileSync(join(values.out, 'report.md'), `${report.markdown}\n`);
 writeFileSync(join(values.out, 'report.json'), `${JSON.stringify({ date, cpu, software, gflop_per_image: gflopPerImage, gemm, images: images.length, rounds: ROUNDS, rows, peers,
-  guards, profiles, targets: report.targets, seconds: (performance.now() - started) / 1000 }, null, 2)}\n`);
+  guards, profiles, alignment, targets: report.targets, seconds: (performance.now() - started) / 1000 }, null, 2)}\n`);
 process.stdout.write(`${report.markdown}\n`);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
+import { alignmentLine, type AlignmentResult } from '../bench/alignment.js';
 import type { ScorerResult } from '../bench/child.js';
 import type { CpuInfo } from '../bench/cpu.js';
 import type { PeerRow } from '../bench/peers.js';
@@ -72,5 +73,30 @@ describe('benchmark report', () => {
     // Matrix products 580 of 629 ms = 92%; 8 images x 32.24 GFLOP in 0.58 s = 445 GFLOP/s = 103% of 433.
     assert.match(line!, /^- fp32: 650 ms per batch of 8; matrix products 92% of operator time, at 445 GFLOP\/s \(103% of the GEMM rate\)/);
     assert.match(line!, /the rest: Add 4\.0%, QuickGelu 2\.4%, LayerNormalization 1\.4%$/);
+  });
+});
+
+describe('benchmark report: scoring with a prompt', () => {
+  const measured = (quality: number, prompted: number): AlignmentResult => ({
+    k: 8, jobs: 5, rounds: 3, threads: 2, quality_images_per_s: quality, prompted_images_per_s: prompted, quality_runs: [quality], prompted_runs: [prompted],
+    quality_cpu_ms_per_image: 200, prompted_cpu_ms_per_image: 200 * (quality / prompted), text_ms_per_job: 61.4, failed: 0,
+  });
+
+  it('states both rates, their ratio against 90% and the text tower\'s time per job', () => {
+    assert.match(alignmentLine(measured(10, 9.5)),
+      /^- best-of-8 with one prompt \(quality \+ clipscore\) ≥ 90% of quality alone \(2 threads, 5 jobs × 3 alternating rounds, .*\): 9\.50 vs 10\.00 img\/s = 95\.0%; in CPU time per image 211 vs 200 ms = 95\.0%; text tower 61 ms per job — met$/);
+  });
+
+  it('never rounds a ratio just under 90% up to the line', () => {
+    assert.match(alignmentLine(measured(10, 8.9996)), /= 89\.9%; .* — MISSED$/);
+  });
+
+  it('is a target of the full report when measured, and says why when it could not be', () => {
+    const report = input([]);
+    assert.ok(!buildReport(report).targets.some((t) => t.includes('prompt')), 'not measured, not listed');
+    report.alignment = measured(10, 9.1);
+    assert.ok(buildReport(report).targets.some((t) => t.startsWith('- best-of-8 with one prompt') && t.endsWith('met')));
+    report.alignment = { error: 'no text tower' };
+    assert.ok(buildReport(report).targets.includes('- scoring with a prompt: not measured (no text tower)'));
   });
 });

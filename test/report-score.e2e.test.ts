@@ -134,6 +134,46 @@ describe('score report in headless Chromium', { skip }, () => {
     await page.close();
   });
 
+  it('sorts the contact sheet and the table by another head, and shows prompts as text with the whole one on hover', async () => {
+    using t = tempDir();
+    const prompt = 'a <b>red</b> square & "friends"';
+    const long = 'an ornate gothic cathedral interior, '.repeat(12);
+    const records: ScoreRecord[] = [
+      { path: join(IMAGES, 'square.png'), scores: { quality: 4, clipscore: 0.4 }, prompt },
+      { path: join(IMAGES, 'wide.webp'), scores: { quality: 3, clipscore: 0.9 }, prompt: long },
+      { path: join(IMAGES, 'portrait.jpg'), scores: { quality: 2 } },
+      { path: join(IMAGES, 'landscape.jpg'), scores: { quality: 1, clipscore: 0.7 }, prompt },
+    ];
+    const file = join(t.dir, 'heads.html');
+    writeFileSync(file, await buildScoreReport({ records, heads: [{ name: 'quality' }, { name: 'clipscore', scoreRange: [0, 2.5] }] }));
+    const url = pathToFileURL(file).href;
+    const { page, requests, errors } = await chrome.open(url);
+    assertOffline(requests, url);
+    assert.deepEqual(errors, []);
+    const cardPaths = () => page.$$eval('#ranked .card', (els) => els.map((e) => (e as unknown as Dataset).dataset.path!.split('/').pop()));
+    const rowPaths = () => page.$$eval('#scores-table tbody tr .path', (els) => els.map((e) => e.textContent!.split('/').pop()));
+    const byQuality = ['square.png', 'wide.webp', 'portrait.jpg', 'landscape.jpg'];
+    assert.deepEqual(await cardPaths(), byQuality, 'the first head orders the sheet at first');
+    assert.equal(await page.locator('#sort').inputValue(), 'rank');
+
+    await page.selectOption('#sort', 'head:clipscore');
+    const byClipscore = ['wide.webp', 'landscape.jpg', 'square.png', 'portrait.jpg'];
+    assert.deepEqual(await cardPaths(), byClipscore, 'best clipscore first; the image it did not score last');
+    assert.deepEqual(await rowPaths(), byClipscore);
+    await page.selectOption('#sort', 'rank');
+    assert.deepEqual(await cardPaths(), byQuality);
+
+    const first = page.locator('#ranked .card').first();
+    assert.equal(await first.locator('.prompt').innerText(), prompt, 'the prompt reads as text, its markup inert');
+    assert.equal(await first.locator('.heads [data-head="clipscore"] dd').innerText(), '0.400');
+    const cut = page.locator('.card[data-path$="wide.webp"] .prompt');
+    assert.equal(await cut.getAttribute('title'), long);
+    const clamp = await cut.evaluate((el) => ({ shown: el.clientHeight, whole: el.scrollHeight }));
+    assert.ok(clamp.whole > clamp.shown * 1.5, `a long prompt is clamped on its card (${JSON.stringify(clamp)})`);
+    await page.screenshot({ path: join(shots.dir, 'score-heads.png'), fullPage: true });
+    await page.close();
+  });
+
   it('reads without JavaScript: the sheets, table and charts are in the HTML; only the controls need the script', async () => {
     using t = tempDir();
     const records: ScoreRecord[] = [

@@ -59,8 +59,11 @@ export class TestClient {
     await this.next((m) => m.type === 'welcome');
   }
 
-  async score(id: string, images: Buffer[], policy: object = { mode: 'score' }, rgb?: { width: number; height: number }[]): Promise<BridgeServerMessage> {
-    this.send({ type: 'score', id, policy, images: images.map((_, i) => (rgb?.[i] ? { format: 'rgb', ...rgb[i] } : { format: 'encoded' })) });
+  /** Sends a score request and its images; `prompts` gives the request's prompt and each image's own (undefined: none). */
+  async score(id: string, images: Buffer[], policy: object = { mode: 'score' }, rgb?: { width: number; height: number }[],
+    prompts: { prompt?: string; images?: (string | undefined)[] } = {}): Promise<BridgeServerMessage> {
+    const spec = (i: number) => ({ ...(rgb?.[i] ? { format: 'rgb', ...rgb[i] } : { format: 'encoded' }), ...(prompts.images?.[i] === undefined ? {} : { prompt: prompts.images[i] }) });
+    this.send({ type: 'score', id, policy, ...(prompts.prompt === undefined ? {} : { prompt: prompts.prompt }), images: images.map((_, i) => spec(i)) });
     images.forEach((im, i) => this.ws.send(encodeImageFrame(id, i, im)));
     return this.next((m) => 'id' in m && m.id === id);
   }

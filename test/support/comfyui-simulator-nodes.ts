@@ -45,6 +45,14 @@ export const NODES: Record<string, NodeDef> = {
       return { outputs: [i.noise_seed] };
     },
   },
+  // The text encoder without its CLIP: what matters here is that a workflow can carry its prompt.
+  CLIPTextEncode: {
+    required: { text: { type: 'STRING' } },
+    output: ['CONDITIONING'],
+    async run(i) {
+      return { outputs: [{ text: i.text }] };
+    },
+  },
   EmptyImage: {
     required: { width: { type: 'INT' }, height: { type: 'INT' }, batch_size: { type: 'INT' }, color: { type: 'INT', max: 0xffffff } },
     output: ['IMAGE'],

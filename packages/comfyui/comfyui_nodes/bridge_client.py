@@ -19,6 +19,8 @@ import aiohttp
 from . import config, logic, protocol
 
 PROTOCOL = 1
+# The longest prompt a score request carries (schemas/bridge-client-message.schema.json).
+MAX_PROMPT_CHARS = 10_000
 DEFAULT_URL = config.DEFAULT_URL
 
 
@@ -97,11 +99,13 @@ async def _receive(ws: aiohttp.ClientWebSocketResponse, s: BridgeSettings) -> di
     raise _broken(s.url, f"a {msg.type.name.lower()} frame where a text message was due")
 
 
-async def score_images(images: list[tuple[bytes, int, int]], policy: dict, settings: BridgeSettings, client: str = "comfyui-clip-agiqa") -> dict:
-    """Scores raw RGB images ((bytes, width, height) each) under a policy; returns the bridge's result message
+async def score_images(images: list[tuple[bytes, int, int]], policy: dict, settings: BridgeSettings, client: str = "comfyui-clip-agiqa",
+                       prompt: str = "") -> dict:
+    """Scores raw RGB images ((bytes, width, height) each) under a policy, against the prompt they were generated
+    from when one is given (the model's prompt heads, clipscore, score it); returns the bridge's result message
     with the welcome's `model` added. The timeout covers the whole call: connecting, sending and scoring."""
     try:
-        return await asyncio.wait_for(_score(images, policy, settings, client), timeout=settings.timeout)
+        return await asyncio.wait_for(_score(images, policy, settings, client, prompt), timeout=settings.timeout)
     except asyncio.TimeoutError:
         raise BridgeUnavailable(f"the CLIP-AGIQA bridge at {settings.url} did not answer within {settings.timeout:g} s "
                                 f"({len(images)} images; raise the node's timeout for large batches on a slow device)") from None
@@ -132,10 +136,20 @@ def _in_former_words(policy: dict, error: dict) -> dict | None:
     return None
 
 
-async def _request(ws: aiohttp.ClientWebSocketResponse, s: BridgeSettings, images: list[tuple[bytes, int, int]], policy: dict) -> dict:
+def _refusal_advice(code: str, prompt: str) -> str:
+    if code == "SCHEMA_VIOLATION" and prompt:
+        return (" (a bridge older than prompt scoring refuses requests with a prompt: run `clip-agiqa bridge` of this node pack's release, "
+                "or leave the node's prompt input empty)")
+    return ADVICE.get(code, "")
+
+
+async def _request(ws: aiohttp.ClientWebSocketResponse, s: BridgeSettings, images: list[tuple[bytes, int, int]], policy: dict, prompt: str = "") -> dict:
+    # A blank prompt is no prompt (the bridge reads it so too): it is not sent, so any bridge takes the request.
+    # CLIP reads 77 tokens, so cutting a longer prompt to the protocol's limit changes no score.
+    with_prompt = {"prompt": prompt[:MAX_PROMPT_CHARS]} if prompt.strip() else {}
     for _ in range(s.busy_retries):
         request_id = uuid.uuid4().hex
-        await ws.send_str(json.dumps({"type": "score", "id": request_id, "policy": policy,
+        await ws.send_str(json.dumps({"type": "score", "id": request_id, "policy": policy, **with_prompt,
                                       "images": [{"format": "rgb", "width": w, "height": h} for _, w, h in images]}))
         for index, (data, _, _) in enumerate(images):
             await ws.send_bytes(image_frame(request_id, index, data))
@@ -146,7 +160,8 @@ async def _request(ws: aiohttp.ClientWebSocketResponse, s: BridgeSettings, image
         if reply["type"] == "error":
             former = _in_former_words(policy, reply)
             if former is None:
-                raise BridgeError(reply["code"], f"the CLIP-AGIQA bridge at {s.url} refused the request: {reply['message']}{ADVICE.get(reply['code'], '')}")
+                raise BridgeError(reply["code"], f"the CLIP-AGIQA bridge at {s.url} refused the request: {reply['message']}"
+                                  f"{_refusal_advice(reply['code'], with_prompt.get('prompt', ''))}")
             policy = former
             continue
         if reply["type"] != "result" or reply["id"] != request_id:
@@ -159,7 +174,7 @@ async def _request(ws: aiohttp.ClientWebSocketResponse, s: BridgeSettings, image
                             "raise the node's timeout, or list a second bridge in bridge_url")
 
 
-async def _score(images: list[tuple[bytes, int, int]], policy: dict, s: BridgeSettings, client: str) -> dict:
+async def _score(images: list[tuple[bytes, int, int]], policy: dict, s: BridgeSettings, client: str, prompt: str) -> dict:
     async with aiohttp.ClientSession() as session:
         ws = await _connect(session, s)
         try:
@@ -183,13 +198,13 @@ async def _score(images: list[tuple[bytes, int, int]], policy: dict, s: BridgeSe
                                       f"{limits['max_image_bytes']} (nothing was sent)")
             per_request = max(1, int(limits["max_images"]))
             if len(images) <= per_request:
-                result = await _request(ws, s, images, policy)
+                result = await _request(ws, s, images, policy, prompt)
             else:
                 # Parts are scored alone, each sent with the policy so that the bridge accepts or refuses it as it would the
                 # whole batch; the batch-wide decision (percentile, best-of) is then made over them all here.
                 scores = []
                 for start in range(0, len(images), per_request):
-                    part = await _request(ws, s, images[start:start + per_request], policy)
+                    part = await _request(ws, s, images[start:start + per_request], policy, prompt)
                     scores.extend({**item, "index": item["index"] + start} for item in part["scores"])
                 result = {"type": "result", "id": "", "scores": scores, "decision": logic.decide(policy, scores, welcome["model"])}
             return {**result, "model": welcome["model"]}

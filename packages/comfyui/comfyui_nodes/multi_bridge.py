@@ -39,12 +39,13 @@ def _in_order(urls: list[str]) -> list[str]:
     return ready[start:] + ready[:start] + [u for u in resting if u not in ready]
 
 
-async def score_on_any(images: list[tuple[bytes, int, int]], policy: dict, settings: BridgeSettings, client: str = "comfyui-clip-agiqa") -> dict:
+async def score_on_any(images: list[tuple[bytes, int, int]], policy: dict, settings: BridgeSettings, client: str = "comfyui-clip-agiqa",
+                       prompt: str = "") -> dict:
     urls = bridge_urls(settings.url)
     failures = []
     for url in _in_order(urls):
         try:
-            result = await score_images(images, policy, dataclasses.replace(settings, url=url), client)
+            result = await score_images(images, policy, dataclasses.replace(settings, url=url), client, prompt)
         except BridgeUnavailable as e:
             if len(urls) > 1:
                 _resting_until[url] = time.monotonic() + COOLDOWN_S

@@ -32,12 +32,31 @@ def _unconnected(node: str, output: str, source: str):
 
 def _bridge_inputs() -> dict:
     return {
-        "head": ("STRING", {"default": "", "tooltip": "Head that decides; empty: the model's first (quality)."}),
+        "head": ("STRING", {"default": "", "tooltip": "Head that decides; empty: the model's first (quality); clipscore: agreement with the prompt input."}),
         "bridge_url": ("STRING", {"default": "", "tooltip": "ws://host:port of clip-agiqa bridge, or several separated by commas (batches go to each in turn; an unreachable one is skipped); empty: $CLIP_AGIQA_BRIDGE_URL, the config file, "
                                                              "or ws://127.0.0.1:8790. The token comes from $CLIP_AGIQA_BRIDGE_TOKEN or the config file."}),
         "timeout": ("FLOAT", {"default": 60.0, "min": 1.0, "max": 3600.0, "step": 1.0,
                               "tooltip": "Seconds the whole call may take: connecting, sending and scoring the batch."}),
+        # Last, so that workflows saved before it load with their widget values in place (and an empty prompt).
+        # dynamicPrompts off: the text is the prompt as generated, not a template for the frontend to expand.
+        "prompt": ("STRING", {"default": "", "multiline": True, "dynamicPrompts": False,
+                              "tooltip": "The prompt the images were generated from (connect the positive prompt's text). With a model that has a "
+                                         "text tower, the prompt heads (clipscore) score each image against it; set head to clipscore to decide by "
+                                         "it. Empty: image quality only."}),
     }
+
+
+PROMPT_SHOWN = 200
+
+
+def _report(result: dict, head: str, prompt: str) -> str:
+    """The node's text: the prompt the images were scored against (cut to PROMPT_SHOWN characters), then every image's scores."""
+    text = logic.summary(result, head)
+    prompt = " ".join(prompt.split())
+    if not prompt:
+        return text
+    shown = prompt if len(prompt) <= PROMPT_SHOWN else prompt[:PROMPT_SHOWN - 1] + "…"
+    return f"prompt: {shown}\n{text}"
 
 
 def _model_digest(url: str) -> str:
@@ -69,12 +88,12 @@ class _BridgeNode:
         return True
 
     @staticmethod
-    async def _score(images, policy: dict, head: str, bridge_url: str, timeout: float) -> dict:
+    async def _score(images, policy: dict, head: str, bridge_url: str, timeout: float, prompt: str = "") -> dict:
         if head:
             policy = {**policy, "head": head}
         if config.configured_bridge_url(bridge_url) is None:
             await local_bridge.ensure(config.DEFAULT_URL)
-        return await score_on_any(logic.to_rgb_bytes(images), policy, resolve_settings(bridge_url, timeout))
+        return await score_on_any(logic.to_rgb_bytes(images), policy, resolve_settings(bridge_url, timeout), prompt=prompt)
 
 
 class CLIPAGIQAScore(_BridgeNode):
@@ -94,13 +113,13 @@ class CLIPAGIQAScore(_BridgeNode):
     def VALIDATE_INPUTS(cls, bridge_url=""):
         return cls._check_url(bridge_url)
 
-    async def run(self, images, head="", bridge_url="", timeout=60.0):
+    async def run(self, images, head="", bridge_url="", timeout=60.0, prompt=""):
         if images.shape[0] == 0:
             text = logic.summary({"scores": [], "decision": {}}, head)
             return {"ui": {"text": [text]}, "result": ([], text)}
-        result = await self._score(images, {"mode": "score"}, head, bridge_url, timeout)
+        result = await self._score(images, {"mode": "score"}, head, bridge_url, timeout, prompt)
         name = result["decision"]["head"]
-        text = logic.summary(result, name)
+        text = _report(result, name, prompt)
         return {"ui": {"text": [text]}, "result": (logic.head_scores(result, name), text)}
 
 
@@ -132,17 +151,17 @@ class CLIPAGIQAQualityGate(_BridgeNode):
             return f"a percentile threshold lies in 0-100, got {threshold}"
         return cls._check_url(bridge_url)
 
-    async def run(self, images, threshold, threshold_mode, when_none_pass, latent=None, mask=None, head="", bridge_url="", timeout=60.0):
+    async def run(self, images, threshold, threshold_mode, when_none_pass, latent=None, mask=None, head="", bridge_url="", timeout=60.0, prompt=""):
         policy = {"mode": "filter", "threshold": float(threshold), "threshold_kind": threshold_mode}
         if images.shape[0] == 0:  # nothing to score: nothing passes, and when_none_pass decides as for any batch
             result = {"scores": [], "decision": {"head": head or "quality", "passed": [], "rejected": []}}
         else:
-            result = await self._score(images, policy, head, bridge_url, timeout)
+            result = await self._score(images, policy, head, bridge_url, timeout, prompt)
         decision = result["decision"]
         passed, rejected = decision["passed"], decision["rejected"]
         batch = images.shape[0]
         scores = logic.head_scores(result, decision["head"])
-        text = logic.summary(result, decision["head"])
+        text = _report(result, decision["head"], prompt)
         if not passed and when_none_pass == "error":
             raise RuntimeError(f"CLIP-AGIQA Quality Gate: none of {batch} images reached {decision.get('threshold', threshold):.3f} on {decision['head']} "
                                f"(best {max((s for s in scores if not math.isnan(s)), default=float('nan')):.3f}): lower the threshold, use a percentile, "
@@ -179,21 +198,21 @@ class CLIPAGIQABestOfN(_BridgeNode):
     def VALIDATE_INPUTS(cls, k=1, bridge_url=""):
         return cls._check_url(bridge_url) if k >= 1 else f"k must be at least 1, got {k}"
 
-    async def run(self, images, k, latent=None, mask=None, head="", bridge_url="", timeout=60.0):
+    async def run(self, images, k, latent=None, mask=None, head="", bridge_url="", timeout=60.0, prompt=""):
         name = "CLIP-AGIQA Best of N"
         batch = images.shape[0]
         if batch == 0:  # an empty batch (a Quality Gate that let nothing through) stays empty
             return {"ui": {"text": ["empty batch: nothing to score"]}, "result": (
                 images, [], logic.select_latent(latent, [], 0) if latent is not None else _unconnected(name, "best_latent", "latent"),
                 logic.select_mask(mask, [], 0) if mask is not None else _unconnected(name, "best_mask", "mask"))}
-        result = await self._score(images, {"mode": "best-of", "k": int(k)}, head, bridge_url, timeout)
+        result = await self._score(images, {"mode": "best-of", "k": int(k)}, head, bridge_url, timeout, prompt)
         decision = result["decision"]
         top = decision["passed"]
+        text = _report(result, decision["head"], prompt)
         if not top:
             raise RuntimeError("CLIP-AGIQA Best of N: no image of the batch could be scored (each image's reason below; the bridge's log has "
-                               "more):\n" + logic.summary(result, decision["head"]))
+                               "more):\n" + text)
         all_scores = logic.head_scores(result, decision["head"])
-        text = logic.summary(result, decision["head"])
         return {"ui": {"text": [text]}, "result": (
             logic.select_images(images, top), [all_scores[i] for i in top],
             logic.select_latent(latent, top, batch) if latent is not None else _unconnected(name, "best_latent", "latent"),

@@ -78,10 +78,13 @@ export function stamp(label: string, pairs: [string, string][]): string {
   return `<dl class="stamp" aria-label="${esc(label)}">${pairs.map(([k, v]) => `<div><dt>${esc(k)}</dt><dd>${v}</dd></div>`).join('')}</dl>`;
 }
 
-/** A table with a caption; `cells` are already HTML. Columns whose header starts with '#' are numeric. */
-export function table(caption: string, headers: string[], rows: string[][], attrs = ''): string {
+/**
+ * A table with a caption; `cells` are already HTML. Columns whose header starts with '#' are numeric.
+ * `rowAttrs` are attributes of each row's <tr> (already escaped), e.g. data the page's script sorts by.
+ */
+export function table(caption: string, headers: string[], rows: string[][], attrs = '', rowAttrs: readonly string[] = []): string {
   const cls = (h: string) => (h.startsWith('#') ? ' class="n"' : '');
   const head = headers.map((h) => `<th scope="col"${cls(h)}>${esc(h.replace(/^#/, ''))}</th>`).join('');
-  const body = rows.map((r) => `<tr>${r.map((c, i) => `<td${cls(headers[i] ?? '')}>${c}</td>`).join('')}</tr>`).join('\n');
+  const body = rows.map((r, k) => `<tr${rowAttrs[k] ?? ''}>${r.map((c, i) => `<td${cls(headers[i] ?? '')}>${c}</td>`).join('')}</tr>`).join('\n');
   return `<table${attrs}><caption>${esc(caption)}</caption><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`;
 }

@@ -20,7 +20,7 @@ export interface ScoreReportData {
   title?: string;
   /** In input order: `clip-agiqa score --json` lines (schemas/score-record.schema.json). */
   records: readonly ScoreRecord[];
-  /** Default: the heads the first scored record has, higher is better. */
+  /** Default: every head a scored record has (in the order first met), higher is better. */
   heads?: readonly ReportHead[];
   /** The head that ranks and cuts (default the first). */
   rankHead?: string;
@@ -53,7 +53,7 @@ export interface ScorePartition {
 export function partitionRecords(d: ScoreReportData): ScorePartition {
   const scored = d.records.filter((r): r is Scored => 'scores' in r);
   const failed = d.records.filter((r): r is Failed => 'error' in r);
-  const heads = [...(d.heads ?? Object.keys(scored[0]?.scores ?? {}).map((name) => ({ name })))];
+  const heads = [...(d.heads ?? [...new Set(scored.flatMap((r) => Object.keys(r.scores)))].map((name) => ({ name })))];
   const found = heads.find((h) => h.name === (d.rankHead ?? heads[0]?.name));
   const head = { higherIsBetter: true, ...(found ?? { name: d.rankHead ?? 'score' }) };
   const better = head.higherIsBetter ? '≥' : '≤';
@@ -91,16 +91,35 @@ function summaryLine(p: ScorePartition): string {
   return `${p.ranked.length} scored, ${p.failed.length} failed${stats}${passed}`;
 }
 
+/** Longest prompt shown in full on the page; a longer one is cut there, and its whole text is the tooltip. */
+export const PROMPT_SHOWN = 300;
+
+/** An image's prompt: escaped, cut to PROMPT_SHOWN characters, the full text on hover. */
+function promptHtml(prompt: string | undefined, tag: 'p' | 'span'): string {
+  if (prompt === undefined) return '';
+  const chars = [...prompt]; // code points: a cut never splits a surrogate pair
+  const shown = chars.length > PROMPT_SHOWN ? `${chars.slice(0, PROMPT_SHOWN - 1).join('')}…` : prompt;
+  return `<${tag} class="prompt" title="${esc(prompt)}">${esc(shown)}</${tag}>`;
+}
+
+/** Every head's score of an image, for the page's script to sort by (absent: a head that did not score it). */
+const scoresAttr = (r: ScorePartition['ranked'][number]) => ` data-scores="${esc(JSON.stringify(r.scores))}"`;
+
+function headList(r: ScorePartition['ranked'][number], p: ScorePartition): string {
+  if (p.heads.length < 2) return '';
+  return `<dl class="heads">${p.heads.map((h) => `<div data-head="${esc(h.name)}"><dt>${esc(h.name)}</dt><dd>${num(r.scores[h.name])}</dd></div>`).join('')}</dl>`;
+}
+
 function card(r: ScorePartition['ranked'][number], p: ScorePartition, thumb: Thumbnail | undefined): string {
   const score = r.scores[p.head.name]!;
   const verdict = p.passed ? (p.passed.has(r.index) ? 'passed' : 'rejected') : 'ranked';
   const img = thumb && 'dataUri' in thumb
     ? `<img src="${thumb.dataUri}" width="${thumb.width}" height="${thumb.height}" loading="lazy" decoding="async" alt="${esc(r.record.path)}, ${esc(p.head.name)} ${num(score)}, rank ${r.rank}">`
     : `<div class="noimg" role="img" aria-label="no thumbnail">${esc(thumb && 'missing' in thumb ? thumb.missing : 'no thumbnail')}</div>`;
-  return `<figure class="card ${verdict}" data-rank="${r.rank}" data-score="${score}" data-path="${esc(r.record.path)}" data-verdict="${verdict}">${img}` +
+  return `<figure class="card ${verdict}" data-rank="${r.rank}" data-score="${score}"${scoresAttr(r)} data-path="${esc(r.record.path)}" data-verdict="${verdict}">${img}` +
     `<figcaption><span class="rank">#${r.rank}</span> <strong class="score">${num(score)}</strong>` +
     `${p.passed ? ` <span class="badge ${verdict === 'passed' ? 'pass' : 'fail'}">${verdict === 'passed' ? 'pass' : 'reject'}</span>` : ''}` +
-    `<br><span class="path">${esc(r.record.path)}</span></figcaption></figure>`;
+    `${headList(r, p) || '<br>'}<span class="path">${esc(r.record.path)}</span>${promptHtml(r.record.prompt, 'p')}</figcaption></figure>`;
 }
 
 function sheet(id: string, heading: string, items: ScorePartition['ranked'], p: ScorePartition, thumbs: ReadonlyMap<string, Thumbnail> | undefined): string {
@@ -122,10 +141,15 @@ export function renderScoreReport(d: ScoreReportData): string {
     })}<figcaption>${esc(h.name)}: ${values.length} scores${isRank && p.cuts.length ? `; dashed line: ${esc(p.cuts.map((c) => c.label).join(', '))}` : ''}</figcaption></figure>`;
   }).join('\n');
   const headCols = p.heads.map((h) => `#${h.name}`);
+  const withPrompts = p.ranked.some((r) => r.record.prompt !== undefined);
   const rows = p.ranked.map((r) => {
     const verdict = p.passed ? (p.passed.has(r.index) ? '<span class="pass">pass</span>' : '<span class="fail">reject</span>') : '';
-    return [String(r.rank), `<span class="path">${esc(r.record.path)}</span>`, ...p.heads.map((h) => num(r.scores[h.name], 4)), ...(p.passed ? [verdict] : [])];
+    return [String(r.rank), `<span class="path">${esc(r.record.path)}</span>`, ...(withPrompts ? [promptHtml(r.record.prompt, 'span')] : []),
+      ...p.heads.map((h) => num(r.scores[h.name], 4)), ...(p.passed ? [verdict] : [])];
   });
+  // The contact sheet sorts by any head, best first on that head's side (the ranking head's order is the rank).
+  const headSorts = p.heads.filter((h) => h.name !== p.head.name)
+    .map((h) => `<option value="head:${esc(h.name)}" data-higher="${h.higherIsBetter ?? true}">by ${esc(h.name)}, best first</option>`).join('');
   const failedRows = p.failed.map((f) => [`<span class="path">${esc(f.path)}</span>`, `<code>${esc(f.error.code)}</code>`, esc(f.error.message)]);
   const sections = p.passed
     ? sheet('passed', 'Passed', passedList, p, d.thumbnails) + sheet('rejected', 'Rejected', rejectedList, p, d.thumbnails)
@@ -139,12 +163,13 @@ ${(d.notes ?? []).map((n) => `<p class="note">${esc(n)}</p>`).join('\n')}
 <main>
 <section id="histograms" aria-labelledby="histograms-h"><h2 id="histograms-h">Histograms</h2><div class="charts">${charts}</div></section>
 <div class="controls" id="controls" hidden><label>Filter by path <input type="search" id="filter"></label>
-<label>Sort <select id="sort"><option value="rank">by rank</option><option value="rank-desc">worst first</option><option value="path">by path</option></select></label></div>
+<label>Sort <select id="sort"><option value="rank">by ${esc(p.head.name)} (rank)</option>${headSorts}<option value="rank-desc">worst first</option><option value="path">by path</option></select></label></div>
 ${sections}
 <section id="failed" aria-labelledby="failed-h"><h2 id="failed-h">Failed <span class="muted">(${p.failed.length})</span></h2>
 ${p.failed.length ? table(`${p.failed.length} input${p.failed.length === 1 ? '' : 's'} that could not be scored`, ['path', 'error code', 'message'], failedRows, ' id="failed-table"') : '<p class="muted">None.</p>'}</section>
 <section id="table" aria-labelledby="table-h"><h2 id="table-h">All scores</h2>
-${table(`${p.ranked.length} scored images, best first by ${p.head.name}`, ['#rank', 'path', ...headCols, ...(p.passed ? ['verdict'] : [])], rows, ' id="scores-table"')}</section>
+${table(`${p.ranked.length} scored images, best first by ${p.head.name}`, ['#rank', 'path', ...(withPrompts ? ['prompt'] : []), ...headCols, ...(p.passed ? ['verdict'] : [])], rows,
+    ' id="scores-table"', p.ranked.map(scoresAttr))}</section>
 </main>`;
   return page({ title, body, style: SCORE_STYLE, script: SCORE_SCRIPT });
 }

@@ -14,7 +14,7 @@ function needPolicy(route: Route): WebhookJob['policy'] {
 }
 
 /**
- * Maps a payload to the job schema:
+ * Maps a payload to the job schema (the platform's prompt becomes the job's, which every candidate is scored against):
  * - generic: the payload is the job.
  * - replicate: a prediction (`id`, `status`, `output` = URL or list of URLs, `input.prompt`); only
  *   `succeeded` predictions become jobs, with the route's policy.
@@ -34,7 +34,7 @@ export function adapt(route: Route, payload: unknown): Adapted {
     if (payload.status !== 'succeeded') return { ignored: `prediction status ${String(payload.status)}` };
     const output = Array.isArray(payload.output) ? payload.output : [payload.output];
     const prompt = isObject(payload.input) && typeof payload.input.prompt === 'string' ? { prompt: payload.input.prompt } : {};
-    return { job: { job_id: payload.id, candidates: output.map((url, i) => ({ id: `${String(payload.id)}-${i}`, url, ...prompt, ...grid })), policy: needPolicy(route), ...callback } };
+    return { job: { job_id: payload.id, ...prompt, candidates: output.map((url, i) => ({ id: `${String(payload.id)}-${i}`, url, ...grid })), policy: needPolicy(route), ...callback } };
   }
   if (payload.status !== 'OK') return { ignored: `fal status ${String(payload.status)}` };
   const result = isObject(payload.payload) ? payload.payload : {};
@@ -42,8 +42,8 @@ export function adapt(route: Route, payload: unknown): Adapted {
   const prompt = typeof result.prompt === 'string' ? { prompt: result.prompt } : {};
   return {
     job: {
-      job_id: payload.request_id,
-      candidates: images.map((im, i) => ({ id: `${String(payload.request_id)}-${i}`, url: isObject(im) ? im.url : undefined, ...prompt, ...grid })),
+      job_id: payload.request_id, ...prompt,
+      candidates: images.map((im, i) => ({ id: `${String(payload.request_id)}-${i}`, url: isObject(im) ? im.url : undefined, ...grid })),
       policy: needPolicy(route), ...callback,
     },
   };

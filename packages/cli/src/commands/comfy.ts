@@ -2,6 +2,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
+import { comfyGraphPrompt } from '@clip-agiqa/core';
 import {
   bestOfAttempts, bestOfN, checkGeneration, ComfyClient, ComfyConnectionError, ComfyPool, rerollUntil, toJson, WorkflowError, type Attempt, type Candidate, type PromptRunner, type Workflow,
 } from '@clip-agiqa/comfyui';
@@ -31,7 +32,9 @@ Options:
   --max-seed N             largest seed drawn, up to ComfyUI's 18446744073709551615 (default 4294967295;
                            e.g. 16777215 for a colour input)
   --output-node ID         only images of this node are candidates (repeatable)
-  --head NAME              the head that scores (default: the model's first)
+  --head NAME              the head that scores (default: the model's first; clipscore: the images against the prompt)
+  --prompt TEXT            the prompt the workflow generates from, for the prompt heads (default: the text of the
+                           CLIPTextEncode feeding the first sampler's positive input; "" for none)
 ${SCORER_FLAGS_HELP}
   --out DIR                write the winning image (and, for best-of, all ranked) there
   --reconnect-timeout S    keep reconnecting to a ComfyUI that went away for S seconds (default 120)
@@ -81,7 +84,7 @@ export async function comfyCommand(argv: string[], io: CliIO): Promise<number> {
   const { values } = parseArgs({ args: rest, strict: true, options: {
     host: { type: 'string', default: 'http://127.0.0.1:8188' }, workflow: { type: 'string' }, n: { type: 'string' }, threshold: { type: 'string' },
     'max-attempts': { type: 'string' }, 'seed-node': { type: 'string', multiple: true }, 'max-seed': { type: 'string' },
-    'output-node': { type: 'string', multiple: true }, ...SCORER_FLAGS, head: { type: 'string' }, out: { type: 'string' },
+    'output-node': { type: 'string', multiple: true }, ...SCORER_FLAGS, head: { type: 'string' }, prompt: { type: 'string' }, out: { type: 'string' },
     'reconnect-timeout': { type: 'string' }, 'stall-timeout': { type: 'string' }, 'fail-if-none-pass': { type: 'boolean', default: false },
   } });
   // Everything the command line and the workflow can get wrong is checked before ComfyUI is contacted or the model loaded.
@@ -99,6 +102,7 @@ export async function comfyCommand(argv: string[], io: CliIO): Promise<number> {
   const workflow = await readWorkflow(values.workflow);
   const generation = { workflow, ...(values['seed-node'] ? { seedNodes: values['seed-node'] } : {}), ...(values['output-node'] ? { outputNodes: values['output-node'] } : {}) };
   checkGeneration(generation);
+  const prompt = values.prompt ?? comfyGraphPrompt(workflow);
   await checkOutDir(values.out);
 
   const clients = hosts.map((h) => new ComfyClient(h, {
@@ -122,7 +126,14 @@ export async function comfyCommand(argv: string[], io: CliIO): Promise<number> {
       const headInfo = scorer.model.heads.find((h) => h.name === (values.head ?? scorer.model.heads[0]!.name));
       if (!headInfo) throw new CliUsageError(`--head: the model has no head ${values.head}`);
       const head = headInfo.name;
-      const score = async (images: Buffer[]) => (await scorer.score(images)).map((o) => ('scores' in o ? o.scores[head]! : NaN));
+      // Only a prompt head reads the prompt (the others would pay a text-tower run for nothing); without one, every
+      // image fails with PROMPT_REQUIRED rather than being ranked on nothing.
+      const scoring = headInfo.needsPrompt ? { ...(prompt === undefined ? {} : { prompt }), requireHead: head } : {};
+      if (headInfo.needsPrompt) {
+        io.stderr.write(prompt?.trim() ? `scoring against the prompt ${JSON.stringify(prompt.length > 120 ? `${prompt.slice(0, 119)}…` : prompt)}\n`
+          : `${head} needs a prompt and the workflow has none (no CLIPTextEncode feeds a sampler's positive input): give one with --prompt\n`);
+      }
+      const score = async (images: Buffer[]) => (await scorer.score(images, scoring)).map((o) => ('scores' in o ? o.scores[head]! : NaN));
       const finished: Attempt[] = [];
       const planned = n ?? maxAttempts!;
       const waiting = setInterval(() => io.stderr.write(`waiting for ComfyUI (${hosts.join(', ')}) to run the prompts: ${finished.length} of ${mode === 'best-of' ? planned : `at most ${planned}`} attempt(s) done\n`), 15_000);

@@ -12,6 +12,10 @@ export type BridgeFailureCode = BridgeErrorCode | ErrorCode;
 
 const validateClient = compileSchema<BridgeClientMessage>(bridgeClientMessageSchema);
 const validateServer = compileSchema<BridgeServerMessage>(bridgeServerMessageSchema);
+// One check per message kind: a message of a known type is told what is wrong with it as that kind, not
+// what keeps it from being every other kind too (the oneOf's errors list every branch's).
+const validateKind: Record<string, (data: unknown) => { ok: boolean; errors?: string[] }> = Object.fromEntries(
+  ['hello', 'score'].map((kind) => [kind, compileSchema({ $ref: `${bridgeClientMessageSchema.$id}#/$defs/${kind}` })]));
 
 /** A request waiting for its image frames. */
 export interface Pending {
@@ -60,7 +64,8 @@ export function readTextFrame(text: string): ReadFrame {
   }
   const checked = validateClient(message);
   if (!checked.ok) {
-    return { ok: false, code: 'SCHEMA_VIOLATION', message: checked.errors.slice(0, 5).join('; '), ...(typeof raw?.id === 'string' ? { id: raw.id.slice(0, 128) } : {}) };
+    const ofKind = typeof raw?.type === 'string' && Object.hasOwn(validateKind, raw.type) ? validateKind[raw.type]!(message).errors : undefined;
+    return { ok: false, code: 'SCHEMA_VIOLATION', message: (ofKind ?? checked.errors).slice(0, 5).join('; '), ...(typeof raw?.id === 'string' ? { id: raw.id.slice(0, 128) } : {}) };
   }
   return { ok: true, message: checked.value };
 }

@@ -94,9 +94,14 @@ export class ScoringRoom {
     const inputs = request.images.map((spec, i) => ({
       id: String(i),
       image: spec.format === 'rgb' ? { data: frames[i]!, width: spec.width!, height: spec.height!, channels: 3 as const } : frames[i]!,
+      ...(spec.prompt === undefined ? {} : { prompt: spec.prompt }),
     }));
     try {
-      const outcomes = await this.scorer.score(inputs);
+      // An image the deciding head cannot score (a prompt head, no prompt) fails with PROMPT_REQUIRED, saying why it is left out.
+      const outcomes = await this.scorer.score(inputs, {
+        ...(request.prompt === undefined ? {} : { prompt: request.prompt }),
+        ...(request.policy.head === undefined ? {} : { requireHead: request.policy.head }),
+      });
       const decision = decide(request.policy, outcomes, this.scorer.model);
       peer.send({
         type: 'result', id: request.id,

@@ -3,7 +3,7 @@
 import type { WirePolicy } from '@clip-agiqa/core/internal';
 
 /**
- * Text frames a client (e.g. the ComfyUI node pack) sends to clip-agiqa bridge, protocol 1. A score request's policy is the shared one (defs.schema.json#/$defs/policy); the bridge accepts and refuses exactly what every other entry does (the same error codes and messages): reroll-if-none-pass is decided as a filter (the workflow asks for the reroll), and the deprecated gate and best-of-n are filter and best-of. After a score message come its images, one binary frame each: uint32 BE length of the request id, the id (UTF-8), uint32 BE image index, then the image (PNG/JPEG/WebP file bytes, or raw RGB bytes row by row).
+ * Text frames a client (e.g. the ComfyUI node pack) sends to clip-agiqa bridge, protocol 1. A score request's optional prompt (per request, or per image) is scored by the heads that read one (clipscore) when the model has a text tower. Its policy is the shared one (defs.schema.json#/$defs/policy); the bridge accepts and refuses exactly what every other entry does (the same error codes and messages): reroll-if-none-pass is decided as a filter (the workflow asks for the reroll), and the deprecated gate and best-of-n are filter and best-of. After a score message come its images, one binary frame each: uint32 BE length of the request id, the id (UTF-8), uint32 BE image index, then the image (PNG/JPEG/WebP file bytes, or raw RGB bytes row by row).
  */
 export type BridgeClientMessage = BridgeHello | BridgeScoreRequest;
 
@@ -27,6 +27,10 @@ export interface BridgeScoreRequest {
   id: string;
   policy: WirePolicy;
   /**
+   * The prompt the images were generated from (an image's own prompt wins): heads that read one (clipscore) score each image against it. Blank: none.
+   */
+  prompt?: string;
+  /**
    * @minItems 1
    * @maxItems 256
    */
@@ -39,13 +43,17 @@ export interface BridgeImageSpec {
   format: 'encoded' | 'rgb';
   width?: number;
   height?: number;
+  /**
+   * This image's prompt, when it differs from the request's.
+   */
+  prompt?: string;
 }
 
 export const bridgeClientMessageSchema = {
   "$schema": "https://json-schema.org/draft/2020-12/schema",
   "$id": "https://clip-agiqa.dev/schemas/bridge-client-message.schema.json",
   "title": "BridgeClientMessage",
-  "description": "Text frames a client (e.g. the ComfyUI node pack) sends to clip-agiqa bridge, protocol 1. A score request's policy is the shared one (defs.schema.json#/$defs/policy); the bridge accepts and refuses exactly what every other entry does (the same error codes and messages): reroll-if-none-pass is decided as a filter (the workflow asks for the reroll), and the deprecated gate and best-of-n are filter and best-of. After a score message come its images, one binary frame each: uint32 BE length of the request id, the id (UTF-8), uint32 BE image index, then the image (PNG/JPEG/WebP file bytes, or raw RGB bytes row by row).",
+  "description": "Text frames a client (e.g. the ComfyUI node pack) sends to clip-agiqa bridge, protocol 1. A score request's optional prompt (per request, or per image) is scored by the heads that read one (clipscore) when the model has a text tower. Its policy is the shared one (defs.schema.json#/$defs/policy); the bridge accepts and refuses exactly what every other entry does (the same error codes and messages): reroll-if-none-pass is decided as a filter (the workflow asks for the reroll), and the deprecated gate and best-of-n are filter and best-of. After a score message come its images, one binary frame each: uint32 BE length of the request id, the id (UTF-8), uint32 BE image index, then the image (PNG/JPEG/WebP file bytes, or raw RGB bytes row by row).",
   "oneOf": [
     {
       "$ref": "#/$defs/hello"
@@ -106,6 +114,11 @@ export const bridgeClientMessageSchema = {
         "policy": {
           "$ref": "#/$defs/policy"
         },
+        "prompt": {
+          "description": "The prompt the images were generated from (an image's own prompt wins): heads that read one (clipscore) score each image against it. Blank: none.",
+          "type": "string",
+          "maxLength": 10000
+        },
         "images": {
           "type": "array",
           "minItems": 1,
@@ -140,6 +153,11 @@ export const bridgeClientMessageSchema = {
           "type": "integer",
           "minimum": 1,
           "maximum": 16384
+        },
+        "prompt": {
+          "description": "This image's prompt, when it differs from the request's.",
+          "type": "string",
+          "maxLength": 10000
         }
       }
     },
