@@ -17,7 +17,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
-import { importModel, loadBundle } from '@clip-agiqa/core';
+import { loadBundle } from '@clip-agiqa/core';
+import { importModel } from '@clip-agiqa/core/import';
 import { openTower } from './tower-pool.js';
 
 import type { GemmResult } from './child.js';

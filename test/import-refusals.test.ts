@@ -3,7 +3,8 @@ import { copyFileSync, mkdirSync, readFileSync, rmSync, statSync, truncateSync, 
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 
-import { createScorer, importModel, ImportError, type ErrorCode, type HubProgress } from '@clip-agiqa/core';
+import { createScorer, ImportError, type ErrorCode } from '@clip-agiqa/core';
+import { importModel, type HubProgress } from '@clip-agiqa/core/import';
 
 import { cli } from './support/cli-in-process.js';
 import { countFileReads } from './support/file-reads.js';

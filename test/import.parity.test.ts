@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
-import { createScorer, importModel, loadBundle, type Precision } from '@clip-agiqa/core';
+import { createScorer, loadBundle, type Precision } from '@clip-agiqa/core';
+import { importModel } from '@clip-agiqa/core/import';
 
 import { startHubServer } from './support/hub-server.js';
 import { CLI, GOLDENS, goldenPixels, python, pythonUnavailable, ROOT } from './support/helpers.js';

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
-import { createScorer, importModel, InputError, isFailure, type Scorer } from '@clip-agiqa/core';
+import { createScorer, InputError, isFailure, type Scorer } from '@clip-agiqa/core';
+import { importModel } from '@clip-agiqa/core/import';
 import { ClipTokenizer } from '@clip-agiqa/core/internal';
 
 import { copyDemoBundle, goldenPixels, python, pythonUnavailable, tempDir } from './support/helpers.js';

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 
 import { createScorer, type Scorer } from '@clip-agiqa/core';
 import { MemoryStore, startService, type WebhookConfig } from '@clip-agiqa/webhook';
@@ -25,15 +25,19 @@ function slowScorer(real: Scorer, ms: number): { scorer: Scorer; scored: () => n
   return { scorer, scored: () => images };
 }
 
-/** A service on an in-memory store whose scorer holds every call for `holdMs`; disposing closes both. */
-async function slowService(holdMs: number, config: Omit<WebhookConfig, 'port' | 'data_dir'>) {
-  const real = await createScorer({ model: DEMO_MODEL_DIR });
-  const { scorer, scored } = slowScorer(real, holdMs);
-  const service = await startService({ scorer, store: new MemoryStore(), log: () => undefined, config: { port: 0, data_dir: 'unused', ...config } });
-  return { service, scored, async [Symbol.asyncDispose]() { await service.close(); await real.close(); } };
-}
-
 describe('webhook admission: memory before work, fair slots across tenants', { timeout: 120_000 }, () => {
+  // One loaded model for the file: each service gets it behind its own holding proxy.
+  let real: Scorer;
+  before(async () => { real = await createScorer({ model: DEMO_MODEL_DIR }); });
+  after(async () => real.close());
+
+  /** A service on an in-memory store whose scorer holds every call for `holdMs`; disposing closes the service. */
+  async function slowService(holdMs: number, config: Omit<WebhookConfig, 'port' | 'data_dir'>) {
+    const { scorer, scored } = slowScorer(real, holdMs);
+    const service = await startService({ scorer, store: new MemoryStore(), log: () => undefined, config: { port: 0, data_dir: 'unused', ...config } });
+    return { service, scored, async [Symbol.asyncDispose]() { await service.close(); } };
+  }
+
   const inlineJob = (id: string, png: Buffer, n = 1) => ({ job_id: id, candidates: Array.from({ length: n }, (_, k) => ({ id: `c${k + 1}`, base64: png.toString('base64') })), policy: { mode: 'rank' } });
   const bigPng = () => sharp(image('square.png')).resize(1000, 1000, { fit: 'fill' }).png().toBuffer();
 
@@ -70,16 +74,29 @@ describe('webhook admission: memory before work, fair slots across tenants', { t
   });
 
   it('answers a synchronous request in about its own time while another tenant\'s burst of asynchronous jobs downloads', async () => {
-    const scorer = await createScorer({ model: DEMO_MODEL_DIR });
     const png = image('square.png');
-    await using images = await loopback((req, res) => setTimeout(() => res.end(png), req.url!.startsWith('/slow/') ? 1500 : 0));
+    // A slow image is held until the checks below are done, then sent at once.
+    const held: (() => void)[] = [];
+    let released = false;
+    const hold = (send: () => void) => {
+      if (released) send();
+      else held.push(send);
+    };
+    const release = () => {
+      released = true;
+      for (const send of held.splice(0)) send();
+    };
+    await using images = await loopback((req, res) => {
+      if (!req.url!.startsWith('/slow/')) return void res.end(png);
+      hold(() => res.end(image('small-upscaled.jpg')));
+    });
     await using receiver = await loopback((req, res) => void readAll(req).then(() => res.end()));
     const config: WebhookConfig = {
       port: 0, data_dir: 'unused',
       routes: [{ path: 'a', verifier: 'bearer', tokens: [TOKEN_A], callback_secret: SECRET_A }, { path: 'b', verifier: 'bearer', tokens: [TOKEN_B] }],
       fetch: { allow: ['127.0.0.0/8'], max_bytes: 1 << 20 }, callback: { allow: ['127.0.0.0/8'] }, limits: { memory_wait_ms: 20_000 },
     };
-    const service = await startService({ scorer, store: new MemoryStore(), log: () => undefined, config });
+    const service = await startService({ scorer: real, store: new MemoryStore(), log: () => undefined, config });
     const syncRequest = async (id: string) => {
       const started = performance.now();
       const r = await postBearer(service.url, 'b', { job_id: id, candidates: [{ url: `${images.url}/fast/${id}.png` }], policy: { mode: 'rank' } }, {}, TOKEN_B);
@@ -89,7 +106,7 @@ describe('webhook admission: memory before work, fair slots across tenants', { t
     try {
       await syncRequest('warm-up');
       const alone = await syncRequest('alone');
-      // 8 jobs x 16 slow images: 128 downloads of 1.5 s, eight rounds of the download slots.
+      // 8 jobs x 16 slow images: 128 downloads, more than ten rounds of the download slots.
       const burst = await Promise.all(Array.from({ length: 8 }, (_, j) => postBearer(service.url, 'a', {
         job_id: `burst-${j}`, callback_url: `${receiver.url}/cb`, candidates: Array.from({ length: 16 }, (_, k) => ({ url: `${images.url}/slow/${j}-${k}.png` })), policy: { mode: 'rank' },
       }, {}, TOKEN_A)));
@@ -99,10 +116,11 @@ describe('webhook admission: memory before work, fair slots across tenants', { t
       assert.ok(underBurst < alone + 1500, `alone ${alone.toFixed(0)} ms, under another tenant's burst ${underBurst.toFixed(0)} ms`);
       const metrics = await (await fetch(`${service.url}/metrics`)).text();
       assert.match(metrics, /clip_agiqa_waiting_for_download [1-9]/, 'the burst was still downloading');
-      await until(async () => /clip_agiqa_queue_depth 0/.test(await (await fetch(`${service.url}/metrics`)).text()), 30_000);
+      release();
+      assert.ok(await until(async () => /clip_agiqa_queue_depth 0/.test(await (await fetch(`${service.url}/metrics`)).text()), 30_000), 'the burst drains');
     } finally {
+      release();
       await service.close();
-      await scorer.close();
     }
   });
 

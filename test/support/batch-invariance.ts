@@ -15,24 +15,25 @@ const paths = Object.keys(reference().images).sort().map((n) => join(IMAGES, n))
 export async function assertBatchInvariant(model: string, precision: Precision, batchSizes: number[]): Promise<void> {
   const tolerance = precision === 'fp16' ? 1e-5 : 0;
   const single = await createScorer({ model, precision, batchSize: 1 });
-  const alone: number[] = [];
   try {
+    const alone: number[] = [];
     for (const p of paths) alone.push((await single.score(p)).scores.quality!);
+    for (const batchSize of batchSizes) {
+      // Batches of one run on the scorer that scored the images alone: a second session of the same graph proves nothing more.
+      const s = batchSize === 1 ? single : await createScorer({ model, precision, batchSize });
+      try {
+        for (const order of [paths, [...paths].reverse()]) {
+          for (const o of await s.score(order)) {
+            assert.ok(!isFailure(o));
+            const i = paths.indexOf(o.id);
+            assert.ok(Math.abs(o.scores.quality! - alone[i]!) <= tolerance, `${precision} batch ${batchSize}: ${o.id} ${o.scores.quality} vs ${alone[i]} alone`);
+          }
+        }
+      } finally {
+        if (s !== single) await s.close();
+      }
+    }
   } finally {
     await single.close();
-  }
-  for (const batchSize of batchSizes) {
-    const s = await createScorer({ model, precision, batchSize });
-    try {
-      for (const order of [paths, [...paths].reverse()]) {
-        for (const o of await s.score(order)) {
-          assert.ok(!isFailure(o));
-          const i = paths.indexOf(o.id);
-          assert.ok(Math.abs(o.scores.quality! - alone[i]!) <= tolerance, `${precision} batch ${batchSize}: ${o.id} ${o.scores.quality} vs ${alone[i]} alone`);
-        }
-      }
-    } finally {
-      await s.close();
-    }
   }
 }

@@ -34,3 +34,20 @@ export const DEFAULT_GRAPH = {
   '8': { inputs: { samples: ['3', 0], vae: ['4', 2] }, class_type: 'VAEDecode' },
   '9': { inputs: { filename_prefix: 'ComfyUI', images: ['8', 0] }, class_type: 'SaveImage' },
 };
+
+/** A Flux graph: SamplerCustomAdvanced <- CFGGuider <- ControlNetApplyAdvanced <- FluxGuidance <- CLIPTextEncode <- a string primitive. */
+export const FLUX_GRAPH = {
+  '10': { inputs: { noise: ['11', 0], guider: ['12', 0], sampler: ['13', 0], sigmas: ['14', 0], latent_image: ['5', 0] }, class_type: 'SamplerCustomAdvanced' },
+  '12': { inputs: { model: ['4', 0], positive: ['15', 0], negative: ['16', 0], cfg: 1 }, class_type: 'CFGGuider' },
+  '15': { inputs: { strength: 0.8, positive: ['17', 0], negative: ['16', 0], control_net: ['20', 0], image: ['21', 0] }, class_type: 'ControlNetApplyAdvanced' },
+  '16': { inputs: { text: 'blurry', clip: ['4', 1] }, class_type: 'CLIPTextEncode' },
+  '17': { inputs: { guidance: 3.5, conditioning: ['18', 0] }, class_type: 'FluxGuidance' },
+  '18': { inputs: { text: ['19', 0], clip: ['4', 1] }, class_type: 'CLIPTextEncode' },
+  '19': { inputs: { value: 'a lighthouse at dusk, 東京 style' }, class_type: 'PrimitiveString' },
+  '20': { inputs: { control_net_name: 'canny.safetensors' }, class_type: 'ControlNetLoader' },
+  '21': { inputs: { image: 'edges.png' }, class_type: 'LoadImage' },
+};
+
+/** Automatic1111's parameters text: prompt, negative prompt, settings line. */
+export const A1111_PARAMETERS = 'masterpiece, a café on a rainy street,\n(wearing a hat:1.2)\nNegative prompt: lowres, blurry\n'
+  + 'Steps: 20, Sampler: DPM++ 2M Karras, CFG scale: 7, Seed: 1234, Size: 512x768, Model hash: 6ce0161689, Model: v1-5-pruned-emaonly, Version: v1.9.4';

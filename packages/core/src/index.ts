@@ -45,13 +45,7 @@ export { resolveModel, defaultCacheDir } from './bundle/resolve.js';
 export { DEMO_MODEL_DIR, untrainedWarning } from './demo.js';
 export type { ResolveOptions } from './bundle/resolve.js';
 
-// Importing a CLIP (a transformers.js-layout folder or hf:OWNER/NAME) into a bundle with zero-shot heads
-export { importModel } from './bundle/import/import-model.js';
-export type { ImportOptions, ImportResult } from './bundle/import/import-model.js';
-export { parseHubRef, hubEndpoint } from './bundle/import/hub.js';
-export type { HubOptions, HubProgress, HubRef } from './bundle/import/hub.js';
-export { CLIP_IQA_PAIRS, CLIP_LOGIT_SCALE } from './bundle/import/zero-shot-heads.js';
-export type { ZeroShotOptions } from './bundle/import/zero-shot-heads.js';
+// The bundle manifest's schema (importing a CLIP into a bundle: @clip-agiqa/core/import)
 export { modelBundleSchema } from './generated/model-bundle.js';
 export type { ModelBundleManifest } from './generated/model-bundle.js';
 

@@ -43,7 +43,7 @@ export { listen, listenAdvice } from './util/listen.js';
 export type { ListenHints } from './util/listen.js';
 
 // Wire formats
-export { addSchemas, compileSchema } from './validation.js';
+export { addSchemas, compileDefinitionWithDefaults, compileSchema, compileSchemaWithDefaults } from './validation.js';
 export { defsSchema } from './generated/defs.js';
 export type { WireError, WirePolicy } from './generated/defs.js';
 export type { ValidationResult } from './validation.js';

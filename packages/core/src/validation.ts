@@ -1,4 +1,4 @@
-import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
+import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 
 import { defsSchema } from './generated/defs.js';
 
@@ -30,6 +30,16 @@ export function compileSchema<T>(schema: object): (data: unknown) => ValidationR
 export function compileDefinitionWithDefaults<T>(name: string): (data: unknown) => ValidationResult<T> {
   const validate = defaulting.getSchema<T>(`${defsSchema.$id}#/$defs/${name}`);
   if (!validate) throw new Error(`defs.schema.json has no definition ${name}`);
+  return defaultingCopy(validate);
+}
+
+/** A JSON Schema (draft 2020-12, free to refer to defs.schema.json) as a check that fills in its defaults, in a copy of the data. */
+export function compileSchemaWithDefaults<T>(schema: object): (data: unknown) => ValidationResult<T> {
+  const id = (schema as { $id?: string }).$id;
+  return defaultingCopy((id ? defaulting.getSchema<T>(id) : undefined) ?? defaulting.compile<T>(schema));
+}
+
+function defaultingCopy<T>(validate: ValidateFunction<T>): (data: unknown) => ValidationResult<T> {
   return (data) => {
     const copy = structuredClone(data);
     return validate(copy) ? { ok: true, value: copy as T } : { ok: false, errors: formatErrors(validate.errors ?? []) };

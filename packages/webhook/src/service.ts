@@ -6,7 +6,7 @@ import type { Scorer } from '@clip-agiqa/core';
 import { ReplayGuard } from './auth/replay-guard.js';
 import { signedHeaders } from './auth/standard-webhooks.js';
 import { startCluster, type ClusterParts, type Role } from './cluster/wire.js';
-import { checkPolicies, resolveConfig } from './config/resolve.js';
+import { resolveConfig } from './config/resolve.js';
 import { ConfigError } from './errors.js';
 import type { WebhookConfig } from './generated/webhook-config.js';
 import { Slots } from './http/limit.js';
@@ -29,6 +29,7 @@ import { parseAllowList } from './net/ip.js';
 import { safeFetch, type Resolver } from './net/safe-fetch.js';
 import { openApiDocument } from './openapi.js';
 import { hookHandler } from './routes/hooks.js';
+import { checkRoutePolicies } from './routes/job-rules.js';
 import { jobStatusHandler } from './routes/jobs.js';
 import { statusPages, type StatusPageOptions } from './routes/status.js';
 import type { BullQueues } from './cluster/bull-queues.js';
@@ -68,7 +69,7 @@ export interface Service {
 
 export async function startService(o: ServiceOptions): Promise<Service> {
   const config = resolveConfig(o.config);
-  checkPolicies(config, o.scorer.model);
+  checkRoutePolicies(config.routes, o.scorer.model);
   const { limits, fetch: fetchCfg, callback } = config;
   const log = masked(o.log ?? stderrLog);
   // Aborts image downloads and deliveries still running when the shutdown grace period is over.

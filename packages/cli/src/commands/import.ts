@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 
-import { importModel, PRECISIONS, type HubProgress, type ImportResult, type Precision } from '@clip-agiqa/core';
+import { PRECISIONS, type Precision } from '@clip-agiqa/core';
+import { importModel, type HubProgress, type ImportResult } from '@clip-agiqa/core/import';
 import { DEFAULT_PROMPT } from '@clip-agiqa/core/internal';
 
 import { CliUsageError, parseNumber, type CliIO } from '../io.js';

@@ -8,14 +8,14 @@ import { createHead } from '../heads/registry.js';
 import { compileSchema } from '../validation.js';
 import { sha256, sha256File } from './checksum.js';
 import { looksLikeSourceLayout } from './import/source-layout.js';
+import type { Precision } from './precision.js';
 import { parseSafetensors } from './safetensors.js';
 import { recordVerified, verifiedBefore } from './verified-marks.js';
 
 /** Bundle contract versions this release reads. */
 export const SUPPORTED_FORMAT_VERSIONS = [1] as const;
 
-export type Precision = keyof ModelBundleManifest['image_encoder']['files'];
-export const PRECISIONS: readonly Precision[] = ['fp32', 'int8', 'fp16', 'bf16'];
+export { PRECISIONS, type Precision } from './precision.js';
 
 export interface Bundle {
   readonly dir: string;

@@ -1,6 +1,6 @@
 import { defaultCacheDir } from './cache-dir.js';
 import { downloadBundle, type DownloadOptions } from './download.js';
-import { importModel, type ImportOptions } from './import/import-model.js';
+import type { ImportOptions } from './import/import-model.js';
 
 export { defaultCacheDir };
 
@@ -20,6 +20,10 @@ export interface ResolveOptions {
 export async function resolveModel(model: string, options: ResolveOptions = {}): Promise<string> {
   const cacheDir = options.cacheDir ?? defaultCacheDir();
   if (/^https?:\/\//i.test(model)) return downloadBundle(model, { cacheDir, ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
-  if (model.startsWith('hf:')) return (await importModel(model, { ...options.hub, cacheDir })).bundle.dir;
+  if (model.startsWith('hf:')) {
+    // The hub client and the importer load only when a model needs importing.
+    const { importModel } = await import('./import/import-model.js');
+    return (await importModel(model, { ...options.hub, cacheDir })).bundle.dir;
+  }
   return model;
 }

@@ -27,6 +27,5 @@ export async function loadConfig(file: string | undefined, overrides: Partial<We
   }
   const merged = { ...(base as object), ...fromEnv(env), ...overrides } as WebhookConfig;
   if (env.CLIP_AGIQA_CALLBACK_SECRET) merged.callback = { ...merged.callback, secret: env.CLIP_AGIQA_CALLBACK_SECRET };
-  validateConfig(merged);
-  return merged;
+  return validateConfig(merged);
 }

@@ -1,28 +1,18 @@
-import { Ajv2020 } from 'ajv/dist/2020.js';
-
-import type { ModelInfo } from '@clip-agiqa/core';
-import { defsSchema } from '@clip-agiqa/core/internal';
+import { compileSchemaWithDefaults } from '@clip-agiqa/core/internal';
 
 import { ConfigError } from '../errors.js';
 import { webhookConfigSchema, type Route, type WebhookConfig } from '../generated/webhook-config.js';
 import { parseAllowList } from '../net/ip.js';
-import { allowListProblem, policyProblem, routeProblems, secretProblem } from './rules.js';
+import { allowListProblem, routeProblems, secretProblem } from './rules.js';
 
-// A validator of its own: it fills in the schema's defaults, so no default is written twice.
-const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true, useDefaults: true });
-ajv.addSchema(defsSchema); // a route's policy is the shared one
-const validate = ajv.compile<WebhookConfig>(webhookConfigSchema);
+// Core's validator that fills in the schema's defaults, so no default is written twice.
+const validate = compileSchemaWithDefaults<WebhookConfig>(webhookConfigSchema);
 
-function problems(): string[] {
-  return (validate.errors ?? []).map((e) => {
-    const extra = e.keyword === 'additionalProperties' ? ` '${(e.params as { additionalProperty: string }).additionalProperty}'` : '';
-    return `${e.instancePath || '(root)'} ${e.message ?? 'is invalid'}${extra}`;
-  });
-}
-
-/** Checks a configuration against webhook-config.schema.json, listing every problem; fills in defaults in place. */
-export function validateConfig(config: unknown): asserts config is WebhookConfig {
-  if (!validate(config)) throw new ConfigError('invalid configuration', problems());
+/** A configuration checked against webhook-config.schema.json, listing every problem: a copy with every default filled in. */
+export function validateConfig(config: unknown): WebhookConfig {
+  const checked = validate(config);
+  if (!checked.ok) throw new ConfigError('invalid configuration', checked.errors);
+  return checked.value;
 }
 
 type Defaulted<T> = { [K in keyof T]-?: Exclude<T[K], undefined> };
@@ -59,8 +49,7 @@ export interface ResolvedConfig {
 
 /** Validates and completes a configuration, or throws a ConfigError listing every problem. */
 export function resolveConfig(config: WebhookConfig): ResolvedConfig {
-  const c = structuredClone(config);
-  validateConfig(c);
+  const c = validateConfig(config);
   const callback = c.callback as CallbackConfig;
   const fetch = c.fetch as FetchConfig;
   const allowUnsigned = c.allow_unsigned ?? false;
@@ -86,13 +75,4 @@ export function resolveConfig(config: WebhookConfig): ResolvedConfig {
     host: c.host!, port: c.port!, dataDir: c.data_dir, routes: c.routes, callback, fetch, limits, scoring: c.scoring as ScoringConfig, allowUnsigned,
     idempotency: c.idempotency as ResolvedConfig['idempotency'], store: resolveStore(c.store),
   };
-}
-
-/** Route policies the model cannot apply, e.g. naming a head it lacks (a typo would make reroll-if-none-pass reroll forever). */
-export function checkPolicies(config: ResolvedConfig, model: ModelInfo): void {
-  const found = config.routes.flatMap((r) => {
-    const problem = r.policy ? policyProblem(r.policy, model) : null;
-    return problem ? [`route ${r.path}: ${problem.message}`] : [];
-  });
-  if (found.length) throw new ConfigError('invalid configuration', found);
 }

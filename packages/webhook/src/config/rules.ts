@@ -1,9 +1,11 @@
-import { fromWirePolicy, PolicyError, type ModelInfo, type WireError, type WirePolicy } from '@clip-agiqa/core';
+// What a configuration must satisfy beyond its schema, checked once at start-up. The rules an incoming
+// job is checked by live with the hook routes (routes/job-rules.ts).
+import type { BlockList } from 'node:net';
 
 import { ed25519Key } from '../auth/fal.js';
 import type { Route } from '../generated/webhook-config.js';
-import { blockedReason, parseAllowList } from '../net/ip.js';
-import type { BlockList } from 'node:net';
+import { callbackUrlProblem } from '../net/callback-url.js';
+import { parseAllowList } from '../net/ip.js';
 
 /** Signing keys shorter than this are refused: HMAC-SHA256 with a guessable key authenticates nothing. */
 export const MIN_SECRET_BYTES = 16;
@@ -15,47 +17,6 @@ export function secretProblem(secret: string | undefined): string | null {
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(body)) return 'is not base64 (optionally prefixed whsec_)';
   const bytes = Buffer.from(body, 'base64').length;
   return bytes < MIN_SECRET_BYTES ? `decodes to ${bytes} bytes; use at least ${MIN_SECRET_BYTES} bytes` : null;
-}
-
-/** Why a callback URL cannot be used, or null: it must parse, be http(s), carry no credentials and, when its host is an address, be reachable. */
-export function callbackUrlProblem(url: string, allow: BlockList): string | null {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    return 'is not a URL';
-  }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') return `uses ${u.protocol}; only http and https are delivered to`;
-  if (u.username || u.password) return 'carries credentials; put a token in the path or query instead';
-  if (!u.hostname) return 'has no host';
-  const literal = u.hostname.replace(/^\[|\]$/g, '');
-  if (/^[\d.]+$|:/.test(literal)) {
-    const blocked = blockedReason(literal, allow);
-    if (blocked) return `reaches a blocked address (${blocked}); allow its range in callback.allow`;
-  }
-  return null;
-}
-
-/** Why a job's metadata is refused (larger than `limit` bytes of JSON), or null. */
-export function metadataProblem(metadata: object | undefined, limit: number): string | null {
-  if (metadata === undefined) return null;
-  const bytes = Buffer.byteLength(JSON.stringify(metadata));
-  return bytes > limit ? `metadata is ${bytes} bytes of JSON; this route takes at most ${limit}` : null;
-}
-
-/**
- * Why core cannot apply a policy with this model, as a wire error, or null: core's one policy check, so
- * the service refuses exactly what the library and the ComfyUI bridge refuse. Checked when a job is
- * accepted (and a route's policy at start-up), so none fails after its 202.
- */
-export function policyProblem(policy: WirePolicy, model: ModelInfo): WireError | null {
-  try {
-    fromWirePolicy(policy, model.heads);
-    return null;
-  } catch (e) {
-    if (e instanceof PolicyError) return e.toJSON();
-    throw e;
-  }
 }
 
 /** A list of CIDR ranges, or the problem with it. */

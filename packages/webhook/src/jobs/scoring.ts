@@ -10,17 +10,10 @@ import { collectAfterDecode } from './collect-garbage.js';
 import type { FairGate } from './fair-gate.js';
 import { MemoryBudget, type Reservation } from './memory-budget.js';
 import { scoringCost } from './memory-cost.js';
+import type { ScoringInput } from './scoring-input.js';
 import type { VerdictEvents } from './verdict-events.js';
 
-/** A candidate's image as scoring takes it: failed already, or its size (known from the header) and how to get its bytes. */
-export type ScoringInput = FailedImage | {
-  /** Encoded size in bytes. */
-  bytes: number;
-  pixels: number;
-  load(): Promise<Buffer>;
-  /** Called once the candidate is scored (gives back what holding its bytes cost). */
-  done?(): void;
-};
+export type { ScoringInput } from './scoring-input.js';
 
 export interface ScoreOptions {
   /** How long a synchronous request may wait for memory and a scoring slot (then 503); queued jobs wait their turn. */

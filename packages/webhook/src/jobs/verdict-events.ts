@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 
 import type { WebhookJob } from '../generated/webhook-job.js';
 import type { WebhookVerdict } from '../generated/webhook-verdict.js';
-import type { ScoringInput } from './scoring.js';
+import type { ScoringInput } from './scoring-input.js';
 
 /** A job scored: what came in, on which route, with which images, and the verdict. */
 export interface ScoredJob {

@@ -2,7 +2,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { BundleError, ImportError } from '../../errors.js';
-import type { Precision } from '../load.js';
+import type { Precision } from '../precision.js';
 
 /**
  * transformers.js names its reduced-precision files `<model>_<suffix>.onnx`; these map onto bundle precisions,
