@@ -19,7 +19,9 @@ export interface PromptEmbedOptions {
 export function samplePrompts(dataset: Dataset): string[] {
   const missing = dataset.samples.filter((s) => !s.prompt?.trim());
   if (missing.length) {
-    throw new DatasetError(dataset.name, missing.map((s) => `image ${s.id} has no prompt: a head that reads prompts trains only on images with the prompt they were generated from`));
+    const examples = missing.slice(0, 3).map((s) => s.id).join(', ');
+    throw new DatasetError(dataset.name, [`${missing.length} of ${dataset.samples.length} images have no prompt (${examples}${missing.length > 3 ? ', ...' : ''}): `
+      + 'a head that reads prompts trains only on images with the prompt they were generated from (AIGCIQA2023: its flat label file, aigciqa2023-csv, has them; the release layout does not)']);
   }
   return dataset.samples.map((s) => s.prompt!);
 }
