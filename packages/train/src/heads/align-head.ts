@@ -1,7 +1,8 @@
 import { createPromptHead, HEAD_KIND_TENSORS } from '@clip-agiqa/core/internal';
 
-import { dropoutMask, headEntry, linearInit, normaliseRows, type Dropout, type HeadModel, type Params, type Step } from './head-model.js';
+import { headEntry, linearInit, normaliseRows, type Dropout, type HeadModel, type Params, type Step } from './head-model.js';
 import type { MatmulBackend } from '../fitting/linalg.js';
+import { twoLayerStep } from './mlp-layers.js';
 import type { Rng } from '../rng.js';
 
 /** Parameters of the alignment head (core's clip-agiqa-align): Linear(3D, H) -> ReLU -> Linear(H, 1). */
@@ -52,44 +53,9 @@ export function alignFeatures(pairs: Float32Array, count: number, dim: number): 
  */
 export async function alignLossAndGradients(p: AlignParams, pairs: Float32Array, targets: ArrayLike<number>, backend: MatmulBackend,
   dropout?: Dropout): Promise<Step> {
-  const h = p.b1.length;
-  const width = p.w1.length / h;
-  const d = width / 3;
-  const b = targets.length;
-  const x = alignFeatures(pairs, b, d);
-  const z = await backend.gemm(x, [b, width], p.w1, [h, width], false, true);
-  const mask = dropoutMask(b * h, dropout);
-  const act = new Float32Array(b * h);
-  const predictions = new Float64Array(b);
-  let loss = 0;
-  for (let i = 0; i < b; i++) {
-    let s = p.b2[0]!;
-    for (let j = 0; j < h; j++) {
-      const pre = z[i * h + j]! + p.b1[j]!;
-      z[i * h + j] = pre;
-      const a = pre > 0 ? pre * (mask ? mask[i * h + j]! : 1) : 0;
-      act[i * h + j] = a;
-      s += a * p.w2[j]!;
-    }
-    predictions[i] = s;
-    loss += (s - targets[i]!) ** 2 / b;
-  }
-  const dw2 = new Float32Array(h);
-  const db1 = new Float32Array(h);
-  const dz = new Float32Array(b * h);
-  let db2 = 0;
-  for (let i = 0; i < b; i++) {
-    const dp = (2 * (predictions[i]! - targets[i]!)) / b;
-    db2 += dp;
-    for (let j = 0; j < h; j++) {
-      dw2[j]! += dp * act[i * h + j]!;
-      const g = z[i * h + j]! > 0 ? dp * p.w2[j]! * (mask ? mask[i * h + j]! : 1) : 0;
-      dz[i * h + j] = g;
-      db1[j]! += g;
-    }
-  }
-  const dw1 = await backend.gemm(dz, [b, h], x, [b, width], true, false);
-  return { loss, predictions, grads: { w1: dw1, b1: db1, w2: dw2, b2: Float32Array.of(db2) } };
+  const d = p.w1.length / p.b1.length / 3;
+  const { loss, predictions, grads } = await twoLayerStep(alignFeatures(pairs, targets.length, d), p, targets, backend, dropout);
+  return { loss, predictions, grads };
 }
 
 const TENSORS = HEAD_KIND_TENSORS['clip-agiqa-align'];
