@@ -35,12 +35,9 @@ def build(spec: dict) -> ClipAgiqaHead:
     return head
 
 
-def train(spec: dict) -> dict:
-    torch.manual_seed(spec.get("torchSeed", 0))
-    r, d = spec["recipe"], spec["dim"]
-    head = build(spec)
-    x = torch.tensor(spec["train"]["embeds"], dtype=torch.float32).reshape(-1, d)
-    y = torch.tensor(spec["train"]["targets"], dtype=torch.float32)
+def fit(head: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, spec: dict) -> None:
+    """The official training loop over rows x (what head's forward reads) and MOS y: SGD, MSE, the schedule below."""
+    r = spec["recipe"]
     opt = torch.optim.SGD(head.parameters(), lr=r["lr"], momentum=r["momentum"], weight_decay=r["weightDecay"])
     # The official code's schedule (Dassl's ConstantWarmupScheduler around CosineAnnealingLR(T_max=epochs)):
     # warm-up epochs at warmupLr, then the cosine, stepped once per epoch after the warm-up.
@@ -62,6 +59,15 @@ def train(spec: dict) -> dict:
             loss.backward()
             opt.step()
     head.eval()
+
+
+def train(spec: dict) -> dict:
+    torch.manual_seed(spec.get("torchSeed", 0))
+    d = spec["dim"]
+    head = build(spec)
+    x = torch.tensor(spec["train"]["embeds"], dtype=torch.float32).reshape(-1, d)
+    y = torch.tensor(spec["train"]["targets"], dtype=torch.float32)
+    fit(head, x, y, spec)
     with torch.no_grad():
         test = torch.tensor(spec["test"]["embeds"], dtype=torch.float32).reshape(-1, d)
         return {"predictions": head(test).tolist()}

@@ -6,7 +6,7 @@ import { Semaphore } from '@clip-agiqa/core/internal';
 
 import { CliUsageError } from './io.js';
 
-export const PROMPT_FLAGS_HELP = `  --prompt TEXT          the prompt every image was generated from (scored by clipscore)
+export const PROMPT_FLAGS_HELP = `  --prompt TEXT          the prompt every image was generated from (scored by clipscore and alignment heads)
   --prompts FILE         each image's prompt: a .json object {"PATH": "prompt", ...} or a .csv with
                          path and prompt columns; paths relative to FILE
   --no-metadata-prompt   do not read prompts that ComfyUI or Automatic1111 wrote into PNG files

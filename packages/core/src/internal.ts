@@ -8,7 +8,7 @@ export { parseSafetensors } from './bundle/safetensors.js';
 export { writeSafetensors } from './bundle/safetensors-writer.js';
 export { sha256, sha256File } from './bundle/checksum.js';
 export { writeBundle, type WriteBundleOptions } from './bundle/write-bundle.js';
-export { createHead } from './heads/registry.js';
+export { createHead, createPromptHead, readsPrompt } from './heads/registry.js';
 export { ClipTokenizer } from './text/tokenizer.js';
 export { encodeTexts, TextTower } from './text/text-tower.js';
 export type { TextEncoderEntry, Truncation } from './text/text-tower.js';

@@ -30,8 +30,9 @@ export function promptScoring(bundle: Bundle, o: PromptScoringOptions): PromptSc
   const te = bundle.manifest.text_encoder;
   const cacheSize = o.textCacheSize ?? 1024;
   if (!(Number.isInteger(cacheSize) && cacheSize >= 0)) throw new UsageError('INVALID_ARGUMENT', `textCacheSize must be a whole number >= 0, got ${cacheSize}`);
-  const heads = te ? [createClipScoreHead(o.clipScore)] : [];
-  const clash = heads.find((h) => bundle.heads.some((b) => b.name === h.name));
+  // Beside zero-shot CLIPScore, the bundle's trained prompt heads (it has them only with a text tower).
+  const heads = te ? [createClipScoreHead(o.clipScore), ...bundle.promptHeads] : [];
+  const clash = heads.find((h, i) => bundle.heads.some((b) => b.name === h.name) || heads.findIndex((other) => other.name === h.name) !== i);
   if (clash) throw new UsageError('INVALID_ARGUMENT', `the bundle already has a head named ${clash.name}`);
   const encoder = te && new PromptEncoder(bundle.dir, te, {
     session: { device: o.device, threads: o.threads, nativeLogs: o.nativeLogs },

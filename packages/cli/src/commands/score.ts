@@ -44,8 +44,9 @@ ${COMBINE_FLAG_HELP}
   --verbose              ONNX Runtime's own log lines, and stack traces of unexpected errors
 Symlinked files and folders are followed. A folder named on the command line that holds no image is
 reported as an error row. Text output rounds scores to 4 decimals; --json keeps full precision.
-A model with a text tower scores each image that has a prompt against it (clipscore, its own column);
-an image without one shows no clipscore, and fails when --head clipscore ranks.
+A model with a text tower scores each image that has a prompt against it (clipscore, and the model's
+trained alignment head where it has one, e.g. alignment: each its own column); an image without one
+shows none of them, and fails when --head clipscore (or alignment) ranks.
 Exit status: 0 done, 1 some input failed (every other is still reported), 2 usage error,
 3 nothing passed the threshold (only with --fail-if-none-pass).`;
 

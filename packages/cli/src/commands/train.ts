@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 
 import {
-  anchoredHeadModel, categoryPrompt, DEFAULT_CATEGORIES, DEFAULT_PROMPT, evenLevelValues, levelPromptEmbeddings, mlpHeadModel, OrtBackend,
+  alignHeadModel, anchoredHeadModel, categoryPrompt, embedPrompts, pairEmbeddings, DEFAULT_CATEGORIES, DEFAULT_PROMPT, evenLevelValues, levelPromptEmbeddings, mlpHeadModel, OrtBackend,
   generatorCounts, paperMarkdown, paperProtocol, PAPER_RECIPE, PAPER_VIEWS, rigorousMarkdown, rigorousProtocol, stratifiedSubset, writeTrainedBundle, type HeadModel,
 } from '@clip-agiqa/train';
 import type { Bundle } from '@clip-agiqa/core';
@@ -24,7 +24,11 @@ Trains a CLIP-AGIQA head on a bundle's frozen image tower and evaluates it.
 
 ${DATASET_HELP}
 Options:
-  --target T         quality (default), alignment, authenticity, correspondence (as the dataset has)
+  --target T         quality (default), alignment, authenticity, correspondence (as the dataset has):
+                     a head that scores the image alone; align: a head that scores an image against
+                     its prompt (text-image alignment), trained on the dataset's alignment MOS
+                     (AGIQA-3K mos_align, AIGCIQA2023 correspondence); it needs a model with a text
+                     tower, and --out writes it as head "alignment" beside the model's quality heads
   --head H           mlp (default): the paper's head; anchored: expected MOS over the six levels
                      per category plus a small MLP residual (beyond the paper)
   --categories LIST  anchored head's categories (default ${DEFAULT_CATEGORIES.join(',')})
@@ -82,8 +86,11 @@ export async function trainCommand(argv: string[], io: CliIO): Promise<number> {
   const started = performance.now();
   const full = loadDataset(values.dataset, values.data, values.images);
   const dataset = values.quick ? stratifiedSubset(full, limit ?? QUICK_IMAGES) : limit ? { ...full, samples: full.samples.slice(0, limit) } : full;
-  if (!dataset.targets.includes(values.target)) throw new CliUsageError(`--target ${values.target}: ${dataset.name} has ${dataset.targets.join(', ')}`);
-  io.stderr.write(`clip-agiqa: ${dataset.name}: ${dataset.samples.length} images, target ${values.target}\n`);
+  const align = values.target === ALIGN_TARGET;
+  const target = align ? alignmentTarget(dataset.name, dataset.targets) : values.target;
+  if (!dataset.targets.includes(target)) throw new CliUsageError(`--target ${values.target}: ${dataset.name} has ${dataset.targets.join(', ')}${align ? '' : `, or ${ALIGN_TARGET}`}`);
+  if (align && values.head !== 'mlp') throw new CliUsageError(`--target ${ALIGN_TARGET} trains the alignment head: leave out --head`);
+  io.stderr.write(`clip-agiqa: ${dataset.name}: ${dataset.samples.length} images, target ${align ? `${ALIGN_TARGET} (${target}, scored against each image's prompt)` : target}\n`);
   if (values.quick) {
     const mix = generatorCounts(dataset).map(([g, k]) => `${g} ${k}`).join(', ');
     io.stderr.write(`clip-agiqa: quick recipe: ${dataset.samples.length} of ${full.samples.length} images across generators (${mix}), centre crop only; without --quick the full recipe runs\n`);
@@ -92,36 +99,41 @@ export async function trainCommand(argv: string[], io: CliIO): Promise<number> {
   const scorer = await scorerFromFlags(values, io);
   const backend = await OrtBackend.create(threads);
   try {
-    const model = await headModel(values.head, scorer.bundle, scorer.model.embedDim, values.prompt, categories, dataset.scale, io);
+    if (align && !scorer.bundle.manifest.text_encoder) {
+      throw new CliUsageError(`--target ${ALIGN_TARGET} reads prompts, and the model ${scorer.model.name} has no text tower: use a bundle with one (e.g. one made by clip-agiqa import)`);
+    }
+    const model = align ? alignHeadModel(scorer.model.embedDim, PAPER_RECIPE.hidden)
+      : await headModel(values.head, scorer.bundle, scorer.model.embedDim, values.prompt, categories, dataset.scale, io);
     const cacheDir = values.cache ?? defaultEmbeddingCache();
     io.stderr.write(`clip-agiqa: ${await runEstimate({ dataset, scorer, model, backend, cacheDir, views, seed, epochs: epochs ?? PAPER_RECIPE.epochs, rigorousSplits: values.protocol === 'rigorous' ? splits : 0 })}\n`);
-    const embeddings = await embedWithProgress(dataset, scorer, { cacheDir, views, seed }, io);
+    const imageEmbeddings = await embedWithProgress(dataset, scorer, { cacheDir, views, seed }, io);
+    const embeddings = align ? pairEmbeddings(imageEmbeddings, await embedPrompts(dataset, { scorer, cacheDir })) : imageEmbeddings;
     const recipe = epochs ? { epochs } : {};
     const log = (line: string) => io.stderr.isTTY && io.stderr.write(`\r${line}   `);
-    const common = { dataset, target: values.target, embeddings, model, backend, recipe, onLog: log };
-    const title = `CLIP-AGIQA head (${model.kind}) on ${dataset.name} (${values.target}), tower ${scorer.model.name}${scorer.model.untrained ? ' [random weights]' : ''}`;
+    const common = { dataset, target, embeddings, model, backend, recipe, onLog: log };
+    const title = `CLIP-AGIQA head (${model.kind}) on ${dataset.name} (${target}), tower ${scorer.model.name}${scorer.model.untrained ? ' [random weights]' : ''}`;
     let report: object;
     let markdown: string;
     let html: string;
-    const facts: [string, string][] = [['protocol', values.protocol], ['dataset', `${dataset.name} (${dataset.samples.length} images)`], ['target', values.target],
+    const facts: [string, string][] = [['protocol', values.protocol], ['dataset', `${dataset.name} (${dataset.samples.length} images)`], ['target', target],
       ['head', model.kind], ['epochs', String(epochs ?? PAPER_RECIPE.epochs)], ['crop views', String(views)]];
     if (values.protocol === 'paper') {
       const { run, params } = await paperProtocol(common);
-      report = { protocol: 'paper', head: model.kind, dataset: dataset.name, target: values.target, model: scorer.model, recipe, views, run };
+      report = { protocol: 'paper', head: model.kind, dataset: dataset.name, target, model: scorer.model, recipe, views, run };
       markdown = paperMarkdown(title, run);
       html = trainingReportHtml({ title, dataset, model: scorer.model, facts, paper: run });
       if (values.out) {
         const scale = dataset.scale;
         await writeTrainedBundle(scorer.bundle, values.out, [{
-          name: values.target, model, params, scoreRange: scale, promptTemplate: values.prompt,
-          training: { dataset: dataset.name, target: values.target, protocol: 'paper (official train_test_split 80/20, random_state 42, last epoch)',
+          name: align ? ALIGN_HEAD : target, model, params, scoreRange: scale, promptTemplate: values.prompt,
+          training: { dataset: dataset.name, target, protocol: 'paper (official train_test_split 80/20, random_state 42, last epoch)',
             metrics: { srcc: run.last.metrics.srcc, plcc: run.last.metrics.plcc, krcc: run.last.metrics.krcc, rmse: run.last.metrics.rmse } },
         }], `clip-agiqa-${dataset.name.toLowerCase()}-${values.target}`);
         io.stderr.write(`\nclip-agiqa: wrote the trained bundle to ${values.out}\n`);
       }
     } else {
       const result = await rigorousProtocol(common, splits);
-      report = { protocol: 'rigorous', head: model.kind, dataset: dataset.name, target: values.target, model: scorer.model, recipe, views, ...result };
+      report = { protocol: 'rigorous', head: model.kind, dataset: dataset.name, target, model: scorer.model, recipe, views, ...result };
       markdown = rigorousMarkdown(title, result);
       html = trainingReportHtml({ title, dataset, model: scorer.model, facts, rigorous: result });
     }
@@ -135,6 +147,17 @@ export async function trainCommand(argv: string[], io: CliIO): Promise<number> {
     await backend.close();
     await scorer.close();
   }
+}
+
+/** The --target that trains the head scoring an image against its prompt, and the name --out gives that head. */
+export const ALIGN_TARGET = 'align';
+export const ALIGN_HEAD = 'alignment';
+
+/** The dataset's text-image alignment MOS: AGIQA-3K's alignment, AIGCIQA2023's correspondence. */
+function alignmentTarget(name: string, targets: readonly string[]): string {
+  const found = ['alignment', 'correspondence'].find((t) => targets.includes(t));
+  if (!found) throw new CliUsageError(`--target ${ALIGN_TARGET}: ${name} has no text-image alignment ratings (it has ${targets.join(', ')})`);
+  return found;
 }
 
 async function headModel(kind: string, bundle: Bundle, dim: number, prompt: string, requested: string[], scale: [number, number], io: CliIO): Promise<HeadModel> {

@@ -3,8 +3,9 @@ import { isAbsolute, join, relative, resolve } from 'node:path';
 
 import { BundleError } from '../errors.js';
 import { modelBundleSchema, type ModelBundleManifest } from '../generated/model-bundle.js';
+import type { PromptHead } from '../heads/clipscore.js';
 import { headProvenance, type Head } from '../heads/head.js';
-import { createHead } from '../heads/registry.js';
+import { createHead, createPromptHead, readsPrompt } from '../heads/registry.js';
 import { compileSchema } from '../validation.js';
 import { sha256, sha256File } from './checksum.js';
 import { looksLikeSourceLayout } from './import/source-layout.js';
@@ -22,7 +23,10 @@ export interface Bundle {
   readonly manifest: ModelBundleManifest;
   /** sha256 of manifest.json: identifies the bundle (it pins every file's checksum). */
   readonly manifestSha256: string;
+  /** The heads that score an image alone (quality heads), in manifest order; the first is the default. */
   readonly heads: readonly Head[];
+  /** The trained heads that score an image against its prompt (text-image alignment); they need the text tower. */
+  readonly promptHeads: readonly PromptHead[];
   /** True when the tower or a head has random weights (zero-shot heads are not random). */
   readonly untrained: boolean;
   precisions(): Precision[];
@@ -141,11 +145,21 @@ export async function loadBundle(dirPath: string, options: LoadBundleOptions = {
   await verifyFiles(dir, manifest, manifestSha256, options.verifyChecksums ?? true, options.cacheDir);
   const names = new Set<string>();
   const heads: Head[] = [];
+  const promptHeads: PromptHead[] = [];
   for (const entry of manifest.heads) {
     if (names.has(entry.name)) throw new BundleError('SCHEMA_VIOLATION', `two heads are named ${entry.name}`, { input: dir });
     names.add(entry.name);
+    if (readsPrompt(entry) && !manifest.text_encoder) {
+      throw new BundleError('SCHEMA_VIOLATION',
+        `head ${entry.name} (${entry.kind}) scores an image against its prompt, and the bundle has no text tower to read prompts with: add text_encoder to the manifest or remove the head`, { input: dir });
+    }
     const path = resolveInside(dir, entry.file);
-    heads.push(createHead(entry, parseSafetensors(await readFile(path), path), manifest.backbone.embed_dim, path));
+    const tensors = parseSafetensors(await readFile(path), path);
+    if (readsPrompt(entry)) promptHeads.push(createPromptHead(entry, tensors, manifest.backbone.embed_dim, path));
+    else heads.push(createHead(entry, tensors, manifest.backbone.embed_dim, path));
+  }
+  if (heads.length === 0) {
+    throw new BundleError('SCHEMA_VIOLATION', `the bundle has no head that scores an image alone (only ${manifest.heads.map((h) => h.name).join(', ')}, which need a prompt)`, { input: dir });
   }
   const untrained = manifest.backbone.trained === false || manifest.heads.some((h) => headProvenance(h) === 'untrained');
   return {
@@ -153,6 +167,7 @@ export async function loadBundle(dirPath: string, options: LoadBundleOptions = {
     manifest,
     manifestSha256,
     heads,
+    promptHeads,
     untrained,
     precisions: () => Object.keys(manifest.image_encoder.files) as Precision[],
     imageEncoderPath(precision = 'fp32') {

@@ -161,9 +161,13 @@ export interface Head {
    */
   name: string;
   /**
-   * Which head this is; built in: clip-agiqa-mlp: the paper's head, [norm(image) || 6 norm(level texts)] -> Linear(7D,H) -> ReLU -> Linear(H,1). clip-agiqa-anchored: for each category, a softmax over scaled cosine similarities between norm(image) and six learnable level features, read out as an expected MOS on the level values, mixed across categories, plus a small MLP residual on norm(image). clip-zero-shot: no learnt weights; for each group of prompts, a softmax over 100 x cos(image, prompt text embedding) (the scale CLIP was trained with) read out as the expected prompt value, averaged over the groups (CLIP-IQA's antonym pairs, or the six level prompts). Other kinds load where the application registered them (registerHeadKind).
+   * Which head this is; built in: clip-agiqa-mlp: the paper's head, [norm(image) || 6 norm(level texts)] -> Linear(7D,H) -> ReLU -> Linear(H,1). clip-agiqa-anchored: for each category, a softmax over scaled cosine similarities between norm(image) and six learnable level features, read out as an expected MOS on the level values, mixed across categories, plus a small MLP residual on norm(image). clip-zero-shot: no learnt weights; for each group of prompts, a softmax over 100 x cos(image, prompt text embedding) (the scale CLIP was trained with) read out as the expected prompt value, averaged over the groups (CLIP-IQA's antonym pairs, or the six level prompts). clip-agiqa-align: text-image alignment, reads the image and its prompt: [norm(image) || norm(prompt text) || norm(image) * norm(prompt text)] -> Linear(3D,H) -> ReLU -> Linear(H,1); needs the bundle's text tower. Other kinds load where the application registered them (registerHeadKind).
    */
   kind: string;
+  /**
+   * What the head reads: image, the image embedding alone (quality heads, scored for every image); image+prompt, the image embedding and its prompt's text embedding (alignment heads: scored only for images given a prompt, and only on bundles with a text tower).
+   */
+  input?: 'image' | 'image+prompt';
   file: Path;
   /**
    * Names of the head's tensors inside its safetensors file; which ones a head needs depends on its kind.
@@ -584,9 +588,17 @@ export const modelBundleSchema = {
           "pattern": "^[a-z][a-z0-9_-]*$"
         },
         "kind": {
-          "description": "Which head this is; built in: clip-agiqa-mlp: the paper's head, [norm(image) || 6 norm(level texts)] -> Linear(7D,H) -> ReLU -> Linear(H,1). clip-agiqa-anchored: for each category, a softmax over scaled cosine similarities between norm(image) and six learnable level features, read out as an expected MOS on the level values, mixed across categories, plus a small MLP residual on norm(image). clip-zero-shot: no learnt weights; for each group of prompts, a softmax over 100 x cos(image, prompt text embedding) (the scale CLIP was trained with) read out as the expected prompt value, averaged over the groups (CLIP-IQA's antonym pairs, or the six level prompts). Other kinds load where the application registered them (registerHeadKind).",
+          "description": "Which head this is; built in: clip-agiqa-mlp: the paper's head, [norm(image) || 6 norm(level texts)] -> Linear(7D,H) -> ReLU -> Linear(H,1). clip-agiqa-anchored: for each category, a softmax over scaled cosine similarities between norm(image) and six learnable level features, read out as an expected MOS on the level values, mixed across categories, plus a small MLP residual on norm(image). clip-zero-shot: no learnt weights; for each group of prompts, a softmax over 100 x cos(image, prompt text embedding) (the scale CLIP was trained with) read out as the expected prompt value, averaged over the groups (CLIP-IQA's antonym pairs, or the six level prompts). clip-agiqa-align: text-image alignment, reads the image and its prompt: [norm(image) || norm(prompt text) || norm(image) * norm(prompt text)] -> Linear(3D,H) -> ReLU -> Linear(H,1); needs the bundle's text tower. Other kinds load where the application registered them (registerHeadKind).",
           "type": "string",
           "pattern": "^[a-z][a-z0-9-]*$"
+        },
+        "input": {
+          "description": "What the head reads: image, the image embedding alone (quality heads, scored for every image); image+prompt, the image embedding and its prompt's text embedding (alignment heads: scored only for images given a prompt, and only on bundles with a text tower).",
+          "enum": [
+            "image",
+            "image+prompt"
+          ],
+          "default": "image"
         },
         "file": {
           "$ref": "#/$defs/path"
@@ -841,6 +853,55 @@ export const modelBundleSchema = {
             },
             "required": [
               "prompts"
+            ]
+          }
+        },
+        {
+          "if": {
+            "type": "object",
+            "properties": {
+              "kind": {
+                "const": "clip-agiqa-align"
+              }
+            }
+          },
+          "then": {
+            "type": "object",
+            "properties": {
+              "input": {
+                "const": "image+prompt"
+              },
+              "tensors": {
+                "type": "object",
+                "required": [
+                  "fc1_weight",
+                  "fc1_bias",
+                  "fc2_weight",
+                  "fc2_bias"
+                ],
+                "properties": {
+                  "fc1_weight": {
+                    "description": "[H, 3D]: columns for norm(image), norm(prompt text), their product, in that order.",
+                    "type": "string"
+                  },
+                  "fc1_bias": {
+                    "description": "[H]",
+                    "type": "string"
+                  },
+                  "fc2_weight": {
+                    "description": "[1, H]",
+                    "type": "string"
+                  },
+                  "fc2_bias": {
+                    "description": "[1]",
+                    "type": "string"
+                  }
+                },
+                "additionalProperties": false
+              }
+            },
+            "required": [
+              "input"
             ]
           }
         }

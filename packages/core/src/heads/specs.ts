@@ -20,4 +20,5 @@ export const HEAD_KIND_TENSORS = {
     bias: 'bias', residual1_weight: 'residual.0.weight', residual1_bias: 'residual.0.bias', residual2_weight: 'residual.2.weight',
     residual2_bias: 'residual.2.bias',
   },
+  'clip-agiqa-align': { fc1_weight: 'fc1.weight', fc1_bias: 'fc1.bias', fc2_weight: 'fc2.weight', fc2_bias: 'fc2.bias' },
 } as const;

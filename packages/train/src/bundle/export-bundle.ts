@@ -2,7 +2,7 @@ import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
 import { headProvenance, UsageError, type Bundle, type ModelBundleManifest } from '@clip-agiqa/core';
-import { towerFiles, writeBundle, writeSafetensors } from '@clip-agiqa/core/internal';
+import { readsPrompt, towerFiles, writeBundle, writeSafetensors } from '@clip-agiqa/core/internal';
 
 import { headEntry, type HeadModel, type Params } from '../heads/head-model.js';
 import { LEVEL_WORDS } from '../heads/prompts.js';
@@ -17,10 +17,24 @@ export interface TrainedHead {
   promptTemplate: string;
 }
 
+type ManifestHead = ModelBundleManifest['heads'][number];
+
 /**
- * Writes a bundle with the source bundle's towers and the given trained heads, with checksums, and loads
- * it back to check it (core's one bundle writer). What `clip-agiqa score --model OUT` then scores is exactly these heads, the first
- * of them being the default; the source's zero-shot heads (of an imported CLIP) follow them unchanged.
+ * The source bundle's heads a bundle with `trained` keeps: its zero-shot heads (of an imported CLIP), and
+ * its trained heads of the other role (quality heads when alignment heads are trained, and the other way
+ * round), so training alignment on a bundle with a quality head ends with both. A trained head replaces the
+ * source's heads of its own role, and any head of its name.
+ */
+function keptSourceHeads(source: readonly ManifestHead[], trained: readonly ManifestHead[]): ManifestHead[] {
+  const roles = new Set(trained.map(readsPrompt));
+  return source.filter((h) => !trained.some((t) => t.name === h.name) && (headProvenance(h) === 'zero-shot' || !roles.has(readsPrompt(h))));
+}
+
+/**
+ * Writes a bundle with the source bundle's towers, the given trained heads and the source heads
+ * `keptSourceHeads` keeps, with checksums, and loads it back to check it (core's one bundle writer).
+ * Heads that score an image alone come first (the first trained one is the default), then those that read
+ * prompts.
  */
 export async function writeTrainedBundle(source: Bundle, out: string, heads: TrainedHead[], name: string): Promise<Bundle> {
   const m = source.manifest;
@@ -30,18 +44,22 @@ export async function writeTrainedBundle(source: Bundle, out: string, heads: Tra
   }
   if (heads.length === 0) throw new UsageError('INVALID_ARGUMENT', 'a bundle needs at least one head');
   await mkdir(join(out, 'heads'), { recursive: true });
-  const entries: ModelBundleManifest['heads'][number][] = [];
+  const trained: ManifestHead[] = [];
   for (const h of heads) {
     const file = `heads/${h.name}.safetensors`;
     await writeFile(join(out, file), writeSafetensors(h.model.tensors(h.params), { kind: h.model.kind }));
-    entries.push({ ...headEntry(h.model, h.name, h.scoreRange, file), levels: [...LEVEL_WORDS], prompt_template: h.promptTemplate, training: h.training });
+    const levels: Partial<ManifestHead> = h.model.input === 'image+prompt' ? {} : { levels: [...LEVEL_WORDS] as ManifestHead['levels'], prompt_template: h.promptTemplate };
+    trained.push({ ...headEntry(h.model, h.name, h.scoreRange, file), ...levels, training: h.training });
   }
-  for (const z of m.heads.filter((h) => headProvenance(h) === 'zero-shot' && !heads.some((t) => t.name === h.name))) {
-    await copyFile(join(source.dir, z.file), join(out, z.file));
-    entries.push(z);
+  const kept = keptSourceHeads(m.heads, trained);
+  for (const k of kept) {
+    await mkdir(dirname(join(out, k.file)), { recursive: true });
+    await copyFile(join(source.dir, k.file), join(out, k.file));
   }
+  const all = [...trained, ...kept];
+  const entries = [...all.filter((e) => !readsPrompt(e)), ...all.filter(readsPrompt)];
   // The copied files were checked when the source bundle loaded: their digests carry over.
-  const knownDigests = new Map([...towerFiles(m), ...entries.filter((e) => headProvenance(e) === 'zero-shot').map((e) => e.file)]
+  const knownDigests = new Map([...towerFiles(m), ...kept.map((e) => e.file)]
     .flatMap((file) => (m.files[file] ? [[file, m.files[file]] as const] : [])));
   const backboneTrained = m.backbone.trained !== false;
   const { files: _sourceFiles, ...rest } = m;

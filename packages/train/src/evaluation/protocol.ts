@@ -4,7 +4,7 @@ import type { Dataset } from '../datasets/dataset.js';
 import type { Embeddings } from '../embed/cache.js';
 import type { MatmulBackend } from '../fitting/linalg.js';
 import { evaluate, mean, pearson, spearman, type Metrics } from './metrics.js';
-import { cloneParams, headFromParams, type HeadModel, type Params } from '../heads/head-model.js';
+import { cloneParams, rowScorer, type HeadModel, type Params } from '../heads/head-model.js';
 import { selectionMetrics, type SelectionMetrics } from './selection.js';
 import { groupSplit, paperSplit, randomSplit, type SplitIndices } from './splits.js';
 import { trainHead, type Recipe } from '../fitting/trainer.js';
@@ -106,7 +106,7 @@ async function run(o: ProtocolOptions, split: SplitIndices, kind: 'image' | 'pro
   const params = await trainHead({
     model: o.model, train, seed, backend: o.backend, recipe: o.recipe,
     onEpoch: (epoch, s) => {
-      const head = headFromParams(o.model, s.params);
+      const head = { score: rowScorer(o.model, s.params) };
       const m = evaluate(head.score(test.embeds, split.test.length), [...test.targets]);
       if (!best.metrics || m.srcc > best.metrics.srcc) best = { epoch, metrics: m };
       const trainPred = head.score(trainCurve.embeds, curveCount);
@@ -121,7 +121,7 @@ async function run(o: ProtocolOptions, split: SplitIndices, kind: 'image' | 'pro
     },
   });
   const evaluateOn = (p: Params): Evaluation => {
-    const pred = headFromParams(o.model, p).score(test.embeds, split.test.length);
+    const pred = rowScorer(o.model, p)(test.embeds, split.test.length);
     return {
       metrics: evaluate(pred, [...test.targets]),
       selection: selectionMetrics(pred, [...test.targets], split.test.map((i) => groups[i]!), seed),

@@ -1,6 +1,6 @@
 import type { ImageInput, Scorer } from '@clip-agiqa/core';
 
-import type { HeadModel } from '../heads/head-model.js';
+import { inputWidth, prepareInputs, type HeadModel } from '../heads/head-model.js';
 import { Rng } from '../rng.js';
 import type { MatmulBackend } from './linalg.js';
 import { epochBatches, PAPER_RECIPE } from './trainer.js';
@@ -26,7 +26,7 @@ export function timeTowerPass(scorer: Scorer, image: ImageInput, repeats = 2): P
 export function timeTrainingStep(model: HeadModel, backend: MatmulBackend, batchSize: number = PAPER_RECIPE.batchSize, repeats = 3): Promise<number> {
   const rng = new Rng(0);
   const params = model.init(rng);
-  const images = Float32Array.from({ length: batchSize * model.dim }, () => rng.uniform(-0.5, 0.5));
+  const images = prepareInputs(model, Float32Array.from({ length: batchSize * inputWidth(model) }, () => rng.uniform(-0.5, 0.5)), batchSize);
   const targets = new Float64Array(batchSize);
   return fastest(repeats, () => model.lossAndGradients(params, images, targets, backend, { rate: PAPER_RECIPE.dropout, rng }));
 }

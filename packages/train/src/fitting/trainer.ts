@@ -4,8 +4,8 @@ import { ClipAgiqaError } from '@clip-agiqa/core';
 import { writeAtomically } from '@clip-agiqa/core/internal';
 
 import type { MatmulBackend } from './linalg.js';
-import { cloneParams, type HeadModel, type Params } from '../heads/head-model.js';
-import { mlpHeadModel, normaliseEmbeddings, type MlpParams } from '../heads/mlp-head.js';
+import { cloneParams, inputWidth, prepareInputs, type HeadModel, type Params } from '../heads/head-model.js';
+import { mlpHeadModel, type MlpParams } from '../heads/mlp-head.js';
 import { Rng } from '../rng.js';
 
 /** The paper's recipe (the official code's defaults). */
@@ -41,7 +41,8 @@ export function epochBatches(order: readonly number[], batchSize: number): numbe
 }
 
 /**
- * Embeddings (the image tower's raw outputs) [N, D] and their MOS. With `views`, epoch e trains on
+ * Embeddings (the image tower's raw outputs) [N, D] and their MOS (for heads that read prompts, rows
+ * [image || prompt text] of the model's inputWidth). With `views`, epoch e trains on
  * views[e % views.length] (fixed random crops standing in for fresh ones each epoch); else on `embeds`.
  */
 export interface Split {
@@ -131,13 +132,13 @@ async function loadCheckpoint(path: string, template: Params, seed: number, mode
 export async function trainHead(o: TrainOptions): Promise<Params> {
   const r: Recipe = { ...PAPER_RECIPE, ...o.recipe };
   const { model } = o;
-  const dim = model.dim;
+  const dim = inputWidth(model);
   const n = o.train.targets.length;
   const sources = o.train.views?.length ? o.train.views : [o.train.embeds];
   const normalised = new Map<number, Float32Array>();
   const imagesFor = (epoch: number) => {
     const k = epoch % sources.length;
-    if (!normalised.has(k)) normalised.set(k, normaliseEmbeddings(sources[k]!, n, dim));
+    if (!normalised.has(k)) normalised.set(k, prepareInputs(model, sources[k]!, n));
     return normalised.get(k)!;
   };
   const params = model.init(new Rng(o.seed));

@@ -22,12 +22,24 @@ export type BundleTensors = Map<string, { shape: number[]; data: Float32Array }>
 
 /**
  * What the trainer needs of a head kind: its parameters, the MSE loss with gradients for a batch of
- * normalised image embeddings, and the tensors its bundle file holds. `headFromParams` turns the
+ * normalised inputs, and the tensors its bundle file holds. `headFromParams` turns the
  * parameters into the very head `@clip-agiqa/core` loads from a bundle.
+ *
+ * A quality head's input rows are image embeddings ([N, dim]); a head that reads prompts (`input:
+ * image+prompt`) takes rows [image embedding || prompt text embedding] ([N, 2 dim]), and says how to
+ * normalise them and how its bundle head scores them.
  */
 export interface HeadModel {
   readonly kind: HeadEntry['kind'];
   readonly dim: number;
+  /** What the head reads (default image). */
+  readonly input?: 'image' | 'image+prompt';
+  /** Values per input row (default dim). */
+  readonly inputWidth?: number;
+  /** Raw rows [count, inputWidth] -> the rows lossAndGradients reads (default: L2-normalised image embeddings). */
+  prepareInputs?(rows: Float32Array, count: number): Float32Array;
+  /** Scores raw rows as the bundle's head will (default: the image head `headFromParams` makes). */
+  rowScorer?(p: Params, name: string, scoreRange: [number, number]): (rows: Float32Array, count: number) => number[];
   /** Parameter names, in checkpoint order. */
   readonly paramNames: readonly string[];
   /** The manifest's `tensors` entry: tensor role -> name in the safetensors file. */
@@ -46,7 +58,8 @@ export function cloneParams<P extends Params>(p: P): P {
 /** The manifest entry of a trained head of this model (without its file's checksum). */
 export function headEntry(model: HeadModel, name: string, scoreRange: [number, number], file = `heads/${name}.safetensors`): HeadEntry {
   return {
-    name, kind: model.kind, file, tensors: { ...model.tensorNames }, score_range: scoreRange, higher_is_better: true, trained: true,
+    name, kind: model.kind, ...(model.input === 'image+prompt' ? { input: model.input } : {}), file, tensors: { ...model.tensorNames },
+    score_range: scoreRange, higher_is_better: true, trained: true,
     ...(model.categories ? { categories: [...model.categories] as [string, ...string[]] } : {}),
   };
 }
@@ -54,6 +67,21 @@ export function headEntry(model: HeadModel, name: string, scoreRange: [number, n
 /** The scoring head these parameters make: exactly what a bundle with them scores. */
 export function headFromParams(model: HeadModel, p: Params, name = 'quality', scoreRange: [number, number] = [0, 5]): Head {
   return createHead(headEntry(model, name, scoreRange), model.tensors(p), model.dim, 'training');
+}
+
+/** Values per input row of a model: its inputWidth, else one image embedding. */
+export const inputWidth = (model: HeadModel): number => model.inputWidth ?? model.dim;
+
+/** Raw input rows -> what the model's loss reads: its own preparation, else L2-normalised image embeddings. */
+export function prepareInputs(model: HeadModel, rows: Float32Array, count: number): Float32Array {
+  return model.prepareInputs ? model.prepareInputs(rows, count) : Float32Array.from(normaliseRows(rows, count, model.dim).unit);
+}
+
+/** Scores raw input rows with these parameters exactly as a bundle holding them scores (quality or prompt head). */
+export function rowScorer(model: HeadModel, p: Params, name = 'quality', scoreRange: [number, number] = [0, 5]): (rows: Float32Array, count: number) => number[] {
+  if (model.rowScorer) return model.rowScorer(p, name, scoreRange);
+  const head = headFromParams(model, p, name, scoreRange);
+  return (rows, count) => head.score(rows, count);
 }
 
 /** Dropout masks (inverted dropout: kept values scaled by 1/keep), or null without dropout. */

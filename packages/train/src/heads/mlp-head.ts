@@ -5,6 +5,7 @@ import {
   dropoutMask, linearInit, normaliseRows, normaliseRowsBackward, type Dropout, type HeadModel, type Step,
 } from './head-model.js';
 import type { MatmulBackend } from '../fitting/linalg.js';
+import { twoLayerStep } from './mlp-layers.js';
 import type { Rng } from '../rng.js';
 
 
@@ -67,39 +68,7 @@ export async function lossAndGradients(p: MlpParams, images: Float32Array, targe
       features[i * width + k] = m1 ? v * m1[i * width + k]! : v;
     }
   }
-  const z = await backend.gemm(features, [b, width], p.w1, [h, width], false, true);
-  const m2 = dropoutMask(b * h, dropout);
-  const act = new Float32Array(b * h);
-  const predictions = new Float64Array(b);
-  let loss = 0;
-  for (let i = 0; i < b; i++) {
-    let s = p.b2[0]!;
-    for (let j = 0; j < h; j++) {
-      const pre = z[i * h + j]! + p.b1[j]!;
-      z[i * h + j] = pre;
-      const a = pre > 0 ? pre * (m2 ? m2[i * h + j]! : 1) : 0;
-      act[i * h + j] = a;
-      s += a * p.w2[j]!;
-    }
-    predictions[i] = s;
-    loss += (s - targets[i]!) ** 2 / b;
-  }
-
-  const dw2 = new Float32Array(h);
-  const db1 = new Float32Array(h);
-  const dz = new Float32Array(b * h);
-  let db2 = 0;
-  for (let i = 0; i < b; i++) {
-    const dp = (2 * (predictions[i]! - targets[i]!)) / b;
-    db2 += dp;
-    for (let j = 0; j < h; j++) {
-      dw2[j]! += dp * act[i * h + j]!;
-      const g = z[i * h + j]! > 0 ? dp * p.w2[j]! * (m2 ? m2[i * h + j]! : 1) : 0;
-      dz[i * h + j] = g;
-      db1[j]! += g;
-    }
-  }
-  const dw1 = await backend.gemm(dz, [b, h], features, [b, width], true, false);
+  const { loss, predictions, dz, grads } = await twoLayerStep(features, p, targets, backend, dropout);
   const dFeatures = await backend.gemm(dz, [b, h], p.w1, [h, width], false, false);
   // The text part of every sample's features is the same normalised text: sum its gradients.
   const dUnit = new Float64Array(LEVELS * d);
@@ -107,7 +76,7 @@ export async function lossAndGradients(p: MlpParams, images: Float32Array, targe
     for (let k = d; k < width; k++) dUnit[k - d]! += dFeatures[i * width + k]! * (m1 ? m1[i * width + k]! : 1);
   }
   const dText = normaliseRowsBackward(text, norms, dUnit, LEVELS, d);
-  return { loss, predictions, grads: { text: dText, w1: dw1, b1: db1, w2: dw2, b2: Float32Array.of(db2) } };
+  return { loss, predictions, grads: { text: dText, ...grads } };
 }
 
 const HEAD_TENSORS = HEAD_KIND_TENSORS['clip-agiqa-mlp'];
