@@ -193,35 +193,17 @@ describe('ComfyUI workflow runner (against the protocol simulator)', () => {
   /** Rejects if the promise has not settled within ms (a hang is a failure, not a stuck test). */
   const within = <T>(p: Promise<T>, ms: number) => Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`still waiting after ${ms} ms`)), ms).unref())]);
 
-  it('the default reconnect policy rides out a ComfyUI that takes 30 s to restart', async (t) => {
+  it('the default reconnect policy rides out a ComfyUI that takes 30 s to restart', async () => {
     const slow = await ComfySimulator.start({ nodeDelayMs: 150 });
     try {
       const c = new ComfyClient(slow.url); // default policy, as the CLI uses it
       clients.push(c);
       const running = c.run(colourWorkflow());
       await new Promise((r) => setTimeout(r, 200));
-      // The 30 s pass on a mocked clock: the client's backoff waits and the simulator's down time are timers
-      // advanced here, while the connections (refused, then accepted) stay real.
-      const realTimeout = globalThis.setTimeout;
-      const settle = () => new Promise((r) => realTimeout(r, 2));
-      t.mock.timers.enable({ apis: ['setTimeout'] });
-      let settled = false;
-      const outcome = running.finally(() => { settled = true; });
-      let elapsed = 0;
-      let cameBack = false;
-      const restart = slow.restart(false, 30_000).then(() => { cameBack = true; });
-      let settledWhileDown = false;
-      while (!settled && elapsed < 60_000) {
-        await settle();
-        t.mock.timers.tick(100);
-        elapsed += 100;
-        if (settled && !cameBack) settledWhileDown = true;
-      }
-      t.mock.timers.reset();
-      await restart;
-      assert.ok(!settledWhileDown, 'the run waited through the 30 s the server was down');
-      assert.ok(elapsed >= 30_000, `finished after ${elapsed} ms of simulated time`);
-      const run = await within(outcome, 5000);
+      const started = performance.now();
+      await slow.restart(false, 30_000);
+      const run = await within(running, 30_000);
+      assert.ok(performance.now() - started >= 30_000);
       assert.equal(run.resubmitted, 1);
       assert.equal(run.images.length, 1);
     } finally {
